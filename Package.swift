@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "tokengate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tokengate", targets: ["tokengate"]),
+        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C libraries from Debian -dev packages.
+        .systemLibrary(
+            name: "CPKCS11",
+            pkgConfig: "p11-kit-1",
+            providers: [.apt(["libp11-kit-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Stages, one module each (see DESIGN.md).
+        .target(name: "HSM", dependencies: ["CPKCS11"], swiftSettings: strict),
+        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(
+            name: "Keyring",
+            dependencies: ["HSM", "Crypto", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
+        .executableTarget(
+            name: "tokengate",
+            dependencies: [
+                "HSM", "Crypto", "Keyring", "FPE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
+        .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
+        .testTarget(
+            name: "FPETests",
+            dependencies: ["FPE", "Crypto"],
+            resources: [.copy("Vectors")],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,83 @@
+import Testing
+import Crypto
+import Foundation
+
+func hex(_ s: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var it = s.makeIterator()
+    while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
+    return out
+}
+
+func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+@Suite struct CryptoPrimitiveTests {
+    @Test(arguments: [
+        ("000102030405060708090a0b0c0d0e0f", "69c4e0d86a7b0430d8cdb78070b4c55a"),
+        ("000102030405060708090a0b0c0d0e0f1011121314151617", "dda97ca4864cdfe06eaf70a0ec0d7191"),
+        ("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "8ea2b7ca516745bfeafc49904b496089"),
+    ])
+    func aesECBMatchesFIPS197(key: String, expected: String) throws {
+        let k = hex(key)
+        let ecb = try k.withUnsafeBytes { try AESECB(key: $0) }
+        // Three copies of the FIPS-197 plaintext encrypt to three copies of its ciphertext.
+        let pt = Array(repeating: hex("00112233445566778899aabbccddeeff"), count: 3).flatMap { $0 }
+        var ct = [UInt8](repeating: 0, count: pt.count)
+        try pt.withUnsafeBytes { i in try ct.withUnsafeMutableBytes { o in try ecb.encryptBlocks(i, into: o) } }
+        #expect(hexString(ct) == String(repeating: expected, count: 3))
+        // A copied context gives the same result.
+        let c2 = try ecb.copy()
+        var ct2 = [UInt8](repeating: 0, count: 16)
+        try pt.withUnsafeBytes { i in try ct2.withUnsafeMutableBytes { o in try c2.encryptBlocks(UnsafeRawBufferPointer(rebasing: i[0..<16]), into: o) } }
+        #expect(hexString(ct2) == expected)
+    }
+
+    @Test func aesECBRejectsBadSizes() throws {
+        let short = [UInt8](repeating: 1, count: 20)
+        #expect(throws: CryptoError(.invalidKeySize, "")) { try short.withUnsafeBytes { try AESECB(key: $0) } }
+        let k = [UInt8](repeating: 1, count: 32)
+        let ecb = try k.withUnsafeBytes { try AESECB(key: $0) }
+        var out = [UInt8](repeating: 0, count: 32)
+        #expect(throws: CryptoError(.invalidLength, "")) {
+            try short.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try ecb.encryptBlocks(i, into: o) } }
+        }
+    }
+
+    @Test func hkdfMatchesRFC5869Case1() throws {
+        var ikmArr = [UInt8](repeating: 0x0b, count: 22)
+        let ikm = SecretBytes(consumingArray: &ikmArr)
+        #expect(ikmArr.isEmpty)
+        let okm = try HKDFSHA256.deriveKey(inputKey: ikm, salt: hex("000102030405060708090a0b0c"),
+                                           info: hex("f0f1f2f3f4f5f6f7f8f9"), outputCount: 42)
+        let got = okm.withUnsafeBytes { Array($0) }
+        #expect(hexString(got) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
+    }
+
+    @Test func hmacMatchesRFC4231Case2() throws {
+        var k = Array("Jefe".utf8)
+        let key = SecretBytes(consumingArray: &k)
+        let mac = try Array("what do ya want for nothing?".utf8).withUnsafeBytes {
+            try HMACSHA256.authenticationCode(key: key, data: $0)
+        }
+        #expect(hexString(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func sha256AndStreamingAgree() throws {
+        #expect(hexString(try SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let h = try SHA256Hasher()
+        try Array("a".utf8).withUnsafeBytes { try h.update($0) }
+        try Array("bc".utf8).withUnsafeBytes { try h.update($0) }
+        #expect(hexString(try h.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func secretsCompareInConstantTimeAndRandomDiffers() throws {
+        let a = try SecretBytes.random(count: 32)
+        let b = a.duplicate()
+        let c = try SecretBytes.random(count: 32)
+        let ab = a.constantTimeEquals(b), ac = a.constantTimeEquals(c)
+        #expect(ab)
+        #expect(!ac)
+        let n = a.count
+        #expect(n == 32)
+    }
+}
