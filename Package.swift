@@ -30,7 +30,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // Stages, one module each (see DESIGN.md).
-        .target(name: "HSM", dependencies: ["CPKCS11"], swiftSettings: strict),
+        .target(name: "HSM", dependencies: ["CPKCS11", "Crypto"], swiftSettings: strict),
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(
             name: "Keyring",
@@ -46,9 +46,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Creates throwaway SoftHSM2 tokens for the tests (real module, real tokens).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
-        .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto"], swiftSettings: strict),
-        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
+        .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto"],

@@ -1,1 +1,256 @@
-// placeholder
+import Foundation
+public import HSM
+public import Crypto
+import Synchronization
+
+/// One version of one key, as read back from the HSM.
+public struct KeyInfo: Sendable, Codable, Equatable {
+    public let label: String
+    public let purpose: KeyPurpose
+    public let name: String
+    public let version: Int
+    /// The newest version is primary: it alone wraps, signs and tokenizes; older versions only
+    /// unwrap (at-rest, in-transit) or detokenize (in-use) until retired.
+    public internal(set) var primary: Bool
+    /// `CKA_ID` in hex: recorded in every artifact the key protects.
+    public let id: String
+    /// `CKA_START_DATE` (the day the version was created), `YYYY-MM-DD`.
+    public let created: String?
+    /// Custody and usage attributes as read from the HSM (`CKA_SENSITIVE: true`, …).
+    public let attributes: [String: Bool]
+    /// `CKA_ALLOWED_MECHANISMS` as read from the HSM; nil where the module does not report it.
+    public let allowedMechanisms: [String]?
+    /// Differences between the attributes read back and the purpose's custody policy (empty = compliant).
+    public let custodyViolations: [String]
+    /// Whether the key name is in the current config.
+    public internal(set) var configured: Bool
+    /// The HSM object (this process only).
+    public let handle: UInt
+
+    public var ref: KeyRef { KeyRef(purpose, name) }
+    public var idBytes: [UInt8] { hexDecode(id) ?? [] }
+
+    enum CodingKeys: String, CodingKey {
+        case label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured, handle
+    }
+}
+
+/// The keyring: the four purposes' tokens and keys, their versions, and envelope operations.
+///
+/// Thread-safe: tokens are opened and logged in once (lazily, under a lock); every HSM operation
+/// borrows its own session from the token's pool.
+public final class Keyring: @unchecked Sendable {
+    public let config: KeyringConfig
+    public let module: PKCS11Module
+    private let tokens = Mutex<[KeyPurpose: Token]>([:])
+    /// Serializes version creation and destruction within this process.
+    private let versionLock = Mutex<Void>(())
+    /// Whether the module accepted `CKA_ALLOWED_MECHANISMS` (nil until the first key is created).
+    private let allowedMechanismsSupported = Mutex<Bool?>(nil)
+
+    /// Opens the keyring: sets the module's environment and loads the module. Tokens are opened
+    /// and logged in on first use.
+    public init(config: KeyringConfig) throws {
+        self.config = config
+        for (k, v) in (config.moduleEnvironment ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let value = v.hasPrefix("./") || v.hasPrefix("../") ? config.resolve(v) : v
+            setenv(k, value, 1)
+        }
+        self.module = try PKCS11Module.load(path: config.resolve(config.module))
+    }
+
+    public convenience init(configPath: String) throws {
+        try self.init(config: KeyringConfig.load(path: configPath))
+    }
+
+    /// The purpose's token, logged in with its PIN.
+    public func token(_ purpose: KeyPurpose) throws -> Token {
+        try tokens.withLock { cache in
+            if let t = cache[purpose] { return t }
+            let pc = try config.purpose(purpose)
+            let token = try module.token(label: pc.token)
+            let pin = try pc.pin.read(config: config, token: pc.token)
+            try token.login(pin: pin)
+            cache[purpose] = token
+            return token
+        }
+    }
+
+    // MARK: - Listing
+
+    /// Every tokengate key version of a purpose, sorted by name then version.
+    public func keys(_ purpose: KeyPurpose) throws -> [KeyInfo] {
+        let token = try token(purpose)
+        let policy = CustodyPolicy.of(purpose)
+        let configured = Set((try? config.purpose(purpose).keys) ?? [])
+        var infos: [KeyInfo] = try token.withSession { s in
+            let handles = try s.findObjects([.objectClass(.secretKey)])
+            var out: [KeyInfo] = []
+            for h in handles {
+                let attrs = try s.attributes(of: h, [.label, .id, .startDate, .allowedMechanisms] + AttributeType.custodyFlags)
+                guard let label = AttributeValue.string(attrs[.label]), let (ref, version) = KeyRef.parse(label: label),
+                      ref.purpose == purpose else { continue }
+                var flags: [String: Bool] = [:]
+                for t in AttributeType.custodyFlags { if let b = AttributeValue.bool(attrs[t]) { flags[t.name] = b } }
+                out.append(KeyInfo(
+                    label: label, purpose: purpose, name: ref.name, version: version, primary: false,
+                    id: hexEncode(attrs[.id] ?? []), created: AttributeValue.date(attrs[.startDate]),
+                    attributes: flags,
+                    allowedMechanisms: AttributeValue.mechanisms(attrs[.allowedMechanisms]).map { $0.map(\.description) },
+                    custodyViolations: policy.violations(attrs), configured: configured.contains(ref.name),
+                    handle: h.rawValue))
+            }
+            return out
+        }
+        infos.sort { ($0.name, $0.version) < ($1.name, $1.version) }
+        let newest = Dictionary(infos.map { ($0.name, $0.version) }, uniquingKeysWith: max)
+        for i in infos.indices { infos[i].primary = newest[infos[i].name] == infos[i].version }
+        return infos
+    }
+
+    /// Every key version of every configured purpose.
+    public func list() throws -> [KeyInfo] {
+        try KeyPurpose.allCases.filter { config.purposes[$0.rawValue] != nil }.flatMap { try keys($0) }
+    }
+
+    /// Versions of one key, oldest first.
+    public func versions(_ ref: KeyRef) throws -> [KeyInfo] {
+        try keys(ref.purpose).filter { $0.name == ref.name }
+    }
+
+    /// The primary (newest) version of a key.
+    public func primary(_ ref: KeyRef) throws -> KeyInfo {
+        try checkConfigured(ref)
+        guard let p = try versions(ref).last else {
+            throw KeyringError(.keyNotInitialized, "key \(ref) has no version in the HSM; run `tokengate keys init`")
+        }
+        return p
+    }
+
+    /// A specific version of a key.
+    public func version(_ ref: KeyRef, _ version: Int) throws -> KeyInfo {
+        guard let k = try versions(ref).first(where: { $0.version == version }) else {
+            throw KeyringError(.versionNotFound, "key \(ref) has no version \(version) (retired or never created)")
+        }
+        return k
+    }
+
+    func checkConfigured(_ ref: KeyRef) throws {
+        guard let pc = config.purposes[ref.purpose.rawValue], pc.keys.contains(ref.name) else {
+            throw KeyringError(.unknownKey, "unknown key \(ref): not listed under '\(ref.purpose)' in the keyring config")
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Creates version 1 of every configured key that has no version yet. Idempotent.
+    /// - Returns: the versions created.
+    @discardableResult
+    public func initialize() throws -> [KeyInfo] {
+        var created: [KeyInfo] = []
+        for purpose in KeyPurpose.allCases {
+            guard let pc = config.purposes[purpose.rawValue] else { continue }
+            let existing = Set(try keys(purpose).map(\.name))
+            for name in pc.keys where !existing.contains(name) {
+                created.append(try createVersion(KeyRef(purpose, name), version: 1))
+            }
+        }
+        return created
+    }
+
+    /// Creates version N+1 of a key, which becomes primary; older versions stay for decryption.
+    public func rotate(_ ref: KeyRef) throws -> KeyInfo {
+        try checkConfigured(ref)
+        let current = try versions(ref).last?.version ?? 0
+        return try createVersion(ref, version: current + 1)
+    }
+
+    /// Destroys one version of a key in the HSM. The primary version is refused.
+    /// - Returns: the version destroyed, as it was.
+    @discardableResult
+    public func retire(_ ref: KeyRef, version: Int) throws -> KeyInfo {
+        try checkConfigured(ref)
+        return try versionLock.withLock { _ in
+            let all = try versions(ref)
+            guard let target = all.first(where: { $0.version == version }) else {
+                throw KeyringError(.versionNotFound, "key \(ref) has no version \(version) (present: \(all.map { "v\($0.version)" }.joined(separator: ", ")))")
+            }
+            guard !target.primary else {
+                throw KeyringError(.retirePrimary, "refusing to retire \(target.label): it is the primary version; rotate first")
+            }
+            try token(ref.purpose).withSession { s in try s.destroy(ObjectHandle(rawValue: target.handle)) }
+            return target
+        }
+    }
+
+    private func createVersion(_ ref: KeyRef, version: Int) throws -> KeyInfo {
+        let policy = CustodyPolicy.of(ref.purpose)
+        let label = ref.label(version: version)
+        let token = try token(ref.purpose)
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        let date = (now.year!, now.month!, now.day!)
+        try versionLock.withLock { _ in
+            try token.withSession { s in
+                guard try s.findObjects([.string(.label, label)]).isEmpty else {
+                    throw KeyringError(.configInvalid, "\(label) already exists on token '\(token.label)' (created by another process?)")
+                }
+                let id = try s.randomBytes(16)
+                let withMechs = allowedMechanismsSupported.withLock { $0 } ?? true
+                do {
+                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, date: date, withAllowedMechanisms: withMechs))
+                    allowedMechanismsSupported.withLock { $0 = withMechs }
+                } catch let e as HSMError where withMechs && (e.returnValue == 0x12 || e.returnValue == 0x13) {
+                    // CKR_ATTRIBUTE_TYPE_INVALID / VALUE_INVALID: the module does not support
+                    // CKA_ALLOWED_MECHANISMS. The usage flags still restrict the key.
+                    allowedMechanismsSupported.withLock { $0 = false }
+                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, date: date, withAllowedMechanisms: false))
+                }
+            }
+        }
+        let info = try self.version(ref, version)
+        guard info.custodyViolations.isEmpty else {
+            // Never leave a key with weaker custody than the policy: destroy it and fail.
+            try? token.withSession { s in try s.destroy(ObjectHandle(rawValue: info.handle)) }
+            throw KeyringError(.custodyViolation, "module did not apply the custody attributes of \(label): \(info.custodyViolations.joined(separator: "; "))")
+        }
+        return info
+    }
+
+    /// The HSM object of a key version, checked to belong to `purpose`.
+    func handle(of info: KeyInfo, for purpose: KeyPurpose) throws -> ObjectHandle {
+        guard info.purpose == purpose else {
+            throw KeyringError(.wrongPurpose, "\(info.label) is a \(info.purpose) key and cannot be used for \(purpose) operations")
+        }
+        return ObjectHandle(rawValue: info.handle)
+    }
+}
+
+func hexEncode(_ b: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(b.count * 2)
+    for x in b { out.append(digits[Int(x >> 4)]); out.append(digits[Int(x & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func hexDecode(_ s: String) -> [UInt8]? {
+    let u = Array(s.utf8)
+    guard u.count % 2 == 0 else { return nil }
+    func nib(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x61...0x66: c - 0x61 + 10
+        case 0x41...0x46: c - 0x41 + 10
+        default: nil
+        }
+    }
+    var out = [UInt8]()
+    out.reserveCapacity(u.count / 2)
+    var i = 0
+    while i < u.count {
+        guard let h = nib(u[i]), let l = nib(u[i + 1]) else { return nil }
+        out.append(h << 4 | l)
+        i += 2
+    }
+    return out
+}

@@ -1,0 +1,62 @@
+/// An error from the keyring: configuration, custody or envelope. Equality compares the code only.
+public struct KeyringError: Error, Equatable, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+        public static let configInvalid = Code("configInvalid")
+        public static let pinUnavailable = Code("pinUnavailable")
+        public static let unknownKey = Code("unknownKey")
+        public static let keyNotInitialized = Code("keyNotInitialized")
+        public static let wrongPurpose = Code("wrongPurpose")
+        public static let retirePrimary = Code("retirePrimary")
+        public static let versionNotFound = Code("versionNotFound")
+        public static let envelopeInvalid = Code("envelopeInvalid")
+        public static let unwrapFailed = Code("unwrapFailed")
+        public static let custodyViolation = Code("custodyViolation")
+    }
+
+    public let code: Code
+    public let reason: String
+    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+    public var description: String { reason }
+    public static func == (a: KeyringError, b: KeyringError) -> Bool { a.code == b.code }
+}
+
+/// `<purpose>/<name>`, e.g. `in-use/pan`.
+public struct KeyRef: Hashable, Sendable, CustomStringConvertible {
+    public let purpose: KeyPurpose
+    public let name: String
+
+    public init(_ purpose: KeyPurpose, _ name: String) {
+        self.purpose = purpose
+        self.name = name
+    }
+
+    /// Parses `purpose/name`.
+    public init(parsing s: String) throws {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let p = KeyPurpose(rawValue: String(parts[0])), KeyRef.isValidName(String(parts[1])) else {
+            throw KeyringError(.unknownKey, "'\(s)' is not a key reference; expected <purpose>/<name> with purpose one of \(KeyPurpose.allCases.map(\.rawValue).joined(separator: ", ")), e.g. in-use/pan")
+        }
+        self.init(p, String(parts[1]))
+    }
+
+    public var description: String { "\(purpose.rawValue)/\(name)" }
+
+    /// The HSM label of a version: `tokengate/<purpose>/<name>/v<N>`.
+    public func label(version: Int) -> String { "tokengate/\(purpose.rawValue)/\(name)/v\(version)" }
+
+    static func isValidName(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 32 && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+    }
+
+    /// Parses a label `tokengate/<purpose>/<name>/v<N>`.
+    static func parse(label: String) -> (KeyRef, Int)? {
+        let parts = label.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "tokengate", let p = KeyPurpose(rawValue: String(parts[1])),
+              isValidName(String(parts[2])), parts[3].hasPrefix("v"), let v = Int(parts[3].dropFirst()), v > 0,
+              "v\(v)" == parts[3] else { return nil }
+        return (KeyRef(p, String(parts[2])), v)
+    }
+}
