@@ -14,6 +14,7 @@ public struct AttributeType: Hashable, Sendable, CustomStringConvertible {
     public static let `private` = AttributeType(0x002, "CKA_PRIVATE")
     public static let label = AttributeType(0x003, "CKA_LABEL")
     public static let value = AttributeType(0x011, "CKA_VALUE")
+    public static let application = AttributeType(0x010, "CKA_APPLICATION")
     public static let keyType = AttributeType(0x100, "CKA_KEY_TYPE")
     public static let id = AttributeType(0x102, "CKA_ID")
     public static let sensitive = AttributeType(0x103, "CKA_SENSITIVE")
@@ -24,7 +25,6 @@ public struct AttributeType: Hashable, Sendable, CustomStringConvertible {
     public static let sign = AttributeType(0x108, "CKA_SIGN")
     public static let verify = AttributeType(0x10A, "CKA_VERIFY")
     public static let derive = AttributeType(0x10C, "CKA_DERIVE")
-    public static let startDate = AttributeType(0x110, "CKA_START_DATE")
     public static let valueLen = AttributeType(0x161, "CKA_VALUE_LEN")
     public static let extractable = AttributeType(0x162, "CKA_EXTRACTABLE")
     public static let local = AttributeType(0x163, "CKA_LOCAL")
@@ -88,11 +88,6 @@ public struct Attribute: Sendable {
         for m in ms { withUnsafeBytes(of: CK_MECHANISM_TYPE(m.rawValue)) { out.append(contentsOf: $0) } }
         return Attribute(.allowedMechanisms, bytes: out)
     }
-    /// `CKA_START_DATE` from a year, month and day.
-    public static func date(_ t: AttributeType, year: Int, month: Int, day: Int) -> Attribute {
-        let s = zeroPadded(year, 4) + zeroPadded(month, 2) + zeroPadded(day, 2)
-        return Attribute(t, bytes: Array(s.utf8))
-    }
 }
 
 /// Decoding of attribute values read back from the module.
@@ -111,19 +106,6 @@ public enum AttributeValue {
             }
         }
     }
-    /// `YYYY-MM-DD` from a `CK_DATE` value, nil when empty.
-    public static func date(_ b: [UInt8]?) -> String? {
-        guard let b, b.count == 8 else { return nil }
-        let s = String(decoding: b, as: UTF8.self)
-        guard s.allSatisfy(\.isNumber), s != "00000000" else { return nil }
-        let c = Array(s)
-        return String(c[0..<4]) + "-" + String(c[4..<6]) + "-" + String(c[6..<8])
-    }
-}
-
-func zeroPadded(_ v: Int, _ width: Int) -> String {
-    let d = "\(v)"
-    return String(repeating: "0", count: max(0, width - d.count)) + d
 }
 
 /// Calls `body` with a `CK_ATTRIBUTE` array whose values point into one buffer that lives for

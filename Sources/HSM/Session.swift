@@ -67,6 +67,15 @@ public struct Session {
         return ObjectHandle(rawValue: UInt(h))
     }
 
+    /// Creates an object (e.g. a `CKO_DATA` metadata object) from a full template (serialized).
+    public func createObject(_ template: [Attribute]) throws -> ObjectHandle {
+        let create = try module.require(f.C_CreateObject, "C_CreateObject")
+        var h: CK_OBJECT_HANDLE = 0
+        let rv = module.objectLock.withLock { _ in withTemplate(template) { t, n in create(handle, t, n, &h) } }
+        try module.check(rv, "C_CreateObject", token.context)
+        return ObjectHandle(rawValue: UInt(h))
+    }
+
     /// Objects matching every attribute of `template` (serialized).
     public func findObjects(_ template: [Attribute]) throws -> [ObjectHandle] {
         let initF = try module.require(f.C_FindObjectsInit, "C_FindObjectsInit")
@@ -93,18 +102,29 @@ public struct Session {
         var out: [AttributeType: [UInt8]] = [:]
         // One attribute at a time: a sensitive or unknown one must not hide the others.
         for t in types {
-            var a = CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(t.rawValue), pValue: nil, ulValueLen: 0)
-            let rv = get(handle, CK_OBJECT_HANDLE(object.rawValue), &a, 1)
-            if rv == CK_RV(CKR_OBJECT_HANDLE_INVALID) {
-                throw HSMError(.keyNotFound, "object \(object.rawValue) no longer exists on \(token.context)", function: "C_GetAttributeValue", returnValue: UInt(rv))
-            }
-            guard rv == CKR_OK, a.ulValueLen != CK_UNAVAILABLE_INFORMATION_VALUE else { continue }
-            var bytes = [UInt8](repeating: 0, count: Int(a.ulValueLen))
-            let rv2 = bytes.withUnsafeMutableBytes { b -> CK_RV in
+            // First try a buffer that fits every attribute tokengate reads (SoftHSM2 2.6 answers a
+            // NULL-buffer size query for CKA_START_DATE with CKR_GENERAL_ERROR); ask for the size
+            // only if it is too small.
+            var bytes = [UInt8](repeating: 0, count: 256)
+            var a = CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(t.rawValue), pValue: nil, ulValueLen: CK_ULONG(bytes.count))
+            var rv = bytes.withUnsafeMutableBytes { b -> CK_RV in
                 a.pValue = b.baseAddress
                 return get(handle, CK_OBJECT_HANDLE(object.rawValue), &a, 1)
             }
-            try module.check(rv2, "C_GetAttributeValue", "\(token.context) (\(t))")
+            if rv == CK_RV(CKR_BUFFER_TOO_SMALL) {
+                a = CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(t.rawValue), pValue: nil, ulValueLen: 0)
+                try module.check(get(handle, CK_OBJECT_HANDLE(object.rawValue), &a, 1), "C_GetAttributeValue", "\(token.context) (\(t))")
+                bytes = [UInt8](repeating: 0, count: Int(a.ulValueLen))
+                rv = bytes.withUnsafeMutableBytes { b -> CK_RV in
+                    a.pValue = b.baseAddress
+                    return get(handle, CK_OBJECT_HANDLE(object.rawValue), &a, 1)
+                }
+            }
+            if rv == CK_RV(CKR_OBJECT_HANDLE_INVALID) {
+                throw HSMError(.keyNotFound, "object \(object.rawValue) no longer exists on \(token.context)", function: "C_GetAttributeValue", returnValue: UInt(rv))
+            }
+            // Sensitive, unknown or unavailable attributes are reported as absent.
+            guard rv == CKR_OK, a.ulValueLen != CK_UNAVAILABLE_INFORMATION_VALUE else { continue }
             out[t] = Array(bytes.prefix(Int(a.ulValueLen)))
         }
         return out

@@ -31,7 +31,7 @@ public struct CustodyPolicy: Sendable {
     }
 
     /// The full creation template of a key version.
-    func template(label: String, id: [UInt8], date: (Int, Int, Int), withAllowedMechanisms: Bool) -> [Attribute] {
+    func template(label: String, id: [UInt8], withAllowedMechanisms: Bool) -> [Attribute] {
         var t: [Attribute] = [
             .objectClass(.secretKey),
             .keyType(keyType),
@@ -43,11 +43,18 @@ public struct CustodyPolicy: Sendable {
             .bool(.sensitive, true),
             .bool(.extractable, false),
             .bool(.modifiable, false),
-            .date(.startDate, year: date.0, month: date.1, day: date.2),
         ]
         for flag in CustodyPolicy.usageFlags { t.append(.bool(flag, usage.contains(flag))) }
         if withAllowedMechanisms { t.append(.mechanisms(allowedMechanisms)) }
         return t
+    }
+
+    /// The metadata object stored beside each key version: a private, unmodifiable `CKO_DATA`
+    /// object labelled `<key label>/meta` whose value is JSON (`{"created": ISO-8601}`).
+    /// (SoftHSM2 2.6 cannot read back `CKA_START_DATE`, and a day is too coarse for an audit trail.)
+    static func metadataTemplate(keyLabel: String, json: [UInt8]) -> [Attribute] {
+        [.objectClass(.data), .string(.label, keyLabel + "/meta"), .string(.application, "tokengate"),
+         .bool(.token, true), .bool(.private, true), .bool(.modifiable, false), Attribute(.value, bytes: json)]
     }
 
     /// Checks attributes read back from the HSM against this policy; returns the violations.

@@ -14,7 +14,7 @@ public struct KeyInfo: Sendable, Codable, Equatable {
     public internal(set) var primary: Bool
     /// `CKA_ID` in hex: recorded in every artifact the key protects.
     public let id: String
-    /// `CKA_START_DATE` (the day the version was created), `YYYY-MM-DD`.
+    /// When the version was created (ISO 8601, UTC), from its metadata object in the HSM.
     public let created: String?
     /// Custody and usage attributes as read from the HSM (`CKA_SENSITIVE: true`, …).
     public let attributes: [String: Bool]
@@ -84,17 +84,24 @@ public final class Keyring: @unchecked Sendable {
         let policy = CustodyPolicy.of(purpose)
         let configured = Set((try? config.purpose(purpose).keys) ?? [])
         var infos: [KeyInfo] = try token.withSession { s in
+            var created: [String: String] = [:]
+            for h in try s.findObjects([.objectClass(.data), .string(.application, "tokengate")]) {
+                let a = try s.attributes(of: h, [.label, .value])
+                guard let label = AttributeValue.string(a[.label]), label.hasSuffix("/meta"), let v = a[.value],
+                      let meta = try? JSONDecoder().decode(KeyMetadata.self, from: Data(v)) else { continue }
+                created[String(label.dropLast(5))] = meta.created
+            }
             let handles = try s.findObjects([.objectClass(.secretKey)])
             var out: [KeyInfo] = []
             for h in handles {
-                let attrs = try s.attributes(of: h, [.label, .id, .startDate, .allowedMechanisms] + AttributeType.custodyFlags)
+                let attrs = try s.attributes(of: h, [.label, .id, .allowedMechanisms] + AttributeType.custodyFlags)
                 guard let label = AttributeValue.string(attrs[.label]), let (ref, version) = KeyRef.parse(label: label),
                       ref.purpose == purpose else { continue }
                 var flags: [String: Bool] = [:]
                 for t in AttributeType.custodyFlags { if let b = AttributeValue.bool(attrs[t]) { flags[t.name] = b } }
                 out.append(KeyInfo(
                     label: label, purpose: purpose, name: ref.name, version: version, primary: false,
-                    id: hexEncode(attrs[.id] ?? []), created: AttributeValue.date(attrs[.startDate]),
+                    id: hexEncode(attrs[.id] ?? []), created: created[label],
                     attributes: flags,
                     allowedMechanisms: AttributeValue.mechanisms(attrs[.allowedMechanisms]).map { $0.map(\.description) },
                     custodyViolations: policy.violations(attrs), configured: configured.contains(ref.name),
@@ -178,7 +185,10 @@ public final class Keyring: @unchecked Sendable {
             guard !target.primary else {
                 throw KeyringError(.retirePrimary, "refusing to retire \(target.label): it is the primary version; rotate first")
             }
-            try token(ref.purpose).withSession { s in try s.destroy(ObjectHandle(rawValue: target.handle)) }
+            try token(ref.purpose).withSession { s in
+                try s.destroy(ObjectHandle(rawValue: target.handle))
+                for m in try s.findObjects([.objectClass(.data), .string(.label, target.label + "/meta")]) { try s.destroy(m) }
+            }
             return target
         }
     }
@@ -187,8 +197,7 @@ public final class Keyring: @unchecked Sendable {
         let policy = CustodyPolicy.of(ref.purpose)
         let label = ref.label(version: version)
         let token = try token(ref.purpose)
-        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
-        let date = (now.year!, now.month!, now.day!)
+        let meta = try JSONEncoder().encode(KeyMetadata(created: ISO8601DateFormatter().string(from: Date())))
         try versionLock.withLock { _ in
             try token.withSession { s in
                 guard try s.findObjects([.string(.label, label)]).isEmpty else {
@@ -197,14 +206,16 @@ public final class Keyring: @unchecked Sendable {
                 let id = try s.randomBytes(16)
                 let withMechs = allowedMechanismsSupported.withLock { $0 } ?? true
                 do {
-                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, date: date, withAllowedMechanisms: withMechs))
+                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, withAllowedMechanisms: withMechs))
                     allowedMechanismsSupported.withLock { $0 = withMechs }
                 } catch let e as HSMError where withMechs && (e.returnValue == 0x12 || e.returnValue == 0x13) {
                     // CKR_ATTRIBUTE_TYPE_INVALID / VALUE_INVALID: the module does not support
                     // CKA_ALLOWED_MECHANISMS. The usage flags still restrict the key.
                     allowedMechanismsSupported.withLock { $0 = false }
-                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, date: date, withAllowedMechanisms: false))
+                    _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, withAllowedMechanisms: false))
                 }
+                for old in try s.findObjects([.objectClass(.data), .string(.label, label + "/meta")]) { try s.destroy(old) }
+                _ = try s.createObject(CustodyPolicy.metadataTemplate(keyLabel: label, json: Array(meta)))
             }
         }
         let info = try self.version(ref, version)
@@ -223,6 +234,10 @@ public final class Keyring: @unchecked Sendable {
         }
         return ObjectHandle(rawValue: info.handle)
     }
+}
+
+struct KeyMetadata: Codable {
+    var created: String
 }
 
 func hexEncode(_ b: [UInt8]) -> String {
