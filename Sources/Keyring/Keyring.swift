@@ -4,7 +4,7 @@ public import Crypto
 import Synchronization
 
 /// One version of one key, as read back from the HSM.
-public struct KeyInfo: Sendable, Codable, Equatable {
+public struct KeyInfo: Sendable, Encodable, Equatable {
     public let label: String
     public let purpose: KeyPurpose
     public let name: String
@@ -24,14 +24,14 @@ public struct KeyInfo: Sendable, Codable, Equatable {
     public let custodyViolations: [String]
     /// Whether the key name is in the current config.
     public internal(set) var configured: Bool
-    /// The HSM object (this process only).
+    /// The HSM object handle (valid in this process only; not encoded).
     public let handle: UInt
 
     public var ref: KeyRef { KeyRef(purpose, name) }
     public var idBytes: [UInt8] { hexDecode(id) ?? [] }
 
     enum CodingKeys: String, CodingKey {
-        case label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured, handle
+        case label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured
     }
 }
 

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Keyring
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list, rotate and retire HSM keys.",
+        discussion: """
+            Keys are labelled tokengate/<purpose>/<name>/v<N>. The newest version of a key is its
+            primary: it alone wraps, tokenizes and signs; older versions only unwrap or detokenize
+            until they are retired.
+            """,
+        subcommands: [Init.self, List.self, Rotate.self, Retire.self]
+    )
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create version 1 of every configured key that has none (idempotent).",
+            discussion: "Example: tokengate keys init --keyring keys-config/keyring.dev.yaml")
+        @OptionGroup var options: KeyringOptions
+
+        func run() throws {
+            let kr = try options.open()
+            warnIfDevelopment(kr)
+            let created = try kr.initialize()
+            if created.isEmpty {
+                print("all configured keys exist; nothing created")
+            } else {
+                for k in created { print("created \(k.label) id=\(k.id)") }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List key versions with their custody attributes as read from the HSM.",
+            discussion: "Example: tokengate keys list --json")
+        @OptionGroup var options: KeyringOptions
+        @Flag(help: "Print JSON: {\"keys\":[{label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured}]}")
+        var json = false
+
+        func run() throws {
+            let kr = try options.open()
+            let keys = try kr.list()
+            if json {
+                struct Out: Encodable { let development: Bool; let keys: [KeyInfo] }
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(Out(development: kr.config.development ?? false, keys: keys)), as: UTF8.self))
+                return
+            }
+            warnIfDevelopment(kr)
+            let rows = keys.map { k -> [String] in
+                let usage = ["CKA_ENCRYPT": "encrypt", "CKA_DECRYPT": "decrypt", "CKA_SIGN": "sign", "CKA_VERIFY": "verify",
+                             "CKA_WRAP": "wrap", "CKA_UNWRAP": "unwrap", "CKA_DERIVE": "derive"]
+                    .filter { k.attributes[$0.key] == true }.map(\.value).sorted().joined(separator: ",")
+                let custody = k.custodyViolations.isEmpty ? "ok" : "VIOLATION: " + k.custodyViolations.joined(separator: "; ")
+                return [k.label, k.primary ? "primary" : "decrypt-only", k.id, k.created ?? "-", usage,
+                        (k.allowedMechanisms ?? ["(not enforced)"]).joined(separator: ","), custody + (k.configured ? "" : " (not in config)")]
+            }
+            printTable(["LABEL", "STATE", "CKA_ID", "CREATED", "USAGE", "MECHANISMS", "CUSTODY"], rows)
+            print("custody: ok = CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE true; CKA_EXTRACTABLE, CKA_MODIFIABLE false; only the usage flags above")
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create version N+1 of a key; it becomes primary, older versions become decrypt-only.",
+            discussion: "Example: tokengate keys rotate at-rest/datasets")
+        @OptionGroup var options: KeyringOptions
+        @Argument(help: "Key as <purpose>/<name>, e.g. in-use/pan.") var key: String
+
+        func run() throws {
+            let ref = try KeyRef(parsing: key)
+            let kr = try options.open()
+            warnIfDevelopment(kr)
+            let k = try kr.rotate(ref)
+            print("rotated \(ref): \(k.label) is primary (id=\(k.id)); older versions are decrypt-only")
+        }
+    }
+
+    struct Retire: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Destroy one non-primary version of a key in the HSM.",
+            discussion: """
+                Data wrapped or tokenized under that version can no longer be opened or detokenized.
+                Example: tokengate keys retire in-use/pan --version 1
+                """)
+        @OptionGroup var options: KeyringOptions
+        @Argument(help: "Key as <purpose>/<name>.") var key: String
+        @Option(help: "Version to destroy.") var version: Int
+
+        func validate() throws {
+            guard version > 0 else { throw ValidationError("--version must be 1 or more") }
+        }
+
+        func run() throws {
+            let ref = try KeyRef(parsing: key)
+            let kr = try options.open()
+            warnIfDevelopment(kr)
+            let k = try kr.retire(ref, version: version)
+            print("retired \(k.label) (id=\(k.id)): destroyed in the HSM")
+        }
+    }
+}
+
+func warnIfDevelopment(_ kr: Keyring) {
+    if kr.config.development == true {
+        FileHandle.standardError.write(Data("note: development keyring (SoftHSM2 with PINs on disk under .dev/) — not for production data\n".utf8))
+    }
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    func line(_ r: [String]) -> String {
+        r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+    }
+    print(line(header))
+    for r in rows { print(line(r)) }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct Tokengate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokengate",
+        abstract: "Tokenization and encryption gateway with HSM-backed key custody.",
+        discussion: """
+            Keys live in an HSM reached through PKCS#11, one token per purpose (at-rest, in-transit,
+            in-use, audit). PINs come from environment variables or files named in the keyring
+            config, never from the command line.
+
+            Examples:
+              tokengate keys init
+              tokengate keys list --json
+              tokengate keys rotate in-use/pan
+              tokengate keys retire in-use/pan --version 1
+            """,
+        subcommands: [KeysCommand.self]
+    )
+}
