@@ -96,3 +96,21 @@ public enum HKDFSHA256 {
         return out
     }
 }
+
+public enum AESCMAC {
+    /// AES-CMAC (NIST SP 800-38B) of `data` under an in-process AES-128/192/256 `key`.
+    public static func authenticationCode(key: borrowing SecretBytes, data: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard [16, 24, 32].contains(key.count) else {
+            throw CryptoError(.invalidKeySize, "AES-CMAC key must be 16, 24 or 32 bytes, got \(key.count)")
+        }
+        var out = [UInt8](repeating: 0, count: 16)
+        let ok = key.withUnsafeBytes { k in
+            out.withUnsafeMutableBufferPointer { o in
+                tg_aes_cmac(k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count,
+                            data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, o.baseAddress)
+            }
+        }
+        guard ok == 1 else { throw CryptoError.openSSL("EVP_MAC(AES-CMAC)") }
+        return out
+    }
+}

@@ -62,6 +62,14 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         #expect(hexString(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
+    @Test func cmacMatchesSP800_38BExample() throws {
+        // NIST SP 800-38B, AES-128 example 2 (16-byte message).
+        var k = hex("2b7e151628aed2a6abf7158809cf4f3c")
+        let key = SecretBytes(consumingArray: &k)
+        let mac = try hex("6bc1bee22e409f96e93d7e117393172a").withUnsafeBytes { try AESCMAC.authenticationCode(key: key, data: $0) }
+        #expect(hexString(mac) == "070a16b46b4d4144f79bdd9dd04a287c")
+    }
+
     @Test func sha256AndStreamingAgree() throws {
         #expect(hexString(try SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let h = try SHA256Hasher()
