@@ -1,0 +1,26 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Engine benchmarks for tokengate's FPE module (package-benchmark). A separate package so the
+// main package does not depend on the benchmark tooling. Run from this directory:
+//   swift package --allow-writing-to-package-directory benchmark
+let package = Package(
+    name: "TokengateBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "tokengate", path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "FPEBenchmarks",
+            dependencies: [
+                .product(name: "FPE", package: "tokengate"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/FPEBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
