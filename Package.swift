@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokengate", targets: ["tokengate"]),
-        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE"]),
+        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms"]),
         // The FPE engine alone (with Crypto), for the Benchmarks package.
         .library(name: "FPE", targets: ["FPE"]),
     ],
@@ -40,10 +40,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
+        .target(name: "Columns", swiftSettings: strict),
+        .target(name: "Tagging", swiftSettings: strict),
+        .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto"],

@@ -1,0 +1,414 @@
+public import FPE
+public import Columns
+internal import Tagging
+internal import Crypto
+
+/// Applies one token transform to whole columns: parses every value into the symbols to tokenize
+/// (the rest of the value is kept byte for byte), runs FF1/FF3-1 once over the batch (one AES call
+/// per Feistel round for all values), cycle-walks the values whose result must satisfy a rule
+/// (Luhn, SSA, date range), and writes the symbols back in place.
+///
+/// Not thread-safe (scratch buffers are reused between batches): one instance per worker and column.
+public final class TokenTransformer {
+    public let spec: TransformSpec
+    public let algorithm: FPEAlgorithm
+    public let tweak: [UInt8]
+    private let engine: FPECipher
+    /// Numeral → ASCII symbol, and ASCII → numeral (`none` where not a symbol).
+    private let symbols: [UInt8]
+    private let table: [UInt16]
+    private let datePattern: DatePattern?
+    private let dateMin: Int
+    private let dateSpan: Int
+    private static let none = UInt16.max
+    /// Cycle-walking stops with an error after this many passes: 50 times the expected count for
+    /// the worst value (about 10 for cards, 1.2 for SSNs, 1,000,000 / days for dates); a value
+    /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
+    private let maxWalkPasses: Int
+    /// Smallest date range (10 years): cycle-walking costs 1,000,000 / days passes on average.
+    public static let minimumDateSpan = 3653
+
+    // Scratch, reused across batches.
+    private var batch = NumeralBatch()
+    private var positions: [Int] = []
+    private var positionOffsets: [Int] = [0]
+    private var source: [Int] = []
+    private var aux: [Int] = []
+    private var walkBatch = NumeralBatch()
+
+    /// - Parameters:
+    ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
+    ///     under the byte-reversed key, see ``FPECipher``).
+    ///   - tweak: per column and domain (see ``tweak(domain:column:algorithm:)``); 7 bytes for FF3-1.
+    public init(spec: TransformSpec, algorithm: FPEAlgorithm, cipher: any BatchBlockCipher, tweak: [UInt8]) throws {
+        self.spec = spec
+        self.algorithm = algorithm
+        self.tweak = tweak
+        var symbols: [UInt8]
+        switch spec.kind {
+        case .card, .ssn, .phone, .iban, .digits, .date:
+            symbols = Array("0123456789".utf8)
+        case .email, .alphanumeric:
+            symbols = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        case .alphabet:
+            guard let a = spec.alphabet, !a.isEmpty else { throw TransformError("transform 'alphabet' needs an 'alphabet' of ASCII symbols") }
+            symbols = Array(a.utf8)
+            guard symbols.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }), symbols.count == a.count, Set(symbols).count == symbols.count, symbols.count >= 2 else {
+                throw TransformError("transform 'alphabet' needs 2 or more distinct printable ASCII symbols")
+            }
+        }
+        var table = [UInt16](repeating: TokenTransformer.none, count: 256)
+        for (i, s) in symbols.enumerated() { table[Int(s)] = UInt16(i) }
+        self.symbols = symbols
+        self.table = table
+        if spec.kind == .date {
+            let pattern = try DatePattern(spec.dateFormat ?? "yyyy-MM-dd")
+            let iso = try DatePattern("yyyy-MM-dd")
+            guard let lo = iso.parse(ArraySlice((spec.dateMin ?? "1900-01-01").utf8)),
+                  let hi = iso.parse(ArraySlice((spec.dateMax ?? "2099-12-31").utf8)), hi > lo else {
+                throw TransformError("date range must be two ISO dates yyyy-MM-dd with dateMin < dateMax")
+            }
+            guard hi - lo + 1 <= 1_000_000 else { throw TransformError("date range spans more than 1,000,000 days") }
+            guard hi - lo + 1 >= TokenTransformer.minimumDateSpan else {
+                throw TransformError("date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow")
+            }
+            datePattern = pattern
+            dateMin = lo
+            dateSpan = hi - lo + 1
+            maxWalkPasses = 50 * (1_000_000 / dateSpan + 1)
+        } else {
+            datePattern = nil
+            dateMin = 0
+            dateSpan = 0
+            maxWalkPasses = 2_000
+        }
+        engine = try FPECipher(algorithm: algorithm, cipher: cipher, radix: symbols.count)
+        guard engine.tweakLengths.contains(tweak.count) else {
+            throw TransformError("\(algorithm.rawValue) needs a tweak of \(engine.tweakLengths) bytes, got \(tweak.count)")
+        }
+    }
+
+    /// A tweak per domain and column: `SHA-256("tokengate/tweak/v1" ‖ 0 ‖ domain ‖ 0 ‖ column)`,
+    /// truncated to 7 bytes (FF3-1) or 8 bytes (FF1).
+    public static func tweak(domain: String, column: String, algorithm: FPEAlgorithm) throws -> [UInt8] {
+        let h = try SHA256.hash(Array("tokengate/tweak/v1".utf8) + [0] + Array(domain.utf8) + [0] + Array(column.utf8))
+        return Array(h.prefix(algorithm == .ff31 ? 7 : 8))
+    }
+
+    /// Smallest number of tokenizable symbols a value needs (the FF1/FF3-1 domain: radix^n ≥ 1,000,000).
+    public var minimumSymbols: Int { engine.minLength }
+
+    /// Tokenizes every value; values outside the domain come back as rejects (their output slot is empty).
+    public func tokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        try run(input, decrypt: false)
+    }
+
+    /// Inverts ``tokenize(_:)`` (same key version, algorithm, transform and tweak).
+    public func detokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        try run(input, decrypt: true)
+    }
+
+    private func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        batch.removeAll(keepingCapacity: true)
+        positions.removeAll(keepingCapacity: true)
+        positionOffsets.removeAll(keepingCapacity: true)
+        positionOffsets.append(0)
+        source.removeAll(keepingCapacity: true)
+        aux.removeAll(keepingCapacity: true)
+        var rejects: [ValueReject] = []
+        for i in 0..<input.count {
+            if let reason = parse(input, i) {
+                rejects.append(ValueReject(index: i, reason: reason))
+            } else {
+                source.append(i)
+            }
+        }
+        if !batch.isEmpty {
+            if decrypt { try engine.decrypt(&batch, tweak: tweak) } else { try engine.encrypt(&batch, tweak: tweak) }
+            if needsWalk { try walk(decrypt: decrypt) }
+        }
+        var out = input.bytes
+        for k in 0..<source.count {
+            if let pattern = datePattern {
+                var day = 0
+                for n in batch.value(at: k) { day = day * 10 + Int(n) }
+                pattern.format(dateMin + day, into: &out, at: input.offsets[source[k]])
+                continue
+            }
+            var j = batch.offsets[k]
+            for p in positions[positionOffsets[k]..<positionOffsets[k + 1]] {
+                out[p] = symbols[Int(batch.numerals[j])]
+                j += 1
+            }
+            if spec.kind == .iban { fixIBANCheckDigits(&out, input.range(source[k])) }
+        }
+        guard !rejects.isEmpty else {
+            var col = ByteColumn()
+            col.bytes = out
+            col.offsets = input.offsets
+            return (col, rejects)
+        }
+        var col = ByteColumn(reservingValues: input.count, bytes: out.count)
+        var r = 0
+        for i in 0..<input.count {
+            if r < rejects.count && rejects[r].index == i {
+                col.append(out[0..<0])
+                r += 1
+            } else {
+                col.append(out[input.range(i)])
+            }
+        }
+        return (col, rejects)
+    }
+
+    // MARK: - Parsing (validation first, then append: a rejected value leaves no trace)
+
+    private func commit(count: Int) {
+        batch.offsets.append(batch.numerals.count)
+        positionOffsets.append(positions.count)
+        _ = count
+    }
+
+    private func lengthProblem(_ n: Int, what: String) -> String? {
+        if n < engine.minLength {
+            return "\(n) \(what) to tokenize; \(algorithm.rawValue) over radix \(symbols.count) needs at least \(engine.minLength)"
+        }
+        if n > engine.maxLength {
+            return "\(n) \(what) to tokenize; \(algorithm.rawValue) over radix \(symbols.count) allows at most \(engine.maxLength)"
+        }
+        return nil
+    }
+
+    private func parse(_ input: ByteColumn, _ i: Int) -> String? {
+        let r = input.range(i)
+        let b = input.bytes
+        switch spec.kind {
+        case .card: return parseCard(b, r)
+        case .ssn: return parseSSN(b, r)
+        case .phone: return parsePhone(b, r)
+        case .email: return parseEmail(b, r)
+        case .iban: return parseIBAN(b, r)
+        case .date: return parseDate(b, r)
+        case .digits, .alphanumeric, .alphabet: return parseGeneric(b, r)
+        }
+    }
+
+    private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    private func parseCard(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        var n = 0
+        var sum = 0
+        for p in r.reversed() {
+            let c = b[p]
+            if isDigit(c) {
+                sum += Validators.luhnContribution(Int(c - 0x30), doubled: n % 2 == 1)
+                n += 1
+            } else if c != 0x20 && c != 0x2D {
+                return "not a card number: character \(p - r.lowerBound) is not a digit, space or dash"
+            }
+        }
+        guard (12...19).contains(n) else { return "not a card number: \(n) digits (12-19 expected)" }
+        guard sum % 10 == 0 else { return "not a card number: Luhn check fails" }
+        let middle = max(6, n - 10)
+        let keepFirst = n - 4 - middle
+        var j = 0
+        var kept = 0
+        for p in r where isDigit(b[p]) {
+            let d = b[p] - 0x30
+            if j >= keepFirst && j < n - 4 {
+                positions.append(p)
+                batch.numerals.append(UInt16(d))
+            } else {
+                kept += Validators.luhnContribution(Int(d), doubled: (n - 1 - j) % 2 == 1)
+            }
+            j += 1
+        }
+        aux.append(kept)
+        commit(count: middle)
+        return nil
+    }
+
+    private func parseSSN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        let v = b[r]
+        let dashed = v.count == 11 && b[r.lowerBound + 3] == 0x2D && b[r.lowerBound + 6] == 0x2D
+        guard v.count == 9 || dashed else { return "not an SSN: expected AAA-GG-SSSS or 9 digits" }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(9)
+        for p in r where !(dashed && (p - r.lowerBound == 3 || p - r.lowerBound == 6)) {
+            guard isDigit(b[p]) else { return "not an SSN: character \(p - r.lowerBound) is not a digit" }
+            digits.append(b[p] - 0x30)
+        }
+        guard Validators.ssnValid(digits) else { return "not a valid SSN (SSA area/group/serial rules)" }
+        for p in r where isDigit(b[p]) {
+            positions.append(p)
+            batch.numerals.append(UInt16(b[p] - 0x30))
+        }
+        commit(count: 9)
+        return nil
+    }
+
+    private func parsePhone(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        var n = 0
+        for p in r {
+            let c = b[p]
+            if isDigit(c) { n += 1 } else if !" +-.()".utf8.contains(c) {
+                return "not a phone number: character \(p - r.lowerBound) is not a digit or + - . ( ) space"
+            }
+        }
+        guard (7...15).contains(n) else { return "not a phone number: \(n) digits (7-15 expected)" }
+        if let problem = lengthProblem(n, what: "digits") { return problem }
+        for p in r where isDigit(b[p]) {
+            positions.append(p)
+            batch.numerals.append(UInt16(b[p] - 0x30))
+        }
+        commit(count: n)
+        return nil
+    }
+
+    private func parseEmail(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        var at = -1
+        for p in r {
+            let c = b[p]
+            guard c > 0x20 && c < 0x7F else { return "not an email: character \(p - r.lowerBound) is not printable ASCII" }
+            if c == 0x40 {
+                guard at < 0 else { return "not an email: more than one @" }
+                at = p
+            }
+        }
+        guard at > r.lowerBound, at < r.upperBound - 1 else { return "not an email: empty local part or domain" }
+        guard at - r.lowerBound <= 64 else { return "not an email: local part longer than 64" }
+        guard b[(at + 1)..<r.upperBound].contains(0x2E) else { return "not an email: domain has no dot" }
+        var n = 0
+        for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none { n += 1 }
+        if let problem = lengthProblem(n, what: "letters/digits in the local part") { return problem }
+        for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none {
+            positions.append(p)
+            batch.numerals.append(table[Int(b[p])])
+        }
+        commit(count: n)
+        return nil
+    }
+
+    private func parseIBAN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        var compact: [UInt8] = []
+        compact.reserveCapacity(34)
+        for p in r where b[p] != 0x20 {
+            var c = b[p]
+            if c >= 0x61 && c <= 0x7A { c -= 0x20 }
+            compact.append(c)
+        }
+        guard Validators.ibanValid(compact) else { return "not a valid IBAN (country, length or mod-97 check)" }
+        var k = 0
+        var n = 0
+        for p in r where b[p] != 0x20 {
+            if k >= 4 && isDigit(b[p]) { n += 1 }
+            k += 1
+        }
+        if let problem = lengthProblem(n, what: "BBAN digits") { return problem }
+        k = 0
+        for p in r where b[p] != 0x20 {
+            if k >= 4 && isDigit(b[p]) {
+                positions.append(p)
+                batch.numerals.append(UInt16(b[p] - 0x30))
+            }
+            k += 1
+        }
+        commit(count: n)
+        return nil
+    }
+
+    private func fixIBANCheckDigits(_ out: inout [UInt8], _ r: Range<Int>) {
+        var compact: [UInt8] = []
+        var where2: [Int] = []
+        for p in r where out[p] != 0x20 {
+            var c = out[p]
+            if c >= 0x61 && c <= 0x7A { c -= 0x20 }
+            compact.append(c)
+            if where2.count < 4 { where2.append(p) }
+        }
+        if let (c1, c2) = Validators.ibanCheckDigits(compact) {
+            out[where2[2]] = c1
+            out[where2[3]] = c2
+        }
+    }
+
+    private func parseDate(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        guard let pattern = datePattern, let day = pattern.parse(b[r]) else {
+            return "not a date in format \(spec.dateFormat ?? "yyyy-MM-dd")"
+        }
+        let offset = day - dateMin
+        guard offset >= 0 && offset < dateSpan else { return "date outside the configured range \(spec.dateMin ?? "1900-01-01")…\(spec.dateMax ?? "2099-12-31")" }
+        var x = offset
+        var digits = [UInt16](repeating: 0, count: 6)
+        for i in stride(from: 5, through: 0, by: -1) {
+            digits[i] = UInt16(x % 10)
+            x /= 10
+        }
+        batch.numerals.append(contentsOf: digits)
+        commit(count: 6)
+        return nil
+    }
+
+    private func parseGeneric(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        var n = 0
+        for p in r where table[Int(b[p])] != TokenTransformer.none { n += 1 }
+        if let problem = lengthProblem(n, what: "symbols") { return problem }
+        for p in r where table[Int(b[p])] != TokenTransformer.none {
+            positions.append(p)
+            batch.numerals.append(table[Int(b[p])])
+        }
+        commit(count: n)
+        return nil
+    }
+
+    // MARK: - Cycle-walking
+
+    private var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
+
+    /// Whether batch value `k` with numerals `v` is in the transform's output set.
+    private func inSet(_ k: Int, _ v: ArraySlice<UInt16>) -> Bool {
+        switch spec.kind {
+        case .card:
+            var sum = aux[k]
+            let m = v.count
+            var j = 0
+            for d in v {
+                sum += Validators.luhnContribution(Int(d), doubled: (4 + m - 1 - j) % 2 == 1)
+                j += 1
+            }
+            return sum % 10 == 0
+        case .ssn:
+            return Validators.ssnValid(v.lazy.map { UInt8($0) })
+        case .date:
+            var x = 0
+            for d in v { x = x * 10 + Int(d) }
+            return x < dateSpan
+        default:
+            return true
+        }
+    }
+
+    /// Cycle-walking (Black–Rogaway): re-encrypt (or re-decrypt) each value until it lands in the
+    /// set; a permutation restricted this way is a permutation of the set, so it inverts exactly.
+    private func walk(decrypt: Bool) throws {
+        var pending: [Int] = []
+        for k in 0..<batch.count where !inSet(k, batch.value(at: k)) { pending.append(k) }
+        var passes = 0
+        while !pending.isEmpty {
+            passes += 1
+            guard passes <= maxWalkPasses else {
+                throw TransformError("cycle-walking did not converge after \(maxWalkPasses) passes")
+            }
+            walkBatch.removeAll(keepingCapacity: true)
+            for k in pending { walkBatch.append(batch.value(at: k)) }
+            if decrypt { try engine.decrypt(&walkBatch, tweak: tweak) } else { try engine.encrypt(&walkBatch, tweak: tweak) }
+            var still: [Int] = []
+            for (w, k) in pending.enumerated() {
+                let v = walkBatch.value(at: w)
+                batch.numerals.replaceSubrange(batch.offsets[k]..<batch.offsets[k + 1], with: v)
+                if !inSet(k, v) { still.append(k) }
+            }
+            pending = still
+        }
+    }
+}

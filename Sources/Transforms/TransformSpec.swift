@@ -1,0 +1,57 @@
+/// The format-aware token transforms a policy can name for a tag. Each is a bijection on its
+/// documented domain (FF1 or FF3-1 under an in-use key, plus cycle-walking where the output must
+/// satisfy a rule), so every one has an exact inverse (detokenize).
+///
+/// | kind | input | preserved | tokenized | output guarantee |
+/// |---|---|---|---|---|
+/// | `card` | 12–19 digits, Luhn-valid, spaces/dashes anywhere | separators; last 4; first 6 (16–19 digits) or fewer so ≥ 6 are tokenized (15: 5, 14: 4, 13: 3, 12: 2) | the middle digits (≥ 6) | Luhn-valid, same length and issuer prefix |
+/// | `ssn` | `AAA-GG-SSSS` or 9 digits, passing SSA rules | dashes | all 9 digits | passes SSA area/group/serial rules, not an advertising number |
+/// | `phone` | 7–15 digits with `+ - . ( ) space` | every non-digit | all digits | same layout |
+/// | `email` | ASCII `local@domain`, one `@`, ≥ 4 letters/digits in the local part | domain, every local-part character that is not a letter or digit (`.`, `+`, `-`, `_` …) | letters and digits of the local part (radix 62) | same layout, valid email if the input was |
+/// | `iban` | valid IBAN (known country, exact length, mod-97), spaces allowed | country code, letters of the BBAN, spaces | digits of the BBAN | check digits recomputed: a valid IBAN |
+/// | `date` | a valid date in `dateFormat` within `dateMin…dateMax` | the format | the day within the range (6-digit FF numeral, cycle-walked into the range) | a valid date in the same format and range |
+/// | `digits` | any text with ≥ 6 ASCII digits | every non-digit | digits | same layout |
+/// | `alphanumeric` | any text with ≥ 4 ASCII letters/digits | everything else | letters and digits (radix 62) | same layout |
+/// | `alphabet` | any text whose characters in `alphabet` suffice for the domain | characters outside the alphabet | characters in `alphabet` (ASCII, radix = its size) | same layout |
+///
+/// A value outside its transform's domain is rejected with a reason that never contains the value.
+public enum TransformKind: String, Sendable, Codable, CaseIterable {
+    case card, ssn, phone, email, iban, date, digits, alphanumeric, alphabet
+}
+
+/// A transform and its parameters.
+public struct TransformSpec: Sendable, Codable, Equatable {
+    public var kind: TransformKind
+    /// For `alphabet`: the ASCII symbols, in numeral order (radix = count).
+    public var alphabet: String?
+    /// For `date`: `yyyy-MM-dd` (default), `MM/dd/yyyy`, `dd/MM/yyyy`, `dd.MM.yyyy`, `yyyyMMdd`, or any
+    /// fixed-width pattern of `yyyy`, `MM`, `dd` and literal characters.
+    public var dateFormat: String?
+    /// For `date`: the range tokens stay in, ISO `yyyy-MM-dd` (default 1900-01-01 … 2099-12-31).
+    public var dateMin: String?
+    public var dateMax: String?
+
+    public init(_ kind: TransformKind, alphabet: String? = nil, dateFormat: String? = nil, dateMin: String? = nil, dateMax: String? = nil) {
+        self.kind = kind
+        self.alphabet = alphabet
+        self.dateFormat = dateFormat
+        self.dateMin = dateMin
+        self.dateMax = dateMax
+    }
+}
+
+/// A value that could not be transformed. The reason names the problem, never the value.
+public struct ValueReject: Sendable, Equatable, CustomStringConvertible {
+    /// Index of the value in the input column.
+    public let index: Int
+    public let reason: String
+    public init(index: Int, reason: String) { self.index = index; self.reason = reason }
+    public var description: String { "value \(index): \(reason)" }
+}
+
+/// Configuration errors of a transform (not value errors).
+public struct TransformError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
