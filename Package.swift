@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(
             name: "Keyring",
-            dependencies: ["HSM", "Crypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HSM", "Crypto", "FPE", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
@@ -56,6 +56,11 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "TokenizationTests",
+            dependencies: ["Keyring", "HSM", "Crypto", "FPE", "Transforms", "Columns", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",

@@ -43,8 +43,8 @@ public final class Keyring: @unchecked Sendable {
     public let config: KeyringConfig
     public let module: PKCS11Module
     private let tokens = Mutex<[KeyPurpose: Token]>([:])
-    /// Serializes version creation and destruction within this process.
-    private let versionLock = Mutex<Void>(())
+    /// Serializes version creation and destruction within this process (all keyrings).
+    private static let versionLock = Mutex<Void>(())
     /// Whether the module accepted `CKA_ALLOWED_MECHANISMS` (nil until the first key is created).
     private let allowedMechanismsSupported = Mutex<Bool?>(nil)
 
@@ -86,7 +86,9 @@ public final class Keyring: @unchecked Sendable {
         var infos: [KeyInfo] = try token.withSession { s in
             var created: [String: String] = [:]
             for h in try s.findObjects([.objectClass(.data), .string(.application, "tokengate")]) {
-                let a = try s.attributes(of: h, [.label, .value])
+                // Objects destroyed by another session between find and read are skipped.
+                let a: [AttributeType: [UInt8]]
+                do { a = try s.attributes(of: h, [.label, .value]) } catch let e as HSMError where e.code == .keyNotFound { continue }
                 guard let label = AttributeValue.string(a[.label]), label.hasSuffix("/meta"), let v = a[.value],
                       let meta = try? JSONDecoder().decode(KeyMetadata.self, from: Data(v)) else { continue }
                 created[String(label.dropLast(5))] = meta.created
@@ -94,7 +96,12 @@ public final class Keyring: @unchecked Sendable {
             let handles = try s.findObjects([.objectClass(.secretKey)])
             var out: [KeyInfo] = []
             for h in handles {
-                let attrs = try s.attributes(of: h, [.label, .id, .allowedMechanisms] + AttributeType.custodyFlags)
+                let attrs: [AttributeType: [UInt8]]
+                do {
+                    attrs = try s.attributes(of: h, [.label, .id, .allowedMechanisms] + AttributeType.custodyFlags)
+                } catch let e as HSMError where e.code == .keyNotFound {
+                    continue  // retired by another session between find and read
+                }
                 guard let label = AttributeValue.string(attrs[.label]), let (ref, version) = KeyRef.parse(label: label),
                       ref.purpose == purpose else { continue }
                 var flags: [String: Bool] = [:]
@@ -159,7 +166,11 @@ public final class Keyring: @unchecked Sendable {
             guard let pc = config.purposes[purpose.rawValue] else { continue }
             let existing = Set(try keys(purpose).map(\.name))
             for name in pc.keys where !existing.contains(name) {
-                created.append(try createVersion(KeyRef(purpose, name), version: 1))
+                do {
+                    created.append(try createVersion(KeyRef(purpose, name), version: 1))
+                } catch let e as KeyringError where e.code == .versionExists {
+                    continue  // created by a concurrent `keys init`: nothing left to do
+                }
             }
         }
         return created
@@ -177,7 +188,7 @@ public final class Keyring: @unchecked Sendable {
     @discardableResult
     public func retire(_ ref: KeyRef, version: Int) throws -> KeyInfo {
         try checkConfigured(ref)
-        return try versionLock.withLock { _ in
+        return try Keyring.versionLock.withLock { _ in
             let all = try versions(ref)
             guard let target = all.first(where: { $0.version == version }) else {
                 throw KeyringError(.versionNotFound, "key \(ref) has no version \(version) (present: \(all.map { "v\($0.version)" }.joined(separator: ", ")))")
@@ -198,10 +209,10 @@ public final class Keyring: @unchecked Sendable {
         let label = ref.label(version: version)
         let token = try token(ref.purpose)
         let meta = try JSONEncoder().encode(KeyMetadata(created: ISO8601DateFormatter().string(from: Date())))
-        try versionLock.withLock { _ in
+        try Keyring.versionLock.withLock { _ in
             try token.withSession { s in
-                guard try s.findObjects([.string(.label, label)]).isEmpty else {
-                    throw KeyringError(.configInvalid, "\(label) already exists on token '\(token.label)' (created by another process?)")
+                guard try s.findObjects([.objectClass(.secretKey), .string(.label, label)]).isEmpty else {
+                    throw KeyringError(.versionExists, "\(label) already exists on token '\(token.label)' (created by another process meanwhile?)")
                 }
                 let id = try s.randomBytes(16)
                 let withMechs = allowedMechanismsSupported.withLock { $0 } ?? true
@@ -213,6 +224,14 @@ public final class Keyring: @unchecked Sendable {
                     // CKA_ALLOWED_MECHANISMS. The usage flags still restrict the key.
                     allowedMechanismsSupported.withLock { $0 = false }
                     _ = try s.generateKey(policy.generation, template: policy.template(label: label, id: id, withAllowedMechanisms: false))
+                }
+                // Another process may have created the same version in the meantime: keep the
+                // oldest object only (lowest handle is not guaranteed; compare by CKA_ID order).
+                let twins = try s.findObjects([.objectClass(.secretKey), .string(.label, label)])
+                if twins.count > 1 {
+                    let ours = try twins.filter { try s.attributes(of: $0, [.id])[.id] == id }
+                    for h in ours { try s.destroy(h) }
+                    throw KeyringError(.versionExists, "\(label) was created concurrently by another process; kept theirs")
                 }
                 for old in try s.findObjects([.objectClass(.data), .string(.label, label + "/meta")]) { try s.destroy(old) }
                 _ = try s.createObject(CustodyPolicy.metadataTemplate(keyLabel: label, json: Array(meta)))

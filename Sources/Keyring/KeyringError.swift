@@ -11,6 +11,7 @@ public struct KeyringError: Error, Equatable, CustomStringConvertible, Sendable 
         public static let wrongPurpose = Code("wrongPurpose")
         public static let retirePrimary = Code("retirePrimary")
         public static let versionNotFound = Code("versionNotFound")
+        public static let versionExists = Code("versionExists")
         public static let envelopeInvalid = Code("envelopeInvalid")
         public static let unwrapFailed = Code("unwrapFailed")
         public static let custodyViolation = Code("custodyViolation")

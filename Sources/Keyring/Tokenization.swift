@@ -1,5 +1,6 @@
 public import HSM
 public import Crypto
+public import FPE
 
 /// AES-ECB over many independent blocks with an in-use key that never leaves the HSM: each call is
 /// one PKCS#11 `C_Encrypt` (`CKM_AES_ECB`) over all the blocks of a batch (chunked at
@@ -50,6 +51,8 @@ public final class HSMBlockCipher {
     }
 }
 
+extension HSMBlockCipher: BatchBlockCipher {}
+
 /// How a tokenization (in-use) key is applied.
 public enum Custody: String, Sendable, Codable, CaseIterable {
     /// The key never leaves the HSM: every FPE round is one `C_Encrypt` per batch.
@@ -73,6 +76,21 @@ extension Keyring {
     public func hsmBlockCipher(_ key: KeyInfo) throws -> HSMBlockCipher {
         let handle = try handle(of: key, for: .inUse)
         return HSMBlockCipher(token: try token(.inUse), key: handle, label: key.label)
+    }
+
+    /// The block cipher of an in-use key version in the given custody mode: the HSM-resident key
+    /// (`hsm`) or OpenSSL AES under the HSM-derived subkey (`derived`; the subkey lives only in the
+    /// cipher context, the intermediate buffer is zeroized).
+    ///
+    /// For FF3-1 the block cipher's key is regarded as `REVB(K)`: the HSM key (or subkey) *is* the
+    /// reversed FF3-1 key, so no reversal is needed and `K` never exists anywhere.
+    public func blockCipher(_ key: KeyInfo, custody: Custody) throws -> any BatchBlockCipher {
+        switch custody {
+        case .hsm: return try hsmBlockCipher(key)
+        case .derived:
+            let sub = try deriveSubkey(key)
+            return try sub.withUnsafeBytes { try AESECB(key: $0) }
+        }
     }
 
     /// Label of the SP 800-108 derivation (fixed; the context carries domain and version).
