@@ -21,6 +21,15 @@ let package = Package(
             path: "Benchmarks/FPEBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .executableTarget(
+            name: "CustodyBenchmarks",
+            dependencies: [
+                .product(name: "TokengateCore", package: "tokengate"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/CustodyBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
