@@ -43,6 +43,11 @@ let package = Package(
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Tagging", swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
+        .target(
+            name: "Tokenize",
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Crypto", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "tokengate",
             dependencies: [
@@ -59,6 +64,11 @@ let package = Package(
         .testTarget(
             name: "TokenizationTests",
             dependencies: ["Keyring", "HSM", "Crypto", "FPE", "Transforms", "Columns", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TokenizeTests",
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),

@@ -1,0 +1,187 @@
+import Foundation
+public import FPE
+public import Keyring
+public import Transforms
+internal import Yams
+
+/// What happens to a column.
+public enum Action: String, Sendable, Codable, CaseIterable {
+    /// Format-preserving token (FF1/FF3-1 transform); reversible with `detokenize`.
+    case tokenize
+    /// Irreversible mask: every letter/digit but the last `keep-last` becomes `*`.
+    case mask
+    /// Irreversible keyed pseudonym: AES-CMAC under the domain's in-use key, hex.
+    case hmac
+    /// The column is removed from the output.
+    case drop
+    /// The column passes through untouched.
+    case keep
+}
+
+/// One rule: an action and, for `tokenize`, its transform, domain key and parameters.
+public struct Rule: Sendable, Codable, Equatable {
+    public var action: Action
+    public var transform: TransformKind?
+    /// The in-use key (tokenization domain) — a key name under `in-use` in the keyring config.
+    public var domain: String?
+    public var algorithm: FPEAlgorithm?
+    public var custody: Custody?
+    public var alphabet: String?
+    public var dateFormat: String?
+    public var dateMin: String?
+    public var dateMax: String?
+    /// For `mask`: how many trailing letters/digits stay visible (default 4).
+    public var keepLast: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case action, transform, domain, algorithm, custody, alphabet
+        case dateFormat = "date-format", dateMin = "date-min", dateMax = "date-max", keepLast = "keep-last"
+    }
+
+    public init(action: Action = .tokenize, transform: TransformKind? = nil, domain: String? = nil) {
+        self.action = action
+        self.transform = transform
+        self.domain = domain
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        transform = try c.decodeIfPresent(TransformKind.self, forKey: .transform)
+        action = try c.decodeIfPresent(Action.self, forKey: .action) ?? (transform == nil ? .keep : .tokenize)
+        domain = try c.decodeIfPresent(String.self, forKey: .domain)
+        algorithm = try c.decodeIfPresent(FPEAlgorithm.self, forKey: .algorithm)
+        custody = try c.decodeIfPresent(Custody.self, forKey: .custody)
+        alphabet = try c.decodeIfPresent(String.self, forKey: .alphabet)
+        dateFormat = try c.decodeIfPresent(String.self, forKey: .dateFormat)
+        dateMin = try c.decodeIfPresent(String.self, forKey: .dateMin)
+        dateMax = try c.decodeIfPresent(String.self, forKey: .dateMax)
+        keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast)
+    }
+
+    /// The transform spec of a `tokenize` rule.
+    public var spec: TransformSpec? {
+        transform.map { TransformSpec($0, alphabet: alphabet, dateFormat: dateFormat, dateMin: dateMin, dateMax: dateMax) }
+    }
+}
+
+/// Who may detokenize. Detokenizing needs this permission in the policy *and* a PIN that is
+/// separate from the tokenizing path: the in-use token's PIN is not enough.
+public struct DetokenizePermission: Sendable, Codable, Equatable {
+    public var allowed: Bool
+    /// Where the detokenize approver PIN comes from (environment variable or file).
+    public var pin: PINSource?
+    /// SHA-256 (hex) of the approver PIN, salted with `"tokengate/detokenize/v1"`; set with
+    /// `tokengate policy hash-pin`. The PIN itself is never stored.
+    public var pinSHA256: String?
+
+    enum CodingKeys: String, CodingKey { case allowed, pin, pinSHA256 = "pin-sha256" }
+}
+
+/// A tokenization policy (`keys-config/policy*.yaml`; schema in keys-config/README.md).
+public struct Policy: Sendable, Codable {
+    public var version: Int
+    /// Default algorithm and custody for every rule that does not name its own.
+    public var algorithm: FPEAlgorithm
+    public var custody: Custody
+    /// Tag (as the tagger names it: `pan`, `ssn`, …) → rule.
+    public var tags: [String: Rule]
+    /// Column name → rule; wins over the tag's rule.
+    public var columns: [String: Rule]
+    public var detokenize: DetokenizePermission?
+
+    enum CodingKeys: String, CodingKey { case version, algorithm, custody, tags, columns, detokenize }
+
+    public init(version: Int = 1, algorithm: FPEAlgorithm = .ff1, custody: Custody = .derived,
+                tags: [String: Rule], columns: [String: Rule] = [:], detokenize: DetokenizePermission? = nil) {
+        self.version = version
+        self.algorithm = algorithm
+        self.custody = custody
+        self.tags = tags
+        self.columns = columns
+        self.detokenize = detokenize
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        algorithm = try c.decodeIfPresent(FPEAlgorithm.self, forKey: .algorithm) ?? .ff1
+        custody = try c.decodeIfPresent(Custody.self, forKey: .custody) ?? .derived
+        tags = try c.decodeIfPresent([String: Rule].self, forKey: .tags) ?? [:]
+        columns = try c.decodeIfPresent([String: Rule].self, forKey: .columns) ?? [:]
+        detokenize = try c.decodeIfPresent(DetokenizePermission.self, forKey: .detokenize)
+    }
+
+    /// The policy used when none is given: every tag the tagger knows gets a reversible
+    /// format-preserving transform under its own domain key; detokenizing is not permitted.
+    public static let `default` = Policy(tags: [
+        "pan": Rule(transform: .card, domain: "pan"),
+        "ssn": Rule(transform: .ssn, domain: "ssn"),
+        "email": Rule(transform: .email, domain: "email"),
+        "phone": Rule(transform: .phone, domain: "phone"),
+        "iban": Rule(transform: .iban, domain: "iban"),
+        "date_of_birth": Rule(transform: .date, domain: "date"),
+        "aba_routing": Rule(transform: .digits, domain: "generic"),
+        "ip_address": Rule(action: .hmac, domain: "generic"),
+        "person_name": Rule(transform: .alphanumeric, domain: "generic"),
+        "street_address": Rule(transform: .alphanumeric, domain: "generic"),
+    ])
+
+    /// Loads and validates a policy file.
+    public static func load(path: String) throws -> Policy {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw PolicyError("cannot read policy '\(path)': \(error.localizedDescription)")
+        }
+        let p: Policy
+        do { p = try YAMLDecoder().decode(Policy.self, from: text) } catch {
+            throw PolicyError("policy '\(path)' is invalid: \(error)")
+        }
+        try p.validate(source: path)
+        return p
+    }
+
+    /// The rule for a column: its name's override, else its tag's rule, else keep.
+    public func rule(column: String, tag: String?) -> Rule {
+        if let r = columns[column] { return r }
+        if let tag, let r = tags[tag] { return r }
+        return Rule(action: .keep)
+    }
+
+    public func validate(source: String) throws {
+        guard version == 1 else { throw PolicyError("policy '\(source)': unsupported version \(version)") }
+        for (where_, rules) in [("tags", tags), ("columns", columns)] {
+            for (name, r) in rules.sorted(by: { $0.key < $1.key }) {
+                let at = "policy '\(source)', \(where_).\(name)"
+                switch r.action {
+                case .tokenize:
+                    guard let spec = r.spec else { throw PolicyError("\(at): action tokenize needs a transform (\(TransformKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                    guard r.domain != nil else { throw PolicyError("\(at): tokenize needs a domain (an in-use key name)") }
+                    if spec.kind == .alphabet && (r.alphabet ?? "").isEmpty { throw PolicyError("\(at): transform alphabet needs 'alphabet'") }
+                case .hmac:
+                    guard r.domain != nil else { throw PolicyError("\(at): hmac needs a domain (an in-use key name)") }
+                case .mask:
+                    if let k = r.keepLast, k < 0 { throw PolicyError("\(at): keep-last must be 0 or more") }
+                case .drop, .keep: break
+                }
+            }
+        }
+        if let d = detokenize, d.allowed {
+            guard d.pin != nil, let h = d.pinSHA256, h.count == 64 else {
+                throw PolicyError("policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-sha256' (from `tokengate policy hash-pin`)")
+            }
+        }
+    }
+
+    /// The in-use key names the policy's rules use.
+    public var domains: Set<String> {
+        Set((Array(tags.values) + Array(columns.values)).compactMap { $0.action == .tokenize || $0.action == .hmac ? $0.domain : nil })
+    }
+}
+
+public struct PolicyError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+extension FPEAlgorithm: Codable {}
