@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Tagging", swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
+        .target(name: "Pipeline", swiftSettings: strict),
         .target(
             name: "Tokenize",
             dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Crypto", .product(name: "Yams", package: "Yams")],
@@ -71,6 +72,7 @@ let package = Package(
             dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "TestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
