@@ -69,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),

@@ -114,3 +114,19 @@ public enum AESCMAC {
         return out
     }
 }
+
+public enum PBKDF2 {
+    /// PBKDF2-HMAC-SHA-256 (RFC 8018) of a secret into `count` bytes.
+    public static func sha256(password: borrowing SecretBytes, salt: [UInt8], iterations: Int, count: Int) throws -> [UInt8] {
+        guard iterations >= 1, count >= 1 else { throw CryptoError(.invalidLength, "PBKDF2 needs iterations ≥ 1 and output ≥ 1 byte") }
+        var out = [UInt8](repeating: 0, count: count)
+        let ok = password.withUnsafeBytes { p in
+            out.withUnsafeMutableBufferPointer { o in
+                PKCS5_PBKDF2_HMAC(p.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(p.count), salt, Int32(salt.count),
+                                  Int32(iterations), EVP_sha256(), Int32(count), o.baseAddress)
+            }
+        }
+        guard ok == 1 else { throw CryptoError.openSSL("PKCS5_PBKDF2_HMAC") }
+        return out
+    }
+}

@@ -187,29 +187,36 @@ private func describe(_ e: DecodingError) -> String {
 }
 
 extension PINSource {
-    /// Reads the PIN into a zeroizing buffer. A PIN file must not be readable by group or others.
     func read(config: KeyringConfig, token: String) throws -> SecretPIN {
+        try read(relativeTo: config.baseDirectory, what: "token '\(token)'")
+    }
+
+    /// Reads the PIN into a zeroizing buffer; a relative file path resolves against `directory`.
+    /// A PIN file must not be readable by group or others.
+    /// - Parameter what: names what the PIN is for, in error messages.
+    public func read(relativeTo directory: String, what: String) throws -> SecretBytes {
+        let token = what
         switch self {
         case .environment(let name):
             guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else {
-                throw KeyringError(.pinUnavailable, "PIN for token '\(token)' expected in environment variable \(name), which is not set")
+                throw KeyringError(.pinUnavailable, "PIN for \(token) expected in environment variable \(name), which is not set")
             }
             var bytes = Array(v.utf8)
             return SecretPIN(consumingArray: &bytes)
         case .file(let f):
-            let path = config.resolve(f)
+            let path = f.hasPrefix("/") ? f : URL(fileURLWithPath: directory).appendingPathComponent(f).standardizedFileURL.path
             var st = stat()
             guard stat(path, &st) == 0 else {
-                throw KeyringError(.pinUnavailable, "PIN file '\(path)' for token '\(token)' does not exist")
+                throw KeyringError(.pinUnavailable, "PIN file '\(path)' for \(token) does not exist")
             }
             guard st.st_mode & 0o077 == 0 else {
-                throw KeyringError(.pinUnavailable, "PIN file '\(path)' for token '\(token)' is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+                throw KeyringError(.pinUnavailable, "PIN file '\(path)' for \(token) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
             }
             guard var data = FileManager.default.contents(atPath: path).map({ Array($0) }) else {
-                throw KeyringError(.pinUnavailable, "cannot read PIN file '\(path)' for token '\(token)'")
+                throw KeyringError(.pinUnavailable, "cannot read PIN file '\(path)' for \(token)")
             }
             while let last = data.last, last == 0x0A || last == 0x0D { data.removeLast() }
-            guard !data.isEmpty else { throw KeyringError(.pinUnavailable, "PIN file '\(path)' for token '\(token)' is empty") }
+            guard !data.isEmpty else { throw KeyringError(.pinUnavailable, "PIN file '\(path)' for \(token) is empty") }
             return SecretPIN(consumingArray: &data)
         }
     }

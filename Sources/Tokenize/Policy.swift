@@ -1,4 +1,5 @@
 import Foundation
+public import Crypto
 public import FPE
 public import Keyring
 public import Transforms
@@ -64,17 +65,72 @@ public struct Rule: Sendable, Codable, Equatable {
     }
 }
 
-/// Who may detokenize. Detokenizing needs this permission in the policy *and* a PIN that is
-/// separate from the tokenizing path: the in-use token's PIN is not enough.
+/// Who may detokenize. Detokenizing needs `allowed: true` in the policy *and* the detokenize
+/// PIN — a secret separate from the in-use token's PIN, held by the people allowed to see clear
+/// values. The policy stores only a PBKDF2-HMAC-SHA-256 verifier of it (`pin-verifier`, made by
+/// `tokengate policy pin-verifier`).
+///
+/// - Note: FF1/FF3-1 are symmetric: whoever can log in to the in-use token could compute the
+///   inverse with other software. This permission is the gateway's authorization control (and,
+///   with the audit trail, its accountability), not a cryptographic barrier; the HSM PIN of the
+///   in-use token must stay with the gateway's operators.
 public struct DetokenizePermission: Sendable, Codable, Equatable {
     public var allowed: Bool
-    /// Where the detokenize approver PIN comes from (environment variable or file).
+    /// Where the detokenize PIN comes from at run time (environment variable or file).
     public var pin: PINSource?
-    /// SHA-256 (hex) of the approver PIN, salted with `"tokengate/detokenize/v1"`; set with
-    /// `tokengate policy hash-pin`. The PIN itself is never stored.
-    public var pinSHA256: String?
+    /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`.
+    public var pinVerifier: String?
 
-    enum CodingKeys: String, CodingKey { case allowed, pin, pinSHA256 = "pin-sha256" }
+    enum CodingKeys: String, CodingKey { case allowed, pin, pinVerifier = "pin-verifier" }
+
+    public init(allowed: Bool, pin: PINSource?, pinVerifier: String?) {
+        self.allowed = allowed
+        self.pin = pin
+        self.pinVerifier = pinVerifier
+    }
+
+    static let iterations = 200_000
+
+    /// A verifier for `pin` with a random salt.
+    public static func verifier(for pin: borrowing SecretBytes) throws -> String {
+        let salt = try SecureRandom.bytes(16)
+        let hash = try PBKDF2.sha256(password: pin, salt: salt, iterations: iterations, count: 32)
+        return "pbkdf2-sha256$\(iterations)$\(hex(salt))$\(hex(hash))"
+    }
+
+    /// Checks that detokenizing is allowed and that the PIN from `pin` matches the verifier.
+    /// - Parameter directory: the policy file's folder (relative PIN files resolve against it).
+    public func authorize(relativeTo directory: String) throws {
+        guard allowed else { throw PolicyError("detokenize is not permitted by this policy (detokenize.allowed is false)") }
+        guard let source = pin, let v = pinVerifier else {
+            throw PolicyError("detokenize permission needs 'pin' and 'pin-verifier' in the policy")
+        }
+        let parts = v.split(separator: "$").map(String.init)
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iters = Int(parts[1]), iters >= 10_000,
+              let salt = unhex(parts[2]), let expected = unhex(parts[3]), expected.count == 32 else {
+            throw PolicyError("detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
+        }
+        let secret = try source.read(relativeTo: directory, what: "detokenize")
+        let got = try PBKDF2.sha256(password: secret, salt: salt, iterations: iters, count: 32)
+        let same = got.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
+        guard same else { throw PolicyError("detokenize refused: wrong detokenize PIN") }
+    }
+}
+
+func hex(_ b: [UInt8]) -> String {
+    let d = Array("0123456789abcdef".utf8)
+    return String(decoding: b.flatMap { [d[Int($0 >> 4)], d[Int($0 & 15)]] }, as: UTF8.self)
+}
+
+func unhex(_ s: String) -> [UInt8]? {
+    let u = Array(s.utf8)
+    guard u.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    for i in stride(from: 0, to: u.count, by: 2) {
+        guard let b = UInt8(String(decoding: u[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
+        out.append(b)
+    }
+    return out
 }
 
 /// A tokenization policy (`keys-config/policy*.yaml`; schema in keys-config/README.md).
@@ -88,6 +144,8 @@ public struct Policy: Sendable, Codable {
     /// Column name → rule; wins over the tag's rule.
     public var columns: [String: Rule]
     public var detokenize: DetokenizePermission?
+    /// Folder of the policy file (relative PIN paths); not part of the file.
+    public var baseDirectory: String = "."
 
     enum CodingKeys: String, CodingKey { case version, algorithm, custody, tags, columns, detokenize }
 
@@ -132,11 +190,12 @@ public struct Policy: Sendable, Codable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PolicyError("cannot read policy '\(path)': \(error.localizedDescription)")
         }
-        let p: Policy
+        var p: Policy
         do { p = try YAMLDecoder().decode(Policy.self, from: text) } catch {
             throw PolicyError("policy '\(path)' is invalid: \(error)")
         }
         try p.validate(source: path)
+        p.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return p
     }
 
@@ -166,8 +225,8 @@ public struct Policy: Sendable, Codable {
             }
         }
         if let d = detokenize, d.allowed {
-            guard d.pin != nil, let h = d.pinSHA256, h.count == 64 else {
-                throw PolicyError("policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-sha256' (from `tokengate policy hash-pin`)")
+            guard d.pin != nil, let v = d.pinVerifier, v.hasPrefix("pbkdf2-sha256$") else {
+                throw PolicyError("policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
             }
         }
     }

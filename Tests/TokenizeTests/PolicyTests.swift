@@ -5,6 +5,7 @@ import Columns
 import Transforms
 import Tokenize
 import TestSupport
+import Crypto
 
 func keyring(_ names: [String]) throws -> Keyring {
     let fx = SoftHSMFixture.shared
@@ -51,7 +52,7 @@ func writePolicy(_ yaml: String) throws -> String {
             ("version: 1\ntags:\n  pan: { transform: card }\n", "domain"),
             ("version: 1\ncolumns:\n  x: { action: hmac }\n", "columns.x"),
             ("version: 2\n", "version"),
-            ("version: 1\ndetokenize: { allowed: true }\n", "pin-sha256"),
+            ("version: 1\ndetokenize: { allowed: true }\n", "pin-verifier"),
             ("version: 1\ntags:\n  pan: { transform: nonsense, domain: pan }\n", "invalid"),
         ] {
             do {
@@ -89,5 +90,25 @@ func writePolicy(_ yaml: String) throws -> String {
         #expect(p1[0] == p1[1] && p1[0] != p1[2] && p1[0].count == 32)
         let otherColumn = try ColumnProcessor(column: "other", rule: Rule(action: .hmac, domain: "cp-generic"), policy: policy, keyring: kr)
         #expect(try otherColumn.apply(ByteColumn(["Ada Lovelace"])).output.string(at: 0) != p1[0], "pseudonyms are per column")
+    }
+}
+
+@Suite struct DetokenizePermissions {
+    @Test func detokenizeNeedsPermissionAndTheSeparatePIN() throws {
+        let fx = SoftHSMFixture.shared
+        var pin = Array("detok-approver-7731".utf8)
+        let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
+        #expect(verifier.hasPrefix("pbkdf2-sha256$200000$") && !verifier.contains("detok-approver"))
+        let good = try fx.writePINFile(name: "detok-good", pin: "detok-approver-7731")
+        let bad = try fx.writePINFile(name: "detok-bad", pin: "guess")
+        let base = "version: 1\ntags:\n  pan: { transform: card, domain: pan }\n"
+        let allowed = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(good) }, pin-verifier: '\(verifier)' }\n"))
+        try allowed.detokenize!.authorize(relativeTo: allowed.baseDirectory)
+        let wrong = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(bad) }, pin-verifier: '\(verifier)' }\n"))
+        #expect(throws: PolicyError.self) { try wrong.detokenize!.authorize(relativeTo: wrong.baseDirectory) }
+        let off = try Policy.load(path: writePolicy(base + "detokenize: { allowed: false }\n"))
+        #expect(throws: PolicyError.self) { try off.detokenize!.authorize(relativeTo: off.baseDirectory) }
+        let unset = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { env: TG_UNSET_DETOK_PIN }, pin-verifier: '\(verifier)' }\n"))
+        #expect(throws: KeyringError.self) { try unset.detokenize!.authorize(relativeTo: unset.baseDirectory) }
     }
 }
