@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Pipeline", swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Crypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Crypto", "Pipeline", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,0 +1,87 @@
+public import Foundation
+public import Pipeline
+
+/// What one column went through in a run.
+public struct ColumnReport: Sendable, Codable, Equatable {
+    public var name: String
+    public var index: Int
+    public var tag: String?
+    public var action: String
+    public var transform: String?
+    public var algorithm: String?
+    public var custody: String?
+    public var keyLabel: String?
+    public var keyID: String?
+    public var keyVersion: Int?
+    /// Values rejected in this column (the row then went to the rejects).
+    public var rejected: Int
+
+    public init(name: String, index: Int, tag: String?, action: String) {
+        self.name = name
+        self.index = index
+        self.tag = tag
+        self.action = action
+        self.rejected = 0
+    }
+}
+
+/// The run summary printed on stderr and written by `--summary-json`.
+public struct RunSummary: Sendable, Codable {
+    public var operation: String
+    public var input: String
+    public var output: String
+    public var format: String
+    public var rowsIn = 0
+    public var rowsOut = 0
+    public var rowsRejected = 0
+    public var bytesIn = 0
+    public var bytesOut = 0
+    public var wallSeconds = 0.0
+    public var stages: [StageMetrics] = []
+    public var columns: [ColumnReport] = []
+    /// Reject reasons and how often each occurred (no values).
+    public var rejectReasons: [String: Int] = [:]
+    public var rejectsFile: String?
+
+    public init(operation: String, input: String, output: String, format: String) {
+        self.operation = operation
+        self.input = input
+        self.output = output
+        self.format = format
+    }
+
+    /// rows in = rows out + rows rejected.
+    public var reconciles: Bool { rowsIn == rowsOut + rowsRejected }
+    public var megabytesPerSecond: Double { wallSeconds > 0 ? Double(bytesIn) / 1e6 / wallSeconds : 0 }
+    public var rowsPerSecond: Double { wallSeconds > 0 ? Double(rowsIn) / wallSeconds : 0 }
+
+    /// Human-readable form (stderr).
+    public var text: String {
+        var lines: [String] = []
+        lines.append("tokengate \(operation): \(input) → \(output) (\(format))")
+        lines.append(String(format: "  rows: %d in, %d out, %d rejected — %@", rowsIn, rowsOut, rowsRejected,
+                            reconciles ? "reconciled" : "NOT RECONCILED"))
+        lines.append(String(format: "  bytes: %d in, %d out; %.3f s wall; %.1f MB/s; %.0f rows/s",
+                            bytesIn, bytesOut, wallSeconds, megabytesPerSecond, rowsPerSecond))
+        lines.append("  cpu: " + stages.map { String(format: "%@ %.3f s", $0.name, $0.cpuSeconds) }.joined(separator: ", "))
+        for c in columns where c.action != "keep" {
+            var s = "  column \(c.name) [\(c.tag ?? "untagged")]: \(c.action)"
+            if let t = c.transform { s += " \(t)" }
+            if let a = c.algorithm, let cu = c.custody { s += " (\(a), \(cu) custody)" }
+            if let l = c.keyLabel, let id = c.keyID { s += " key \(l) id \(id)" }
+            if c.rejected > 0 { s += ", \(c.rejected) rejected" }
+            lines.append(s)
+        }
+        for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
+        if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: Data {
+        get throws {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return try e.encode(self)
+        }
+    }
+}
