@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

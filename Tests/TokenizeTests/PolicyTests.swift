@@ -112,3 +112,14 @@ func writePolicy(_ yaml: String) throws -> String {
         #expect(throws: KeyringError.self) { try unset.detokenize!.authorize(relativeTo: unset.baseDirectory) }
     }
 }
+
+@Suite struct ShippedPolicy {
+    @Test func theDefaultPolicyFileMatchesTheBuiltInDefault() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try Policy.load(path: root.appendingPathComponent("keys-config/policy.default.yaml").path)
+        #expect(file.tags == Policy.default.tags)
+        #expect(file.columns == Policy.default.columns)
+        #expect(file.algorithm == Policy.default.algorithm && file.custody == Policy.default.custody)
+        #expect(file.detokenize?.allowed == false)
+    }
+}
