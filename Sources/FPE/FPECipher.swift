@@ -69,6 +69,7 @@ public final class FPECipher {
     var groupOrder: [Int] = []
     var groupOfValue: [Int32] = []
     var order: [Int32] = []
+    var groupFill: [Int] = []
     var pending: [Int] = []
     /// Testing aid: route every length through the multi-limb path (set before first use).
     var forceMultiLimb = false

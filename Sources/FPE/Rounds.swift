@@ -343,10 +343,11 @@ extension FPECipher {
                     }
                 } else {
                     // d == 12: y = NUM(S[0..<12]) = (w0 >> 32)·2^64 + ((w0 << 32) | w1).
+                    let twoTo64 = odd ? p.twoTo64V : p.twoTo64U
                     for slot in range {
                         let w0 = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
                         let w1 = UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt32.self))
-                        let r = dv.remainder(high: dv.remainder(w0 >> 32), low: (w0 << 32) | UInt64(w1))
+                        let r = dv.remainder(anyHigh: w0 >> 32, low: (w0 << 32) | UInt64(w1), twoTo64: twoTo64)
                         dst[slot] = decrypting ? Self.subtractMod(dst[slot], r, m) : Self.addMod(dst[slot], r, m)
                     }
                 }
@@ -422,11 +423,20 @@ extension FPECipher {
                 // y = NUM(REVB(output)): the output block read as a little-endian 128-bit integer.
                 let m = odd ? p.modulusV : p.modulusU
                 let dv = odd ? p.divisorV : p.divisorU
-                for slot in g.slotStart..<(g.slotStart + g.count) {
-                    let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                    let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
-                    let r = dv.remainder(high: dv.remainder(hi), low: lo)
-                    dst[slot] = decrypting ? Self.subtractMod(dst[slot], r, m) : Self.addMod(dst[slot], r, m)
+                let twoTo64 = odd ? p.twoTo64V : p.twoTo64U
+                let range = g.slotStart..<(g.slotStart + g.count)
+                if decrypting {
+                    for slot in range {
+                        let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                        let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
+                        dst[slot] = Self.subtractMod(dst[slot], dv.remainder(anyHigh: hi, low: lo, twoTo64: twoTo64), m)
+                    }
+                } else {
+                    for slot in range {
+                        let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                        let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
+                        dst[slot] = Self.addMod(dst[slot], dv.remainder(anyHigh: hi, low: lo, twoTo64: twoTo64), m)
+                    }
                 }
             } else {
                 let w = p.limbs

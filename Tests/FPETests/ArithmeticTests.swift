@@ -17,6 +17,14 @@ import Testing
                 #expect(div.remainder(high: hi, low: lo) == d.dividingFullWidth((high: hi, low: lo)).remainder)
             }
             #expect(div.remainder(high: d - 1, low: UInt64.max) == d.dividingFullWidth((high: d - 1, low: UInt64.max)).remainder)
+            // Any 128-bit numerator, through 2^64 mod d.
+            let twoTo64 = div.twoTo64
+            #expect(twoTo64 == UInt64((UInt128(1) << 64) % UInt128(d)))
+            let extremes: [(UInt64, UInt64)] = [(UInt64.max, UInt64.max), (0, 0), (d, 0)]
+            for (hi, lo) in extremes + (0..<200).map({ _ in (rng.next(), rng.next()) }) {
+                let expected = UInt64((UInt128(hi) << 64 | UInt128(lo)) % UInt128(d))
+                #expect(div.remainder(anyHigh: hi, low: lo, twoTo64: twoTo64) == expected)
+            }
         }
     }
 
