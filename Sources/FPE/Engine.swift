@@ -164,12 +164,12 @@ extension FPECipher {
     private func endCall() {
         for g in groups { activeOfParam[g.param] = -1 }
         groups.removeAll(keepingCapacity: true)
-        blocks.wipe(blocks.capacity)
-        extBlocks.wipe(extBlocks.capacity)
-        qBytes.wipe(qBytes.capacity)
-        fastState.wipe(fastState.capacity)
-        wideState.wipe(wideState.capacity)
-        temp.wipe(temp.capacity)
+        blocks.wipe()
+        extBlocks.wipe()
+        qBytes.wipe()
+        fastState.wipe()
+        wideState.wipe()
+        temp.wipe()
     }
 
     // MARK: - Validation and grouping
@@ -434,6 +434,5 @@ extension FPECipher {
             withUnsafeMutableBytes(of: &head) { for j in 0..<headCount { $0[j] = tp(16 * constBlocks[k] + j) } }
             ff1TweakState[p] = FF1TweakState(epoch: tweakEpoch, chain: chains[k], head: head, headCount: headCount)
         }
-        blocks.wipe(16 * pending.count)
     }
 }

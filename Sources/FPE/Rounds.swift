@@ -191,10 +191,10 @@ extension FPECipher {
         let rounds = algorithm.rounds
         let all = UnsafeMutableRawBufferPointer(start: blocks.base, count: 16 * count)
         // FF3-1: T_L = T[0..27] || 0^4, T_R = T[32..55] || T[28..31] || 0^4.
-        var tL: [UInt8] = [], tR: [UInt8] = []
+        var tL: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0), tR = tL
         if algorithm == .ff31 {
-            tL = [tweak[0], tweak[1], tweak[2], tweak[3] & 0xF0]
-            tR = [tweak[4], tweak[5], tweak[6], (tweak[3] & 0x0F) << 4]
+            tL = (tweak[0], tweak[1], tweak[2], tweak[3] & 0xF0)
+            tR = (tweak[4], tweak[5], tweak[6], (tweak[3] & 0x0F) << 4)
         }
         for step in 0..<rounds {
             let i = decrypting ? rounds - 1 - step : step
@@ -209,10 +209,10 @@ extension FPECipher {
                 let w = i & 1 == 0 ? tR : tL
                 var tail: UInt32 = 0
                 withUnsafeMutableBytes(of: &tail) {
-                    $0[0] = w[3] ^ UInt8(i)
-                    $0[1] = w[2]
-                    $0[2] = w[1]
-                    $0[3] = w[0]
+                    $0[0] = w.3 ^ UInt8(i)
+                    $0[1] = w.2
+                    $0[2] = w.1
+                    $0[3] = w.0
                 }
                 buildFF31(round: i, tail: tail)
                 try blockCipher.encryptBlocks(all)
