@@ -142,6 +142,7 @@ extension FPECipher {
             throw FPEError(.invalidBatch, "batch offsets must start at 0 and end at the numeral count")
         }
         if count == 0 { return }
+        if cachedLimbs > cachedLimbBudget { resetLengthCache() }
 
         defer { endCall() }
         try classify(batch)
@@ -158,6 +159,14 @@ extension FPECipher {
                 storeState(nums, offs)
             }
         }
+    }
+
+    private func resetLengthCache() {
+        params.removeAll(keepingCapacity: true)
+        ff1TweakState.removeAll(keepingCapacity: true)
+        activeOfParam.removeAll(keepingCapacity: true)
+        for i in paramIndexForLength.indices { paramIndexForLength[i] = -1 }
+        cachedLimbs = 0
     }
 
     /// Resets per-call bookkeeping and zeroizes the scratch buffers.
@@ -300,6 +309,7 @@ extension FPECipher {
             yLimbs: algorithm == .ff1 ? d / 4 : 4)
         params.append(p)
         ff1TweakState.append(FF1TweakState())
+        cachedLimbs += p.wideModulusU.count + p.wideModulusV.count + p.normalizedU.count + p.normalizedV.count
         return params.count - 1
     }
 

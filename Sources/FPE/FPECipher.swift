@@ -62,6 +62,11 @@ public final class FPECipher {
     var ff1TweakState: [FF1TweakState] = []
     var cachedTweak: [UInt8] = []
     var tweakEpoch = 0
+    /// Limbs held by `params`.
+    var cachedLimbs = 0
+    /// Most limbs of per-length constants kept between calls (16 MiB): past it the cache is dropped
+    /// and rebuilt on demand, so values of ever new lengths cannot grow it without bound.
+    var cachedLimbBudget = 4 << 20
 
     // Per-call bookkeeping, reused.
     var activeOfParam: [Int32] = []

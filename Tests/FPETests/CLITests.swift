@@ -100,6 +100,10 @@ import Testing
         #expect(r.status == 0)
         #expect(r.stdout.contains("not for production data"))
         #expect(r.stdout.contains("HSM"))
+        for mode in ["encrypt", "decrypt"] {
+            let sub = try Self.run(["fpe", mode, "--help"], input: "")
+            #expect(sub.stdout.contains("not for production data") && sub.stdout.contains("test keys"))
+        }
     }
 
     @Test func manyLinesStreamInBatches() throws {

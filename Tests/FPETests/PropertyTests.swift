@@ -60,6 +60,27 @@ import Testing
         }
     }
 
+    /// Values of every FF1 length at radix 65536 overflow the per-length cache budget; the cache is
+    /// dropped and rebuilt between calls and results do not change.
+    @Test func lengthCacheStaysBounded() throws {
+        var rng = SplitMix64(seed: 0xCAC4E)
+        let cipher = try makeCipher(.ff1, keyHex: Self.key256, radix: 65536)
+        cipher.cachedLimbBudget = 2000
+        let x = randomValue(length: 100, radix: 65536, using: &rng)
+        let y = try cipher.encrypt(x, tweak: [1])
+        var peak = 0, resets = 0
+        for n in stride(from: 2, through: 400, by: 1) {
+            let before = cipher.cachedLimbs
+            _ = try cipher.encrypt([UInt16](repeating: 7, count: n), tweak: [1])
+            if cipher.cachedLimbs < before { resets += 1 }
+            peak = Swift.max(peak, cipher.cachedLimbs)
+        }
+        // One call adds at most one length (4 arrays of at most 101 limbs at 400 numerals).
+        #expect(resets > 0 && peak <= 2000 + 4 * 101)
+        #expect(try cipher.encrypt(x, tweak: [1]) == y)
+        #expect(try cipher.decrypt(y, tweak: [1]) == x)
+    }
+
     /// A batch of values of mixed lengths gives, value by value, what each value alone gives.
     @Test(arguments: FPEAlgorithm.allCases, [10, 36, 65536])
     func batchEqualsOneByOne(_ algorithm: FPEAlgorithm, radix: Int) throws {
