@@ -84,10 +84,14 @@ public struct Alphabet: Sendable, Equatable {
     ///
     /// - Throws: ``FPEError/Code/invalidCharacter`` naming the 0-based scalar position of the first
     ///   scalar that is not a symbol.
+    @inlinable
     public func numerals(of string: some StringProtocol) throws(FPEError) -> [UInt16] {
         var out: [UInt16] = []
-        out.reserveCapacity(string.utf8.count)
-        try parse(string, valueIndex: nil) { out.append($0) }
+        var failure: FPEError?
+        Self.withUTF8(of: string) { bytes in
+            do throws(FPEError) { try decode(utf8: bytes, valueIndex: nil, appendingTo: &out) } catch { failure = error }
+        }
+        if let failure { throw failure }
         return out
     }
 
@@ -95,15 +99,23 @@ public struct Alphabet: Sendable, Equatable {
     ///
     /// - Throws: ``FPEError/Code/invalidCharacter`` naming the index the value would have had and
     ///   the 0-based scalar position; the batch is then unchanged.
+    @inlinable
     public func append(_ string: some StringProtocol, to batch: inout NumeralBatch) throws(FPEError) {
-        let start = batch.numerals.count
-        do {
-            try parse(string, valueIndex: batch.count) { batch.numerals.append($0) }
-        } catch {
-            batch.numerals.removeSubrange(start...)
-            throw error
+        var failure: FPEError?
+        Self.withUTF8(of: string) { bytes in
+            do throws(FPEError) { try append(utf8: bytes, to: &batch) } catch { failure = error }
         }
-        batch.offsets.append(batch.numerals.count)
+        if let failure { throw failure }
+    }
+
+    /// Calls `body` with the string's UTF-8 bytes, copying only when they are not contiguous.
+    @inlinable
+    static func withUTF8(of string: some StringProtocol, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var copy = String(string)
+            copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Appends the numerals of UTF-8 text (for instance one cell of a columnar batch) to `batch` as
@@ -112,77 +124,89 @@ public struct Alphabet: Sendable, Equatable {
     /// - Throws: ``FPEError/Code/invalidCharacter`` (also for malformed UTF-8) naming the index the
     ///   value would have had and the 0-based scalar position; the batch is then unchanged.
     public func append(utf8 bytes: UnsafeRawBufferPointer, to batch: inout NumeralBatch) throws(FPEError) {
+        try decode(utf8: bytes, valueIndex: batch.count, appendingTo: &batch.numerals)
+        batch.offsets.append(batch.numerals.count)
+    }
+
+    /// Appends the numerals of UTF-8 text to `out`; on error `out` is left as it was.
+    @usableFromInline
+    func decode(utf8 bytes: UnsafeRawBufferPointer, valueIndex: Int?, appendingTo out: inout [UInt16]) throws(FPEError) {
+        let start = out.count
+        out.reserveCapacity(start + bytes.count)
+        var bad = -1
         if isASCII {
-            let start = batch.numerals.count
-            let table = fromASCII
-            var bad = -1
-            batch.numerals.reserveCapacity(start + bytes.count)
-            for (i, byte) in bytes.enumerated() {
-                let n = byte < 128 ? table[Int(byte)] : Self.invalid
-                if n == Self.invalid {
-                    bad = i
-                    break
+            fromASCII.withUnsafeBufferPointer { table in
+                for (i, byte) in bytes.enumerated() {
+                    let n = byte < 128 ? table[Int(byte)] : Self.invalid
+                    if n == Self.invalid {
+                        bad = i
+                        break
+                    }
+                    out.append(n)
                 }
-                batch.numerals.append(n)
             }
             if bad >= 0 {
-                batch.numerals.removeSubrange(start...)
+                out.removeSubrange(start...)
                 // Position in scalars, not bytes: count the scalars before the bad byte.
                 let position = String(decoding: bytes[..<bad], as: UTF8.self).unicodeScalars.count
                 throw FPEError(.invalidCharacter, "character \(position) is not in the alphabet",
-                               valueIndex: batch.count, position: position)
-            }
-            batch.offsets.append(batch.numerals.count)
-        } else {
-            // Strict decoding: malformed UTF-8 must not become U+FFFD and slip through as a symbol.
-            var scalars = String.UnicodeScalarView()
-            var decoder = UTF8()
-            var it = bytes.makeIterator()
-            loop: while true {
-                switch decoder.decode(&it) {
-                case .scalarValue(let s): scalars.append(s)
-                case .emptyInput: break loop
-                case .error:
-                    throw FPEError(.invalidCharacter, "character \(scalars.count) is not valid UTF-8",
-                                   valueIndex: batch.count, position: scalars.count)
-                }
-            }
-            try append(String(scalars), to: &batch)
-        }
-    }
-
-    private func parse(_ string: some StringProtocol, valueIndex: Int?, _ emit: (UInt16) -> Void) throws(FPEError) {
-        var position = 0
-        for s in string.unicodeScalars {
-            let n: UInt16
-            if isASCII {
-                n = s.isASCII ? fromASCII[Int(s.value)] : Self.invalid
-            } else {
-                n = fromScalar[s] ?? Self.invalid
-            }
-            if n == Self.invalid {
-                throw FPEError(.invalidCharacter, "character \(position) is not in the alphabet",
                                valueIndex: valueIndex, position: position)
             }
-            emit(n)
-            position += 1
+            return
+        }
+        // Strict decoding: malformed UTF-8 must not become U+FFFD and slip through as a symbol.
+        var decoder = UTF8()
+        var it = bytes.makeIterator()
+        var position = 0
+        loop: while true {
+            switch decoder.decode(&it) {
+            case .scalarValue(let s):
+                guard let n = fromScalar[s] else {
+                    out.removeSubrange(start...)
+                    throw FPEError(.invalidCharacter, "character \(position) is not in the alphabet",
+                                   valueIndex: valueIndex, position: position)
+                }
+                out.append(n)
+                position += 1
+            case .emptyInput:
+                break loop
+            case .error:
+                out.removeSubrange(start...)
+                throw FPEError(.invalidCharacter, "character \(position) is not valid UTF-8",
+                               valueIndex: valueIndex, position: position)
+            }
         }
     }
 
     /// The string of `numerals`.
     ///
     /// - Precondition: every numeral is below ``radix`` (true of everything ``FPECipher`` outputs).
+    @inlinable
     public func string(from numerals: some Collection<UInt16>) -> String {
+        if let s = numerals.withContiguousStorageIfAvailable({ string(fromNumerals: $0) }) { return s }
+        return Array(numerals).withUnsafeBufferPointer { string(fromNumerals: $0) }
+    }
+
+    /// Appends the UTF-8 encoding of `numerals` to `bytes`.
+    ///
+    /// - Precondition: every numeral is below ``radix``.
+    @inlinable
+    public func appendUTF8(of numerals: some Collection<UInt16>, to bytes: inout [UInt8]) {
+        let done: Void? = numerals.withContiguousStorageIfAvailable { appendUTF8(ofNumerals: $0, to: &bytes) }
+        if done == nil { Array(numerals).withUnsafeBufferPointer { appendUTF8(ofNumerals: $0, to: &bytes) } }
+    }
+
+    @usableFromInline
+    func string(fromNumerals numerals: UnsafeBufferPointer<UInt16>) -> String {
         if isASCII {
-            let table = toASCII
-            return String(unsafeUninitializedCapacity: numerals.count) { buf in
-                var i = 0
-                for n in numerals {
-                    precondition(Int(n) < table.count, "numeral outside the alphabet")
-                    buf[i] = table[Int(n)]
-                    i += 1
+            return toASCII.withUnsafeBufferPointer { table in
+                String(unsafeUninitializedCapacity: numerals.count) { buf in
+                    for (i, n) in numerals.enumerated() {
+                        precondition(Int(n) < table.count, "numeral outside the alphabet")
+                        buf[i] = table[Int(n)]
+                    }
+                    return numerals.count
                 }
-                return i
             }
         }
         var s = String.UnicodeScalarView()
@@ -193,16 +217,18 @@ public struct Alphabet: Sendable, Equatable {
         return String(s)
     }
 
-    /// Appends the UTF-8 encoding of `numerals` to `bytes`.
-    ///
-    /// - Precondition: every numeral is below ``radix``.
-    public func appendUTF8(of numerals: some Collection<UInt16>, to bytes: inout [UInt8]) {
+    @usableFromInline
+    func appendUTF8(ofNumerals numerals: UnsafeBufferPointer<UInt16>, to bytes: inout [UInt8]) {
         if isASCII {
-            let table = toASCII
-            bytes.reserveCapacity(bytes.count + numerals.count)
-            for n in numerals {
-                precondition(Int(n) < table.count, "numeral outside the alphabet")
-                bytes.append(table[Int(n)])
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: numerals.count))
+            toASCII.withUnsafeBufferPointer { table in
+                bytes.withUnsafeMutableBufferPointer { out in
+                    for (i, n) in numerals.enumerated() {
+                        precondition(Int(n) < table.count, "numeral outside the alphabet")
+                        out[start + i] = table[Int(n)]
+                    }
+                }
             }
             return
         }

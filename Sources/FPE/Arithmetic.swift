@@ -43,14 +43,40 @@ struct Divisor64 {
         return (q1, r)
     }
 
+    /// Remainder of `(u1·2^64 + u0) / normalized`, for `u1 < normalized`, without branches on
+    /// the data (the first correction is taken about half the time: a branch would mispredict).
+    @inline(__always)
+    private func remainderNormalized(_ u1: UInt64, _ u0: UInt64) -> UInt64 {
+        let p = reciprocal.multipliedFullWidth(by: u1)
+        let (q0, carry) = p.low.addingReportingOverflow(u0)
+        let q1 = p.high &+ u1 &+ 1 &+ (carry ? 1 : 0)
+        var r = u0 &- q1 &* normalized
+        r = r > q0 ? r &+ normalized : r
+        r = r >= normalized ? r &- normalized : r
+        return r
+    }
+
     /// `(high·2^64 + low) mod divisor`; requires `high < divisor`.
     @inline(__always)
     func remainder(high: UInt64, low: UInt64) -> UInt64 {
         // (x >> 1) >> (63 - s) is x >> (64 - s) for s in 1...63 and 0 for s == 0.
         let n1 = (high &<< shift) | ((low &>> 1) &>> (63 &- shift))
         let n0 = low &<< shift
-        return divideNormalized(n1, n0).remainder &>> shift
+        return remainderNormalized(n1, n0) &>> shift
     }
+
+    /// `(high·2^64 + low) mod divisor` for any `high`, with `twoTo64 = 2^64 mod divisor`:
+    /// high·2^64 + low ≡ high·twoTo64 + low, whose high word stays below the divisor.
+    @inline(__always)
+    func remainder(anyHigh high: UInt64, low: UInt64, twoTo64: UInt64) -> UInt64 {
+        let p = high.multipliedFullWidth(by: twoTo64)
+        let (lo, carry) = p.low.addingReportingOverflow(low)
+        // p.high < twoTo64 < divisor, so p.high + 1 ≤ divisor - 1 < divisor.
+        return remainder(high: p.high &+ (carry ? 1 : 0), low: lo)
+    }
+
+    /// `2^64 mod divisor`.
+    var twoTo64: UInt64 { divisor.dividingFullWidth((high: 1 % divisor, low: 0)).remainder }
 
     /// `x mod divisor`.
     @inline(__always)

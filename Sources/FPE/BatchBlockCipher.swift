@@ -16,7 +16,7 @@ public import Crypto
 /// - **FF3-1**: `key` is `REVB(K)`, the FF3-1 key with its *bytes in reverse order*
 ///   (`CIPH_REVB(K)` in SP 800-38G Rev. 1 §5.2). The engine performs the `REVB` of every round input
 ///   and output itself; the block cipher never reverses anything. For a key held in an HSM this means
-///   the HSM object must *be* `REVB(K)`: either import `REVB(K)` (see ``FPECipher/ff31ReversedKey(_:)-(UnsafeRawBufferPointer)``)
+///   the HSM object must *be* `REVB(K)`: either import `REVB(K)` (see `FPECipher.ff31ReversedKey(_:)`)
 ///   or generate the AES key inside the HSM and regard its byte reversal as the FF3-1 key `K` that
 ///   other implementations would be given (it never needs to leave the HSM).
 ///

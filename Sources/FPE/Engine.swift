@@ -54,6 +54,9 @@ struct LengthParams {
     let modulusV: UInt64
     let divisorU: Divisor64
     let divisorV: Divisor64
+    /// 2^64 mod radix^u and 2^64 mod radix^v.
+    let twoTo64U: UInt64
+    let twoTo64V: UInt64
     /// FF1: bytes of NUM(B) in Q (b), bytes of S used (d), Q blocks holding [i] and NUM(B),
     /// and blocks of S beyond R.
     let b: Int
@@ -119,7 +122,6 @@ struct Group {
     var fast: Bool
     var count = 0
     var slotStart = 0
-    var fill = 0
     /// Multi-limb path: offset (in limbs) of this group's two state arrays in `wideState`.
     var wideBase = 0
     /// FF1 multi-limb path: offsets (in bytes) of this group's Q bytes and extra S blocks.
@@ -140,6 +142,7 @@ extension FPECipher {
             throw FPEError(.invalidBatch, "batch offsets must start at 0 and end at the numeral count")
         }
         if count == 0 { return }
+        if cachedLimbs > cachedLimbBudget { resetLengthCache() }
 
         defer { endCall() }
         try classify(batch)
@@ -158,22 +161,33 @@ extension FPECipher {
         }
     }
 
+    private func resetLengthCache() {
+        params.removeAll(keepingCapacity: true)
+        ff1TweakState.removeAll(keepingCapacity: true)
+        activeOfParam.removeAll(keepingCapacity: true)
+        for i in paramIndexForLength.indices { paramIndexForLength[i] = -1 }
+        cachedLimbs = 0
+    }
+
     /// Resets per-call bookkeeping and zeroizes the scratch buffers.
     private func endCall() {
         for g in groups { activeOfParam[g.param] = -1 }
         groups.removeAll(keepingCapacity: true)
-        blocks.wipe(blocks.capacity)
-        extBlocks.wipe(extBlocks.capacity)
-        qBytes.wipe(qBytes.capacity)
-        fastState.wipe(fastState.capacity)
-        wideState.wipe(wideState.capacity)
-        temp.wipe(temp.capacity)
+        blocks.wipe()
+        extBlocks.wipe()
+        qBytes.wipe()
+        fastState.wipe()
+        wideState.wipe()
+        temp.wipe()
     }
 
     // MARK: - Validation and grouping
 
     /// Validates every value and assigns it to its length group.
-    private func classify(_ batch: borrowing NumeralBatch) throws(FPEError) {
+    ///
+    /// The per-value loop works on local arrays (moved out of the instance and back) so that it
+    /// pays no dynamic exclusivity checks.
+    private func classify(_ batch: NumeralBatch) throws(FPEError) {
         let count = batch.count
         let radix = self.radix
         // Numerals first, with a single vectorizable pass; locate the culprit only on failure.
@@ -182,15 +196,34 @@ extension FPECipher {
             for x in nums { m = Swift.max(m, x) }
             return m
         }
+        var groups = [Group](), groupOfValue = [Int32](), activeOfParam = [Int32](), lengthIndex = [Int32]()
+        swap(&groups, &self.groups)
+        swap(&groupOfValue, &self.groupOfValue)
+        swap(&activeOfParam, &self.activeOfParam)
+        swap(&lengthIndex, &self.paramIndexForLength)
+        defer {
+            swap(&groups, &self.groups)
+            swap(&groupOfValue, &self.groupOfValue)
+            swap(&activeOfParam, &self.activeOfParam)
+            swap(&lengthIndex, &self.paramIndexForLength)
+        }
         groupOfValue.removeAll(keepingCapacity: true)
         groupOfValue.reserveCapacity(count)
+        let numeralCount = batch.numerals.count
+        let minLength = self.minLength, maxLength = self.maxLength
+        var lastLength = -1, lastGroup = -1
         try batch.offsets.withUnsafeBufferPointer { (offs) throws(FPEError) in
             for i in 0..<count {
                 let start = offs[i], end = offs[i + 1]
-                guard end >= start, end <= batch.numerals.count else {
+                let length = end &- start
+                if length == lastLength {
+                    groups[lastGroup].count &+= 1
+                    groupOfValue.append(Int32(truncatingIfNeeded: lastGroup))
+                    continue
+                }
+                guard end >= start, end <= numeralCount else {
                     throw FPEError(.invalidBatch, "offsets are not nondecreasing", valueIndex: i)
                 }
-                let length = end - start
                 guard length >= minLength else {
                     throw FPEError(.valueTooShort, "\(length) numerals, fewer than the minimum \(minLength) for radix \(radix)",
                                    valueIndex: i)
@@ -199,16 +232,22 @@ extension FPECipher {
                     throw FPEError(.valueTooLong, "\(length) numerals, more than the maximum \(maxLength) for \(algorithm.rawValue) radix \(radix)",
                                    valueIndex: i)
                 }
-                var p = Int(paramIndexForLength[length])
-                if p < 0 { p = makeParams(length: length) }
+                var p = Int(lengthIndex[length])
+                if p < 0 {
+                    p = makeParams(length: length)
+                    lengthIndex[length] = Int32(p)
+                    activeOfParam.append(-1)
+                }
                 var g = Int(activeOfParam[p])
                 if g < 0 {
                     g = groups.count
                     groups.append(Group(param: p, fast: params[p].fast))
                     activeOfParam[p] = Int32(g)
                 }
-                groups[g].count += 1
-                groupOfValue.append(Int32(g))
+                groups[g].count &+= 1
+                groupOfValue.append(Int32(truncatingIfNeeded: g))
+                lastLength = length
+                lastGroup = g
             }
         }
         if Int(maxNumeral) >= radix {
@@ -262,6 +301,7 @@ extension FPECipher {
             n: n, u: u, v: v, fast: fast,
             modulusU: mU.uint64 ?? 0, modulusV: mV.uint64 ?? 0,
             divisorU: Divisor64(mU.uint64 ?? 1), divisorV: Divisor64(mV.uint64 ?? 1),
+            twoTo64U: Divisor64(mU.uint64 ?? 1).twoTo64, twoTo64V: Divisor64(mV.uint64 ?? 1).twoTo64,
             b: b, d: d, varBlocks: varBlocks, extraBlocks: extraBlocks,
             limbs: limbs,
             wideModulusU: mU.padded(to: limbs), wideModulusV: mV.padded(to: limbs),
@@ -269,8 +309,7 @@ extension FPECipher {
             yLimbs: algorithm == .ff1 ? d / 4 : 4)
         params.append(p)
         ff1TweakState.append(FF1TweakState())
-        activeOfParam.append(-1)
-        paramIndexForLength[n] = Int32(params.count - 1)
+        cachedLimbs += p.wideModulusU.count + p.wideModulusV.count + p.normalizedU.count + p.normalizedV.count
         return params.count - 1
     }
 
@@ -292,7 +331,6 @@ extension FPECipher {
         var wideLimbs = 0, qTotal = 0, extTotal = 0, tempBytes = 0
         for g in groupOrder {
             groups[g].slotStart = slot
-            groups[g].fill = slot
             slot += groups[g].count
             if !groups[g].fast {
                 let p = params[groups[g].param]
@@ -308,13 +346,31 @@ extension FPECipher {
                 tempBytes = Swift.max(tempBytes, 4 * (2 * p.yLimbs + 1 + 2 * p.limbs))
             }
         }
-        order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: repeatElement(0, count: count))
-        for i in 0..<count {
-            let g = Int(groupOfValue[i])
-            order[groups[g].fill] = Int32(i)
-            groups[g].fill += 1
+        // Counting sort of the values by group, on local arrays (no exclusivity checks per value).
+        var ord = [Int32](), fill = [Int]()
+        swap(&ord, &self.order)
+        swap(&fill, &self.groupFill)
+        ord.removeAll(keepingCapacity: true)
+        ord.append(contentsOf: repeatElement(0, count: count))
+        if groups.count == 1 {
+            for i in 0..<count { ord[i] = Int32(truncatingIfNeeded: i) }
+        } else {
+            fill.removeAll(keepingCapacity: true)
+            for g in groups { fill.append(g.slotStart) }
+            groupOfValue.withUnsafeBufferPointer { gov in
+                ord.withUnsafeMutableBufferPointer { ord in
+                    fill.withUnsafeMutableBufferPointer { fill in
+                        for i in 0..<count {
+                            let g = Int(gov[i])
+                            ord[fill[g]] = Int32(truncatingIfNeeded: i)
+                            fill[g] &+= 1
+                        }
+                    }
+                }
+            }
         }
+        swap(&ord, &self.order)
+        swap(&fill, &self.groupFill)
         fastCount = 0
         for g in groupOrder[0..<firstWide] { fastCount += groups[g].count }
         blocks.reserve(16 * count)
@@ -388,6 +444,5 @@ extension FPECipher {
             withUnsafeMutableBytes(of: &head) { for j in 0..<headCount { $0[j] = tp(16 * constBlocks[k] + j) } }
             ff1TweakState[p] = FF1TweakState(epoch: tweakEpoch, chain: chains[k], head: head, headCount: headCount)
         }
-        blocks.wipe(16 * pending.count)
     }
 }

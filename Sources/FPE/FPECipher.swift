@@ -62,6 +62,11 @@ public final class FPECipher {
     var ff1TweakState: [FF1TweakState] = []
     var cachedTweak: [UInt8] = []
     var tweakEpoch = 0
+    /// Limbs held by `params`.
+    var cachedLimbs = 0
+    /// Most limbs of per-length constants kept between calls (16 MiB): past it the cache is dropped
+    /// and rebuilt on demand, so values of ever new lengths cannot grow it without bound.
+    var cachedLimbBudget = 4 << 20
 
     // Per-call bookkeeping, reused.
     var activeOfParam: [Int32] = []
@@ -69,6 +74,7 @@ public final class FPECipher {
     var groupOrder: [Int] = []
     var groupOfValue: [Int32] = []
     var order: [Int32] = []
+    var groupFill: [Int] = []
     var pending: [Int] = []
     /// Testing aid: route every length through the multi-limb path (set before first use).
     var forceMultiLimb = false
@@ -88,7 +94,7 @@ public final class FPECipher {
     /// - Parameters:
     ///   - algorithm: FF1 or FF3-1.
     ///   - cipher: AES-ECB under the FF1 key `K` for FF1, under `REVB(K)` (the key's bytes reversed)
-    ///     for FF3-1 — see ``BatchBlockCipher`` and ``ff31ReversedKey(_:)-(UnsafeRawBufferPointer)``.
+    ///     for FF3-1 — see ``BatchBlockCipher`` and `ff31ReversedKey(_:)`.
     ///   - radix: number of symbols, 2...65536.
     /// - Throws: ``FPEError/Code/invalidRadix``.
     public init(algorithm: FPEAlgorithm, cipher: any BatchBlockCipher, radix: Int) throws(FPEError) {
@@ -153,7 +159,7 @@ public final class FPECipher {
 
     /// A cipher with a key held in a zeroizing buffer (for instance a subkey derived in the HSM).
     ///
-    /// - SeeAlso: ``init(algorithm:key:radix:)-(_,UnsafeRawBufferPointer,_)``
+    /// - SeeAlso: `init(algorithm:key:radix:)` over a raw buffer.
     public convenience init(algorithm: FPEAlgorithm, key: borrowing SecretBytes, radix: Int) throws {
         guard [16, 24, 32].contains(key.count) else {
             throw FPEError(.invalidKey, "an AES key is 16, 24 or 32 bytes, got \(key.count)")
@@ -217,10 +223,13 @@ public final class FPECipher {
     }
 }
 
-/// A grow-only, 16-byte-aligned scratch buffer, zeroized before it is released or replaced.
+/// A grow-only, 16-byte-aligned scratch buffer that remembers how much of it a call has used and
+/// zeroizes that before it is reused for anything else, replaced or released.
 struct Scratch: ~Copyable {
     private(set) var base: UnsafeMutableRawPointer
     private(set) var capacity: Int
+    /// Bytes handed out since the last wipe.
+    private var used = 0
 
     init() {
         capacity = 256
@@ -228,19 +237,23 @@ struct Scratch: ~Copyable {
         base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
     }
 
-    /// Makes room for `bytes` bytes (contents are not preserved).
+    /// Makes room for `bytes` bytes (contents are not preserved) and counts them as used.
     mutating func reserve(_ bytes: Int) {
-        guard bytes > capacity else { return }
-        zeroize(UnsafeMutableRawBufferPointer(start: base, count: capacity))
-        base.deallocate()
-        capacity = Swift.max(bytes, capacity * 2)
-        base = .allocate(byteCount: capacity, alignment: 16)
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+        if bytes > capacity {
+            zeroize(UnsafeMutableRawBufferPointer(start: base, count: used))
+            base.deallocate()
+            capacity = Swift.max(bytes, capacity * 2)
+            base = .allocate(byteCount: capacity, alignment: 16)
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+            used = 0
+        }
+        used = Swift.max(used, bytes)
     }
 
-    /// Overwrites the first `bytes` bytes with zeros.
-    func wipe(_ bytes: Int) {
-        zeroize(UnsafeMutableRawBufferPointer(start: base, count: Swift.min(bytes, capacity)))
+    /// Overwrites the used bytes with zeros.
+    mutating func wipe() {
+        zeroize(UnsafeMutableRawBufferPointer(start: base, count: used))
+        used = 0
     }
 
     deinit {

@@ -23,12 +23,14 @@ public struct NumeralBatch: Sendable, Equatable {
     }
 
     /// A batch holding `values`, in order.
+    @inlinable
     public init<S: Sequence>(_ values: S) where S.Element: Collection, S.Element.Element == UInt16 {
         self.init()
         for v in values { append(v) }
     }
 
     /// Appends one value.
+    @inlinable
     public mutating func append<C: Collection>(_ value: C) where C.Element == UInt16 {
         numerals.append(contentsOf: value)
         offsets.append(numerals.count)

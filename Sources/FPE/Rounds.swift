@@ -191,10 +191,10 @@ extension FPECipher {
         let rounds = algorithm.rounds
         let all = UnsafeMutableRawBufferPointer(start: blocks.base, count: 16 * count)
         // FF3-1: T_L = T[0..27] || 0^4, T_R = T[32..55] || T[28..31] || 0^4.
-        var tL: [UInt8] = [], tR: [UInt8] = []
+        var tL: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0), tR = tL
         if algorithm == .ff31 {
-            tL = [tweak[0], tweak[1], tweak[2], tweak[3] & 0xF0]
-            tR = [tweak[4], tweak[5], tweak[6], (tweak[3] & 0x0F) << 4]
+            tL = (tweak[0], tweak[1], tweak[2], tweak[3] & 0xF0)
+            tR = (tweak[4], tweak[5], tweak[6], (tweak[3] & 0x0F) << 4)
         }
         for step in 0..<rounds {
             let i = decrypting ? rounds - 1 - step : step
@@ -209,10 +209,10 @@ extension FPECipher {
                 let w = i & 1 == 0 ? tR : tL
                 var tail: UInt32 = 0
                 withUnsafeMutableBytes(of: &tail) {
-                    $0[0] = w[3] ^ UInt8(i)
-                    $0[1] = w[2]
-                    $0[2] = w[1]
-                    $0[3] = w[0]
+                    $0[0] = w.3 ^ UInt8(i)
+                    $0[1] = w.2
+                    $0[2] = w.1
+                    $0[3] = w.0
                 }
                 buildFF31(round: i, tail: tail)
                 try blockCipher.encryptBlocks(all)
@@ -343,10 +343,11 @@ extension FPECipher {
                     }
                 } else {
                     // d == 12: y = NUM(S[0..<12]) = (w0 >> 32)·2^64 + ((w0 << 32) | w1).
+                    let twoTo64 = odd ? p.twoTo64V : p.twoTo64U
                     for slot in range {
                         let w0 = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
                         let w1 = UInt32(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt32.self))
-                        let r = dv.remainder(high: dv.remainder(w0 >> 32), low: (w0 << 32) | UInt64(w1))
+                        let r = dv.remainder(anyHigh: w0 >> 32, low: (w0 << 32) | UInt64(w1), twoTo64: twoTo64)
                         dst[slot] = decrypting ? Self.subtractMod(dst[slot], r, m) : Self.addMod(dst[slot], r, m)
                     }
                 }
@@ -422,11 +423,20 @@ extension FPECipher {
                 // y = NUM(REVB(output)): the output block read as a little-endian 128-bit integer.
                 let m = odd ? p.modulusV : p.modulusU
                 let dv = odd ? p.divisorV : p.divisorU
-                for slot in g.slotStart..<(g.slotStart + g.count) {
-                    let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                    let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
-                    let r = dv.remainder(high: dv.remainder(hi), low: lo)
-                    dst[slot] = decrypting ? Self.subtractMod(dst[slot], r, m) : Self.addMod(dst[slot], r, m)
+                let twoTo64 = odd ? p.twoTo64V : p.twoTo64U
+                let range = g.slotStart..<(g.slotStart + g.count)
+                if decrypting {
+                    for slot in range {
+                        let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                        let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
+                        dst[slot] = Self.subtractMod(dst[slot], dv.remainder(anyHigh: hi, low: lo, twoTo64: twoTo64), m)
+                    }
+                } else {
+                    for slot in range {
+                        let lo = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                        let hi = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 8, as: UInt64.self))
+                        dst[slot] = Self.addMod(dst[slot], dv.remainder(anyHigh: hi, low: lo, twoTo64: twoTo64), m)
+                    }
                 }
             } else {
                 let w = p.limbs

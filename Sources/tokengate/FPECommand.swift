@@ -33,6 +33,12 @@ struct FPECommand: ParsableCommand {
         subcommands: [Encrypt.self, Decrypt.self]
     )
 
+    static let warning = """
+        The key is given in hex on the command line, where process listings and shell history can \
+        see it: use this only with test keys and test data. Production tokenization runs under keys \
+        held in the HSM, never under a key typed on a command line. See `tokengate fpe --help`.
+        """
+
     struct Options: ParsableArguments {
         @Option(name: .customLong("alg"), help: "Algorithm: ff1 or ff3-1.")
         var algorithm: String
@@ -73,13 +79,17 @@ struct FPECommand: ParsableCommand {
     }
 
     struct Encrypt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encrypt each line of standard input.")
+        static let configuration = CommandConfiguration(
+            abstract: "Encrypt each line of standard input (conformance tool over raw test keys; not for production data).",
+            discussion: FPECommand.warning)
         @OptionGroup var options: Options
         func run() throws { try FPELineTool.run(options, decrypting: false) }
     }
 
     struct Decrypt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decrypt each line of standard input.")
+        static let configuration = CommandConfiguration(
+            abstract: "Decrypt each line of standard input (conformance tool over raw test keys; not for production data).",
+            discussion: FPECommand.warning)
         @OptionGroup var options: Options
         func run() throws { try FPELineTool.run(options, decrypting: true) }
     }
