@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms"]),
         // The FPE engine alone (with Crypto), for the Benchmarks package.
         .library(name: "FPE", targets: ["FPE"]),
+        // CSV / JSON Lines readers and writers with the Batch type, for the Benchmarks package.
+        .library(name: "Formats", targets: ["Formats", "Columns"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +43,7 @@ let package = Package(
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
+        .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Tagging", swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
@@ -74,6 +77,7 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto"],
