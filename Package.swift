@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Pipeline", swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Crypto", "Pipeline", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Crypto", "Pipeline", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -72,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),

@@ -15,6 +15,8 @@ public struct ColumnReport: Sendable, Codable, Equatable {
     public var keyVersion: Int?
     /// Values rejected in this column (the row then went to the rejects).
     public var rejected: Int
+    /// The rule applied (detokenize reads it back from the manifest).
+    public var rule: Rule?
 
     public init(name: String, index: Int, tag: String?, action: String) {
         self.name = name

@@ -1,0 +1,415 @@
+import Foundation
+import Synchronization
+public import Columns
+public import Formats
+public import Keyring
+import Pipeline
+import Transforms
+
+/// Input and output formats the job reads and writes.
+public enum DataFormat: String, Sendable, Codable, CaseIterable {
+    case csv, jsonl
+
+    /// From a file name: `.csv`, `.tsv` (tab-delimited CSV), `.jsonl` / `.ndjson`.
+    public static func infer(path: String) -> DataFormat? {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") { return .csv }
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .jsonl }
+        return nil
+    }
+}
+
+/// What tokenize wrote about each column; `detokenize` reads it back to invert exactly the same
+/// rules with the same key versions.
+public struct TokenManifest: Sendable, Codable {
+    public var version = 1
+    public var format: DataFormat
+    public var policyAlgorithm: String
+    public var policyCustody: String
+    public var columns: [ColumnReport]
+}
+
+/// Runs `tokenize` or `detokenize` over one input: reader → tokenizer workers → writer.
+public enum TokenizeJob {
+    public enum Mode: String, Sendable { case tokenize, detokenize }
+
+    public struct Options: Sendable {
+        public var mode: Mode = .tokenize
+        /// File path or `-` (stdin).
+        public var input = "-"
+        /// File path or `-` (stdout). A file is written to a temporary name and renamed on success.
+        public var output = "-"
+        public var format: DataFormat?
+        public var delimiter: UInt8 = UInt8(ascii: ",")
+        public var hasHeader = true
+        /// Where rejected records go (JSON Lines, mode 600: it holds clear values). nil: the run
+        /// fails if any record is rejected (nothing is ever dropped silently).
+        public var rejectsPath: String?
+        /// Stop at the first rejected record with its error.
+        public var stopOnReject = false
+        public var batchRows = 8192
+        public var workers = 1
+        /// tokenize: where to write the manifest (default `<output>.manifest.json` for a file output).
+        /// detokenize: the manifest to read (default `<input>.manifest.json`).
+        public var manifestPath: String?
+
+        public init() {}
+    }
+
+    /// Decides each column's tag from the first batch (the tagger).
+    public typealias Classifier = @Sendable (Batch) -> [String?]
+
+    public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: Classifier) throws -> RunSummary {
+        let start = monotonicSeconds()
+        let format = try o.format ?? DataFormat.infer(path: o.input == "-" ? o.output : o.input)
+            ?? { throw JobError("cannot infer the format of '\(o.input)': pass --format csv or --format jsonl") }()
+        var summary = RunSummary(operation: o.mode.rawValue, input: o.input == "-" ? "stdin" : o.input,
+                                 output: o.output == "-" ? "stdout" : o.output, format: format.rawValue)
+        if o.mode == .detokenize {
+            guard let permission = policy.detokenize else {
+                throw JobError("detokenize is not permitted by the policy (no detokenize section)")
+            }
+            try permission.authorize(relativeTo: policy.baseDirectory)
+        }
+        let manifestIn: TokenManifest? = try o.mode == .detokenize ? loadManifest(o) : nil
+
+        // Input.
+        let inFD: Int32 = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
+        guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
+        defer { if o.input != "-" { close(inFD) } }
+        let reader: any BatchReader = switch format {
+        case .csv: try CSVReader(fileDescriptor: inFD, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
+        case .jsonl: try JSONLReader(fileDescriptor: inFD, options: JSONLReadOptions(batchRows: o.batchRows))
+        }
+        let readerBox = Locked(reader)
+
+        // Output: a temporary file beside the target, renamed only on success.
+        let output = try OutputFile(path: o.output)
+        var committed = false
+        defer { if !committed { output.discard() } }
+        let sink = CountingSink(fd: output.fd)
+        let writerBox = Locked<any BatchWriter>(try {
+            switch format {
+            case .csv: return try CSVWriter(sink: sink, options: CSVWriteOptions())
+            case .jsonl: return JSONLWriter(sink: sink)
+            }
+        }())
+        let rejects = try RejectsFile(path: o.rejectsPath)
+        defer { rejects.close() }
+
+        // First batch: tag columns and build the column plan.
+        var first = try readerBox.with { try $0.next() }
+        let names = first?.batch.names ?? []
+        let plan: [ColumnPlan]
+        if let manifestIn {
+            plan = try planFromManifest(manifestIn, names: names)
+        } else {
+            let tags = first.map { classify($0.batch) } ?? []
+            plan = names.enumerated().map { i, name in
+                ColumnPlan(name: name, index: i, tag: i < tags.count ? tags[i] : nil,
+                           rule: policy.rule(column: name, tag: i < tags.count ? tags[i] : nil), keyVersion: nil)
+            }
+        }
+        for p in plan where p.rule.action == .drop {
+            throw JobError("column '\(p.name)': action drop is not supported by tokenize yet; use mask or hmac")
+        }
+        // Check keys and build the reports once, on this thread (clear errors before any output).
+        let reports = try plan.map { p -> ColumnReport in
+            var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
+            r.rule = p.rule
+            if p.rule.action == .tokenize || p.rule.action == .hmac {
+                let cp = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion)
+                r.transform = p.rule.transform?.rawValue
+                r.algorithm = cp.algorithm.rawValue
+                r.custody = cp.custody.rawValue
+                r.keyLabel = cp.key?.label
+                r.keyID = cp.key?.id
+                r.keyVersion = cp.key?.version
+                if o.mode == .detokenize && !cp.isReversible {
+                    throw JobError("column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
+                }
+            }
+            return r
+        }
+        let active = plan.filter { $0.rule.action != .keep }
+        let resolved = active.map { p -> ColumnPlan in
+            var q = p
+            q.keyVersion = reports[p.index].keyVersion
+            return q
+        }
+        let counters = Mutex<[String: Int]>([:])
+        let rejectCounts = Mutex<[String: Int]>([:])
+        let stopOnReject = o.stopOnReject, hasRejectsFile = o.rejectsPath != nil
+        let mode = o.mode
+        let inputName = summary.input
+        let firstBox = Locked(first)
+        first = nil
+
+        let result = try Pipeline.run(
+            workers: max(1, o.workers), queueDepth: 4,
+            read: { () throws -> (Unit, Pipeline.Count)? in
+                let next: ReadResult?
+                if let f = firstBox.with({ v -> ReadResult? in defer { v = nil }; return v }) { next = f } else {
+                    next = try readerBox.with { try $0.next() }
+                }
+                guard let r = next else { return nil }
+                let bytes = r.batch.columns.reduce(0) { $0 + $1.bytes.count }
+                return (Unit(batch: r.batch, readRejects: r.rejects, valueRejects: []), (rows: r.batch.rowCount + r.rejects.count, bytes: bytes))
+            },
+            makeWorker: {
+                var processors: [String: ColumnProcessor] = [:]
+                for p in resolved {
+                    processors[p.name] = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion)
+                }
+                let box = Locked(processors)
+                return { (unit: Unit) in
+                    var u = unit
+                    try box.with { procs in try transform(&u, procs, mode: mode) }
+                    return (u, (rows: u.batch.rowCount, bytes: 0))
+                }
+            },
+            write: { (u: Unit) throws -> Pipeline.Count in
+                for r in u.readRejects {
+                    rejectCounts.withLock { $0["read: " + r.reason, default: 0] += 1 }
+                    if stopOnReject || !hasRejectsFile {
+                        throw JobError("\(inputName): record \(r.record) (line \(r.line)): \(r.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                    }
+                    try rejects.write(record: r.record, line: r.line, stage: "read", column: nil, reason: r.reason, raw: r.raw, values: nil)
+                }
+                for v in u.valueRejects {
+                    rejectCounts.withLock { $0["column \(v.column): \(v.reason)", default: 0] += 1 }
+                    counters.withLock { $0[v.column, default: 0] += 1 }
+                    if stopOnReject || !hasRejectsFile {
+                        throw JobError("\(inputName): record \(v.record), column '\(v.column)': \(v.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                    }
+                    try rejects.write(record: v.record, line: nil, stage: mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
+                }
+                try writerBox.with { try $0.write(u.batch) }
+                return (rows: u.batch.rowCount, bytes: 0)
+            })
+        try writerBox.with { try $0.flush() }
+        let stats = readerBox.with { $0.stats }
+        summary.rowsIn = stats.records
+        summary.rowsOut = result.writer.rows
+        summary.rowsRejected = stats.rejects + counters.withLock { $0.values.reduce(0, +) }
+        summary.bytesIn = stats.bytes
+        summary.bytesOut = sink.count
+        summary.stages = [result.reader, result.transform, result.writer]
+        var cols = reports
+        let perColumn = counters.withLock { $0 }
+        for i in cols.indices { cols[i].rejected = perColumn[cols[i].name] ?? 0 }
+        summary.columns = cols
+        summary.rejectReasons = rejectCounts.withLock { $0 }
+        summary.rejectsFile = o.rejectsPath
+        guard summary.reconciles else {
+            throw JobError("internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
+        }
+        try output.commit()
+        committed = true
+        if o.mode == .tokenize, let path = o.manifestPath ?? (o.output == "-" ? nil : o.output + ".manifest.json") {
+            let m = TokenManifest(format: format, policyAlgorithm: policy.algorithm.rawValue, policyCustody: policy.custody.rawValue, columns: cols)
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try e.encode(m).write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        summary.wallSeconds = monotonicSeconds() - start
+        return summary
+    }
+
+    // MARK: - Per batch
+
+    struct ValueRejectRow: Sendable {
+        var record: Int
+        var column: String
+        var reason: String
+        var values: [String: String]
+    }
+
+    struct Unit: Sendable {
+        var batch: Batch
+        var readRejects: [RowReject]
+        var valueRejects: [ValueRejectRow]
+    }
+
+    struct ColumnPlan: Sendable {
+        var name: String
+        var index: Int
+        var tag: String?
+        var rule: Rule
+        var keyVersion: Int?
+    }
+
+    /// Applies each planned column's processor to the cells that hold a value (present, non-empty,
+    /// not JSON null/boolean/object/array); a value the rule cannot take rejects its whole row.
+    static func transform(_ u: inout Unit, _ processors: [String: ColumnProcessor], mode: Mode) throws {
+        let rows = u.batch.rowCount
+        guard rows > 0 else { return }
+        var keep = [Bool](repeating: true, count: rows)
+        var reasons: [(row: Int, column: String, reason: String)] = []
+        for (ci, name) in u.batch.names.enumerated() {
+            guard let proc = processors[name] else { continue }
+            let column = u.batch.columns[ci]
+            var eligible: [Int] = []
+            eligible.reserveCapacity(rows)
+            var sub = ByteColumn(reservingValues: rows, bytes: column.bytes.count)
+            for r in 0..<rows {
+                let kind = u.batch.kind(row: r, column: ci)
+                guard column.range(r).count > 0, kind != .absent, kind != .null, kind != .boolean, kind != .object, kind != .array else { continue }
+                eligible.append(r)
+                sub.append(column[r])
+            }
+            guard !eligible.isEmpty else { continue }
+            let (out, rejects) = try mode == .tokenize ? proc.apply(sub) : proc.invert(sub)
+            var replaced = ByteColumn(reservingValues: rows, bytes: column.bytes.count + 16 * eligible.count)
+            var e = 0
+            var rejected = Set<Int>()
+            for rj in rejects {
+                rejected.insert(rj.index)
+                keep[eligible[rj.index]] = false
+                reasons.append((eligible[rj.index], name, rj.reason))
+            }
+            for r in 0..<rows {
+                if e < eligible.count && eligible[e] == r {
+                    replaced.append(rejected.contains(e) ? column[r] : out[e])
+                    e += 1
+                } else {
+                    replaced.append(column[r])
+                }
+            }
+            u.batch.replaceColumn(ci, with: replaced)
+        }
+        guard keep.contains(false) else { return }
+        // One reject per row (its first failing column), with the row's original values.
+        var seen = Set<Int>()
+        for (row, column, reason) in reasons.sorted(by: { $0.row < $1.row }) where !seen.contains(row) {
+            seen.insert(row)
+            var values: [String: String] = [:]
+            for (ci, name) in u.batch.names.enumerated() where u.batch.isPresent(row: row, column: ci) {
+                values[name] = u.batch.sourceColumn(ci).string(at: row)
+            }
+            u.valueRejects.append(ValueRejectRow(record: u.batch.rowNumbers[row], column: column, reason: reason, values: values))
+        }
+        u.batch.removeRows(keep: keep)
+    }
+
+    static func loadManifest(_ o: Options) throws -> TokenManifest {
+        guard let path = o.manifestPath ?? (o.input == "-" ? nil : o.input + ".manifest.json") else {
+            throw JobError("detokenize needs --manifest FILE (the manifest tokenize wrote) when reading stdin")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JobError("cannot read manifest '\(path)' (tokenize writes <output>.manifest.json; pass --manifest)")
+        }
+        do { return try JSONDecoder().decode(TokenManifest.self, from: data) } catch {
+            throw JobError("manifest '\(path)' is not a tokengate manifest: \(error)")
+        }
+    }
+
+    static func planFromManifest(_ m: TokenManifest, names: [String]) throws -> [ColumnPlan] {
+        let byName = Dictionary(m.columns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return names.enumerated().map { i, name in
+            guard let c = byName[name], let rule = c.rule, rule.action == .tokenize else {
+                return ColumnPlan(name: name, index: i, tag: byName[name]?.tag, rule: Rule(action: .keep), keyVersion: nil)
+            }
+            return ColumnPlan(name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion)
+        }
+    }
+}
+
+public struct JobError: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// A value shared between pipeline threads that only one thread uses at a time.
+final class Locked<T>: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func with<R>(_ body: (inout T) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// Counts what the writer emitted.
+final class CountingSink: ByteSink, @unchecked Sendable {
+    // @unchecked: used by the writer thread only.
+    private var inner: FileDescriptorSink
+    private(set) var count = 0
+    init(fd: Int32) { inner = FileDescriptorSink(fileDescriptor: fd) }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try inner.write(bytes)
+        count += bytes.count
+    }
+}
+
+/// The output: stdout, or a temporary file in the target's folder renamed over the target on commit.
+final class OutputFile: @unchecked Sendable {
+    // @unchecked: created and committed on one thread; the fd is written by the writer only.
+    let fd: Int32
+    private let path: String?
+    private let temp: String?
+
+    init(path: String) throws {
+        if path == "-" {
+            fd = 1
+            self.path = nil
+            temp = nil
+            return
+        }
+        let url = URL(fileURLWithPath: path)
+        let t = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tokengate-\(getpid()).tmp").path
+        let f = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard f >= 0 else { throw JobError("cannot create output '\(t)': \(String(cString: strerror(errno)))") }
+        fd = f
+        self.path = path
+        temp = t
+    }
+
+    func commit() throws {
+        guard let path, let temp else { return }
+        guard fsync(fd) == 0 else { throw JobError("cannot sync output '\(temp)': \(String(cString: strerror(errno)))") }
+        close(fd)
+        guard rename(temp, path) == 0 else { throw JobError("cannot rename '\(temp)' to '\(path)': \(String(cString: strerror(errno)))") }
+    }
+
+    func discard() {
+        guard let temp else { return }
+        close(fd)
+        unlink(temp)
+    }
+}
+
+/// Rejected records as JSON Lines: record, line, stage, column, reason, and the record itself
+/// (`raw` text, `raw_base64` when not UTF-8, or `values` by column) so nothing is lost. Created
+/// with mode 600: it holds clear values.
+final class RejectsFile: @unchecked Sendable {
+    // @unchecked: written by the writer thread only.
+    private let handle: FileHandle?
+
+    init(path: String?) throws {
+        guard let path else { handle = nil; return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JobError("cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    func write(record: Int, line: Int?, stage: String, column: String?, reason: String, raw: [UInt8]?, values: [String: String]?) throws {
+        guard let handle else { return }
+        var obj: [String: Any] = ["record": record, "stage": stage, "reason": reason]
+        if let line { obj["line"] = line }
+        if let column { obj["column"] = column }
+        if let raw {
+            if let s = String(validating: raw, as: UTF8.self) { obj["raw"] = s } else { obj["raw_base64"] = Data(raw).base64EncodedString() }
+        }
+        if let values { obj["values"] = values }
+        var data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+        data.append(0x0A)
+        try handle.write(contentsOf: data)
+    }
+
+    func close() { try? handle?.close() }
+}

@@ -1,0 +1,157 @@
+import Testing
+import Foundation
+import Keyring
+import Columns
+import Crypto
+import Tokenize
+import TestSupport
+
+/// Tags columns by their names (the real tagger is tested on its own; here the job is under test).
+let byName: TokenizeJob.Classifier = { batch in
+    batch.names.map { ["card": "pan", "ssn": "ssn", "email": "email", "iban": "iban"][$0] }
+}
+
+func tempDir() throws -> String {
+    let d = SoftHSMFixture.shared.directory + "/job-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+func jobPolicy(_ prefix: String, detokenize: Bool) throws -> Policy {
+    var yaml = """
+        version: 1
+        tags:
+          pan: { transform: card, domain: \(prefix)-pan }
+          ssn: { transform: ssn, domain: \(prefix)-ssn, algorithm: ff3-1, custody: hsm }
+          email: { transform: email, domain: \(prefix)-email }
+          iban: { transform: iban, domain: \(prefix)-pan }
+
+        """
+    if detokenize {
+        let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-\(prefix)", pin: "approver-\(prefix)")
+        var pin = Array("approver-\(prefix)".utf8)
+        let v = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
+        yaml += "detokenize: { allowed: true, pin: { file: \(pinFile) }, pin-verifier: '\(v)' }\n"
+    }
+    return try Policy.load(path: writePolicy(yaml))
+}
+
+let sampleCSV = [
+    "id,card,ssn,email,note,iban",
+    "1,4111 1111 1111 1111,123-45-6788,ada.l@example.com,\"hello, world\",GB82WEST12345698765432",
+    "2,5555555555554444,078-05-1121,alan.t@example.org,\"said \"\"hi\"\"\",DE89370400440532013000",
+    "3,,219-09-9998,grace@navy.mil,,NL91ABNA0417164300",
+].map { $0 + "\r\n" }.joined()
+
+@Suite struct TokenizeJobs {
+    @Test func csvRoundTripsByteForByteAndUntouchedColumnsStay() throws {
+        let kr = try keyring(["jrt-pan", "jrt-ssn", "jrt-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.csv"
+        let s = try TokenizeJob.run(o, policy: jobPolicy("jrt", detokenize: true), keyring: kr, classify: byName)
+        #expect(s.rowsIn == 3 && s.rowsOut == 3 && s.rowsRejected == 0 && s.reconciles)
+        let safe = try String(contentsOfFile: dir + "/safe.csv", encoding: .utf8)
+        for secret in ["4111 1111 1111 1111", "5555555555554444", "123-45-6788", "ada.l@", "GB82WEST12345698765432"] {
+            #expect(!safe.contains(secret), "\(secret) leaked")
+        }
+        for kept in ["\"hello, world\"", #""said ""hi"""#, "@example.com", "id,card,ssn,email,note,iban\r\n", "\r\n3,,"] {
+            #expect(safe.contains(kept), "\(kept) not preserved")
+        }
+        let cols = Dictionary(uniqueKeysWithValues: s.columns.map { ($0.name, $0) })
+        #expect(cols["card"]?.keyLabel == "tokengate/in-use/jrt-pan/v1" && cols["ssn"]?.custody == "hsm" && cols["ssn"]?.algorithm == "ff3-1")
+        #expect(cols["note"]?.action == "keep")
+        #expect(FileManager.default.fileExists(atPath: dir + "/safe.csv.manifest.json"))
+
+        var d = TokenizeJob.Options()
+        d.mode = .detokenize
+        d.input = dir + "/safe.csv"
+        d.output = dir + "/back.csv"
+        let s2 = try TokenizeJob.run(d, policy: jobPolicy("jrt", detokenize: true), keyring: kr, classify: byName)
+        #expect(s2.reconciles && s2.rowsOut == 3)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/back.csv")) == Data(sampleCSV.utf8))
+    }
+
+    @Test func rejectsGoToTheRejectsFileAndReconcile() throws {
+        let kr = try keyring(["jrj-pan", "jrj-ssn", "jrj-email"])
+        let dir = try tempDir()
+        let input = sampleCSV + "4,4111111111111112,123-45-6788,x@y.com,ragged\r\n5,4111111111111111,666-00-0000,bob@example.com,n,GB82WEST12345698765432\r\n"
+        try input.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.csv"
+        o.rejectsPath = dir + "/rejects.jsonl"
+        let s = try TokenizeJob.run(o, policy: jobPolicy("jrj", detokenize: false), keyring: kr, classify: byName)
+        #expect(s.rowsIn == 5 && s.rowsOut == 3 && s.rowsRejected == 2 && s.reconciles)
+        let lines = try String(contentsOfFile: dir + "/rejects.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0.contains("\"stage\":\"read\"") && $0.contains("\"record\":5") })
+        #expect(lines.contains { $0.contains("\"column\":\"ssn\"") && $0.contains("\"record\":6") && $0.contains("666-00-0000") })
+        var st = stat()
+        stat(dir + "/rejects.jsonl", &st)
+        #expect(st.st_mode & 0o077 == 0, "rejects file holds clear values: mode 600")
+        #expect(s.text.contains("5 in, 3 out, 2 rejected — reconciled"))
+    }
+
+    @Test func withoutARejectsFileTheRunFailsAndLeavesNoOutput() throws {
+        let kr = try keyring(["jnf-pan", "jnf-ssn", "jnf-email"])
+        let dir = try tempDir()
+        try (sampleCSV + "4,4111111111111112,123-45-6788,x@y.com,n,GB82WEST12345698765432\r\n").write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.csv"
+        do {
+            _ = try TokenizeJob.run(o, policy: jobPolicy("jnf", detokenize: false), keyring: kr, classify: byName)
+            Issue.record("expected a failure")
+        } catch let e as JobError {
+            #expect(e.reason.contains("record 5, column 'card'"))
+            #expect(e.reason.contains(dir + "/in.csv"))
+            #expect(!e.reason.contains("4111111111111112"))
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(left == ["in.csv"], "no output or temporary file left: \(left)")
+    }
+
+    @Test func detokenizeIsRefusedWithoutPermission() throws {
+        let kr = try keyring(["jdn-pan", "jdn-ssn", "jdn-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.csv"
+        _ = try TokenizeJob.run(o, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName)
+        var d = TokenizeJob.Options()
+        d.mode = .detokenize
+        d.input = dir + "/safe.csv"
+        d.output = dir + "/back.csv"
+        #expect(throws: (any Error).self) { _ = try TokenizeJob.run(d, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/back.csv"))
+    }
+
+    @Test func jsonLinesRoundTrip() throws {
+        let kr = try keyring(["jjl-pan", "jjl-ssn", "jjl-email"])
+        let dir = try tempDir()
+        let jsonl = [
+            #"{"id": 1, "card": "4111111111111111", "email": "ada.l@example.com", "meta": {"a": [1, 2]}, "ok": true}"#,
+            #"{"id": 2, "card": "5555 5555 5555 4444", "ssn": "123-45-6788", "email": null}"#,
+            #"{"id": 3, "note": "no card here"}"#,
+        ].map { $0 + "\n" }.joined()
+        try jsonl.write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.jsonl"
+        o.output = dir + "/safe.jsonl"
+        o.workers = 2
+        let s = try TokenizeJob.run(o, policy: jobPolicy("jjl", detokenize: true), keyring: kr, classify: byName)
+        #expect(s.rowsIn == 3 && s.rowsOut == 3 && s.reconciles)
+        let safe = try String(contentsOfFile: dir + "/safe.jsonl", encoding: .utf8)
+        #expect(!safe.contains("4111111111111111") && safe.contains("{\"a\": [1, 2]}") && safe.contains("\"email\": null"))
+        var d = TokenizeJob.Options()
+        d.mode = .detokenize
+        d.input = dir + "/safe.jsonl"
+        d.output = dir + "/back.jsonl"
+        _ = try TokenizeJob.run(d, policy: jobPolicy("jjl", detokenize: true), keyring: kr, classify: byName)
+        #expect(try String(contentsOfFile: dir + "/back.jsonl", encoding: .utf8) == jsonl)
+    }
+}
