@@ -141,7 +141,7 @@ public final class JSONLReader: BatchReader {
             let i = find(lf, base, start, end)
             var contentEnd = i
             var recordEnd = i + 1
-            var terminator = LineTerminator.lf
+            var terminator = terminatorLF
             if i == end {
                 let partial = end - start
                 if !input.eof {
@@ -163,10 +163,10 @@ public final class JSONLReader: BatchReader {
                     continue
                 }
                 recordEnd = end
-                terminator = LineTerminator.none
+                terminator = terminatorNone
             } else if i > start && base[i - 1] == cr {
                 contentEnd = i - 1
-                terminator = LineTerminator.crlf
+                terminator = terminatorCRLF
             }
             lineNumber += 1
             input.start = recordEnd
@@ -182,7 +182,7 @@ public final class JSONLReader: BatchReader {
             stats.records += 1
             let columnsBefore = builders.count
             var reason: String? = nil
-            if !isASCII(base, start, contentEnd) && !isValidUTF8(base, start, contentEnd) {
+            if !isValidUTF8(base, start, contentEnd) {
                 reason = "invalid UTF-8"
             } else {
                 reason = parseObject(base, start, contentEnd, row: rows)

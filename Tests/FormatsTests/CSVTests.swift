@@ -362,7 +362,11 @@ struct CSVStreamingTests {
     @Test(arguments: [1, 2, 3, 4, 5])
     func generatedInputRoundTrips(seed: UInt64) throws {
         var g = SplitMix(seed: seed)
-        let pieces = ["a", "b", ",", "\"", "\n", "\r\n", " ", "é", "日", "😀", "x1", ";", "\t", ""]
+        // Short pieces, and long ones so values cross the 8/16/32/64-byte copy and scan paths.
+        let pieces = [
+            "a", "b", ",", "\"", "\n", "\r\n", " ", "é", "日", "😀", "x1", ";", "\t", "",
+            "0123456789abcdef", String(repeating: "long field ", count: 4), String(repeating: "z", count: 70),
+        ]
         let columns = Int.random(in: 1...6, using: &g)
         var input: [UInt8] = []
         var expected: [[String]] = []
