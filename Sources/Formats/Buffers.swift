@@ -322,6 +322,24 @@ let terminatorNone: UInt8 = 0
 let terminatorLF: UInt8 = 1
 let terminatorCRLF: UInt8 = 2
 
+/// Whether `n` bytes at `a` and `b` are equal; short ones compared inline (reads stay in `[0, n)`).
+@inline(__always)
+func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    let x = UnsafeRawPointer(a)
+    let y = UnsafeRawPointer(b)
+    if n >= 8 {
+        if n > 16 { return memcmp(a, b, n) == 0 }
+        return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
+            && x.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+    }
+    if n >= 4 {
+        return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+            && x.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == y.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+    }
+    for k in 0..<n where a[k] != b[k] { return false }
+    return true
+}
+
 /// Copies 16 bytes (both buffers must have them).
 @inline(__always)
 func copy16(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>) {

@@ -297,7 +297,7 @@ func withValues<R>(_ c: ByteColumn, _ body: (UnsafePointer<UInt8>, UnsafeBufferP
 
 @inline(__always)
 func sameBytes(_ a: UnsafePointer<UInt8>, _ n: Int, _ b: UnsafePointer<UInt8>, _ m: Int) -> Bool {
-    n == m && (n == 0 || memcmp(a, b, n) == 0)
+    n == m && bytesEqual(a, b, n)
 }
 
 /// Whether a CSV value must be quoted: it holds the delimiter, a quote, CR or LF.
