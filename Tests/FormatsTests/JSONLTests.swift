@@ -81,6 +81,20 @@ struct JSONLReaderTests {
         #expect(try writeAll(all.batches, .jsonl) == removingRejects(input, all.rejects))
     }
 
+    @Test func countsReconcileAcrossBatches() throws {
+        for name in ["bad-lines.jsonl", "blank-lines.jsonl", "absent.jsonl"] {
+            let input = try fixture(name)
+            let lines = text(input).split(separator: "\n", omittingEmptySubsequences: false)
+            let recordLines = lines.indices.filter { !lines[$0].allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" } }.map { $0 + 1 }
+            for batchRows in [1, 2, 5, 8192] {
+                let all = try readAll(input, Format.jsonl.with(chunkSize: 7, batchRows: batchRows))
+                #expect(all.stats.records == all.rows + all.rejects.count)
+                // Every non-blank line is a row or a reject, once.
+                #expect((all.batches.flatMap(\.rowNumbers) + all.rejects.map(\.record)).sorted() == recordLines, "\(name)")
+            }
+        }
+    }
+
     @Test func blankLinesPassThroughAndAreNotRecords() throws {
         let input = try fixture("blank-lines.jsonl")
         let all = try readAll(input, .jsonl)
