@@ -84,7 +84,20 @@ struct ColumnBuilder {
     @inline(__always)
     mutating func appendPartial(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserveBytes(n)
-        (bytes + byteCount).update(from: p, count: n)
+        copyBytes(bytes + byteCount, p, n)
+        byteCount &+= n
+    }
+
+    /// Like ``appendPartial(_:_:)`` for bytes of an ``InputBuffer``: may read up to 16 bytes past
+    /// `p + n` (inside the input's slack), so short values copy without branching on their length.
+    @inline(__always)
+    mutating func appendFromInput(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        reserveBytes(n &+ 16)
+        if n <= 16 {
+            copy16(bytes + byteCount, p)
+        } else {
+            copyBytes(bytes + byteCount, p, n)
+        }
         byteCount &+= n
     }
 
@@ -224,7 +237,7 @@ struct OutputBuffer {
     @inline(__always)
     mutating func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n)
-        (base + count).update(from: p, count: n)
+        copyBytes(base + count, p, n)
         count &+= n
     }
 
@@ -253,9 +266,13 @@ struct InputBuffer {
     var end = 0
     var eof = false
 
+    /// Allocated bytes after `capacity`, never filled: parsers may read up to this many bytes
+    /// past `end` (their values are ignored), which makes short copies and block scans branch-free.
+    static let slack = 64
+
     init(capacity: Int) {
         self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        base = .allocate(capacity: self.capacity + InputBuffer.slack)
     }
 
     func free() { base.deallocate() }
@@ -277,7 +294,7 @@ struct InputBuffer {
         if end + want > capacity {
             var c = capacity * 2
             while c < end + want { c *= 2 }
-            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: c + InputBuffer.slack)
             nb.update(from: base, count: end)
             base.deallocate()
             base = nb
@@ -297,7 +314,76 @@ struct InputBuffer {
     }
 }
 
-// MARK: - Scanning
+// MARK: - Copying and scanning
+
+/// Line terminators as recorded per row (the values of `Columns.LineTerminator`, as module
+/// constants so hot loops do not call a cross-module accessor).
+let terminatorNone: UInt8 = 0
+let terminatorLF: UInt8 = 1
+let terminatorCRLF: UInt8 = 2
+
+/// Whether `n` bytes at `a` and `b` are equal; short ones compared inline (reads stay in `[0, n)`).
+@inline(__always)
+func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    let x = UnsafeRawPointer(a)
+    let y = UnsafeRawPointer(b)
+    if n >= 8 {
+        if n > 16 { return memcmp(a, b, n) == 0 }
+        return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
+            && x.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+    }
+    if n >= 4 {
+        return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+            && x.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == y.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+    }
+    for k in 0..<n where a[k] != b[k] { return false }
+    return true
+}
+
+/// Copies 16 bytes (both buffers must have them).
+@inline(__always)
+func copy16(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>) {
+    let s = UnsafeRawPointer(src)
+    let d = UnsafeMutableRawPointer(dst)
+    d.storeBytes(of: s.loadUnaligned(as: UInt64.self), as: UInt64.self)
+    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+}
+
+/// Copies `n` bytes; short copies (most CSV fields) inline with overlapping word moves instead of
+/// a `memmove` call. Reads and writes stay within `[0, n)` of both buffers.
+@inline(__always)
+func copyBytes(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, _ n: Int) {
+    let s = UnsafeRawPointer(src)
+    let d = UnsafeMutableRawPointer(dst)
+    if n >= 8 {
+        if n <= 16 {
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n <= 32 {
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let c = s.loadUnaligned(fromByteOffset: n &- 16, as: UInt64.self)
+            let e = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            d.storeBytes(of: c, toByteOffset: n &- 16, as: UInt64.self)
+            d.storeBytes(of: e, toByteOffset: n &- 8, as: UInt64.self)
+        } else {
+            d.copyMemory(from: s, byteCount: n)
+        }
+    } else if n >= 4 {
+        let a = s.loadUnaligned(as: UInt32.self)
+        let b = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        d.storeBytes(of: a, as: UInt32.self)
+        d.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
+    } else if n > 0 {
+        dst[0] = src[0]
+        dst[n &>> 1] = src[n &>> 1]
+        dst[n &- 1] = src[n &- 1]
+    }
+}
 
 @usableFromInline let lf: UInt8 = 0x0A
 @usableFromInline let cr: UInt8 = 0x0D
@@ -335,6 +421,69 @@ func findDelimiterOrLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ 
     return end
 }
 
+/// High bit of each byte set where the byte is zero (exact: no borrow between bytes).
+@inline(__always)
+func zeroBytes(_ x: UInt64) -> UInt64 {
+    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    return ~(((x & low7) &+ low7) | x | low7)
+}
+
+/// Bits 0...7 from the high bits of bytes 0...7.
+@inline(__always)
+func packHighBits(_ h: UInt64) -> UInt64 {
+    ((h &>> 7) &* 0x0102_0408_1020_4080) &>> 56
+}
+
+/// Finds delimiters and LFs 64 bytes at a time: a bitmask per block, then one set bit per field,
+/// so the branch per field does not depend on the field's length.
+struct StructuralScanner {
+    /// Position of bit 0 of `mask`.
+    var blockStart = 0
+    /// `blockStart + 64`, or 0 when no block is loaded.
+    var blockEnd = 0
+    var mask: UInt64 = 0
+
+    /// Forgets the block (the buffer moved).
+    @inline(__always)
+    mutating func reset() {
+        blockEnd = 0
+        mask = 0
+    }
+
+    /// Index of the first delimiter or LF in `[from, end)`, or `end`.
+    @inline(__always)
+    mutating func next(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ dMask: UInt64) -> Int {
+        var p = from
+        while true {
+            if p >= blockEnd {
+                if p &+ 64 > end {
+                    blockEnd = 0
+                    return findDelimiterOrLF(base, p, end, dMask)
+                }
+                blockStart = p
+                blockEnd = p &+ 64
+                mask = block(base + p, dMask)
+            } else {
+                mask &= ~0 &<< UInt64(p &- blockStart)
+            }
+            if mask != 0 { return blockStart &+ mask.trailingZeroBitCount }
+            p = blockEnd
+        }
+    }
+
+    @inline(__always)
+    func block(_ p: UnsafePointer<UInt8>, _ dMask: UInt64) -> UInt64 {
+        let raw = UnsafeRawPointer(p)
+        let lfMask: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        var m: UInt64 = 0
+        for k in 0..<8 {
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k &* 8, as: UInt64.self))
+            m |= packHighBits(zeroBytes(x ^ dMask) | zeroBytes(x ^ lfMask)) &<< UInt64(k &* 8)
+        }
+        return m
+    }
+}
+
 /// Number of LF bytes in `[from, end)`.
 @inline(__always)
 func countLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -369,12 +518,18 @@ func isValidUTF8(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Bool 
     let raw = UnsafeRawPointer(base)
     var i = from
     while i < end {
-        if i &+ 8 <= end,
-            raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        // ASCII runs, 16 then 8 bytes at a time.
+        while i &+ 16 <= end
+            && (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                | raw.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)) & 0x8080_8080_8080_8080 == 0
         {
+            i &+= 16
+        }
+        if i &+ 8 <= end && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
             i &+= 8
             continue
         }
+        if i >= end { break }
         let b0 = base[i]
         if b0 < 0x80 {
             i &+= 1

@@ -128,9 +128,14 @@ public final class CSVReader: BatchReader {
         var batchBytes = 0
         let delimiter = options.delimiter
         let dMask = UInt64(delimiter) &* 0x0101_0101_0101_0101
-        let headerPending = { [options] (cc: Int) in options.hasHeader && cc == 0 }
+        let validate = options.validateUTF8
+        let batchRows = options.batchRows
+        let maxBatchBytes = options.maxBatchBytes
+        // True until the header record is read (when there is one).
+        var headerPending = options.hasHeader && columnCount == 0
+        var scanner = StructuralScanner()
 
-        reading: while rows + rejects.count < options.batchRows && batchBytes < options.maxBatchBytes {
+        reading: while rows + rejects.count < batchRows && batchBytes < maxBatchBytes {
             if skipping {
                 let i = find(lf, input.base, input.start, input.end)
                 if i < input.end {
@@ -139,6 +144,7 @@ public final class CSVReader: BatchReader {
                 } else {
                     input.start = input.end
                     if input.eof { skipping = false } else { try refill() }
+                    scanner.reset()
                 }
                 continue
             }
@@ -148,6 +154,7 @@ public final class CSVReader: BatchReader {
                     break
                 }
                 try refill()
+                scanner.reset()
                 continue
             }
             let base = UnsafePointer(input.base)
@@ -163,11 +170,12 @@ public final class CSVReader: BatchReader {
                     if base[start + 1] == lf { blankEnd = start + 2 }
                 } else if !input.eof {
                     try refill()
+                    scanner.reset()
                     continue
                 }
                 if blankEnd > 0 {
                     let bytes = UnsafeBufferPointer(start: base + start, count: blankEnd - start)
-                    if headerPending(columnCount) { prologue.append(contentsOf: bytes) } else { pendingLeading.append(contentsOf: bytes) }
+                    if headerPending { prologue.append(contentsOf: bytes) } else { pendingLeading.append(contentsOf: bytes) }
                     stats.blankLines += 1
                     line += 1
                     input.start = blankEnd
@@ -178,23 +186,27 @@ public final class CSVReader: BatchReader {
             let result: CSVRecord?
             if columnCount == 0 {
                 // Header, or first record without a header: count its fields, then store them.
-                if let counted = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, 0) {
+                if let counted = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, 0, &scanner) {
                     for _ in builders.count..<counted.fields {
                         builders.add(ColumnBuilder(byteCapacity: byteCapacityHint / 4, valueCapacity: valueCapacityHint))
                     }
-                    result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, counted.fields)
+                    scanner.reset()
+                    result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, counted.fields, &scanner)
                 } else {
                     result = nil
                 }
             } else {
-                result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, columnCount)
+                result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, columnCount, &scanner)
             }
 
             guard let r = result else {
+                // The record is retried from its start (after a refill, or after rejecting its
+                // first line): positions go back, so the scanner's block is stale.
+                scanner.reset()
                 builders.truncateAll(values: rows)
                 let partial = end - start
                 if input.eof || partial > options.maxRecordBytes {
-                    if headerPending(columnCount) {
+                    if headerPending {
                         throw FormatError(.badHeader, input.eof ? "unclosed quoted field in the header" : "header longer than \(options.maxRecordBytes) bytes")
                     }
                     let reason =
@@ -212,7 +224,7 @@ public final class CSVReader: BatchReader {
             let recordLine = line
             line += r.newlines
             input.start = r.end
-            let isHeader = headerPending(columnCount)
+            let isHeader = headerPending
             if columnCount == 0 {
                 columnCount = r.fields
                 if !isHeader { names = (1...columnCount).map { "column\($0)" } }
@@ -222,7 +234,7 @@ public final class CSVReader: BatchReader {
                 reason = "expected \(columnCount) fields, found \(r.fields)"
             } else if r.error {
                 reason = "unexpected character after a closing quote"
-            } else if options.validateUTF8 && !isASCII(base, start, r.end) && !isValidUTF8(base, start, r.end) {
+            } else if validate && !isValidUTF8(base, start, r.end) {
                 reason = "invalid UTF-8"
             }
             if isHeader {
@@ -232,6 +244,7 @@ public final class CSVReader: BatchReader {
                 }
                 builders.resetAll()
                 prologue.append(contentsOf: UnsafeBufferPointer(start: base + start, count: r.end - start))
+                headerPending = false
                 continue
             }
             stats.records += 1
@@ -332,7 +345,7 @@ struct CSVRecord {
 @inline(__always)
 func parseCSVRecord(
     _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ eof: Bool, _ dMask: UInt64,
-    _ builders: UnsafeMutablePointer<ColumnBuilder>, _ columns: Int
+    _ builders: UnsafeMutablePointer<ColumnBuilder>, _ columns: Int, _ scanner: inout StructuralScanner
 ) -> CSVRecord? {
     let d = UInt8(truncatingIfNeeded: dMask)
     let quoted = CellKind.quotedText.rawValue
@@ -349,12 +362,12 @@ func parseCSVRecord(
             while true {
                 let qq = find(quote, base, q, end)
                 if qq == end { return nil }  // more input needed, or unclosed at EOF
-                if store { builders[field].appendPartial(base + q, qq - q) }
+                if store { builders[field].appendFromInput(base + q, qq - q) }
                 newlines += countLF(base, q, qq)
                 if qq + 1 == end {
                     if !eof { return nil }
                     if store { builders[field].finishValue(kind: quoted) }
-                    return CSVRecord(end: end, fields: field + 1, terminator: LineTerminator.none, newlines: newlines, error: error)
+                    return CSVRecord(end: end, fields: field + 1, terminator: terminatorNone, newlines: newlines, error: error)
                 }
                 let c = base[qq + 1]
                 if c == quote {
@@ -369,12 +382,12 @@ func parseCSVRecord(
                     break
                 }
                 if c == lf {
-                    return CSVRecord(end: qq + 2, fields: field, terminator: LineTerminator.lf, newlines: newlines + 1, error: error)
+                    return CSVRecord(end: qq + 2, fields: field, terminator: terminatorLF, newlines: newlines + 1, error: error)
                 }
                 if c == cr {
                     if qq + 2 == end && !eof { return nil }
                     if qq + 2 < end && base[qq + 2] == lf {
-                        return CSVRecord(end: qq + 3, fields: field, terminator: LineTerminator.crlf, newlines: newlines + 1, error: error)
+                        return CSVRecord(end: qq + 3, fields: field, terminator: terminatorCRLF, newlines: newlines + 1, error: error)
                     }
                 }
                 // Text after the closing quote: the record is malformed; find where it ends.
@@ -382,10 +395,10 @@ func parseCSVRecord(
                 let r = findDelimiterOrLF(base, qq + 1, end, dMask)
                 if r == end {
                     if !eof { return nil }
-                    return CSVRecord(end: end, fields: field, terminator: LineTerminator.none, newlines: newlines, error: error)
+                    return CSVRecord(end: end, fields: field, terminator: terminatorNone, newlines: newlines, error: error)
                 }
                 if base[r] == lf {
-                    return CSVRecord(end: r + 1, fields: field, terminator: LineTerminator.lf, newlines: newlines + 1, error: error)
+                    return CSVRecord(end: r + 1, fields: field, terminator: terminatorLF, newlines: newlines + 1, error: error)
                 }
                 p = r + 1
                 break
@@ -393,25 +406,34 @@ func parseCSVRecord(
             continue
         }
         // Unquoted field: up to the next delimiter or LF.
-        let r = findDelimiterOrLF(base, p, end, dMask)
+        let r = scanner.next(base, p, end, dMask)
         if r == end {
             if !eof { return nil }
-            if field < columns { builders[field].append(base + p, end - p, kind: text) }
-            return CSVRecord(end: end, fields: field + 1, terminator: LineTerminator.none, newlines: newlines, error: error)
+            if field < columns {
+                builders[field].appendFromInput(base + p, end - p)
+                builders[field].finishValue(kind: text)
+            }
+            return CSVRecord(end: end, fields: field + 1, terminator: terminatorNone, newlines: newlines, error: error)
         }
         if base[r] == d {
-            if field < columns { builders[field].append(base + p, r - p, kind: text) }
+            if field < columns {
+                builders[field].appendFromInput(base + p, r - p)
+                builders[field].finishValue(kind: text)
+            }
             field += 1
             p = r + 1
             continue
         }
         var valueEnd = r
-        var t = LineTerminator.lf
+        var t = terminatorLF
         if r > p && base[r - 1] == cr {
             valueEnd = r - 1
-            t = LineTerminator.crlf
+            t = terminatorCRLF
         }
-        if field < columns { builders[field].append(base + p, valueEnd - p, kind: text) }
+        if field < columns {
+            builders[field].appendFromInput(base + p, valueEnd - p)
+            builders[field].finishValue(kind: text)
+        }
         return CSVRecord(end: r + 1, fields: field + 1, terminator: t, newlines: newlines + 1, error: error)
     }
 }

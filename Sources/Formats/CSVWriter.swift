@@ -138,7 +138,9 @@ public final class CSVWriter: BatchWriter {
         rowPos = []
         defer { rowPos = pos }
         pos.removeAll(keepingCapacity: true)
-        pos.append(contentsOf: repeatElement(0, count: n + 1))
+        // pos[0..<n]: each row's length, then its write position; pos[n]: total;
+        // pos[n + 1 + r]: where row r ends.
+        pos.append(contentsOf: repeatElement(0, count: 2 * n + 1))
         var flags = quoteFlags
         quoteFlags = []
         defer { quoteFlags = flags }
@@ -148,13 +150,13 @@ public final class CSVWriter: BatchWriter {
         var modes = [UInt8](repeating: 0, count: m)
         let quotedKind = CellKind.quotedText.rawValue
         let sourceTerminators = preserve ? layout.terminators : []
-        let ending: UInt8 = options.lineEnding == .crlf ? LineTerminator.crlf : LineTerminator.lf
+        let ending: UInt8 = options.lineEnding == .crlf ? terminatorCRLF : terminatorLF
 
         @inline(__always) func terminator(_ r: Int) -> UInt8 {
             if !preserve { return ending }
-            if sourceTerminators.isEmpty { return LineTerminator.lf }
+            if sourceTerminators.isEmpty { return terminatorLF }
             let t = sourceTerminators[r]
-            return t == LineTerminator.none && r < n - 1 ? LineTerminator.lf : t
+            return t == terminatorNone && r < n - 1 ? terminatorLF : t
         }
 
         pos.withUnsafeMutableBufferPointer { rp in
@@ -202,9 +204,10 @@ public final class CSVWriter: BatchWriter {
                     let l = rp[r]
                     rp[r] = total
                     total += l
+                    rp[n + 1 + r] = total
                 }
                 rp[n] = total
-                o.reserve(total)
+                o.reserve(total + 16)
                 let dst = o.base + o.count
                 // Pass 2: bytes.
                 for k in layout.leadingRows.indices {
@@ -218,17 +221,30 @@ public final class CSVWriter: BatchWriter {
                 for j in 0..<m {
                     let last = j == m - 1
                     withValues(batch.columns[j]) { vb, ob in
-                        if modes[j] == 0 {
+                        if modes[j] == 0 && !last {
+                            // A short value is copied as 16 bytes when the column has them and
+                            // the row has room: the extra bytes land in this row's later columns
+                            // or terminator, written afterwards.
+                            let columnBytes = ob[n]
                             for r in 0..<n {
-                                let len = ob[r + 1] - ob[r]
+                                let start = ob[r]
+                                let len = ob[r + 1] &- start
                                 var w = dst + rp[r]
-                                w.update(from: vb + ob[r], count: len)
-                                w += len
-                                if !last {
-                                    w.pointee = d
-                                    w += 1
+                                if len <= 16 && start &+ 16 <= columnBytes && rp[r] &+ 16 <= rp[n &+ 1 &+ r] {
+                                    copy16(w, vb + start)
+                                } else {
+                                    copyBytes(w, vb + start, len)
                                 }
-                                rp[r] = dst.distance(to: w)
+                                w += len
+                                w.pointee = d
+                                rp[r] = dst.distance(to: w) &+ 1
+                            }
+                        } else if modes[j] == 0 {
+                            for r in 0..<n {
+                                let len = ob[r + 1] &- ob[r]
+                                let w = dst + rp[r]
+                                copyBytes(w, vb + ob[r], len)
+                                rp[r] &+= len
                             }
                         } else {
                             let f = fp.baseAddress! + j * n
@@ -238,7 +254,7 @@ public final class CSVWriter: BatchWriter {
                                 if f[r] != 0 {
                                     w += writeQuoted(vb + ob[r], len, w)
                                 } else {
-                                    w.update(from: vb + ob[r], count: len)
+                                    copyBytes(w, vb + ob[r], len)
                                     w += len
                                 }
                                 if !last {
@@ -253,14 +269,14 @@ public final class CSVWriter: BatchWriter {
                 for r in 0..<n {
                     let t = terminator(r)
                     var w = dst + rp[r]
-                    if t == LineTerminator.crlf {
+                    if t == terminatorCRLF {
                         w.pointee = cr
                         w += 1
                     }
-                    if t != LineTerminator.none { w.pointee = lf }
+                    if t != terminatorNone { w.pointee = lf }
                 }
                 o.count += total
-                lastRowUnterminated = terminator(n - 1) == LineTerminator.none
+                lastRowUnterminated = terminator(n - 1) == terminatorNone
             }
         }
     }
@@ -281,7 +297,7 @@ func withValues<R>(_ c: ByteColumn, _ body: (UnsafePointer<UInt8>, UnsafeBufferP
 
 @inline(__always)
 func sameBytes(_ a: UnsafePointer<UInt8>, _ n: Int, _ b: UnsafePointer<UInt8>, _ m: Int) -> Bool {
-    n == m && (n == 0 || memcmp(a, b, n) == 0)
+    n == m && bytesEqual(a, b, n)
 }
 
 /// Whether a CSV value must be quoted: it holds the delimiter, a quote, CR or LF.

@@ -49,13 +49,9 @@ public final class JSONLReader: BatchReader {
 
     private var source: any ByteSource
     private var input: InputBuffer
-    private var builders = BuilderSet()
+    /// Columns being built; moved into a local while a batch is parsed (see ``JSONLColumns``).
+    private var table: JSONLColumns?
     private var lines = ColumnBuilder()
-    private var keyScratch = ColumnBuilder(byteCapacity: 256, valueCapacity: 16)
-    private var nameBytes: [[UInt8]] = []
-    private var nameIndex: [[UInt8]: Int] = [:]
-    /// Column of the k-th key of the previous row (key order usually repeats).
-    private var predicted: [Int] = []
     private var started = false
     private var finished = false
     private var prologue: [UInt8] = []
@@ -72,6 +68,7 @@ public final class JSONLReader: BatchReader {
         self.options = options
         self.source = source
         input = InputBuffer(capacity: min(options.chunkSize, 1 << 26) + 64)
+        table = JSONLColumns(maxDepth: options.maxDepth)
     }
 
     public convenience init(fileDescriptor: Int32, options: JSONLReadOptions = .init()) throws {
@@ -84,9 +81,8 @@ public final class JSONLReader: BatchReader {
 
     deinit {
         input.free()
-        builders.free()
+        table?.free()
         lines.free()
-        keyScratch.free()
     }
 
     private func refill(atLeast: Int = 0) throws {
@@ -105,7 +101,10 @@ public final class JSONLReader: BatchReader {
                 input.start += 3
             }
         }
-        builders.resetAll()
+        var t = table!
+        table = nil
+        defer { table = t }
+        t.builders.resetAll()
         lines.reset()
         var rows = 0
         var rejects: [RowReject] = []
@@ -141,7 +140,7 @@ public final class JSONLReader: BatchReader {
             let i = find(lf, base, start, end)
             var contentEnd = i
             var recordEnd = i + 1
-            var terminator = LineTerminator.lf
+            var terminator = terminatorLF
             if i == end {
                 let partial = end - start
                 if !input.eof {
@@ -163,10 +162,10 @@ public final class JSONLReader: BatchReader {
                     continue
                 }
                 recordEnd = end
-                terminator = LineTerminator.none
+                terminator = terminatorNone
             } else if i > start && base[i - 1] == cr {
                 contentEnd = i - 1
-                terminator = LineTerminator.crlf
+                terminator = terminatorCRLF
             }
             lineNumber += 1
             input.start = recordEnd
@@ -180,22 +179,16 @@ public final class JSONLReader: BatchReader {
             }
 
             stats.records += 1
-            let columnsBefore = builders.count
+            let columnsBefore = t.builders.count
             var reason: String? = nil
-            if !isASCII(base, start, contentEnd) && !isValidUTF8(base, start, contentEnd) {
+            if !isValidUTF8(base, start, contentEnd) {
                 reason = "invalid UTF-8"
             } else {
-                reason = parseObject(base, start, contentEnd, row: rows)
+                reason = t.parseObject(base, start, contentEnd, row: rows)
             }
             if let reason {
-                builders.truncateAll(values: rows)
-                if builders.count > columnsBefore {
-                    for c in columnsBefore..<builders.count { nameIndex[nameBytes[c]] = nil }
-                    builders.removeLast(from: columnsBefore)
-                    names.removeLast(names.count - columnsBefore)
-                    nameBytes.removeLast(nameBytes.count - columnsBefore)
-                    for p in predicted.indices where predicted[p] >= columnsBefore { predicted[p] = 0 }
-                }
+                t.builders.truncateAll(values: rows)
+                t.removeColumns(from: columnsBefore)
                 stats.rejects += 1
                 rejects.append(
                     RowReject(
@@ -205,9 +198,10 @@ public final class JSONLReader: BatchReader {
             }
             // Keys missing from this row are absent.
             let absent = CellKind.absent.rawValue
-            for c in 0..<builders.count where builders.base[c].count == rows {
-                builders.base[c].finishValue(kind: absent)
-                builders.base[c].setSpan(rows, start: 0, end: 0)
+            let bs = t.builders.base
+            for c in 0..<t.builders.count where bs[c].count == rows {
+                bs[c].finishValue(kind: absent)
+                bs[c].setSpan(rows, start: 0, end: 0)
             }
             lines.append(base + start, contentEnd - start, kind: 0)
             if !pendingLeading.isEmpty {
@@ -222,7 +216,8 @@ public final class JSONLReader: BatchReader {
         }
 
         stats.rows += rows
-        let columnCount = builders.count
+        let columnCount = t.builders.count
+        names = t.names
         var layout = SourceLayout(format: .jsonl, columnCount: columnCount)
         layout.terminators = terminators
         layout.leadingRows = leadingRows
@@ -232,9 +227,9 @@ public final class JSONLReader: BatchReader {
         columns.reserveCapacity(columnCount)
         layout.spans.reserveCapacity(columnCount)
         for j in 0..<columnCount {
-            columns.append(builders.base[j].makeColumn())
-            layout.kinds[j] = builders.base[j].makeKinds()
-            layout.spans.append(builders.base[j].makeSpans())
+            columns.append(t.builders.base[j].makeColumn())
+            layout.kinds[j] = t.builders.base[j].makeKinds()
+            layout.spans.append(t.builders.base[j].makeSpans())
         }
         var epilogue: [UInt8] = []
         if finished {
@@ -248,9 +243,45 @@ public final class JSONLReader: BatchReader {
             names: names, columns: columns, rowNumbers: rowNumbers, prologue: pro, epilogue: epilogue, layout: layout)
         return ReadResult(batch: batch, rejects: rejects)
     }
+}
+
+/// The columns a ``JSONLReader`` builds and its key → column table. The reader moves this out of
+/// its storage while it parses a batch, so the per-key path works on a local value: no dynamic
+/// exclusivity checks or reference counting per key.
+struct JSONLColumns {
+    var builders = BuilderSet()
+    var names: [String] = []
+    /// Value `c`: the UTF-8 name of column `c`.
+    var nameStore = ColumnBuilder(byteCapacity: 1024, valueCapacity: 64)
+    var nameIndex: [[UInt8]: Int] = [:]
+    /// Column of the k-th key of the previous row (key order usually repeats).
+    var predicted: [Int] = []
+    var keyScratch = ColumnBuilder(byteCapacity: 256, valueCapacity: 16)
+    let maxDepth: Int
+
+    init(maxDepth: Int) { self.maxDepth = maxDepth }
+
+    func free() {
+        builders.free()
+        nameStore.free()
+        keyScratch.free()
+    }
+
+    /// Forgets the columns from index `n` on (keys first seen on a rejected line).
+    mutating func removeColumns(from n: Int) {
+        guard builders.count > n else { return }
+        for c in n..<builders.count {
+            let o = nameStore.offsets[c]
+            nameIndex[Array(UnsafeBufferPointer(start: nameStore.bytes + o, count: nameStore.offsets[c + 1] - o))] = nil
+        }
+        builders.removeLast(from: n)
+        nameStore.truncate(values: n)
+        names.removeLast(names.count - n)
+        for p in predicted.indices where predicted[p] >= n { predicted[p] = 0 }
+    }
 
     /// Parses the object in `[s, e)` into the builders as row `row`; returns why not, or `nil`.
-    private func parseObject(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, row: Int) -> String? {
+    mutating func parseObject(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, row: Int) -> String? {
         @inline(__always) func at(_ i: Int) -> String { " at byte \(i - s + 1)" }
         var p = skipSpace(b, s, e)
         guard p < e, b[p] == UInt8(ascii: "{") else { return "not a JSON object" }
@@ -298,10 +329,10 @@ public final class JSONLReader: BatchReader {
                     p = scanJSONString(b, p + 1, e, builder)
                 case UInt8(ascii: "{"):
                     kind = .object
-                    p = skipJSONValue(b, p, e, depth: 0, maxDepth: options.maxDepth)
+                    p = skipJSONValue(b, p, e, depth: 0, maxDepth: maxDepth)
                 case UInt8(ascii: "["):
                     kind = .array
-                    p = skipJSONValue(b, p, e, depth: 0, maxDepth: options.maxDepth)
+                    p = skipJSONValue(b, p, e, depth: 0, maxDepth: maxDepth)
                 case UInt8(ascii: "t"), UInt8(ascii: "f"):
                     kind = .boolean
                     p = scanLiteral(b, p, e, b[p] == UInt8(ascii: "t") ? "true" : "false")
@@ -333,13 +364,12 @@ public final class JSONLReader: BatchReader {
     }
 
     /// The column of a key (decoded UTF-8), adding a column when the key is new.
-    private func lookupColumn(_ key: UnsafePointer<UInt8>, _ n: Int, position: Int, row: Int) -> Int {
+    mutating func lookupColumn(_ key: UnsafePointer<UInt8>, _ n: Int, position: Int, row: Int) -> Int {
         if position < predicted.count {
             let c = predicted[position]
-            if c < nameBytes.count && nameBytes[c].count == n
-                && (n == 0 || nameBytes[c].withUnsafeBufferPointer({ memcmp($0.baseAddress!, key, n) == 0 }))
-            {
-                return c
+            if c < nameStore.count {
+                let o = nameStore.offsets[c]
+                if nameStore.offsets[c + 1] - o == n && bytesEqual(nameStore.bytes + o, key, n) { return c }
             }
         }
         let k = Array(UnsafeBufferPointer(start: key, count: n))
@@ -349,7 +379,7 @@ public final class JSONLReader: BatchReader {
         } else {
             c = builders.count
             nameIndex[k] = c
-            nameBytes.append(k)
+            nameStore.append(key, n, kind: 0)
             names.append(String(decoding: k, as: UTF8.self))
             var b = ColumnBuilder(byteCapacity: 4096, valueCapacity: max(1024, row + 1), spans: true)
             for r in 0..<row {

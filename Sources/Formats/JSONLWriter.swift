@@ -79,8 +79,8 @@ public final class JSONLWriter: BatchWriter {
     }
 
     private func appendEnding(_ t: UInt8, _ o: inout OutputBuffer) {
-        if t == LineTerminator.crlf { o.append(cr) }
-        if t != LineTerminator.none { o.append(lf) }
+        if t == terminatorCRLF { o.append(cr) }
+        if t != terminatorNone { o.append(lf) }
     }
 
     /// Source lines, with changed values of replaced columns spliced in.
@@ -138,7 +138,7 @@ public final class JSONLWriter: BatchWriter {
                     }
                     k += 1
                 }
-                if lastRowUnterminated { appendEnding(LineTerminator.lf, &o) }
+                if lastRowUnterminated { appendEnding(terminatorLF, &o) }
                 let line = lb + lo[r]
                 var p = 0
                 while e < list.count && list[e].row == r {
@@ -149,9 +149,9 @@ public final class JSONLWriter: BatchWriter {
                     e += 1
                 }
                 o.append(line + p, lo[r + 1] - lo[r] - p)
-                let t = terminators.isEmpty ? LineTerminator.lf : terminators[r]
+                let t = terminators.isEmpty ? terminatorLF : terminators[r]
                 appendEnding(t, &o)
-                lastRowUnterminated = t == LineTerminator.none
+                lastRowUnterminated = t == terminatorNone
             }
         }
     }
@@ -169,7 +169,7 @@ public final class JSONLWriter: BatchWriter {
                 return enc
             }
         }
-        let ending = options.lineEnding == .crlf ? LineTerminator.crlf : LineTerminator.lf
+        let ending = options.lineEnding == .crlf ? terminatorCRLF : terminatorLF
         for c in 0..<m {
             let bad = withValues(batch.columns[c]) { vb, ob -> Int in
                 for r in 0..<n {
@@ -187,7 +187,7 @@ public final class JSONLWriter: BatchWriter {
         // fine for this conversion path (the JSON Lines passthrough above is the fast one).
         let absent = CellKind.absent.rawValue
         for r in 0..<n {
-            if lastRowUnterminated { appendEnding(LineTerminator.lf, &o) }
+            if lastRowUnterminated { appendEnding(terminatorLF, &o) }
             o.append(UInt8(ascii: "{"))
             var first = true
             for c in 0..<m {

@@ -64,7 +64,22 @@ func scanJSONString(
 ) -> Int {
     var i = p
     var seg = p
+    let raw = UnsafeRawPointer(b)
     while i < e {
+        // Skip 8 bytes at a time up to the next quote, backslash or control character (the
+        // lowest flagged byte is exact).
+        while i &+ 8 <= e {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let special =
+                zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+                | ((w &- 0x2020_2020_2020_2020) & ~w & 0x8080_8080_8080_8080)
+            if special != 0 {
+                i &+= special.trailingZeroBitCount &>> 3
+                break
+            }
+            i &+= 8
+        }
+        if i >= e { break }
         let c = b[i]
         if c == quote {
             out?.pointee.appendPartial(b + seg, i - seg)

@@ -202,6 +202,31 @@ struct CSVRejectTests {
         #expect(l.stats.records == 2)
     }
 
+    @Test func withoutHeaderTheFirstRecordSetsTheFieldCount() throws {
+        var o = CSVReadOptions()
+        o.hasHeader = false
+        let all = try readAll(bytes("a,b\nc\nd,e,f\ng,h\n"), .csv(o))
+        #expect(all.batches[0].names == ["column1", "column2"])
+        #expect(all.batches[0].rowNumbers == [1, 4])
+        #expect(all.rejects.map(\.record) == [2, 3])
+    }
+
+    @Test func batchesAreBoundedByRowsAndBytes() throws {
+        var input = bytes("id,v\n")
+        for i in 0..<5000 { input += bytes("\(i),\(String(repeating: "x", count: i % 50))\n") }
+        var o = CSVReadOptions(batchRows: 700, chunkSize: 4096)
+        let byRows = try readAll(input, .csv(o))
+        #expect(byRows.batches.map(\.rowCount) == [700, 700, 700, 700, 700, 700, 700, 100])
+        o.maxBatchBytes = 10_000
+        let byBytes = try readAll(input, .csv(o))
+        #expect(byBytes.rows == 5000)
+        for b in byBytes.batches {
+            let bytes = b.columns.reduce(0) { $0 + $1.bytes.count }
+            #expect(bytes < 10_000 + 100)  // the record that crosses the bound ends the batch
+        }
+        #expect(try writeAll(byBytes.batches, .csv) == input)
+    }
+
     @Test func malformedHeaderStopsTheStream() throws {
         #expect(throws: FormatError(.badHeader, "")) { try readAll(bytes("a,\"b\n1,2\n"), .csv) }
         #expect(throws: FormatError(.badHeader, "")) { try readAll(bytes("a,\"b\"x\n1,2\n"), .csv) }
@@ -362,7 +387,11 @@ struct CSVStreamingTests {
     @Test(arguments: [1, 2, 3, 4, 5])
     func generatedInputRoundTrips(seed: UInt64) throws {
         var g = SplitMix(seed: seed)
-        let pieces = ["a", "b", ",", "\"", "\n", "\r\n", " ", "é", "日", "😀", "x1", ";", "\t", ""]
+        // Short pieces, and long ones so values cross the 8/16/32/64-byte copy and scan paths.
+        let pieces = [
+            "a", "b", ",", "\"", "\n", "\r\n", " ", "é", "日", "😀", "x1", ";", "\t", "",
+            "0123456789abcdef", String(repeating: "long field ", count: 4), String(repeating: "z", count: 70),
+        ]
         let columns = Int.random(in: 1...6, using: &g)
         var input: [UInt8] = []
         var expected: [[String]] = []

@@ -81,6 +81,20 @@ struct JSONLReaderTests {
         #expect(try writeAll(all.batches, .jsonl) == removingRejects(input, all.rejects))
     }
 
+    @Test func countsReconcileAcrossBatches() throws {
+        for name in ["bad-lines.jsonl", "blank-lines.jsonl", "absent.jsonl"] {
+            let input = try fixture(name)
+            let lines = text(input).split(separator: "\n", omittingEmptySubsequences: false)
+            let recordLines = lines.indices.filter { !lines[$0].allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" } }.map { $0 + 1 }
+            for batchRows in [1, 2, 5, 8192] {
+                let all = try readAll(input, Format.jsonl.with(chunkSize: 7, batchRows: batchRows))
+                #expect(all.stats.records == all.rows + all.rejects.count)
+                // Every non-blank line is a row or a reject, once.
+                #expect((all.batches.flatMap(\.rowNumbers) + all.rejects.map(\.record)).sorted() == recordLines, "\(name)")
+            }
+        }
+    }
+
     @Test func blankLinesPassThroughAndAreNotRecords() throws {
         let input = try fixture("blank-lines.jsonl")
         let all = try readAll(input, .jsonl)
@@ -214,6 +228,55 @@ struct JSONLStreamingTests {
                     for b in got.batches { #expect(b.rowCount <= batchRows) }
                 }
             }
+        }
+    }
+
+    /// Generated objects (random key order and absence, escapes, long strings, nested values),
+    /// read in random chunk sizes: decoded values as built, output byte-identical.
+    @Test(arguments: [11, 12, 13])
+    func generatedInputRoundTrips(seed: UInt64) throws {
+        var g = SplitMix(seed: seed)
+        let keys = ["id", "name", "card", "note", "k\\u00e9y", "nested"]
+        let decodedKeys = ["id", "name", "card", "note", "kéy", "nested"]
+        // (JSON source text, decoded value)
+        let pieces: [(String, String)] = [
+            ("a", "a"), ("\\\"", "\""), ("\\\\", "\\"), ("\\n", "\n"), ("\\u00e9", "é"), ("é", "é"),
+            ("\\ud83d\\ude00", "😀"), ("日本", "日本"), ("0123456789abcdef", "0123456789abcdef"),
+            (String(repeating: "long text ", count: 5), String(repeating: "long text ", count: 5)), (" ", " "),
+        ]
+        var input: [UInt8] = []
+        var expected: [[String: Cell]] = []
+        for i in 0..<300 {
+            var fields: [String] = []
+            var cells: [String: Cell] = [:]
+            for k in keys.indices.shuffled(using: &g) where k == 0 || Int.random(in: 0..<4, using: &g) > 0 {
+                let value: (String, Cell)
+                switch k {
+                case 0: value = ("\(i)", Cell(.number, "\(i)"))
+                case 5: value = (#"{"a": [1, "}\"", {"b": null}]}"#, Cell(.object, #"{"a": [1, "}\"", {"b": null}]}"#))
+                default:
+                    var src = ""
+                    var dec = ""
+                    for _ in 0..<Int.random(in: 0...6, using: &g) {
+                        let p = pieces.randomElement(using: &g)!
+                        src += p.0
+                        dec += p.1
+                    }
+                    value = ("\"" + src + "\"", Cell(.string, dec))
+                }
+                let space = Bool.random(using: &g) ? " " : ""
+                fields.append("\"\(keys[k])\"\(space):\(space)\(value.0)")
+                cells[decodedKeys[k]] = value.1
+            }
+            expected.append(cells)
+            input += bytes("{" + fields.joined(separator: ",") + "}\n")
+        }
+        for chunk in [1, 7, 100, 1 << 20] {
+            let maxRead = Int.random(in: 1...64, using: &g)
+            let all = try readAll(input, Format.jsonl.with(chunkSize: chunk, batchRows: 41), maxRead: maxRead)
+            #expect(all.rejects.isEmpty)
+            #expect(flatten(all.batches).map(\.cells) == expected)
+            #expect(try writeAll(all.batches, .jsonl) == input)
         }
     }
 
