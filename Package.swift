@@ -41,7 +41,7 @@ let package = Package(
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
-        .target(name: "Tagging", swiftSettings: strict),
+        .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .executableTarget(
             name: "tokengate",
@@ -62,6 +62,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
+        .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto"],
