@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
-        .target(name: "Tagging", swiftSettings: strict),
+        .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
         .target(
@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns"], swiftSettings: strict),
+        .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto"],

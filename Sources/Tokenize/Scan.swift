@@ -1,0 +1,49 @@
+import Foundation
+public import Columns
+public import Formats
+public import Tagging
+
+/// Column tagging for `tokengate scan` and for `tokenize` (the tagger stage).
+public enum Scan {
+    /// Classifies every column of a batch.
+    public static func classify(_ batch: Batch, tagger: Tagger = Tagger()) -> [ColumnClassification] {
+        batch.names.enumerated().map { i, name in tagger.classify(name: name, index: i, values: batch.columns[i]) }
+    }
+
+    /// Reads the head of a file (up to `sampleRows` rows) and classifies its columns.
+    public static func file(_ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
+                            sampleRows: Int = 2000) throws -> [ColumnClassification] {
+        guard let format = format ?? DataFormat.infer(path: path) else {
+            throw JobError("cannot infer the format of '\(path)': pass --format csv or --format jsonl")
+        }
+        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw JobError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        defer { if path != "-" { close(fd) } }
+        var reader: any BatchReader = switch format {
+        case .csv: try CSVReader(fileDescriptor: fd, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
+        case .jsonl: try JSONLReader(fileDescriptor: fd, options: JSONLReadOptions(batchRows: sampleRows))
+        }
+        guard let first = try reader.next() else { return [] }
+        return classify(first.batch)
+    }
+
+    /// The tagger as the tokenize job's classifier: tagged columns get their tag; a column the
+    /// tagger cannot decide (ambiguous, needs review) stops the run unless the policy names it.
+    public static func classifier(policy: Policy, tagger: Tagger = Tagger()) -> TokenizeJob.Classifier {
+        { batch in
+            try classify(batch, tagger: tagger).map { c in
+                if policy.columns[c.name] == nil, c.status != .tagged, !c.containsEmbedded.isEmpty {
+                    let what = c.containsEmbedded.keys.map(\.rawValue).sorted().joined(separator: ", ")
+                    throw JobError("column '\(c.name)' is free text with embedded \(what) values — add a rule for it under 'columns' in the policy (mask, hmac, or keep)")
+                }
+                switch c.status {
+                case .tagged: return c.tag?.rawValue
+                case .none: return nil
+                default:
+                    if policy.columns[c.name] != nil { return nil }
+                    throw JobError("column '\(c.name)' \(c.status.rawValue): \(c.reason) — add a rule for it under 'columns' in the policy (e.g. { action: keep } or a transform)")
+                }
+            }
+        }
+    }
+}

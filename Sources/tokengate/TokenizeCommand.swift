@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Keyring
+import Tokenize
+
+/// Options shared by tokenize and detokenize.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("in"), help: "Input file, or - for stdin.") var input = "-"
+    @Option(name: .customLong("out"), help: "Output file (written to a temporary name, renamed on success), or - for stdout.") var output = "-"
+    @Option(help: "csv or jsonl (default: from the file extension).") var format: String?
+    @Option(help: "CSV delimiter: one character, or 'tab'.") var delimiter = ","
+    @Flag(help: "CSV without a header row (columns are named column1, column2, …).") var noHeader = false
+    @Option(help: "Policy file (default: the built-in policy, keys-config/policy.default.yaml).") var policy: String?
+    @Option(help: "Where rejected records go (JSON Lines, mode 600: it holds clear values). Without it, any rejected record fails the run.") var rejects: String?
+    @Flag(help: "Stop at the first rejected record, with its error.") var stopOnReject = false
+    @Option(help: "Manifest path (tokenize writes it, detokenize reads it; default <file>.manifest.json).") var manifest: String?
+    @Option(help: "Summary as JSON to this file.") var summaryJson: String?
+    @Option(help: "Rows per batch.") var batchRows = 8192
+    @Option(help: "Tokenizer worker threads.") var workers = 1
+
+    func validate() throws {
+        guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv or jsonl") }
+        guard delimiter == "tab" || delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one character or 'tab'") }
+        guard batchRows > 0, workers > 0 else { throw ValidationError("--batch-rows and --workers must be positive") }
+    }
+
+    func jobOptions(_ mode: TokenizeJob.Mode) -> TokenizeJob.Options {
+        var o = TokenizeJob.Options()
+        o.mode = mode
+        o.input = input
+        o.output = output
+        o.format = format.flatMap(DataFormat.init(rawValue:))
+        o.delimiter = delimiter == "tab" ? 9 : delimiter.utf8.first!
+        if input.lowercased().hasSuffix(".tsv") && delimiter == "," { o.delimiter = 9 }
+        o.hasHeader = !noHeader
+        o.rejectsPath = rejects
+        o.stopOnReject = stopOnReject
+        o.batchRows = batchRows
+        o.workers = workers
+        o.manifestPath = manifest
+        return o
+    }
+
+    func loadPolicy() throws -> Policy { try policy.map(Policy.load(path:)) ?? .default }
+
+    func report(_ s: RunSummary) throws {
+        FileHandle.standardError.write(Data((s.text + "\n").utf8))
+        if let summaryJson { try s.json.write(to: URL(fileURLWithPath: summaryJson), options: .atomic) }
+    }
+}
+
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Tag sensitive columns and replace them with format-preserving tokens.",
+        discussion: """
+            Reads CSV or JSON Lines, tags columns (see `tokengate scan`), applies the policy's rule per
+            tag or column, and writes the same shape back. Prints a run summary on stderr.
+            Examples:
+              cat feed.csv | tokengate tokenize --format csv > safe.csv
+              tokengate tokenize --in Fixtures/feeds/customers.csv --out safe.csv --rejects rejects.jsonl
+            """)
+    @OptionGroup var data: DataOptions
+    @OptionGroup var keys: KeyringOptions
+
+    func run() throws {
+        let policy = try data.loadPolicy()
+        let keyring = try keys.open()
+        let s = try TokenizeJob.run(data.jobOptions(.tokenize), policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
+        try data.report(s)
+    }
+}
+
+struct DetokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detokenize",
+        abstract: "Turn tokens back into values (needs the policy's detokenize permission and PIN).",
+        discussion: """
+            Inverts exactly what tokenize did, column by column and key version by key version, as
+            recorded in the manifest tokenize wrote.
+            Example:
+              TOKENGATE_DETOKENIZE_PIN=… tokengate detokenize --in safe.csv --out clear.csv --policy keys-config/policy.yaml
+            """)
+    @OptionGroup var data: DataOptions
+    @OptionGroup var keys: KeyringOptions
+
+    func run() throws {
+        let policy = try data.loadPolicy()
+        let keyring = try keys.open()
+        let s = try TokenizeJob.run(data.jobOptions(.detokenize), policy: policy, keyring: keyring, classify: { _ in [] })
+        try data.report(s)
+    }
+}
