@@ -57,7 +57,7 @@ public enum TokenizeJob {
     }
 
     /// Decides each column's tag from the first batch (the tagger).
-    public typealias Classifier = @Sendable (Batch) -> [String?]
+    public typealias Classifier = @Sendable (Batch) throws -> [String?]
 
     public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: Classifier) throws -> RunSummary {
         let start = monotonicSeconds()
@@ -104,7 +104,7 @@ public enum TokenizeJob {
         if let manifestIn {
             plan = try planFromManifest(manifestIn, names: names)
         } else {
-            let tags = first.map { classify($0.batch) } ?? []
+            let tags = try first.map { try classify($0.batch) } ?? []
             plan = names.enumerated().map { i, name in
                 ColumnPlan(name: name, index: i, tag: i < tags.count ? tags[i] : nil,
                            rule: policy.rule(column: name, tag: i < tags.count ? tags[i] : nil), keyVersion: nil)
