@@ -43,7 +43,7 @@ public final class ColumnProcessor {
             tweak = try TokenTransformer.tweak(domain: domain, column: column, algorithm: .ff1)
             transformer = nil
             pseudonymKey = try keyring.deriveSubkey(k)
-        case .mask, .drop, .keep:
+        case .mask, .drop, .keep, .embedded:
             key = nil
             transformer = nil
             pseudonymKey = nil
@@ -52,14 +52,14 @@ public final class ColumnProcessor {
     }
 
     /// Whether `detokenize` can invert this column.
-    public var isReversible: Bool { rule.action == .tokenize || rule.action == .keep }
+    public var isReversible: Bool { rule.action == .tokenize || rule.action == .keep || rule.action == .embedded }
 
     /// Transforms a column. Values the rule cannot take come back as rejects (reasons never
     /// contain values); their output slot is empty.
     public func apply(_ values: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
         switch rule.action {
         case .tokenize: return try transformer!.tokenize(values)
-        case .keep, .drop: return (values, [])
+        case .keep, .drop, .embedded: return (values, [])
         case .mask: return (mask(values), [])
         case .hmac: return (try pseudonyms(values), [])
         }
@@ -70,6 +70,7 @@ public final class ColumnProcessor {
         switch rule.action {
         case .tokenize: return try transformer!.detokenize(values)
         case .keep: return (values, [])
+        case .embedded: return (values, [])
         case .mask, .hmac, .drop:
             throw PolicyError("column '\(column)' was transformed with \(rule.action.rawValue), which cannot be reversed")
         }

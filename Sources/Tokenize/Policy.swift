@@ -17,6 +17,10 @@ public enum Action: String, Sendable, Codable, CaseIterable {
     case drop
     /// The column passes through untouched.
     case keep
+    /// Free text: the card numbers, dashed SSNs and emails found inside each value are tokenized
+    /// with the `pan`, `ssn` and `email` rules; the rest of the text is kept. The tagger reports
+    /// such columns with the tag `free_text`.
+    case embedded = "tokenize-embedded"
 }
 
 /// One rule: an action and, for `tokenize`, its transform, domain key and parameters.
@@ -179,9 +183,10 @@ public struct Policy: Sendable, Codable {
         "iban": Rule(transform: .iban, domain: "iban"),
         "date_of_birth": Rule(transform: .date, domain: "date"),
         "aba_routing": Rule(transform: .digits, domain: "generic"),
-        "ip_address": Rule(action: .hmac, domain: "generic"),
+        "ip_address": Rule(transform: .alphanumeric, domain: "generic"),
         "person_name": Rule(transform: .alphanumeric, domain: "generic"),
         "street_address": Rule(transform: .alphanumeric, domain: "generic"),
+        "free_text": Rule(action: .embedded),
     ])
 
     /// Loads and validates a policy file.
@@ -199,10 +204,15 @@ public struct Policy: Sendable, Codable {
         return p
     }
 
-    /// The rule for a column: its name's override, else its tag's rule, else keep.
+    /// The tag the tokenize job gives an untagged free-text column with embedded sensitive values.
+    public static let freeTextTag = "free_text"
+
+    /// The rule for a column: its name's override, else its tag's rule, else keep — except that
+    /// free text with embedded values is tokenized in place unless a rule says otherwise (fail closed).
     public func rule(column: String, tag: String?) -> Rule {
         if let r = columns[column] { return r }
         if let tag, let r = tags[tag] { return r }
+        if tag == Policy.freeTextTag { return Rule(action: .embedded) }
         return Rule(action: .keep)
     }
 
@@ -220,7 +230,7 @@ public struct Policy: Sendable, Codable {
                     guard r.domain != nil else { throw PolicyError("\(at): hmac needs a domain (an in-use key name)") }
                 case .mask:
                     if let k = r.keepLast, k < 0 { throw PolicyError("\(at): keep-last must be 0 or more") }
-                case .drop, .keep: break
+                case .drop, .keep, .embedded: break
                 }
             }
         }

@@ -17,6 +17,8 @@ public struct ColumnReport: Sendable, Codable, Equatable {
     public var rejected: Int
     /// The rule applied (detokenize reads it back from the manifest).
     public var rule: Rule?
+    /// For free text: the key version used per embedded tag.
+    public var embeddedKeyVersions: [String: Int]?
 
     public init(name: String, index: Int, tag: String?, action: String) {
         self.name = name
@@ -71,6 +73,7 @@ public struct RunSummary: Sendable, Codable {
             if let t = c.transform { s += " \(t)" }
             if let a = c.algorithm, let cu = c.custody { s += " (\(a), \(cu) custody)" }
             if let l = c.keyLabel, let id = c.keyID { s += " key \(l) id \(id)" }
+            if let e = c.embeddedKeyVersions { s += " (" + e.sorted(by: { $0.key < $1.key }).map { "\($0.key) v\($0.value)" }.joined(separator: ", ") + ")" }
             if c.rejected > 0 { s += ", \(c.rejected) rejected" }
             lines.append(s)
         }

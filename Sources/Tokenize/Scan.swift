@@ -32,10 +32,7 @@ public enum Scan {
     public static func classifier(policy: Policy, tagger: Tagger = Tagger()) -> TokenizeJob.Classifier {
         { batch in
             try classify(batch, tagger: tagger).map { c in
-                if policy.columns[c.name] == nil, c.status != .tagged, !c.containsEmbedded.isEmpty {
-                    let what = c.containsEmbedded.keys.map(\.rawValue).sorted().joined(separator: ", ")
-                    throw JobError("column '\(c.name)' is free text with embedded \(what) values — add a rule for it under 'columns' in the policy (mask, hmac, or keep)")
-                }
+                if c.status != .tagged, !c.containsEmbedded.isEmpty { return Policy.freeTextTag }
                 switch c.status {
                 case .tagged: return c.tag?.rawValue
                 case .none: return nil

@@ -117,6 +117,10 @@ public enum TokenizeJob {
         let reports = try plan.map { p -> ColumnReport in
             var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
             r.rule = p.rule
+            if p.rule.action == .embedded {
+                let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions)
+                r.embeddedKeyVersions = ep.keys.mapValues(\.version)
+            }
             if p.rule.action == .tokenize || p.rule.action == .hmac {
                 let cp = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion)
                 r.transform = p.rule.transform?.rawValue
@@ -135,6 +139,7 @@ public enum TokenizeJob {
         let resolved = active.map { p -> ColumnPlan in
             var q = p
             q.keyVersion = reports[p.index].keyVersion
+            q.embeddedKeyVersions = reports[p.index].embeddedKeyVersions ?? [:]
             return q
         }
         let counters = Mutex<[String: Int]>([:])
@@ -157,9 +162,11 @@ public enum TokenizeJob {
                 return (Unit(batch: r.batch, readRejects: r.rejects, valueRejects: []), (rows: r.batch.rowCount + r.rejects.count, bytes: bytes))
             },
             makeWorker: {
-                var processors: [String: ColumnProcessor] = [:]
+                var processors: [String: Processor] = [:]
                 for p in resolved {
-                    processors[p.name] = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion)
+                    processors[p.name] = p.rule.action == .embedded
+                        ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
+                        : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
                 }
                 let box = Locked(processors)
                 return { (unit: Unit) in
@@ -237,11 +244,24 @@ public enum TokenizeJob {
         var tag: String?
         var rule: Rule
         var keyVersion: Int?
+        var embeddedKeyVersions: [String: Int] = [:]
+    }
+
+    enum Processor {
+        case column(ColumnProcessor)
+        case embedded(EmbeddedProcessor)
+
+        func run(_ values: ByteColumn, mode: Mode) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+            switch self {
+            case .column(let p): return try mode == .tokenize ? p.apply(values) : p.invert(values)
+            case .embedded(let p): return try p.apply(values, invert: mode == .detokenize)
+            }
+        }
     }
 
     /// Applies each planned column's processor to the cells that hold a value (present, non-empty,
     /// not JSON null/boolean/object/array); a value the rule cannot take rejects its whole row.
-    static func transform(_ u: inout Unit, _ processors: [String: ColumnProcessor], mode: Mode) throws {
+    static func transform(_ u: inout Unit, _ processors: [String: Processor], mode: Mode) throws {
         let rows = u.batch.rowCount
         guard rows > 0 else { return }
         var keep = [Bool](repeating: true, count: rows)
@@ -259,7 +279,7 @@ public enum TokenizeJob {
                 sub.append(column[r])
             }
             guard !eligible.isEmpty else { continue }
-            let (out, rejects) = try mode == .tokenize ? proc.apply(sub) : proc.invert(sub)
+            let (out, rejects) = try proc.run(sub, mode: mode)
             var replaced = ByteColumn(reservingValues: rows, bytes: column.bytes.count + 16 * eligible.count)
             var e = 0
             var rejected = Set<Int>()
@@ -307,10 +327,10 @@ public enum TokenizeJob {
     static func planFromManifest(_ m: TokenManifest, names: [String]) throws -> [ColumnPlan] {
         let byName = Dictionary(m.columns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         return names.enumerated().map { i, name in
-            guard let c = byName[name], let rule = c.rule, rule.action == .tokenize else {
+            guard let c = byName[name], let rule = c.rule, rule.action == .tokenize || rule.action == .embedded else {
                 return ColumnPlan(name: name, index: i, tag: byName[name]?.tag, rule: Rule(action: .keep), keyVersion: nil)
             }
-            return ColumnPlan(name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion)
+            return ColumnPlan(name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion, embeddedKeyVersions: c.embeddedKeyVersions ?? [:])
         }
     }
 }

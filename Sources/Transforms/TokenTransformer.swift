@@ -17,7 +17,9 @@ public final class TokenTransformer {
     /// Numeral → ASCII symbol, and ASCII → numeral (`none` where not a symbol).
     private let symbols: [UInt8]
     private let table: [UInt16]
-    private let datePattern: DatePattern?
+    /// Date patterns tried in order; a value is tokenized in the first pattern it matches and the
+    /// token is written in that same pattern (so detokenizing parses it with the same one).
+    private let datePatterns: [DatePattern]
     private let dateMin: Int
     private let dateSpan: Int
     private static let none = UInt16.max
@@ -25,6 +27,8 @@ public final class TokenTransformer {
     /// the worst value (about 10 for cards, 1.2 for SSNs, 1,000,000 / days for dates); a value
     /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
     private let maxWalkPasses: Int
+    /// Date formats tried when the spec names none.
+    public static let defaultDateFormats = "yyyy-MM-dd|MM/dd/yyyy|dd.MM.yyyy|yyyyMMdd"
     /// Smallest date range (10 years): cycle-walking costs 1,000,000 / days passes on average.
     public static let minimumDateSpan = 3653
 
@@ -62,7 +66,9 @@ public final class TokenTransformer {
         self.symbols = symbols
         self.table = table
         if spec.kind == .date {
-            let pattern = try DatePattern(spec.dateFormat ?? "yyyy-MM-dd")
+            let patterns = try (spec.dateFormat ?? TokenTransformer.defaultDateFormats)
+                .split(separator: "|").map { try DatePattern(String($0)) }
+            guard !patterns.isEmpty else { throw TransformError("date-format is empty") }
             let iso = try DatePattern("yyyy-MM-dd")
             guard let lo = iso.parse(ArraySlice((spec.dateMin ?? "1900-01-01").utf8)),
                   let hi = iso.parse(ArraySlice((spec.dateMax ?? "2099-12-31").utf8)), hi > lo else {
@@ -72,12 +78,12 @@ public final class TokenTransformer {
             guard hi - lo + 1 >= TokenTransformer.minimumDateSpan else {
                 throw TransformError("date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow")
             }
-            datePattern = pattern
+            datePatterns = patterns
             dateMin = lo
             dateSpan = hi - lo + 1
             maxWalkPasses = 50 * (1_000_000 / dateSpan + 1)
         } else {
-            datePattern = nil
+            datePatterns = []
             dateMin = 0
             dateSpan = 0
             maxWalkPasses = 2_000
@@ -109,6 +115,8 @@ public final class TokenTransformer {
     }
 
     private func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        decrypting = decrypt
+        shortValues.removeAll(keepingCapacity: true)
         batch.removeAll(keepingCapacity: true)
         positions.removeAll(keepingCapacity: true)
         positionOffsets.removeAll(keepingCapacity: true)
@@ -129,10 +137,16 @@ public final class TokenTransformer {
         }
         var out = input.bytes
         for k in 0..<source.count {
-            if let pattern = datePattern {
+            if !datePatterns.isEmpty {
                 var day = 0
                 for n in batch.value(at: k) { day = day * 10 + Int(n) }
-                pattern.format(dateMin + day, into: &out, at: input.offsets[source[k]])
+                datePatterns[aux[k]].format(dateMin + day, into: &out, at: input.offsets[source[k]])
+                continue
+            }
+            if allowsShortForm && aux[k] == 1 {
+                if !writeShortForm(k) {
+                    rejects.append(ValueReject(index: source[k], reason: "malformed escape-form token"))
+                }
                 continue
             }
             var j = batch.offsets[k]
@@ -142,7 +156,8 @@ public final class TokenTransformer {
             }
             if spec.kind == .iban { fixIBANCheckDigits(&out, input.range(source[k])) }
         }
-        guard !rejects.isEmpty else {
+        rejects.sort { $0.index < $1.index }
+        guard !rejects.isEmpty || !shortValues.isEmpty else {
             var col = ByteColumn()
             col.bytes = out
             col.offsets = input.offsets
@@ -154,6 +169,8 @@ public final class TokenTransformer {
             if r < rejects.count && rejects[r].index == i {
                 col.append(out[0..<0])
                 r += 1
+            } else if let short = shortValues[i] {
+                col.append(short[...])
             } else {
                 col.append(out[input.range(i)])
             }
@@ -247,12 +264,38 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parsePhone(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    /// The end of a phone number's main part: an extension starts at `x`, `ext`, `ext.` or `#`
+    /// (kept as written, with its digits).
+    private func phoneMainEnd(_ b: [UInt8], _ r: Range<Int>) -> Int {
+        for p in r where b[p] == 0x78 || b[p] == 0x58 || b[p] == 0x23 || b[p] == 0x65 || b[p] == 0x45 { return p }
+        return r.upperBound
+    }
+
+    private func parsePhone(_ b: [UInt8], _ r0: Range<Int>) -> String? {
+        let end = phoneMainEnd(b, r0)
+        let r = r0.lowerBound..<end
         var n = 0
         for p in r {
             let c = b[p]
             if isDigit(c) { n += 1 } else if !" +-.()".utf8.contains(c) {
                 return "not a phone number: character \(p - r.lowerBound) is not a digit or + - . ( ) space"
+            }
+        }
+        if end < r0.upperBound {
+            // Extension: x123, ext 123, ext. 123, #123 — digits only after the marker.
+            var p = end
+            let marker = b[end]
+            if marker == 0x65 || marker == 0x45 {
+                let word = Array(b[end..<min(end + 3, r0.upperBound)]).map { $0 | 0x20 }
+                guard word == Array("ext".utf8) else { return "not a phone number: unexpected text after the number" }
+                p += 3
+                if p < r0.upperBound && b[p] == 0x2E { p += 1 }
+            } else {
+                p += 1
+            }
+            while p < r0.upperBound && b[p] == 0x20 { p += 1 }
+            guard p < r0.upperBound, b[p..<r0.upperBound].allSatisfy(isDigit) else {
+                return "not a phone number: an extension must be digits"
             }
         }
         guard (7...15).contains(n) else { return "not a phone number: \(n) digits (7-15 expected)" }
@@ -333,8 +376,12 @@ public final class TokenTransformer {
     }
 
     private func parseDate(_ b: [UInt8], _ r: Range<Int>) -> String? {
-        guard let pattern = datePattern, let day = pattern.parse(b[r]) else {
-            return "not a date in format \(spec.dateFormat ?? "yyyy-MM-dd")"
+        var found: (Int, Int)?
+        for (i, p) in datePatterns.enumerated() {
+            if let d = p.parse(b[r]) { found = (i, d); break }
+        }
+        guard let (which, day) = found else {
+            return "not a date in format \(spec.dateFormat ?? TokenTransformer.defaultDateFormats)"
         }
         let offset = day - dateMin
         guard offset >= 0 && offset < dateSpan else { return "date outside the configured range \(spec.dateMin ?? "1900-01-01")…\(spec.dateMax ?? "2099-12-31")" }
@@ -345,6 +392,7 @@ public final class TokenTransformer {
             x /= 10
         }
         batch.numerals.append(contentsOf: digits)
+        aux.append(which)
         commit(count: 6)
         return nil
     }
@@ -352,7 +400,38 @@ public final class TokenTransformer {
     private func parseGeneric(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var n = 0
         for p in r where table[Int(b[p])] != TokenTransformer.none { n += 1 }
-        if let problem = lengthProblem(n, what: "symbols") { return problem }
+        if allowsShortForm {
+            if decrypting, r.count > engine.minLength, b[r.lowerBound] == TokenTransformer.shortMarker,
+               b[(r.lowerBound + 1)..<r.upperBound].allSatisfy({ table[Int($0)] != TokenTransformer.none }) {
+                // An escape-form token: decrypt its symbols, then decode the bytes.
+                for p in (r.lowerBound + 1)..<r.upperBound { batch.numerals.append(table[Int(b[p])]) }
+                aux.append(1)
+                commit(count: r.count - 1)
+                return nil
+            }
+            if !decrypting, r.count > 0, b[r.lowerBound] == TokenTransformer.shortMarker {
+                return "value starts with '~', the marker of escape-form tokens"
+            }
+            if !decrypting, r.count > 0, n < engine.minLength, 2 * r.count <= engine.maxLength {
+                // Too few symbols for the FF1/FF3-1 domain (a 2-letter or accented name): encode the
+                // whole value, two symbols per byte, left-padded with the top symbol to the minimum
+                // length, and tokenize that; the token is written as '~' + symbols.
+                let top = UInt16(symbols.count - 1)
+                for _ in 0..<max(0, engine.minLength - 2 * r.count) { batch.numerals.append(top) }
+                for p in r {
+                    batch.numerals.append(UInt16(Int(b[p]) / symbols.count))
+                    batch.numerals.append(UInt16(Int(b[p]) % symbols.count))
+                }
+                aux.append(1)
+                commit(count: 0)
+                return nil
+            }
+            aux.append(0)
+        }
+        if let problem = lengthProblem(n, what: "symbols") {
+            if allowsShortForm { aux.removeLast() }
+            return problem
+        }
         for p in r where table[Int(b[p])] != TokenTransformer.none {
             positions.append(p)
             batch.numerals.append(table[Int(b[p])])
@@ -360,6 +439,44 @@ public final class TokenTransformer {
         commit(count: n)
         return nil
     }
+
+    // MARK: - Short values
+
+    /// Marks an escape-form token of `alphanumeric`/`alphabet` (values with fewer symbols than the
+    /// FF1/FF3-1 minimum: the whole value is encoded and tokenized, the token is longer).
+    static let shortMarker = UInt8(ascii: "~")
+    private var decrypting = false
+    private var allowsShortForm: Bool {
+        (spec.kind == .alphanumeric || spec.kind == .alphabet) && table[Int(TokenTransformer.shortMarker)] == TokenTransformer.none
+            && symbols.count >= 20  // two symbols per byte, and the top symbol is never a byte's first
+    }
+
+    /// Writes an escape-form value: tokenizing prints '~' + the symbols; detokenizing strips the
+    /// padding (the top symbol, which no byte's first symbol can be) and decodes the bytes.
+    /// Returns false for a malformed token.
+    private func writeShortForm(_ k: Int) -> Bool {
+        let v = batch.value(at: k)
+        let i = source[k]
+        if decrypting {
+            let top = UInt16(symbols.count - 1)
+            let body = v.drop { $0 == top }
+            guard body.count % 2 == 0, !body.isEmpty else { return false }
+            var bytes: [UInt8] = []
+            var it = body.makeIterator()
+            while let hi = it.next(), let lo = it.next() {
+                let x = Int(hi) * symbols.count + Int(lo)
+                guard x < 256 else { return false }
+                bytes.append(UInt8(x))
+            }
+            shortValues[i] = bytes
+        } else {
+            var bytes: [UInt8] = [TokenTransformer.shortMarker]
+            for x in v { bytes.append(symbols[Int(x)]) }
+            shortValues[i] = bytes
+        }
+        return true
+    }
+    private var shortValues: [Int: [UInt8]] = [:]
 
     // MARK: - Cycle-walking
 
@@ -380,6 +497,7 @@ public final class TokenTransformer {
         case .ssn:
             return Validators.ssnValid(v.lazy.map { UInt8($0) })
         case .date:
+            guard v.count == 6 else { return true }
             var x = 0
             for d in v { x = x * 10 + Int(d) }
             return x < dateSpan
