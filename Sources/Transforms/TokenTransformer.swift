@@ -10,41 +10,82 @@ internal import Crypto
 ///
 /// Not thread-safe (scratch buffers are reused between batches): one instance per worker and column.
 public final class TokenTransformer {
-    public let spec: TransformSpec
-    public let algorithm: FPEAlgorithm
-    public let tweak: [UInt8]
-    private let engine: FPECipher
-    /// Numeral → ASCII symbol, and ASCII → numeral (`none` where not a symbol).
-    private let symbols: [UInt8]
-    private let table: [UInt16]
-    /// Date patterns tried in order; a value is tokenized in the first pattern it matches and the
-    /// token is written in that same pattern (so detokenizing parses it with the same one).
-    private let datePatterns: [DatePattern]
-    private let dateMin: Int
-    private let dateSpan: Int
-    private static let none = UInt16.max
-    /// Cycle-walking stops with an error after this many passes: 50 times the expected count for
-    /// the worst value (about 10 for cards, 1.2 for SSNs, 1,000,000 / days for dates); a value
-    /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
-    private let maxWalkPasses: Int
+    // All state lives in a struct so the hot loops touch it without dynamic exclusivity checks
+    // (one access per batch instead of one per appended numeral).
+    private var state: TransformerState
+
+    public var spec: TransformSpec { state.spec }
+    public var algorithm: FPEAlgorithm { state.algorithm }
+    public var tweak: [UInt8] { state.tweak }
+    static let none = UInt16.max
     /// Date formats tried when the spec names none.
     public static let defaultDateFormats = "yyyy-MM-dd|MM/dd/yyyy|dd.MM.yyyy|yyyyMMdd"
     /// Smallest date range (10 years): cycle-walking costs 1,000,000 / days passes on average.
     public static let minimumDateSpan = 3653
-
-    // Scratch, reused across batches.
-    private var batch = NumeralBatch()
-    private var positions: [Int] = []
-    private var positionOffsets: [Int] = [0]
-    private var source: [Int] = []
-    private var aux: [Int] = []
-    private var walkBatch = NumeralBatch()
+    /// Marks an escape-form token of `alphanumeric`/`alphabet` (values with fewer symbols than the
+    /// FF1/FF3-1 minimum: the whole value is encoded and tokenized, the token is longer).
+    static let shortMarker = UInt8(ascii: "~")
 
     /// - Parameters:
     ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
     ///     under the byte-reversed key, see ``FPECipher``).
     ///   - tweak: per column and domain (see ``tweak(domain:column:algorithm:)``); 7 bytes for FF3-1.
     public init(spec: TransformSpec, algorithm: FPEAlgorithm, cipher: any BatchBlockCipher, tweak: [UInt8]) throws {
+        state = try TransformerState(spec: spec, algorithm: algorithm, cipher: cipher, tweak: tweak)
+    }
+
+    /// A tweak per domain and column: `SHA-256("tokengate/tweak/v1" ‖ 0 ‖ domain ‖ 0 ‖ column)`,
+    /// truncated to 7 bytes (FF3-1) or 8 bytes (FF1).
+    public static func tweak(domain: String, column: String, algorithm: FPEAlgorithm) throws -> [UInt8] {
+        let h = try SHA256.hash(Array("tokengate/tweak/v1".utf8) + [0] + Array(domain.utf8) + [0] + Array(column.utf8))
+        return Array(h.prefix(algorithm == .ff31 ? 7 : 8))
+    }
+
+    /// Smallest number of tokenizable symbols a value needs (the FF1/FF3-1 domain: radix^n ≥ 1,000,000).
+    public var minimumSymbols: Int { state.engine.minLength }
+
+    /// Tokenizes every value; values outside the domain come back as rejects (their output slot is empty).
+    public func tokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        try state.run(input, decrypt: false)
+    }
+
+    /// Inverts ``tokenize(_:)`` (same key version, algorithm, transform and tweak).
+    public func detokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        try state.run(input, decrypt: true)
+    }
+}
+
+struct TransformerState {
+    let spec: TransformSpec
+    let algorithm: FPEAlgorithm
+    let tweak: [UInt8]
+    let engine: FPECipher
+    /// Numeral → ASCII symbol, and ASCII → numeral (`none` where not a symbol).
+    let symbols: [UInt8]
+    let table: [UInt16]
+    /// Date patterns tried in order; a value is tokenized in the first pattern it matches and the
+    /// token is written in that same pattern (so detokenizing parses it with the same one).
+    let datePatterns: [DatePattern]
+    let dateMin: Int
+    let dateSpan: Int
+    /// Cycle-walking stops with an error after this many passes: 50 times the expected count for
+    /// the worst value (about 10 for cards, 1.2 for SSNs, 1,000,000 / days for dates); a value
+    /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
+    let maxWalkPasses: Int
+
+    // Scratch, reused across batches.
+    var batch = NumeralBatch()
+    var positions: [Int] = []
+    var positionOffsets: [Int] = [0]
+    var source: [Int] = []
+    var aux: [Int] = []
+    var walkBatch = NumeralBatch()
+
+    /// - Parameters:
+    ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
+    ///     under the byte-reversed key, see ``FPECipher``).
+    ///   - tweak: per column and domain (see ``tweak(domain:column:algorithm:)``); 7 bytes for FF3-1.
+    init(spec: TransformSpec, algorithm: FPEAlgorithm, cipher: any BatchBlockCipher, tweak: [UInt8]) throws {
         self.spec = spec
         self.algorithm = algorithm
         self.tweak = tweak
@@ -94,27 +135,7 @@ public final class TokenTransformer {
         }
     }
 
-    /// A tweak per domain and column: `SHA-256("tokengate/tweak/v1" ‖ 0 ‖ domain ‖ 0 ‖ column)`,
-    /// truncated to 7 bytes (FF3-1) or 8 bytes (FF1).
-    public static func tweak(domain: String, column: String, algorithm: FPEAlgorithm) throws -> [UInt8] {
-        let h = try SHA256.hash(Array("tokengate/tweak/v1".utf8) + [0] + Array(domain.utf8) + [0] + Array(column.utf8))
-        return Array(h.prefix(algorithm == .ff31 ? 7 : 8))
-    }
-
-    /// Smallest number of tokenizable symbols a value needs (the FF1/FF3-1 domain: radix^n ≥ 1,000,000).
-    public var minimumSymbols: Int { engine.minLength }
-
-    /// Tokenizes every value; values outside the domain come back as rejects (their output slot is empty).
-    public func tokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
-        try run(input, decrypt: false)
-    }
-
-    /// Inverts ``tokenize(_:)`` (same key version, algorithm, transform and tweak).
-    public func detokenize(_ input: ByteColumn) throws -> (output: ByteColumn, rejects: [ValueReject]) {
-        try run(input, decrypt: true)
-    }
-
-    private func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+    mutating func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
         decrypting = decrypt
         shortValues.removeAll(keepingCapacity: true)
         batch.removeAll(keepingCapacity: true)
@@ -180,13 +201,13 @@ public final class TokenTransformer {
 
     // MARK: - Parsing (validation first, then append: a rejected value leaves no trace)
 
-    private func commit(count: Int) {
+    mutating func commit(count: Int) {
         batch.offsets.append(batch.numerals.count)
         positionOffsets.append(positions.count)
         _ = count
     }
 
-    private func lengthProblem(_ n: Int, what: String) -> String? {
+    func lengthProblem(_ n: Int, what: String) -> String? {
         if n < engine.minLength {
             return "\(n) \(what) to tokenize; \(algorithm.rawValue) over radix \(symbols.count) needs at least \(engine.minLength)"
         }
@@ -196,7 +217,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parse(_ input: ByteColumn, _ i: Int) -> String? {
+    mutating func parse(_ input: ByteColumn, _ i: Int) -> String? {
         let r = input.range(i)
         let b = input.bytes
         switch spec.kind {
@@ -210,9 +231,9 @@ public final class TokenTransformer {
         }
     }
 
-    private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+    func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    private func parseCard(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseCard(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var n = 0
         var sum = 0
         for p in r.reversed() {
@@ -245,7 +266,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parseSSN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseSSN(_ b: [UInt8], _ r: Range<Int>) -> String? {
         let v = b[r]
         let dashed = v.count == 11 && b[r.lowerBound + 3] == 0x2D && b[r.lowerBound + 6] == 0x2D
         guard v.count == 9 || dashed else { return "not an SSN: expected AAA-GG-SSSS or 9 digits" }
@@ -266,12 +287,12 @@ public final class TokenTransformer {
 
     /// The end of a phone number's main part: an extension starts at `x`, `ext`, `ext.` or `#`
     /// (kept as written, with its digits).
-    private func phoneMainEnd(_ b: [UInt8], _ r: Range<Int>) -> Int {
+    func phoneMainEnd(_ b: [UInt8], _ r: Range<Int>) -> Int {
         for p in r where b[p] == 0x78 || b[p] == 0x58 || b[p] == 0x23 || b[p] == 0x65 || b[p] == 0x45 { return p }
         return r.upperBound
     }
 
-    private func parsePhone(_ b: [UInt8], _ r0: Range<Int>) -> String? {
+    mutating func parsePhone(_ b: [UInt8], _ r0: Range<Int>) -> String? {
         let end = phoneMainEnd(b, r0)
         let r = r0.lowerBound..<end
         var n = 0
@@ -308,7 +329,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parseEmail(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseEmail(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var at = -1
         for p in r {
             let c = b[p]
@@ -332,7 +353,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parseIBAN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseIBAN(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var compact: [UInt8] = []
         compact.reserveCapacity(34)
         for p in r where b[p] != 0x20 {
@@ -360,7 +381,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func fixIBANCheckDigits(_ out: inout [UInt8], _ r: Range<Int>) {
+    func fixIBANCheckDigits(_ out: inout [UInt8], _ r: Range<Int>) {
         var compact: [UInt8] = []
         var where2: [Int] = []
         for p in r where out[p] != 0x20 {
@@ -375,7 +396,7 @@ public final class TokenTransformer {
         }
     }
 
-    private func parseDate(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseDate(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var found: (Int, Int)?
         for (i, p) in datePatterns.enumerated() {
             if let d = p.parse(b[r]) { found = (i, d); break }
@@ -397,7 +418,7 @@ public final class TokenTransformer {
         return nil
     }
 
-    private func parseGeneric(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseGeneric(_ b: [UInt8], _ r: Range<Int>) -> String? {
         var n = 0
         for p in r where table[Int(b[p])] != TokenTransformer.none { n += 1 }
         if allowsShortForm {
@@ -442,11 +463,8 @@ public final class TokenTransformer {
 
     // MARK: - Short values
 
-    /// Marks an escape-form token of `alphanumeric`/`alphabet` (values with fewer symbols than the
-    /// FF1/FF3-1 minimum: the whole value is encoded and tokenized, the token is longer).
-    static let shortMarker = UInt8(ascii: "~")
-    private var decrypting = false
-    private var allowsShortForm: Bool {
+    var decrypting = false
+    var allowsShortForm: Bool {
         (spec.kind == .alphanumeric || spec.kind == .alphabet) && table[Int(TokenTransformer.shortMarker)] == TokenTransformer.none
             && symbols.count >= 20  // two symbols per byte, and the top symbol is never a byte's first
     }
@@ -454,7 +472,7 @@ public final class TokenTransformer {
     /// Writes an escape-form value: tokenizing prints '~' + the symbols; detokenizing strips the
     /// padding (the top symbol, which no byte's first symbol can be) and decodes the bytes.
     /// Returns false for a malformed token.
-    private func writeShortForm(_ k: Int) -> Bool {
+    mutating func writeShortForm(_ k: Int) -> Bool {
         let v = batch.value(at: k)
         let i = source[k]
         if decrypting {
@@ -476,14 +494,14 @@ public final class TokenTransformer {
         }
         return true
     }
-    private var shortValues: [Int: [UInt8]] = [:]
+    var shortValues: [Int: [UInt8]] = [:]
 
     // MARK: - Cycle-walking
 
-    private var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
+    var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
 
     /// Whether batch value `k` with numerals `v` is in the transform's output set.
-    private func inSet(_ k: Int, _ v: ArraySlice<UInt16>) -> Bool {
+    func inSet(_ k: Int, _ v: ArraySlice<UInt16>) -> Bool {
         switch spec.kind {
         case .card:
             var sum = aux[k]
@@ -508,7 +526,7 @@ public final class TokenTransformer {
 
     /// Cycle-walking (Black–Rogaway): re-encrypt (or re-decrypt) each value until it lands in the
     /// set; a permutation restricted this way is a permutation of the set, so it inverts exactly.
-    private func walk(decrypt: Bool) throws {
+    mutating func walk(decrypt: Bool) throws {
         var pending: [Int] = []
         for k in 0..<batch.count where !inSet(k, batch.value(at: k)) { pending.append(k) }
         var passes = 0
