@@ -30,6 +30,7 @@ public enum Validators {
     /// SSA rules for a 9-digit SSN given as digit values: area not 000, 666 or 900–999; group not
     /// 00; serial not 0000; not a publicly used advertising number (078-05-1120, 219-09-9999,
     /// 123-45-6789).
+    @inlinable
     public static func ssnValid<C: Collection>(_ digits: C) -> Bool where C.Element == UInt8 {
         guard digits.count == 9 else { return false }
         var v = 0
@@ -53,6 +54,7 @@ public enum Validators {
 
     /// The IBAN mod-97 remainder of a compact IBAN (uppercase letters and digits, ASCII), computed
     /// piecewise after moving the first four characters to the end. A valid IBAN gives 1.
+    @inlinable
     public static func ibanRemainder<C: Collection>(_ compact: C) -> Int? where C.Element == UInt8 {
         guard compact.count >= 5 else { return nil }
         var r = 0

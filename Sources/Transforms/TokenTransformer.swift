@@ -501,34 +501,42 @@ struct TransformerState {
     var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
 
     /// Whether batch value `k` with numerals `v` is in the transform's output set.
-    func inSet(_ k: Int, _ v: ArraySlice<UInt16>) -> Bool {
+    func inSet(_ k: Int, _ v: UnsafeBufferPointer<UInt16>) -> Bool {
         switch spec.kind {
         case .card:
             var sum = aux[k]
             let m = v.count
-            var j = 0
-            for d in v {
-                sum += Validators.luhnContribution(Int(d), doubled: (4 + m - 1 - j) % 2 == 1)
-                j += 1
+            for j in 0..<m {
+                sum += Validators.luhnContribution(Int(v[j]), doubled: (4 + m - 1 - j) % 2 == 1)
             }
             return sum % 10 == 0
         case .ssn:
-            return Validators.ssnValid(v.lazy.map { UInt8($0) })
+            guard v.count == 9 else { return false }
+            var x = 0
+            for j in 0..<9 { x = x * 10 + Int(v[j]) }
+            let area = x / 1_000_000, group = x / 10_000 % 100, serial = x % 10_000
+            if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 { return false }
+            return x != 78_051_120 && x != 219_099_999 && x != 123_456_789  // Validators.ssnValid's rules
         case .date:
             guard v.count == 6 else { return true }
             var x = 0
-            for d in v { x = x * 10 + Int(d) }
+            for j in 0..<6 { x = x * 10 + Int(v[j]) }
             return x < dateSpan
         default:
             return true
         }
     }
 
+    func inSet(_ k: Int, in b: NumeralBatch) -> Bool {
+        let range = b.offsets[k]..<b.offsets[k + 1]
+        return b.numerals.withUnsafeBufferPointer { inSet(k, UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
     /// Cycle-walking (Black–Rogaway): re-encrypt (or re-decrypt) each value until it lands in the
     /// set; a permutation restricted this way is a permutation of the set, so it inverts exactly.
     mutating func walk(decrypt: Bool) throws {
         var pending: [Int] = []
-        for k in 0..<batch.count where !inSet(k, batch.value(at: k)) { pending.append(k) }
+        for k in 0..<batch.count where !inSet(k, in: batch) { pending.append(k) }
         var passes = 0
         while !pending.isEmpty {
             passes += 1
@@ -539,10 +547,20 @@ struct TransformerState {
             for k in pending { walkBatch.append(batch.value(at: k)) }
             if decrypt { try engine.decrypt(&walkBatch, tweak: tweak) } else { try engine.encrypt(&walkBatch, tweak: tweak) }
             var still: [Int] = []
-            for (w, k) in pending.enumerated() {
-                let v = walkBatch.value(at: w)
-                batch.numerals.replaceSubrange(batch.offsets[k]..<batch.offsets[k + 1], with: v)
-                if !inSet(k, v) { still.append(k) }
+            let dstOffsets = batch.offsets, srcOffsets = walkBatch.offsets
+            walkBatch.numerals.withUnsafeBufferPointer { walked in
+                batch.numerals.withUnsafeMutableBufferPointer { all in
+                    for (w, k) in pending.enumerated() {
+                        let src = srcOffsets[w], dst = dstOffsets[k]
+                        for j in 0..<(srcOffsets[w + 1] - src) { all[dst + j] = walked[src + j] }
+                    }
+                }
+            }
+            walkBatch.numerals.withUnsafeBufferPointer { walked in
+                for (w, k) in pending.enumerated()
+                where !inSet(k, UnsafeBufferPointer(rebasing: walked[srcOffsets[w]..<srcOffsets[w + 1]])) {
+                    still.append(k)
+                }
             }
             pending = still
         }
