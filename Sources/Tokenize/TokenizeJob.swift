@@ -272,11 +272,18 @@ public enum TokenizeJob {
             var eligible: [Int] = []
             eligible.reserveCapacity(rows)
             var sub = ByteColumn(reservingValues: rows, bytes: column.bytes.count)
-            for r in 0..<rows {
-                let kind = u.batch.kind(row: r, column: ci)
-                guard column.range(r).count > 0, kind != .absent, kind != .null, kind != .boolean, kind != .object, kind != .array else { continue }
-                eligible.append(r)
-                sub.append(column[r])
+            let kinds = u.batch.kinds(column: ci)  // empty: every cell is plain CSV text
+            column.bytes.withUnsafeBytes { all in
+                for r in 0..<rows {
+                    let range = column.offsets[r]..<column.offsets[r + 1]
+                    guard !range.isEmpty else { continue }
+                    if !kinds.isEmpty {
+                        let kind = CellKind(rawValue: kinds[r]) ?? .text
+                        guard kind != .absent, kind != .null, kind != .boolean, kind != .object, kind != .array else { continue }
+                    }
+                    eligible.append(r)
+                    sub.append(bytes: UnsafeRawBufferPointer(rebasing: all[range]))
+                }
             }
             guard !eligible.isEmpty else { continue }
             let (out, rejects) = try proc.run(sub, mode: mode)
@@ -288,12 +295,20 @@ public enum TokenizeJob {
                 keep[eligible[rj.index]] = false
                 reasons.append((eligible[rj.index], name, rj.reason))
             }
-            for r in 0..<rows {
-                if e < eligible.count && eligible[e] == r {
-                    replaced.append(rejected.contains(e) ? column[r] : out[e])
-                    e += 1
-                } else {
-                    replaced.append(column[r])
+            column.bytes.withUnsafeBytes { src in
+                out.bytes.withUnsafeBytes { tok in
+                    for r in 0..<rows {
+                        if e < eligible.count && eligible[e] == r {
+                            if rejected.contains(e) {
+                                replaced.append(bytes: UnsafeRawBufferPointer(rebasing: src[column.offsets[r]..<column.offsets[r + 1]]))
+                            } else {
+                                replaced.append(bytes: UnsafeRawBufferPointer(rebasing: tok[out.offsets[e]..<out.offsets[e + 1]]))
+                            }
+                            e += 1
+                        } else {
+                            replaced.append(bytes: UnsafeRawBufferPointer(rebasing: src[column.offsets[r]..<column.offsets[r + 1]]))
+                        }
+                    }
                 }
             }
             u.batch.replaceColumn(ci, with: replaced)

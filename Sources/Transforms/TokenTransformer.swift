@@ -544,7 +544,13 @@ struct TransformerState {
                 throw TransformError("cycle-walking did not converge after \(maxWalkPasses) passes")
             }
             walkBatch.removeAll(keepingCapacity: true)
-            for k in pending { walkBatch.append(batch.value(at: k)) }
+            let offsets = batch.offsets
+            batch.numerals.withUnsafeBufferPointer { all in
+                for k in pending {
+                    walkBatch.numerals.append(contentsOf: UnsafeBufferPointer(rebasing: all[offsets[k]..<offsets[k + 1]]))
+                    walkBatch.offsets.append(walkBatch.numerals.count)
+                }
+            }
             if decrypt { try engine.decrypt(&walkBatch, tweak: tweak) } else { try engine.encrypt(&walkBatch, tweak: tweak) }
             var still: [Int] = []
             let dstOffsets = batch.offsets, srcOffsets = walkBatch.offsets
