@@ -347,7 +347,23 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public static func today() -> CivilDate {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        let z = Int(ts.tv_sec) / 86_400 + 719_468  // H. Hinnant's civil_from_days
+        return CivilDate(dayNumber: Int(ts.tv_sec) / 86_400)
+    }
+
+    /// Days since 1970-01-01 (H. Hinnant's days_from_civil).
+    public var dayNumber: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The date `dayNumber` days after 1970-01-01 (H. Hinnant's civil_from_days); for day numbers
+    /// of years 1000–9999.
+    public init(dayNumber: Int) {
+        let z = dayNumber + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -355,6 +371,8 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let mp = (5 * doy + 2) / 153
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        return CivilDate(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)!
+        year = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        month = m
+        day = d
     }
 }

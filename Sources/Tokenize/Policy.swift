@@ -99,7 +99,7 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
     public static func verifier(for pin: borrowing SecretBytes) throws -> String {
         let salt = try SecureRandom.bytes(16)
         let hash = try PBKDF2.sha256(password: pin, salt: salt, iterations: iterations, count: 32)
-        return "pbkdf2-sha256$\(iterations)$\(hex(salt))$\(hex(hash))"
+        return "pbkdf2-sha256$\(iterations)$\(Hex.encode(salt))$\(Hex.encode(hash))"
     }
 
     /// Checks that detokenizing is allowed and that the PIN from `pin` matches the verifier.
@@ -111,7 +111,7 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
         }
         let parts = v.split(separator: "$").map(String.init)
         guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iters = Int(parts[1]), iters >= 10_000,
-              let salt = unhex(parts[2]), let expected = unhex(parts[3]), expected.count == 32 else {
+              let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), expected.count == 32 else {
             throw PolicyError("detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
         }
         let secret = try source.read(relativeTo: directory, what: "detokenize")
@@ -119,22 +119,6 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
         let same = got.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
         guard same else { throw PolicyError("detokenize refused: wrong detokenize PIN") }
     }
-}
-
-func hex(_ b: [UInt8]) -> String {
-    let d = Array("0123456789abcdef".utf8)
-    return String(decoding: b.flatMap { [d[Int($0 >> 4)], d[Int($0 & 15)]] }, as: UTF8.self)
-}
-
-func unhex(_ s: String) -> [UInt8]? {
-    let u = Array(s.utf8)
-    guard u.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    for i in stride(from: 0, to: u.count, by: 2) {
-        guard let b = UInt8(String(decoding: u[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
-        out.append(b)
-    }
-    return out
 }
 
 /// A tokenization policy (`keys-config/policy*.yaml`; schema in keys-config/README.md).

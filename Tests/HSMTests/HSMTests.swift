@@ -165,10 +165,3 @@ func aesTemplate(_ label: String, encrypt: Bool = true, decrypt: Bool = true, si
         #expect(failures.all.isEmpty, "\(failures.all)")
     }
 }
-
-final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
-}

@@ -270,13 +270,6 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
     }
 }
 
-final class Failures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
-}
-
 @Suite struct TokenizationCustody {
     /// Imports a known AES key into the in-use test token as `tokengate/in-use/<name>/v1` with the
     /// in-use custody attributes, so HSM results can be compared with OpenSSL on the same key.
