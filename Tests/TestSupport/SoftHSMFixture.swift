@@ -15,6 +15,9 @@ public struct SoftHSMFixture: Sendable {
     public static let tokenLabels = [
         "tg-test-at-rest", "tg-test-in-transit", "tg-test-in-use", "tg-test-audit",
         "tg-test-hsm", "tg-test-wrongpin",
+        // Used only by tests that run the tokengate executable (another process: SoftHSM2 must
+        // not see two processes create objects in one token at once).
+        "tg-cli-at-rest", "tg-cli-in-transit", "tg-cli-in-use", "tg-cli-audit",
     ]
 
     public static let shared: SoftHSMFixture = {

@@ -1,0 +1,89 @@
+import Testing
+import Foundation
+import TestSupport
+
+/// Runs the built `tokengate` executable as a data engineer would: feeds through stdin/stdout.
+@Suite(.serialized) struct ExecutableRuns {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func executable() throws -> URL {
+        let dirs = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for dir in dirs where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("tokengate").path) {
+            return dir.appendingPathComponent("tokengate")
+        }
+        throw FixtureError("tokengate executable not found next to the test bundle")
+    }
+
+    /// A keyring config for the CLI-only fixture tokens.
+    static func keyringConfig() throws -> String {
+        let fx = SoftHSMFixture.shared
+        let pin = try fx.writePINFile(name: "cli.pin")
+        let purposes = ["at-rest": "[datasets]", "in-transit": "[streams]", "in-use": "[pan, ssn, email, phone, iban, date, generic]", "audit": "[log]"]
+        var yaml = "version: 1\nmodule: \(fx.modulePath)\nmodule-environment: { SOFTHSM2_CONF: \(fx.configPath) }\npurposes:\n"
+        for (p, keys) in purposes.sorted(by: { $0.key < $1.key }) {
+            yaml += "  \(p): { token: tg-cli-\(p), pin: { file: \(pin) }, keys: \(keys) }\n"
+        }
+        let path = fx.directory + "/cli-keyring.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    struct Output { let status: Int32; let stdout: Data; let stderr: String }
+
+    static func run(_ args: [String], stdin: Data = Data()) throws -> Output {
+        let p = Process()
+        p.executableURL = try executable()
+        p.arguments = args
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tg-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let inFile = dir.appendingPathComponent("in"), outFile = dir.appendingPathComponent("out"), errFile = dir.appendingPathComponent("err")
+        try stdin.write(to: inFile)
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        p.standardInput = try FileHandle(forReadingFrom: inFile)
+        p.standardOutput = try FileHandle(forWritingTo: outFile)
+        p.standardError = try FileHandle(forWritingTo: errFile)
+        try p.run()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: try Data(contentsOf: outFile),
+                      stderr: try String(contentsOf: errFile, encoding: .utf8))
+    }
+
+    @Test func keysInitThenTokenizeAFeedThroughStdinAndStdout() throws {
+        let cfg = try Self.keyringConfig()
+        let initOut = try Self.run(["keys", "init", "--keyring", cfg])
+        #expect(initOut.status == 0, "\(initOut.stderr)")
+        let list = try Self.run(["keys", "list", "--json", "--keyring", cfg])
+        let keys = try #require(try JSONSerialization.jsonObject(with: list.stdout) as? [String: Any])["keys"] as? [[String: Any]]
+        #expect(keys?.count == 10)
+        #expect(keys?.allSatisfy { ($0["custodyViolations"] as? [Any])?.isEmpty == true } == true)
+
+        let feed = try Data(contentsOf: Self.root.appendingPathComponent("Fixtures/feeds/customers.csv"))
+        let out = try Self.run(["tokenize", "--format", "csv", "--keyring", cfg], stdin: feed)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("rows: 300 in, 300 out, 0 rejected — reconciled"))
+        #expect(out.stderr.contains("column card_number [pan]: tokenize card"))
+        let text = String(decoding: out.stdout, as: UTF8.self)
+        #expect(text.split(separator: "\n").count == 301)
+        #expect(!text.contains("carolramirez384@example.net") && text.contains("0b6b318a-fcbb-4c8d-8b0c-ba6d8ca10c4a"))
+
+        // Malformed input without --rejects fails with file, record and reason; nothing on stdout.
+        let original = String(decoding: feed, as: UTF8.self)
+        let row2 = original.split(separator: "\n")[1].replacingOccurrences(of: "4626-8855-6001-9", with: "4111111111111112")
+        let bad = Data((original + row2 + "\n").utf8)
+        let failed = try Self.run(["tokenize", "--format", "csv", "--keyring", cfg], stdin: bad)
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("stdin: record 302, column 'card_number'"), "\(failed.stderr)")
+        #expect(failed.stdout.isEmpty)
+        #expect(!failed.stderr.contains("4111111111111112"))
+    }
+
+    @Test func scanPrintsJSONWithoutKeys() throws {
+        let out = try Self.run(["scan", Self.root.appendingPathComponent("Fixtures/feeds/customers.jsonl").path, "--json"])
+        #expect(out.status == 0)
+        let cols = try #require(try JSONSerialization.jsonObject(with: out.stdout) as? [String: Any])["columns"] as? [[String: Any]]
+        let tags = Dictionary(uniqueKeysWithValues: (cols ?? []).map { ($0["name"] as! String, $0["tag"] as? String) })
+        #expect(tags["card_number"] == "pan" && tags["ssn"] == "ssn" && tags["order_number"] == .some(nil))
+        #expect((cols ?? []).allSatisfy { $0["sampled"] != nil && $0["matched"] != nil && $0["confidence"] != nil && $0["index"] != nil })
+    }
+}
