@@ -13,15 +13,22 @@ public enum Scan {
     /// Reads the head of a file (up to `sampleRows` rows) and classifies its columns.
     public static func file(_ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
                             sampleRows: Int = 2000) throws -> [ColumnClassification] {
-        guard let format = format ?? DataFormat.infer(path: path) else {
-            throw JobError("cannot infer the format of '\(path)': pass --format csv or --format jsonl")
-        }
         let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw JobError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
         defer { if path != "-" { close(fd) } }
-        var reader: any BatchReader = switch format {
-        case .csv: try CSVReader(fileDescriptor: fd, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
-        case .jsonl: try JSONLReader(fileDescriptor: fd, options: JSONLReadOptions(batchRows: sampleRows))
+        var source = FileDescriptorSource(fileDescriptor: fd)
+        var head: [UInt8] = []
+        let chosen: DataFormat
+        if let f = format ?? DataFormat.infer(path: path) {
+            chosen = f
+        } else {
+            head = try SniffedFormat.readHead(&source)
+            chosen = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
+        }
+        let input = PrefixedSource(prefix: head, then: source)
+        var reader: any BatchReader = switch chosen {
+        case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
+        case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: sampleRows))
         }
         guard let first = try reader.next() else { return [] }
         return classify(first.batch)

@@ -61,8 +61,15 @@ public enum TokenizeJob {
 
     public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: Classifier) throws -> RunSummary {
         let start = monotonicSeconds()
-        let format = try o.format ?? DataFormat.infer(path: o.input == "-" ? o.output : o.input)
-            ?? { throw JobError("cannot infer the format of '\(o.input)': pass --format csv or --format jsonl") }()
+        var sniffedHead: [UInt8]?
+        var format: DataFormat
+        if let f = o.format ?? DataFormat.infer(path: o.input) ?? (o.input == "-" ? DataFormat.infer(path: o.output) : nil) {
+            format = f
+        } else {
+            // stdin (or a file without a known extension): look at the first line.
+            format = .csv
+            sniffedHead = []
+        }
         var summary = RunSummary(operation: o.mode.rawValue, input: o.input == "-" ? "stdin" : o.input,
                                  output: o.output == "-" ? "stdout" : o.output, format: format.rawValue)
         if o.mode == .detokenize {
@@ -77,11 +84,19 @@ public enum TokenizeJob {
         let inFD: Int32 = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
         guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
         defer { if o.input != "-" { close(inFD) } }
+        var source = FileDescriptorSource(fileDescriptor: inFD)
+        if sniffedHead != nil {
+            let head = try SniffedFormat.readHead(&source)
+            format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
+            sniffedHead = head
+        }
+        let input = PrefixedSource(prefix: sniffedHead ?? [], then: source)
         let reader: any BatchReader = switch format {
-        case .csv: try CSVReader(fileDescriptor: inFD, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
-        case .jsonl: try JSONLReader(fileDescriptor: inFD, options: JSONLReadOptions(batchRows: o.batchRows))
+        case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
+        case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
         }
         let readerBox = Locked(reader)
+        summary.format = format.rawValue
 
         // Output: a temporary file beside the target, renamed only on success.
         let output = try OutputFile(path: o.output)

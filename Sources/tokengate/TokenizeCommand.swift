@@ -7,7 +7,7 @@ import Tokenize
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("in"), help: "Input file, or - for stdin.") var input = "-"
     @Option(name: .customLong("out"), help: "Output file (written to a temporary name, renamed on success), or - for stdout.") var output = "-"
-    @Option(help: "csv or jsonl (default: from the file extension).") var format: String?
+    @Option(help: "csv or jsonl (default: from the file extension, else sniffed from the first line: `{` means JSON Lines).") var format: String?
     @Option(help: "CSV delimiter: one character, or 'tab'.") var delimiter = ","
     @Flag(help: "CSV without a header row (columns are named column1, column2, …).") var noHeader = false
     @Option(help: "Policy file (default: the built-in policy, keys-config/policy.default.yaml).") var policy: String?

@@ -59,7 +59,7 @@ import TestSupport
         #expect(keys?.allSatisfy { ($0["custodyViolations"] as? [Any])?.isEmpty == true } == true)
 
         let feed = try Data(contentsOf: Self.root.appendingPathComponent("Fixtures/feeds/customers.csv"))
-        let out = try Self.run(["tokenize", "--format", "csv", "--keyring", cfg], stdin: feed)
+        let out = try Self.run(["tokenize", "--keyring", cfg], stdin: feed)  // format sniffed from stdin
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stderr.contains("rows: 300 in, 300 out, 0 rejected — reconciled"))
         #expect(out.stderr.contains("column card_number [pan]: tokenize card"))
