@@ -125,9 +125,7 @@ public enum TokenizeJob {
                            rule: policy.rule(column: name, tag: i < tags.count ? tags[i] : nil), keyVersion: nil)
             }
         }
-        for p in plan where p.rule.action == .drop {
-            throw JobError("column '\(p.name)': action drop is not supported by tokenize yet; use mask or hmac")
-        }
+        let dropNames = Set(plan.filter { $0.rule.action == .drop }.map(\.name))
         // Check keys and build the reports once, on this thread (clear errors before any output).
         let reports = try plan.map { p -> ColumnReport in
             var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
@@ -150,7 +148,7 @@ public enum TokenizeJob {
             }
             return r
         }
-        let active = plan.filter { $0.rule.action != .keep }
+        let active = plan.filter { $0.rule.action != .keep && $0.rule.action != .drop }
         let resolved = active.map { p -> ColumnPlan in
             var q = p
             q.keyVersion = reports[p.index].keyVersion
@@ -187,6 +185,9 @@ public enum TokenizeJob {
                 return { (unit: Unit) in
                     var u = unit
                     try box.with { procs in try transform(&u, procs, mode: mode) }
+                    if !dropNames.isEmpty {
+                        u.batch = u.batch.removingColumns(Set(u.batch.names.indices.filter { dropNames.contains(u.batch.names[$0]) }))
+                    }
                     return (u, (rows: u.batch.rowCount, bytes: 0))
                 }
             },

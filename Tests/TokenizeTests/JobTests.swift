@@ -212,3 +212,63 @@ let sampleCSV = [
         #expect(try Data(contentsOf: URL(fileURLWithPath: d.output)) == Data(contentsOf: URL(fileURLWithPath: input)))
     }
 }
+
+@Suite struct DroppedColumns {
+    @Test func dropRemovesTheColumnFromCSVAndKeepsTheRestByteIdentical() throws {
+        let kr = try keyring(["jdr-pan", "jdr-ssn", "jdr-email"])
+        let dir = try tempDir()
+        let csv = "\u{FEFF}id,card,\"sec,ret\",note\r\n1,4111111111111111,x,\"a, b\"\r\n\r\n2,5555555555554444,y,c\r\n"
+        try csv.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        let policy = try Policy.load(path: writePolicy("""
+            version: 1
+            tags:
+              pan: { transform: card, domain: jdr-pan }
+            columns:
+              "sec,ret": { action: drop }
+            """))
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/out.csv"
+        let s = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: byName)
+        #expect(s.reconciles && s.rowsOut == 2)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: o.output))
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF], "the byte-order mark stays")
+        let out = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+        let lines = out.components(separatedBy: "\r\n")
+        #expect(lines[0] == "id,card,note")
+        #expect(lines[1].hasPrefix("1,411111") && lines[1].hasSuffix("1111,\"a, b\""))
+        #expect(lines[2] == "" && lines[3].hasPrefix("2,555555") && lines[3].hasSuffix(",c"))
+        #expect(!out.contains(",x,") && !out.contains("sec,ret"))
+    }
+
+    @Test func dropCutsJSONMembersWithTheirCommas() throws {
+        let kr = try keyring(["jdj-pan", "jdj-ssn", "jdj-email"])
+        let dir = try tempDir()
+        let jsonl = [
+            #"{"id": 1, "secret": "s1", "card": "4111111111111111", "n": {"a": 1}}"#,
+            #"{"secret":"s\"2","id":2}"#,
+            #"{"id": 3, "secret": null}"#,
+            #"{"id": 4}"#,
+            #"{"secret": "only"}"#,
+        ].map { $0 + "\n" }.joined()
+        try jsonl.write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
+        let policy = try Policy.load(path: writePolicy("""
+            version: 1
+            tags:
+              pan: { transform: card, domain: jdj-pan }
+            columns:
+              secret: { action: drop }
+            """))
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.jsonl"
+        o.output = dir + "/out.jsonl"
+        _ = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: byName)
+        let lines = try String(contentsOfFile: o.output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0].hasPrefix(#"{"id": 1, "card": "411111"#) && lines[0].hasSuffix(#"1111", "n": {"a": 1}}"#), "\(lines[0])")
+        #expect(lines[1] == #"{"id":2}"#)
+        #expect(lines[2] == #"{"id": 3}"#)
+        #expect(lines[3] == #"{"id": 4}"#)
+        #expect(lines[4] == "{}")
+        for l in lines where !l.isEmpty { #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) != nil, "\(l) is not JSON") }
+    }
+}
