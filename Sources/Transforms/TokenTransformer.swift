@@ -201,10 +201,9 @@ struct TransformerState {
 
     // MARK: - Parsing (validation first, then append: a rejected value leaves no trace)
 
-    mutating func commit(count: Int) {
+    mutating func commit() {
         batch.offsets.append(batch.numerals.count)
         positionOffsets.append(positions.count)
-        _ = count
     }
 
     func lengthProblem(_ n: Int, what: String) -> String? {
@@ -262,7 +261,7 @@ struct TransformerState {
             j += 1
         }
         aux.append(kept)
-        commit(count: middle)
+        commit()
         return nil
     }
 
@@ -281,7 +280,7 @@ struct TransformerState {
             positions.append(p)
             batch.numerals.append(UInt16(b[p] - 0x30))
         }
-        commit(count: 9)
+        commit()
         return nil
     }
 
@@ -325,7 +324,7 @@ struct TransformerState {
             positions.append(p)
             batch.numerals.append(UInt16(b[p] - 0x30))
         }
-        commit(count: n)
+        commit()
         return nil
     }
 
@@ -349,7 +348,7 @@ struct TransformerState {
             positions.append(p)
             batch.numerals.append(table[Int(b[p])])
         }
-        commit(count: n)
+        commit()
         return nil
     }
 
@@ -377,7 +376,7 @@ struct TransformerState {
             }
             k += 1
         }
-        commit(count: n)
+        commit()
         return nil
     }
 
@@ -414,7 +413,7 @@ struct TransformerState {
         }
         batch.numerals.append(contentsOf: digits)
         aux.append(which)
-        commit(count: 6)
+        commit()
         return nil
     }
 
@@ -427,7 +426,7 @@ struct TransformerState {
                 // An escape-form token: decrypt its symbols, then decode the bytes.
                 for p in (r.lowerBound + 1)..<r.upperBound { batch.numerals.append(table[Int(b[p])]) }
                 aux.append(1)
-                commit(count: r.count - 1)
+                commit()
                 return nil
             }
             if !decrypting, r.count > 0, b[r.lowerBound] == TokenTransformer.shortMarker {
@@ -444,7 +443,7 @@ struct TransformerState {
                     batch.numerals.append(UInt16(Int(b[p]) % symbols.count))
                 }
                 aux.append(1)
-                commit(count: 0)
+                commit()
                 return nil
             }
             aux.append(0)
@@ -457,7 +456,7 @@ struct TransformerState {
             positions.append(p)
             batch.numerals.append(table[Int(b[p])])
         }
-        commit(count: n)
+        commit()
         return nil
     }
 
