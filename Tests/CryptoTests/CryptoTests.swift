@@ -89,3 +89,50 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         #expect(n == 32)
     }
 }
+
+@Suite struct AESGCMTests {
+    // McGrew & Viega, "The Galois/Counter Mode of Operation", test case 16 (AES-256, 60-byte
+    // plaintext, 20-byte AAD, 96-bit IV).
+    let key = "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"
+    let pt = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+    let aad = "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+    let iv = "cafebabefacedbaddecaf888"
+    let ct = "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+    let tag = "76fc6ece0f4e1768cddf8853bb2d551b"
+
+    func gcm() throws -> AESGCM {
+        var k = hex(key)
+        return try AESGCM(key: SecretBytes(consumingArray: &k))
+    }
+
+    @Test func sealMatchesTheGCMSpecTestCase16AndReusesItsContext() throws {
+        let g = try gcm()
+        for _ in 0..<2 {
+            var out = [UInt8](repeating: 0, count: hex(pt).count)
+            let t = try hex(iv).withUnsafeBytes { n in try hex(aad).withUnsafeBytes { a in try hex(pt).withUnsafeBytes { p in
+                try out.withUnsafeMutableBytes { o in try g.seal(nonce: n, aad: a, plaintext: p, into: o) } } } }
+            #expect(hexString(out) == ct)
+            #expect(hexString(t) == tag)
+        }
+    }
+
+    @Test func openAuthenticatesBeforeReleasingPlaintext() throws {
+        let g = try gcm()
+        func open(_ c: [UInt8], _ a: [UInt8], _ t: [UInt8]) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: c.count)
+            try hex(iv).withUnsafeBytes { n in try a.withUnsafeBytes { ab in try c.withUnsafeBytes { cb in
+                try out.withUnsafeMutableBytes { o in try g.open(nonce: n, aad: ab, ciphertext: cb, tag: t, into: o) } } } }
+            return out
+        }
+        #expect(hexString(try open(hex(ct), hex(aad), hex(tag))) == pt)
+        var bad = hex(ct)
+        bad[10] ^= 1
+        #expect(throws: CryptoError(.authenticationFailed, "")) { _ = try open(bad, hex(aad), hex(tag)) }
+        #expect(throws: CryptoError(.authenticationFailed, "")) { _ = try open(hex(ct), hex(aad).dropLast() + [0], hex(tag)) }
+        var badTag = hex(tag)
+        badTag[0] ^= 0x80
+        #expect(throws: CryptoError(.authenticationFailed, "")) { _ = try open(hex(ct), hex(aad), badTag) }
+        // The context still works after a failure.
+        #expect(hexString(try open(hex(ct), hex(aad), hex(tag))) == pt)
+    }
+}
