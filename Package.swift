@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokengate", targets: ["tokengate"]),
-        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms"]),
+        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms", "Sealing"]),
         // The FPE engine alone (with Crypto), for the Benchmarks package.
         .library(name: "FPE", targets: ["FPE"]),
         // CSV / JSON Lines readers and writers with the Batch type, for the Benchmarks package.
@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
         .target(
             name: "Tokenize",
             dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", .product(name: "Yams", package: "Yams")],
@@ -75,6 +76,7 @@ let package = Package(
             dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "TestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns"], swiftSettings: strict),

@@ -1,0 +1,148 @@
+public import Keyring
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One authenticated data frame.
+public struct SealedFrame: Sendable {
+    public let index: Int
+    /// Record numbers held by the frame (records whose last byte is in it).
+    public let records: Range<Int>
+    public let plaintext: [UInt8]
+}
+
+/// Opens a sealed file: checks the header, unwraps the data key in the HSM, checks the key
+/// commitment, the trailer and the encrypted index, then serves frames by index, each
+/// authenticated before its plaintext is returned. Not thread-safe (one reader per thread).
+public final class SealedReader {
+    public let path: String
+    public let header: SealedHeader
+    public let frameCount: Int
+    public let totalRecords: Int
+    private let file: FileIO
+    private let gcm: AESGCM
+    private let entries: [(offset: Int, length: Int, first: Int, count: Int)]
+    private var scratch: [UInt8] = []
+
+    public init(path: String, keyring: Keyring) throws {
+        let file = try FileIO.open(path, flags: O_RDONLY)
+        let header = try SealedHeader.read(file, path: path)
+        let size = try file.size()
+        // Data key, then the commitment, before anything is decrypted.
+        let dataKey: SecretBytes
+        do { dataKey = try keyring.unwrapDataKey(header.envelope, purpose: .atRest, context: header.fileID) } catch {
+            throw sealingError(unwrapping: error, path: path)
+        }
+        let commitment = try FileKeys.commitment(dataKey, fileID: header.fileID)
+        guard commitment.withUnsafeBytes({ c in header.keyCommitment.withUnsafeBytes { h in constantTimeEqual(c, h) } }) else {
+            throw SealingError(.keyCommitmentMismatch, "\(path): the unwrapped data key does not match the file's key commitment")
+        }
+        let gcm = try AESGCM(key: try FileKeys.fileKey(dataKey, fileID: header.fileID))
+
+        // Trailer.
+        guard size >= header.dataOffset + SealedFormat.tagSize * 2 + SealedFormat.trailerSize else {
+            throw SealingError(.truncated, "\(path): \(size) bytes is too short for frames, index and trailer")
+        }
+        let trailer = try file.read(at: size - SealedFormat.trailerSize, count: SealedFormat.trailerSize)
+        guard Array(trailer[24..<32]) == SealedFormat.trailerMagic else {
+            throw SealingError(.truncated, "\(path): no trailer at the end of the file (truncated?)")
+        }
+        let indexOffset = trailer.be64(at: 0), n64 = trailer.be64(at: 8), r64 = trailer.be64(at: 16)
+        let maxFrames = UInt64((size - header.dataOffset) / SealedFormat.tagSize)
+        guard n64 >= 1, n64 <= maxFrames, r64 <= UInt64(Int.max) else {
+            throw SealingError(.truncated, "\(path): trailer frame count \(n64) is inconsistent with the file size")
+        }
+        let n = Int(n64)
+        let indexLength = n * SealedFormat.indexEntrySize
+        guard indexOffset == UInt64(size - SealedFormat.trailerSize - indexLength - SealedFormat.tagSize) else {
+            throw SealingError(.truncated, "\(path): trailer index offset is inconsistent with the file size (truncated or appended?)")
+        }
+        // Index frame.
+        let sealedIndex = try file.read(at: Int(indexOffset), count: indexLength + SealedFormat.tagSize)
+        var plainIndex = [UInt8](repeating: 0, count: indexLength)
+        let nonce = FileKeys.nonce(frame: n64, flags: SealedFormat.indexFrameFlag)
+        let aad = FileKeys.aad(headerHash: header.hash, frame: n64, firstRecord: 0, recordCount: r64)
+        do {
+            try nonce.withUnsafeBytes { nb in
+                try aad.withUnsafeBytes { ab in
+                    try sealedIndex.withUnsafeBytes { sb in
+                        try plainIndex.withUnsafeMutableBytes { ob in
+                            try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<indexLength]),
+                                         tag: Array(sealedIndex[indexLength...]), into: ob)
+                        }
+                    }
+                }
+            }
+        } catch let e as CryptoError where e.code == .authenticationFailed {
+            throw SealingError(.indexInvalid, "\(path): the index frame failed authentication (tampered, truncated or spliced file)")
+        }
+        var entries: [(offset: Int, length: Int, first: Int, count: Int)] = []
+        entries.reserveCapacity(n)
+        var expectedOffset = header.dataOffset, expectedFirst = 0
+        for i in 0..<n {
+            let o = i * SealedFormat.indexEntrySize
+            let off = plainIndex.be64(at: o), len = UInt64(plainIndex.be32(at: o + 8))
+            let first = plainIndex.be64(at: o + 12), count = plainIndex.be64(at: o + 20)
+            guard off == UInt64(expectedOffset), len <= UInt64(header.frameSize), first == UInt64(expectedFirst),
+                  count <= r64 - first else {
+                throw SealingError(.indexInvalid, "\(path): index entry \(i) is inconsistent")
+            }
+            entries.append((Int(off), Int(len), Int(first), Int(count)))
+            expectedOffset += Int(len) + SealedFormat.tagSize
+            expectedFirst += Int(count)
+        }
+        guard expectedOffset == Int(indexOffset), expectedFirst == Int(r64) else {
+            throw SealingError(.indexInvalid, "\(path): index does not cover the data frames exactly")
+        }
+        self.path = path
+        self.header = header
+        self.file = file
+        self.gcm = gcm
+        self.entries = entries
+        self.frameCount = n
+        self.totalRecords = Int(r64)
+    }
+
+    /// Reads and authenticates data frame `i` (0-based).
+    public func frame(at i: Int) throws -> SealedFrame {
+        guard i >= 0, i < frameCount else {
+            throw SealingError(.frameOutOfRange, "\(path): frame \(i) out of range 0..<\(frameCount)")
+        }
+        let e = entries[i]
+        let total = e.length + SealedFormat.tagSize
+        if scratch.count < total { scratch = [UInt8](repeating: 0, count: total) }
+        try scratch.withUnsafeMutableBytes { try file.read(at: e.offset, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<total])) }
+        let nonce = FileKeys.nonce(frame: UInt64(i), flags: i == frameCount - 1 ? SealedFormat.lastFrameFlag : 0)
+        let aad = FileKeys.aad(headerHash: header.hash, frame: UInt64(i), firstRecord: UInt64(e.first), recordCount: UInt64(e.count))
+        var plain = [UInt8](repeating: 0, count: e.length)
+        let tag = Array(scratch[e.length..<total])
+        do {
+            try nonce.withUnsafeBytes { nb in
+                try aad.withUnsafeBytes { ab in
+                    try scratch.withUnsafeBytes { sb in
+                        try plain.withUnsafeMutableBytes { ob in
+                            try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<e.length]), tag: tag, into: ob)
+                        }
+                    }
+                }
+            }
+        } catch let err as CryptoError where err.code == .authenticationFailed {
+            throw SealingError(.frameAuthenticationFailed, "\(path): frame \(i) failed authentication (tampered, reordered, spliced or truncated)")
+        }
+        return SealedFrame(index: i, records: e.first..<(e.first + e.count), plaintext: plain)
+    }
+
+    /// Calls `body` with every frame in order, each authenticated first.
+    public func forEachFrame(_ body: (SealedFrame) throws -> Void) throws {
+        for i in 0..<frameCount { try body(try frame(at: i)) }
+    }
+
+    /// The whole plaintext (every frame authenticated).
+    public func readAll() throws -> [UInt8] {
+        var all: [UInt8] = []
+        try forEachFrame { all += $0.plaintext }
+        return all
+    }
+}
