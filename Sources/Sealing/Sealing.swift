@@ -52,7 +52,7 @@ public enum Sealing {
         do {
             let dk = try keyring.unwrapDataKey(old, purpose: .atRest, context: header.fileID)
             let c = try FileKeys.commitment(dk, fileID: header.fileID)
-            guard c == header.keyCommitment else {
+            guard c.withUnsafeBytes({ x in header.keyCommitment.withUnsafeBytes { y in constantTimeEqual(x, y) } }) else {
                 throw SealingError(.keyCommitmentMismatch, "\(path): the unwrapped data key does not match the file's key commitment")
             }
         } catch let e as SealingError { throw e } catch { throw sealingError(unwrapping: error, path: path) }
