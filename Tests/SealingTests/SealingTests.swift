@@ -145,6 +145,20 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         #expect(throws: SealingError(.frameOutOfRange, "")) { _ = try r.frame(at: -1) }
     }
 
+    @Test func writesToAnOpenDescriptor() throws {
+        let kr = try makeKeyring("fd")
+        let path = tempPath("fd")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        #expect(fd >= 0)
+        let w = try SealedWriter(fileDescriptor: fd, keyring: kr, keyName: "fd-a", frameSize: 1000)
+        try w.write(payload(2500), records: 3)
+        try w.finish()
+        close(fd)
+        let r = try SealedReader(path: path, keyring: kr)
+        #expect(try r.readAll() == payload(2500) && r.totalRecords == 3 && r.frameCount == 3)
+    }
+
     @Test func inspectReadsTheHeaderWithoutAKey() throws {
         let kr = try makeKeyring("inspect")
         let path = tempPath("inspect")
@@ -205,6 +219,22 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
             }
         }
         #expect(undetected.isEmpty, "flips not detected at offsets \(undetected)")
+    }
+
+    @Test func envelopeSlotFlipsFailBeforeAnyFrameIsDecrypted() throws {
+        let kr = try makeKeyring("slot")
+        let path = tempPath("slot")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try seal(path, kr, key: "slot-a", payload(100), frameSize: 64)
+        let original = try readFile(path)
+        let expected: Set<SealingError.Code> = [.envelopeInvalid, .unwrapFailed, .keyUnavailable, .keyVersionUnavailable]
+        for offset in 80..<336 {
+            var b = original
+            b[offset] ^= 0x80
+            try writeFile(path, b)
+            let code = sealingCode { _ = try SealedReader(path: path, keyring: kr) }
+            #expect(code.map { expected.contains($0) } == true, "flip at \(offset): \(String(describing: code))")
+        }
     }
 
     @Test func truncationAtEveryFrameBoundaryIsDetected() throws {
