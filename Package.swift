@@ -50,13 +50,13 @@ let package = Package(
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -73,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "Sealing", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),

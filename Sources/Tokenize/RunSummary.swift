@@ -29,6 +29,15 @@ public struct ColumnReport: Sendable, Codable, Equatable {
     }
 }
 
+/// The sealed output of a run.
+public struct SealReport: Sendable, Codable, Equatable {
+    public var fileID: String
+    public var keyLabel: String
+    public var keyID: String
+    public var frames: Int
+    public var frameSize: Int
+}
+
 /// The run summary printed on stderr and written by `--summary-json`.
 public struct RunSummary: Sendable, Codable {
     public var operation: String
@@ -46,6 +55,14 @@ public struct RunSummary: Sendable, Codable {
     /// Reject reasons and how often each occurred (no values).
     public var rejectReasons: [String: Int] = [:]
     public var rejectsFile: String?
+    /// Time spent sealing (frames encrypted and written), for `--seal`.
+    public var encryptionSeconds: Double?
+    public var sealed: SealReport?
+
+    /// Sealing time as a share of the run's wall time, in percent.
+    public var encryptionOverheadPercent: Double? {
+        encryptionSeconds.map { wallSeconds > 0 ? 100 * $0 / wallSeconds : 0 }
+    }
 
     public init(operation: String, input: String, output: String, format: String) {
         self.operation = operation
@@ -79,6 +96,10 @@ public struct RunSummary: Sendable, Codable {
         }
         for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
         if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }
+        if let sealed, let e = encryptionSeconds, let pct = encryptionOverheadPercent {
+            lines.append(String(format: "  sealed: %d frames under %@ (id %@), file id %@", sealed.frames, sealed.keyLabel, sealed.keyID, sealed.fileID))
+            lines.append(String(format: "  encryption overhead: %.3f s = %.2f%% of the run", e, pct))
+        }
         return lines.joined(separator: "\n")
     }
 

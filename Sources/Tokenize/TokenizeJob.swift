@@ -5,6 +5,8 @@ public import Formats
 public import Keyring
 import Pipeline
 import Transforms
+import Sealing
+import Crypto
 
 /// Input and output formats the job reads and writes.
 public enum DataFormat: String, Sendable, Codable, CaseIterable {
@@ -52,7 +54,20 @@ public enum TokenizeJob {
         /// tokenize: where to write the manifest (default `<output>.manifest.json` for a file output).
         /// detokenize: the manifest to read (default `<input>.manifest.json`).
         public var manifestPath: String?
+        /// Seal the output (at-rest key `sealKey`) instead of writing it in the clear.
+        public var seal: SealOptions?
 
+        public init() {}
+    }
+
+    /// `tokenize --seal`: the writer's output goes into a sealed file (docs/sealed-format.md).
+    public struct SealOptions: Sendable {
+        /// At-rest key name in the keyring.
+        public var keyName = "datasets"
+        /// Frame size: one batch per frame when the batch fits.
+        public var frameSize = 4 << 20
+        /// The run fails (and leaves no output) when sealing takes more than this share of the run.
+        public var maxOverheadPercent = 10.0
         public init() {}
     }
 
@@ -102,13 +117,6 @@ public enum TokenizeJob {
         let output = try OutputFile(path: o.output)
         var committed = false
         defer { if !committed { output.discard() } }
-        let sink = CountingSink(fd: output.fd)
-        let writerBox = Locked<any BatchWriter>(try {
-            switch format {
-            case .csv: return try CSVWriter(sink: sink, options: CSVWriteOptions())
-            case .jsonl: return JSONLWriter(sink: sink)
-            }
-        }())
         let rejects = try RejectsFile(path: o.rejectsPath)
         defer { rejects.close() }
 
@@ -148,6 +156,22 @@ public enum TokenizeJob {
             }
             return r
         }
+        // Writer: straight to the output file, or through the sealing stage.
+        let sealer: Locked<SealingStage>? = try o.seal.map { so in
+            let meta = SealedMetadata(columns: reports.map { r in
+                SealedMetadata.Column(name: r.name, tag: r.tag, key: r.keyLabel.map { _ in "in-use/\(r.rule?.domain ?? "")" },
+                                      keyVersion: r.keyVersion, keyID: r.keyID)
+            }, attributes: ["format": format.rawValue, "producer": "tokengate tokenize", "source": summary.input])
+            return Locked(SealingStage(writer: try SealedWriter(fileDescriptor: output.fd, keyring: keyring, keyName: so.keyName,
+                                                                metadata: meta, frameSize: so.frameSize)))
+        }
+        let sink: CountingSink = sealer == nil ? CountingSink(fd: output.fd) : CountingSink(buffering: ())
+        let writerBox = Locked<any BatchWriter>(try {
+            switch format {
+            case .csv: return try CSVWriter(sink: sink, options: CSVWriteOptions())
+            case .jsonl: return JSONLWriter(sink: sink)
+            }
+        }())
         let active = plan.filter { $0.rule.action != .keep && $0.rule.action != .drop }
         let resolved = active.map { p -> ColumnPlan in
             var q = p
@@ -208,15 +232,32 @@ public enum TokenizeJob {
                     try rejects.write(record: v.record, line: nil, stage: mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
                 }
                 try writerBox.with { try $0.write(u.batch) }
+                if let sealer {
+                    // One batch per frame: flush the encoder, seal what it produced.
+                    try writerBox.with { try $0.flush() }
+                    try sealer.with { try $0.seal(sink.takeBuffered(), records: u.batch.rowCount) }
+                }
                 return (rows: u.batch.rowCount, bytes: 0)
             })
         try writerBox.with { try $0.flush() }
+        if let sealer {
+            try sealer.with { st in
+                try st.seal(sink.takeBuffered(), records: 0)
+                try st.finish()
+            }
+        }
         let stats = readerBox.with { $0.stats }
         summary.rowsIn = stats.records
         summary.rowsOut = result.writer.rows
         summary.rowsRejected = stats.rejects + counters.withLock { $0.values.reduce(0, +) }
         summary.bytesIn = stats.bytes
         summary.bytesOut = sink.count
+        if let sealer {
+            let st = sealer.with { $0 }
+            summary.bytesOut = Int(lseek(output.fd, 0, SEEK_CUR))
+            summary.encryptionSeconds = st.seconds
+            summary.sealed = st.report
+        }
         summary.stages = [result.reader, result.transform, result.writer]
         var cols = reports
         let perColumn = counters.withLock { $0 }
@@ -226,6 +267,10 @@ public enum TokenizeJob {
         summary.rejectsFile = o.rejectsPath
         guard summary.reconciles else {
             throw JobError("internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
+        }
+        summary.wallSeconds = monotonicSeconds() - start
+        if let so = o.seal, let pct = summary.encryptionOverheadPercent, pct > so.maxOverheadPercent {
+            throw JobError(String(format: "encryption overhead %.2f%% exceeds --max-encryption-overhead %.2f%%; output discarded", pct, so.maxOverheadPercent))
         }
         try output.commit()
         committed = true
@@ -385,15 +430,50 @@ final class Locked<T>: @unchecked Sendable {
     }
 }
 
-/// Counts what the writer emitted.
+/// Counts what the writer emitted; passes it to a file descriptor, or buffers it for sealing.
 final class CountingSink: ByteSink, @unchecked Sendable {
     // @unchecked: used by the writer thread only.
-    private var inner: FileDescriptorSink
+    private var inner: FileDescriptorSink?
+    private var buffered: [UInt8] = []
     private(set) var count = 0
     init(fd: Int32) { inner = FileDescriptorSink(fileDescriptor: fd) }
+    init(buffering: Void) { inner = nil }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try inner.write(bytes)
+        if inner != nil { try inner!.write(bytes) } else { buffered.append(contentsOf: bytes) }
         count += bytes.count
+    }
+    /// The bytes buffered since the last call (sealing mode).
+    func takeBuffered() -> [UInt8] {
+        defer { buffered.removeAll(keepingCapacity: true) }
+        return buffered
+    }
+}
+
+/// The sealing stage of `tokenize --seal`: frames of encoded batches, timed.
+final class SealingStage: @unchecked Sendable {
+    // @unchecked: used by the writer thread only (through a lock).
+    let writer: SealedWriter
+    private(set) var seconds = 0.0
+    private var frames = 0
+
+    init(writer: SealedWriter) { self.writer = writer }
+
+    func seal(_ bytes: [UInt8], records: Int) throws {
+        guard !bytes.isEmpty || records > 0 else { return }
+        let t0 = monotonicSeconds()
+        try writer.write(bytes, records: records)
+        seconds += monotonicSeconds() - t0
+    }
+
+    func finish() throws {
+        let t0 = monotonicSeconds()
+        frames = try writer.finish().frames
+        seconds += monotonicSeconds() - t0
+    }
+
+    var report: SealReport {
+        SealReport(fileID: Hex.encode(writer.header.fileID), keyLabel: writer.header.envelope.ref.label(version: writer.header.envelope.keyVersion),
+                   keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize)
     }
 }
 

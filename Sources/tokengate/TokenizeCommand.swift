@@ -49,6 +49,23 @@ struct DataOptions: ParsableArguments {
     }
 }
 
+/// `tokenize --seal` options.
+struct SealingOptions: ParsableArguments {
+    @Flag(help: "Seal the output (AES-256-GCM frames, data key wrapped by the at-rest key; see docs/sealed-format.md).") var seal = false
+    @Option(help: "At-rest key name for --seal.") var sealKey = "datasets"
+    @Option(help: "Frame size for --seal (one batch per frame when it fits).") var frameSize = 4 << 20
+    @Option(help: "With --seal: fail the run (no output) when sealing takes more than this percentage of it.") var maxEncryptionOverhead = 10.0
+
+    func options() -> TokenizeJob.SealOptions? {
+        guard seal else { return nil }
+        var s = TokenizeJob.SealOptions()
+        s.keyName = sealKey
+        s.frameSize = frameSize
+        s.maxOverheadPercent = maxEncryptionOverhead
+        return s
+    }
+}
+
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
@@ -59,14 +76,18 @@ struct TokenizeCommand: ParsableCommand {
             Examples:
               cat feed.csv | tokengate tokenize --format csv > safe.csv
               tokengate tokenize --in Fixtures/feeds/customers.csv --out safe.csv --rejects rejects.jsonl
+              tokengate tokenize --in feed.csv --out feed.tgs --seal --max-encryption-overhead 5
             """)
     @OptionGroup var data: DataOptions
+    @OptionGroup var sealing: SealingOptions
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
         let policy = try data.loadPolicy()
         let keyring = try keys.open()
-        let s = try TokenizeJob.run(data.jobOptions(.tokenize), policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
+        var options = data.jobOptions(.tokenize)
+        options.seal = sealing.options()
+        let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
         try data.report(s)
     }
 }

@@ -5,6 +5,7 @@ import Columns
 import Crypto
 import Tokenize
 import TestSupport
+import Sealing
 
 /// Tags columns by their names (the real tagger is tested on its own; here the job is under test).
 let byName: TokenizeJob.Classifier = { batch in
@@ -270,5 +271,49 @@ let sampleCSV = [
         #expect(lines[3] == #"{"id": 4}"#)
         #expect(lines[4] == "{}")
         for l in lines where !l.isEmpty { #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) != nil, "\(l) is not JSON") }
+    }
+}
+
+@Suite struct SealedOutput {
+    @Test func tokenizeSealWritesASealedFileThatOpensToTheTokenizedFeed() throws {
+        let kr = try keyring(["jsl-pan", "jsl-ssn", "jsl-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        let policy = try jobPolicy("jsl", detokenize: false)
+        var plain = TokenizeJob.Options()
+        plain.input = dir + "/in.csv"
+        plain.output = dir + "/plain.csv"
+        _ = try TokenizeJob.run(plain, policy: policy, keyring: kr, classify: byName)
+        var o = plain
+        o.output = dir + "/safe.tgs"
+        var so = TokenizeJob.SealOptions()
+        so.keyName = "jsl-pan"  // an at-rest key of this keyring
+        so.maxOverheadPercent = 100
+        o.seal = so
+        let s = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: byName)
+        #expect(s.reconciles && s.sealed?.keyLabel == "tokengate/at-rest/jsl-pan/v1")
+        #expect(s.encryptionOverheadPercent != nil && s.text.contains("encryption overhead"))
+        let sealedBytes = try Data(contentsOf: URL(fileURLWithPath: o.output))
+        #expect(!String(decoding: sealedBytes, as: UTF8.self).contains("hello, world"), "sealed output is not plaintext")
+        try Sealing.openFile(path: o.output, output: dir + "/opened.csv", keyring: kr)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/opened.csv")) == Data(contentsOf: URL(fileURLWithPath: plain.output)))
+        let info = try Sealing.inspect(path: o.output)
+        #expect(info.totalRecords == 3)
+        #expect(info.header.metadata.columns.first { $0.name == "card" }?.keyVersion == 1)
+    }
+
+    @Test func anExceededOverheadBoundFailsTheRunAndLeavesNoOutput() throws {
+        let kr = try keyring(["jso-pan", "jso-ssn", "jso-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.tgs"
+        var so = TokenizeJob.SealOptions()
+        so.keyName = "jso-pan"
+        so.maxOverheadPercent = 0
+        o.seal = so
+        #expect(throws: JobError.self) { _ = try TokenizeJob.run(o, policy: jobPolicy("jso", detokenize: false), keyring: kr, classify: byName) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["in.csv"])
     }
 }
