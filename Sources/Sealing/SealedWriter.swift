@@ -13,6 +13,9 @@ import Glibc
 public final class SealedWriter {
     public let header: SealedHeader
     public let frameSize: Int
+    /// Seconds spent in AES-GCM (frames and index) so far: the encryption share of sealing,
+    /// without the file writes a plaintext output would make too.
+    public private(set) var encryptionSeconds = 0.0
     private let file: FileIO
     private let gcm: AESGCM
     private var buffer: [UInt8]
@@ -115,6 +118,7 @@ public final class SealedWriter {
         var sealed = [UInt8](repeating: 0, count: index.count + SealedFormat.tagSize)
         let nonce = FileKeys.nonce(frame: n, flags: SealedFormat.indexFrameFlag)
         let aad = FileKeys.aad(headerHash: header.hash, frame: n, firstRecord: 0, recordCount: UInt64(recordsFlushed))
+        let t0 = sealingClock()
         let tag = try nonce.withUnsafeBytes { nb in
             try aad.withUnsafeBytes { ab in
                 try index.withUnsafeBytes { ib in
@@ -122,6 +126,7 @@ public final class SealedWriter {
                 }
             }
         }
+        encryptionSeconds += sealingClock() - t0
         sealed.replaceSubrange(index.count..., with: tag)
         var trailer: [UInt8] = []
         trailer.appendBE64(UInt64(offset))
@@ -138,6 +143,7 @@ public final class SealedWriter {
         let count = buffer.count
         let nonce = FileKeys.nonce(frame: i, flags: last ? SealedFormat.lastFrameFlag : 0)
         let aad = FileKeys.aad(headerHash: header.hash, frame: i, firstRecord: UInt64(recordsFlushed), recordCount: UInt64(pendingRecords))
+        let t0 = sealingClock()
         let tag = try nonce.withUnsafeBytes { nb in
             try aad.withUnsafeBytes { ab in
                 try buffer.withUnsafeBytes { pb in
@@ -145,6 +151,7 @@ public final class SealedWriter {
                 }
             }
         }
+        encryptionSeconds += sealingClock() - t0
         out.withUnsafeMutableBytes { ob in
             tag.withUnsafeBytes { tb in (ob.baseAddress! + count).copyMemory(from: tb.baseAddress!, byteCount: tb.count) }
         }
@@ -167,4 +174,11 @@ public final class SealedWriter {
     }
 
     deinit { zeroize() }
+}
+
+/// Monotonic seconds.
+func sealingClock() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
