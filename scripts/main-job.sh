@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the sample feed, with the development keyring made by scripts/setup.sh:
-# tag the columns of Fixtures/feeds/customers.csv, tokenize them under the HSM-held keys and
-# print the run summary. (Sealing the output, `--seal`, lands with issue 5.)
+# tag the columns of Fixtures/feeds/customers.csv, tokenize them under the HSM-held keys, seal the
+# result (AES-256-GCM frames, data key wrapped by the at-rest key) and print the run summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TG=.build/release/tokengate
@@ -15,9 +15,13 @@ echo
 echo "== scan Fixtures/feeds/customers.csv"
 "$TG" scan Fixtures/feeds/customers.csv
 echo
-echo "== tokenize Fixtures/feeds/customers.csv → $OUT/customers.tokenized.csv"
-"$TG" tokenize --in Fixtures/feeds/customers.csv --out "$OUT/customers.tokenized.csv" \
+echo "== tokenize + seal Fixtures/feeds/customers.csv → $OUT/customers.tgs"
+"$TG" tokenize --in Fixtures/feeds/customers.csv --out "$OUT/customers.tgs" --seal \
   --rejects "$OUT/customers.rejects.jsonl" --summary-json "$OUT/customers.summary.json"
 echo
-echo "first rows of the tokenized feed:"
-head -n 3 "$OUT/customers.tokenized.csv"
+echo "== inspect (no key needed)"
+"$TG" inspect "$OUT/customers.tgs"
+echo
+echo "first rows, as a training job reads them (tokengate open authenticates every frame):"
+"$TG" open "$OUT/customers.tgs" --out "$OUT/customers.opened.csv"
+head -n 3 "$OUT/customers.opened.csv"
