@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Keyring
+import Sealing
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,11 +86,15 @@ struct KeysCommand: ParsableCommand {
             abstract: "Destroy one non-primary version of a key in the HSM.",
             discussion: """
                 Data wrapped or tokenized under that version can no longer be opened or detokenized.
-                Example: tokengate keys retire in-use/pan --version 1
+                Examples:
+                  tokengate keys retire in-use/pan --version 1
+                  tokengate keys retire at-rest/datasets --version 1 --datasets /data/sealed
                 """)
         @OptionGroup var options: KeyringOptions
         @Argument(help: "Key as <purpose>/<name>.") var key: String
         @Option(help: "Version to destroy.") var version: Int
+        @Option(help: "For at-rest keys: a dataset directory to search for sealed files still wrapped by this version.") var datasets: String?
+        @Flag(help: "Retire even though sealed files in --datasets still need this version (they will no longer open).") var force = false
 
         func validate() throws {
             guard version > 0 else { throw ValidationError("--version must be 1 or more") }
@@ -99,6 +104,17 @@ struct KeysCommand: ParsableCommand {
             let ref = try KeyRef(parsing: key)
             let kr = try options.open()
             warnIfDevelopment(kr)
+            if let datasets {
+                guard ref.purpose == .atRest else { throw ValidationError("--datasets applies to at-rest keys") }
+                let files = try Sealing.files(under: datasets, wrappedBy: ref, version: version)
+                if !files.isEmpty {
+                    let list = files.map { "  \($0)" }.joined(separator: "\n")
+                    FileHandle.standardError.write(Data("warning: \(files.count) sealed file(s) in \(datasets) are still wrapped by \(ref.label(version: version)) (run `tokengate rewrap` on them first):\n\(list)\n".utf8))
+                    guard force else {
+                        throw CommandError("refusing to retire \(ref.label(version: version)) while sealed files need it; rewrap them, or pass --force")
+                    }
+                }
+            }
             let k = try kr.retire(ref, version: version)
             print("retired \(k.label) (id=\(k.id)): destroyed in the HSM")
         }
@@ -119,4 +135,10 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     }
     print(line(header))
     for r in rows { print(line(r)) }
+}
+
+/// A command's refusal, printed as `Error: reason` without the usage text.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
 }
