@@ -22,8 +22,10 @@ public enum DataFormat: String, Sendable, Codable, CaseIterable {
 }
 
 /// What tokenize wrote about each column; `detokenize` reads it back to invert exactly the same
-/// rules with the same key versions.
+/// rules with the same key versions (from `<out>.manifest.json`, or from a sealed file's metadata).
 public struct TokenManifest: Sendable, Codable {
+    /// The sealed-metadata attribute that carries the manifest.
+    public static let attributeKey = "tokengate.manifest"
     public var version = 1
     public var format: DataFormat
     public var policyAlgorithm: String
@@ -33,7 +35,12 @@ public struct TokenManifest: Sendable, Codable {
 
 /// Runs `tokenize` or `detokenize` over one input: reader → tokenizer workers → writer.
 public enum TokenizeJob {
-    public enum Mode: String, Sendable { case tokenize, detokenize }
+    public enum Mode: String, Sendable {
+        case tokenize, detokenize
+        /// A sealed dataset's tokenized columns moved from the in-use key versions recorded in it
+        /// to the primary versions (input and output sealed; clear values only in memory).
+        case retokenize
+    }
 
     public struct Options: Sendable {
         public var mode: Mode = .tokenize
@@ -87,25 +94,40 @@ public enum TokenizeJob {
         }
         var summary = RunSummary(operation: o.mode.rawValue, input: o.input == "-" ? "stdin" : o.input,
                                  output: o.output == "-" ? "stdout" : o.output, format: format.rawValue)
-        if o.mode == .detokenize {
+        if o.mode != .tokenize {
             guard let permission = policy.detokenize else {
-                throw JobError("detokenize is not permitted by the policy (no detokenize section)")
+                throw JobError("\(o.mode.rawValue) is not permitted by the policy (no detokenize section)")
             }
             try permission.authorize(relativeTo: policy.baseDirectory)
         }
-        let manifestIn: TokenManifest? = try o.mode == .detokenize ? loadManifest(o) : nil
+        var manifestIn: TokenManifest? = try o.mode == .detokenize ? loadManifest(o) : nil
 
-        // Input.
-        let inFD: Int32 = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
-        guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
-        defer { if o.input != "-" { close(inFD) } }
-        var source = FileDescriptorSource(fileDescriptor: inFD)
-        if sniffedHead != nil {
-            let head = try SniffedFormat.readHead(&source)
-            format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
-            sniffedHead = head
+        // Input: a file or stdin, or (retokenize) the frames of a sealed dataset.
+        let input: any ByteSource
+        var inFD: Int32 = -1
+        defer { if inFD > 2 { close(inFD) } }
+        if o.mode == .retokenize {
+            guard o.seal != nil else { throw JobError("retokenize writes a sealed dataset: give the seal options") }
+            let reader = try SealedReader(path: o.input, keyring: keyring)
+            guard let m = reader.header.metadata.attributes[TokenManifest.attributeKey],
+                  let manifest = try? JSONDecoder().decode(TokenManifest.self, from: Data(m.utf8)) else {
+                throw JobError("\(o.input) carries no tokengate manifest (it was not written by `tokenize --seal`)")
+            }
+            manifestIn = manifest
+            format = manifest.format
+            sniffedHead = nil
+            input = SealedFrameSource(reader)
+        } else {
+            inFD = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
+            guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
+            var source = FileDescriptorSource(fileDescriptor: inFD)
+            if sniffedHead != nil {
+                let head = try SniffedFormat.readHead(&source)
+                format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
+                sniffedHead = head
+            }
+            input = PrefixedSource(prefix: sniffedHead ?? [], then: source)
         }
-        let input = PrefixedSource(prefix: sniffedHead ?? [], then: source)
         let reader: any BatchReader = switch format {
         case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
         case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
@@ -138,19 +160,21 @@ public enum TokenizeJob {
         let reports = try plan.map { p -> ColumnReport in
             var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
             r.rule = p.rule
+            let versionsOut = o.mode == .retokenize ? [:] : p.embeddedKeyVersions
             if p.rule.action == .embedded {
-                let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions)
+                let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: versionsOut)
                 r.embeddedKeyVersions = ep.keys.mapValues(\.version)
             }
             if p.rule.action == .tokenize || p.rule.action == .hmac {
-                let cp = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion)
+                let cp = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring,
+                                             keyVersion: o.mode == .retokenize ? nil : p.keyVersion)
                 r.transform = p.rule.transform?.rawValue
                 r.algorithm = cp.algorithm.rawValue
                 r.custody = cp.custody.rawValue
                 r.keyLabel = cp.key?.label
                 r.keyID = cp.key?.id
                 r.keyVersion = cp.key?.version
-                if o.mode == .detokenize && !cp.isReversible {
+                if o.mode != .tokenize && !cp.isReversible {
                     throw JobError("column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
                 }
             }
@@ -161,7 +185,10 @@ public enum TokenizeJob {
             let meta = SealedMetadata(columns: reports.map { r in
                 SealedMetadata.Column(name: r.name, tag: r.tag, key: r.keyLabel.map { _ in "in-use/\(r.rule?.domain ?? "")" },
                                       keyVersion: r.keyVersion, keyID: r.keyID)
-            }, attributes: ["format": format.rawValue, "producer": "tokengate tokenize", "source": summary.input])
+            }, attributes: ["format": format.rawValue, "producer": "tokengate \(o.mode.rawValue)", "source": summary.input,
+                            TokenManifest.attributeKey: String(decoding: try JSONEncoder().encode(
+                                TokenManifest(format: format, policyAlgorithm: policy.algorithm.rawValue,
+                                              policyCustody: policy.custody.rawValue, columns: reports)), as: UTF8.self)])
             let t0 = monotonicSeconds()
             let w = try SealedWriter(fileDescriptor: output.fd, keyring: keyring, keyName: so.keyName, metadata: meta, frameSize: so.frameSize)
             return Locked(SealingStage(writer: w, setupSeconds: monotonicSeconds() - t0))
@@ -174,7 +201,8 @@ public enum TokenizeJob {
             }
         }())
         let active = plan.filter { $0.rule.action != .keep && $0.rule.action != .drop }
-        let resolved = active.map { p -> ColumnPlan in
+        // The versions each worker uses: those just checked, or (retokenize) the recorded old ones.
+        let planned = o.mode == .retokenize ? active : active.map { p -> ColumnPlan in
             var q = p
             q.keyVersion = reports[p.index].keyVersion
             q.embeddedKeyVersions = reports[p.index].embeddedKeyVersions ?? [:]
@@ -201,7 +229,15 @@ public enum TokenizeJob {
             },
             makeWorker: {
                 var processors: [String: Processor] = [:]
-                for p in resolved {
+                for p in planned {
+                    if mode == .retokenize {
+                        processors[p.name] = p.rule.action == .embedded
+                            ? .embeddedRekey(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions),
+                                             try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring))
+                            : .rekey(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion),
+                                     try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: nil))
+                        continue
+                    }
                     processors[p.name] = p.rule.action == .embedded
                         ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
                         : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
@@ -312,11 +348,22 @@ public enum TokenizeJob {
     enum Processor {
         case column(ColumnProcessor)
         case embedded(EmbeddedProcessor)
+        /// Retokenize: invert with the old key version, tokenize with the primary.
+        case rekey(ColumnProcessor, ColumnProcessor)
+        case embeddedRekey(EmbeddedProcessor, EmbeddedProcessor)
 
         func run(_ values: ByteColumn, mode: Mode) throws -> (output: ByteColumn, rejects: [ValueReject]) {
             switch self {
             case .column(let p): return try mode == .tokenize ? p.apply(values) : p.invert(values)
             case .embedded(let p): return try p.apply(values, invert: mode == .detokenize)
+            case .rekey(let old, let new):
+                let (clear, r1) = try old.invert(values)
+                let (tokens, r2) = try new.apply(clear)
+                return (tokens, (r1 + r2).sorted { $0.index < $1.index })
+            case .embeddedRekey(let old, let new):
+                let (clear, r1) = try old.apply(values, invert: true)
+                let (tokens, r2) = try new.apply(clear, invert: false)
+                return (tokens, (r1 + r2).sorted { $0.index < $1.index })
             }
         }
     }
@@ -416,6 +463,29 @@ public struct JobError: Error, CustomStringConvertible, Sendable {
     public let reason: String
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
+}
+
+/// The plaintext of a sealed dataset, frame after frame (each authenticated before it is read).
+final class SealedFrameSource: ByteSource {
+    private let reader: SealedReader
+    private var next = 0
+    private var pending: [UInt8] = []
+    private var offset = 0
+
+    init(_ reader: SealedReader) { self.reader = reader }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while offset == pending.count {
+            guard next < reader.frameCount else { return 0 }
+            pending = try reader.frame(at: next).plaintext
+            offset = 0
+            next += 1
+        }
+        let n = min(buffer.count, pending.count - offset)
+        pending.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        return n
+    }
 }
 
 /// A value shared between pipeline threads that only one thread uses at a time.

@@ -17,6 +17,6 @@ struct Tokengate: AsyncParsableCommand {
               tokengate keys retire in-use/pan --version 1
               printf "0123456789\\n" | tokengate fpe encrypt --alg ff1 --key-hex 2B7E151628AED2A6ABF7158809CF4F3C --tweak-hex "" --radix 10
             """,
-        subcommands: [TokenizeCommand.self, DetokenizeCommand.self, ScanCommand.self, SealCommand.self, OpenCommand.self, InspectCommand.self, RewrapCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self]
+        subcommands: [TokenizeCommand.self, DetokenizeCommand.self, RetokenizeCommand.self, ScanCommand.self, SealCommand.self, OpenCommand.self, InspectCommand.self, RewrapCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self]
     )
 }

@@ -112,3 +112,38 @@ struct DetokenizeCommand: ParsableCommand {
         try data.report(s)
     }
 }
+
+struct RetokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retokenize",
+        abstract: "Move a sealed dataset's tokens from older in-use key versions to the primary ones.",
+        discussion: """
+            Tokenization keys cannot be rewrapped (the tokens are the ciphertext). retokenize opens a
+            sealed dataset written by `tokenize --seal`, inverts each tokenized column with the key
+            version recorded in it, tokenizes again with the primary version and seals the result
+            (clear values exist only in memory). Needs the policy's detokenize permission and PIN.
+            Example:
+              tokengate keys rotate in-use/pan
+              TOKENGATE_DETOKENIZE_PIN=… tokengate retokenize data/feed.tgs --out data/feed.v2.tgs --policy my-policy.yaml
+            """)
+    @Argument(help: "Sealed dataset written by tokenize --seal.") var path: String
+    @Option(name: .customLong("out"), help: "New sealed dataset.") var output: String
+    @Option(help: "Policy file with the detokenize permission.") var policy: String
+    @Option(help: "At-rest key for the output.") var sealKey = "datasets"
+    @Option(help: "Tokenizer worker threads.") var workers = 1
+    @OptionGroup var keys: KeyringOptions
+
+    func run() throws {
+        var o = TokenizeJob.Options()
+        o.mode = .retokenize
+        o.input = path
+        o.output = output
+        o.workers = workers
+        var so = TokenizeJob.SealOptions()
+        so.keyName = sealKey
+        so.maxOverheadPercent = 100
+        o.seal = so
+        let s = try TokenizeJob.run(o, policy: Policy.load(path: policy), keyring: keys.open(), classify: { _ in [] })
+        FileHandle.standardError.write(Data((s.text + "\n").utf8))
+    }
+}

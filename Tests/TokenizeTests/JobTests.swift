@@ -317,3 +317,63 @@ let sampleCSV = [
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["in.csv"])
     }
 }
+
+@Suite struct Retokenize {
+    @Test func retokenizeMovesASealedDatasetToThePrimaryKeyVersion() throws {
+        let kr = try keyring(["jrk-pan", "jrk-ssn", "jrk-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        let policy = try jobPolicy("jrk", detokenize: true)
+        var so = TokenizeJob.SealOptions()
+        so.keyName = "jrk-pan"
+        so.maxOverheadPercent = 100
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/v1.tgs"
+        o.seal = so
+        _ = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: byName)
+        _ = try kr.rotate(KeyRef(.inUse, "jrk-pan"))
+
+        var r = TokenizeJob.Options()
+        r.mode = .retokenize
+        r.input = dir + "/v1.tgs"
+        r.output = dir + "/v2.tgs"
+        r.seal = so
+        let s = try TokenizeJob.run(r, policy: policy, keyring: kr, classify: { _ in [] })
+        #expect(s.reconciles && s.rowsOut == 3)
+        #expect(s.columns.first { $0.name == "card" }?.keyVersion == 2)
+        #expect(s.columns.first { $0.name == "ssn" }?.keyVersion == 1, "columns of unrotated keys keep their version")
+
+        // The retokenized dataset equals a fresh tokenize under the primary versions.
+        var fresh = TokenizeJob.Options()
+        fresh.input = dir + "/in.csv"
+        fresh.output = dir + "/fresh.csv"
+        _ = try TokenizeJob.run(fresh, policy: policy, keyring: kr, classify: byName)
+        try Sealing.openFile(path: dir + "/v2.tgs", output: dir + "/v2.csv", keyring: kr)
+        try Sealing.openFile(path: dir + "/v1.tgs", output: dir + "/v1.csv", keyring: kr)
+        let v2 = try Data(contentsOf: URL(fileURLWithPath: dir + "/v2.csv"))
+        #expect(v2 == (try Data(contentsOf: URL(fileURLWithPath: dir + "/fresh.csv"))))
+        #expect(v2 != (try Data(contentsOf: URL(fileURLWithPath: dir + "/v1.csv"))))
+        // After retiring v1 the new dataset still detokenizes through its recorded versions.
+        try kr.retire(KeyRef(.inUse, "jrk-pan"), version: 1)
+        var again = r
+        again.input = dir + "/v2.tgs"
+        again.output = dir + "/v2b.tgs"
+        _ = try TokenizeJob.run(again, policy: policy, keyring: kr, classify: { _ in [] })
+        #expect(throws: (any Error).self) {
+            var old = r
+            old.output = dir + "/v1b.tgs"
+            _ = try TokenizeJob.run(old, policy: policy, keyring: kr, classify: { _ in [] })
+        }
+    }
+
+    @Test func retokenizeNeedsTheDetokenizePermission() throws {
+        let kr = try keyring(["jrp-pan", "jrp-ssn", "jrp-email"])
+        var r = TokenizeJob.Options()
+        r.mode = .retokenize
+        r.input = "/nonexistent.tgs"
+        r.output = "/tmp/never.tgs"
+        r.seal = TokenizeJob.SealOptions()
+        #expect(throws: (any Error).self) { _ = try TokenizeJob.run(r, policy: jobPolicy("jrp", detokenize: false), keyring: kr, classify: { _ in [] }) }
+    }
+}
