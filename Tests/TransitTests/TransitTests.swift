@@ -262,6 +262,17 @@ struct Fixture {
         #expect(try fx.feed(Array(m[0..<3].joined()), holdOpenSeconds: 3, timeout: 1) == .timedOut)
     }
 
+    @Test func noSenderAtAllTimesOut() throws {
+        let fx = try Fixture("trnosender")
+        defer { fx.cleanup() }
+        let start = Date()
+        #expect(throws: SealingError(.timedOut, "")) {
+            try Transit.receive(listenPort: 0, keyring: fx.kr, output: fx.dir + "/out.bin", seal: nil, timeout: 0.5)
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(listing(fx.dir) == ["source.tgs"])
+    }
+
     @Test func theSendingProcessKilledMidStream() throws {
         // A real `send` whose connection the receiver sees drop: the receiver's output folder is
         // its own; the send is cut by closing the socket from a raw client that relays only part.
