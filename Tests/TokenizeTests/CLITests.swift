@@ -86,4 +86,66 @@ import TestSupport
         #expect(tags["card_number"] == "pan" && tags["ssn"] == "ssn" && tags["order_number"] == .some(nil))
         #expect((cols ?? []).allSatisfy { $0["sampled"] != nil && $0["matched"] != nil && $0["confidence"] != nil && $0["index"] != nil })
     }
+
+    /// Starts `tokengate receive --listen 0` and returns the process, its port and its stderr file.
+    static func startReceiver(_ args: [String]) throws -> (Process, UInt16, URL) {
+        let p = Process()
+        p.executableURL = try executable()
+        p.arguments = ["receive", "--listen", "0"] + args
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("tg-recv-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: err)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+               let port = UInt16(line.split(separator: ":").last ?? "") {
+                return (p, port, err)
+            }
+            usleep(20_000)
+        }
+        p.terminate()
+        throw FixtureError("receiver did not start listening")
+    }
+
+    @Test func sendAndReceiveOverLoopbackAndAKilledSenderLeavesNoFile() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/transit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        #expect(try Self.run(["seal", "--in", feed, "--out", dir + "/a.tgs", "--frame-size", "4096", "--keyring", cfg]).status == 0)
+
+        // Round trip: the receiver seals again under its at-rest key.
+        let (recv, port, _) = try Self.startReceiver(["--out", dir + "/b.tgs", "--seal", "--timeout", "20", "--keyring", cfg])
+        let send = try Self.run(["send", dir + "/a.tgs", "--to", "127.0.0.1:\(port)", "--keyring", cfg])
+        recv.waitUntilExit()
+        #expect(send.status == 0, "\(send.stderr)")
+        #expect(recv.terminationStatus == 0)
+        let opened = try Self.run(["open", dir + "/b.tgs", "--keyring", cfg])
+        let original = try Data(contentsOf: URL(fileURLWithPath: feed))
+        #expect(opened.status == 0 && opened.stdout == original)
+
+        // A sender killed right after it starts: the receiver fails (connection lost or timeout),
+        // or — if the stream had already completed — holds the whole file; never a partial one.
+        let (recv2, port2, _) = try Self.startReceiver(["--out", dir + "/c.csv", "--timeout", "3", "--keyring", cfg])
+        let sender = Process()
+        sender.executableURL = try Self.executable()
+        sender.arguments = ["send", dir + "/a.tgs", "--to", "127.0.0.1:\(port2)", "--keyring", cfg]
+        sender.standardError = FileHandle.nullDevice
+        try sender.run()
+        usleep(30_000)
+        kill(sender.processIdentifier, SIGKILL)
+        sender.waitUntilExit()
+        recv2.waitUntilExit()
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("c.csv") || $0.contains("tokengate-") }
+        if recv2.terminationStatus == 0 {
+            let got = try Data(contentsOf: URL(fileURLWithPath: dir + "/c.csv"))
+            #expect(got == original)
+        } else {
+            #expect(left.isEmpty, "partial output left: \(left)")
+        }
+    }
 }
