@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
