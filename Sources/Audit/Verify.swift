@@ -34,7 +34,7 @@ public struct AuditVerification: Sendable, Encodable, Equatable {
     public var intact: Bool { firstBroken == nil }
 
     public var summary: String {
-        if let firstBroken, let reason { return "record \(firstBroken): \(reason)" }
+        if firstBroken != nil, let reason { return reason }
         return "\(records) records, chain intact"
     }
 }

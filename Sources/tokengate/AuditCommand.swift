@@ -25,9 +25,9 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Verify, search and trace the tamper-evident audit log.",
         discussion: """
-            Every command that touches data or keys appends one record (no values, tokens, key bytes
-            or PINs): time, operation, user and host, files with sizes and SHA-256 digests, rows,
-            columns, keys, policy digest and outcome. Each record carries an HMAC-SHA-256, computed in
+            Every command that touches data or keys appends one record (no values, tokens, key bytes \
+            or PINs): time, operation, user and host, files with sizes and SHA-256 digests, rows, \
+            columns, keys, policy digest and outcome. Each record carries an HMAC-SHA-256, computed in \
             the HSM with the audit key, over the previous record's MAC and its own canonical bytes.
             """,
         subcommands: [Verify.self, Show.self, Lineage.self]

@@ -151,7 +151,7 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         try h.close()
         let v = try log.verify()
         #expect(v.firstBroken == 4 && v.problem == .incomplete && v.records == 3)
-        #expect(v.summary == "record 4: record 4 is incomplete (crash during append?)")
+        #expect(v.summary == "record 4 is incomplete (crash during append?)")
         do {
             try log.append(sample(4))
             Issue.record("append after an incomplete line must refuse")
@@ -200,6 +200,11 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         let recs = try log.records()
         #expect(recs.map { $0.auditKey?.version } == [1, 1, 2])
         #expect(try log.verify().summary == "3 records, chain intact")
+        // Retiring the version that signed old records makes them unverifiable, and verify says so.
+        try log.keyring.retire(KeyRef(.audit, "rotate-log"), version: 1)
+        let v = try log.verify()
+        #expect(v.firstBroken == 1 && v.problem == .keyUnavailable, "\(v.summary)")
+        #expect(v.summary.contains("tokengate/audit/rotate-log/v1"))
     }
 }
 
