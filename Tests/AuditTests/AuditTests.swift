@@ -7,12 +7,12 @@ import Crypto
 import TestSupport
 
 /// A keyring over the fixture's audit token with audit keys unique to the calling test.
-func makeKeyring(_ prefix: String, initialize: Bool = true) throws -> Keyring {
+func makeKeyring(_ prefix: String, initialize: Bool = true, token: String = "tg-test-audit") throws -> Keyring {
     let fx = SoftHSMFixture.shared
     let pin = try PINSource.file(fx.writePINFile(name: "pin-audit-\(prefix)"))
     let kr = try Keyring(config: KeyringConfig(
         module: fx.modulePath,
-        purposes: [.audit: PurposeConfig(token: "tg-test-audit", pin: pin, keys: ["\(prefix)-log"])]))
+        purposes: [.audit: PurposeConfig(token: token, pin: pin, keys: ["\(prefix)-log"])]))
     if initialize { try kr.initialize() }
     return kr
 }
@@ -177,6 +177,71 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         let v = try log.verify()
         #expect(v.summary == "100 records, chain intact")
         #expect(try log.records().map(\.sequence) == Array(1...100))
+    }
+
+    /// Two processes (this test binary again, with only `childProcess` selected) append at once.
+    /// They use a SoftHSM2 token directory of their own, never touched by this process, so the
+    /// fixture's tokens see no second process.
+    @Test func concurrentProcessesKeepTheChain() throws {
+        let fx = SoftHSMFixture.shared
+        let dir = try tempDir("procs")
+        try FileManager.default.createDirectory(atPath: dir + "/tokens", withIntermediateDirectories: true)
+        let conf = dir + "/softhsm2.conf"
+        try "directories.tokendir = \(dir)/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
+            .write(toFile: conf, atomically: true, encoding: .utf8)
+        try SoftHSMFixture.run("softhsm2-util", ["--init-token", "--free", "--label", "tg-procs-audit", "--pin", fx.userPIN, "--so-pin", fx.soPIN], conf: conf)
+        let pin = dir + "/pin"
+        FileManager.default.createFile(atPath: pin, contents: Data(fx.userPIN.utf8), attributes: [.posixPermissions: 0o600])
+        let path = dir + "/audit.jsonl"
+        let exe = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        func child(_ mode: String, _ id: Int = 0) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = ["--testing-library", "swift-testing", "--filter", "childProcess"]
+            var env = ProcessInfo.processInfo.environment
+            env["TG_AUDIT_CHILD"] = [mode, path, fx.modulePath, conf, pin, String(id)].joined(separator: "\n")
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let setup = try child("init")
+        setup.waitUntilExit()
+        try #require(setup.terminationStatus == 0, "key creation in the child failed")
+        let appenders = try (0..<2).map { try child("append", $0) }
+        for p in appenders { p.waitUntilExit() }
+        #expect(appenders.allSatisfy { $0.terminationStatus == 0 }, "\(appenders.map(\.terminationStatus))")
+        let check = try child("verify")
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "verify in a child: chain not intact")
+        // The chain's structure, checked here too: 1…100, each linked to its predecessor.
+        let recs = try lines(path).map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+        #expect(recs.map(\.sequence) == Array(1...100))
+        #expect(zip(recs.dropFirst(), recs).allSatisfy { $0.previousMAC == $1.mac })
+        #expect(Set(recs.compactMap { $0.details["child"] }) == ["0", "1"])
+    }
+
+    /// The child side of `concurrentProcessesKeepTheChain` (does nothing unless started by it).
+    @Test func childProcess() throws {
+        guard let spec = ProcessInfo.processInfo.environment["TG_AUDIT_CHILD"] else { return }
+        let a = spec.components(separatedBy: "\n")
+        let kr = try Keyring(config: KeyringConfig(
+            module: a[2], moduleEnvironment: ["SOFTHSM2_CONF": a[3]],
+            purposes: [.audit: PurposeConfig(token: "tg-procs-audit", pin: .file(a[4]), keys: ["log"])]))
+        let log = AuditLog(path: a[1], keyring: kr)
+        switch a[0] {
+        case "init":
+            try kr.initialize()
+        case "append":
+            for i in 0..<50 {
+                var r = sample(i)
+                r.details["child"] = a[5]
+                try log.append(r)
+            }
+        default:
+            let v = try log.verify()
+            #expect(v.summary == "100 records, chain intact")
+        }
     }
 
     @Test func missingAuditKeyRefuses() throws {
