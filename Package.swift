@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
         .target(
             name: "Tokenize",
             dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
@@ -56,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -78,6 +79,7 @@ let package = Package(
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TransitTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns"], swiftSettings: strict),

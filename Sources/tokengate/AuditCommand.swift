@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import Keyring
+import Audit
+
+/// `--log PATH`, shared by the audit subcommands.
+struct AuditLogOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Audit log (JSON Lines).",
+        discussion: "Default: $TOKENGATE_AUDIT_LOG, else .dev/audit/audit.jsonl next to the keyring config's folder (keys-config/../.dev/audit/audit.jsonl).",
+        valueName: "path"))
+    var log: String?
+
+    @Option(name: .long, help: ArgumentHelp("Name of the audit key (audit/<name>).", valueName: "name"))
+    var auditKey: String = "log"
+
+    func open(_ keys: KeyringOptions, positional: String? = nil) throws -> AuditLog {
+        let kr = try keys.open()
+        return AuditLog.default(keyring: kr, path: positional ?? log, keyName: auditKey)
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify, search and trace the tamper-evident audit log.",
+        discussion: """
+            Every command that touches data or keys appends one record (no values, tokens, key bytes \
+            or PINs): time, operation, user and host, files with sizes and SHA-256 digests, rows, \
+            columns, keys, policy digest and outcome. Each record carries an HMAC-SHA-256, computed in \
+            the HSM with the audit key, over the previous record's MAC and its own canonical bytes.
+            """,
+        subcommands: [Verify.self, Show.self, Lineage.self]
+    )
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain; report the first edited, deleted, inserted, reordered or incomplete record.",
+            discussion: "Example: tokengate audit verify .dev/audit/audit.jsonl\nExit status 1 when the chain is broken.")
+        @OptionGroup var keys: KeyringOptions
+        @OptionGroup var options: AuditLogOptions
+        @Argument(help: "Audit log (overrides --log).") var file: String?
+        @Flag(help: "Print JSON: {records, intact, firstBroken, problem, reason, summary}") var json = false
+
+        func run() throws {
+            let log = try options.open(keys, positional: file)
+            let v = try log.verify()
+            if json {
+                struct Out: Encodable { let log: String; let records: Int; let intact: Bool; let firstBroken: Int?; let problem: String?; let reason: String?; let summary: String }
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try enc.encode(Out(log: log.path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
+                                                          problem: v.problem?.rawValue, reason: v.reason, summary: v.summary)), as: UTF8.self))
+            } else {
+                print("\(log.path): \(v.summary)")
+            }
+            if !v.intact { throw ExitCode(1) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List audit records, filtered by operation, key, dataset path or time.",
+            discussion: """
+                Examples:
+                  tokengate audit show --operation tokenize --since 2026-11-01
+                  tokengate audit show --key in-use/pan --json
+                  tokengate audit show --path customers.csv
+                """)
+        @OptionGroup var keys: KeyringOptions
+        @OptionGroup var options: AuditLogOptions
+        @Option(help: "Only this operation (tokenize, seal, keys rotate, …).") var operation: String?
+        @Option(name: .customLong("key"), help: "Only records using a key whose label contains this (e.g. in-use/pan).") var keyLabel: String?
+        @Option(help: "Only records with an input or output path containing this (or this exact SHA-256).") var path: String?
+        @Option(help: "Only records at or after this time (ISO 8601, or YYYY-MM-DD, UTC).") var since: String?
+        @Option(help: "Only records at or before this time (ISO 8601, or YYYY-MM-DD, UTC).") var until: String?
+        @Flag(help: "Print the matching records as JSON Lines.") var json = false
+
+        func run() throws {
+            func date(_ s: String?, _ name: String) throws -> Date? {
+                guard let s else { return nil }
+                guard let d = AuditRecord.parseTime(s) else { throw ValidationError("--\(name): not an ISO 8601 time: \(s)") }
+                return d
+            }
+            let log = try options.open(keys)
+            let filter = AuditFilter(operation: operation, path: path, keyLabel: keyLabel,
+                                     since: try date(since, "since"), until: try date(until, "until"))
+            let recs = try log.records(filter: filter)
+            if json {
+                for r in recs { print(String(decoding: try r.line(), as: UTF8.self)) }
+                return
+            }
+            printTable(["SEQ", "TIME", "OPERATION", "OUTCOME", "USER@HOST", "INPUTS", "OUTPUTS", "ROWS", "KEYS"], recs.map(row))
+            print("\(recs.count) record(s)")
+        }
+    }
+
+    struct Lineage: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Trace a file back to its source feeds, policy and keys, and forward to what read it.",
+            discussion: "Example: tokengate audit lineage /data/sealed/customers.tok.csv.sealed")
+        @OptionGroup var keys: KeyringOptions
+        @OptionGroup var options: AuditLogOptions
+        @Argument(help: "The file (matched by path, or by SHA-256 if it exists).") var file: String
+        @Flag(help: "Print JSON: {file, sha256, upstream, downstream}") var json = false
+
+        func run() throws {
+            let log = try options.open(keys)
+            let l = try log.lineage(of: file)
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try enc.encode(l), as: UTF8.self))
+                return
+            }
+            print("\(l.file)\(l.sha256.map { " sha256=\($0)" } ?? "")")
+            print("upstream (\(l.upstream.count) record(s), newest first):")
+            for r in l.upstream { print("  " + describe(r)) }
+            print("source feeds: " + (l.sources.isEmpty ? "-" : l.sources.map(\.path).joined(separator: ", ")))
+            print("policies: " + (l.policies.isEmpty ? "-" : l.policies.joined(separator: ", ")))
+            print("keys: " + (l.keys.isEmpty ? "-" : l.keys.map { "\($0.label) (id=\($0.id))" }.joined(separator: ", ")))
+            print("downstream (\(l.downstream.count) record(s)):")
+            for r in l.downstream { print("  " + describe(r)) }
+            if l.upstream.isEmpty && l.downstream.isEmpty { print("no record mentions this file") }
+        }
+
+        func describe(_ r: AuditRecord) -> String {
+            "#\(r.sequence) \(r.time) \(r.operation): \(r.inputs.map(\.path).joined(separator: ", ")) → \(r.outputs.map(\.path).joined(separator: ", "))"
+        }
+    }
+}
+
+private func row(_ r: AuditRecord) -> [String] {
+    let rows = [r.rowsIn.map { "in=\($0)" }, r.rowsOut.map { "out=\($0)" }, r.rowsRejected.map { "rejected=\($0)" }].compactMap { $0 }
+    return [
+        String(r.sequence), r.time, r.operation, r.outcome.rawValue + (r.error.map { ": \($0)" } ?? ""), "\(r.user)@\(r.host)",
+        r.inputs.map(\.path).joined(separator: ",").ifEmpty("-"), r.outputs.map(\.path).joined(separator: ",").ifEmpty("-"),
+        rows.joined(separator: " ").ifEmpty("-"), r.keys.map { "\($0.label)" }.joined(separator: ",").ifEmpty("-"),
+    ]
+}
+
+private extension String {
+    func ifEmpty(_ s: String) -> String { isEmpty ? s : self }
+}
