@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "Sealing", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "Sealing", "Audit", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),

@@ -25,3 +25,7 @@ echo
 echo "first rows, as a training job reads them (tokengate open authenticates every frame):"
 "$TG" open "$OUT/customers.tgs" --out "$OUT/customers.opened.csv"
 head -n 3 "$OUT/customers.opened.csv"
+echo
+echo "== audit trail (HMAC chain in the HSM)"
+"$TG" audit verify
+"$TG" audit lineage "$OUT/customers.tgs" | head -n 4

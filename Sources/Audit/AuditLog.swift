@@ -26,6 +26,7 @@ public final class AuditLog: Sendable {
     public static func defaultPath(for config: KeyringConfig, explicit: String? = nil) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let env = ProcessInfo.processInfo.environment["TOKENGATE_AUDIT_LOG"], !env.isEmpty { return env }
+        if let configured = config.auditLog, !configured.isEmpty { return config.resolve(configured) }
         return URL(fileURLWithPath: config.baseDirectory).deletingLastPathComponent()
             .appendingPathComponent(".dev/audit/audit.jsonl").standardizedFileURL.path
     }

@@ -94,12 +94,16 @@ public struct KeyringConfig: Codable, Sendable {
     public var development: Bool?
     /// Per purpose (`at-rest`, `in-transit`, `in-use`, `audit`).
     public var purposes: [String: PurposeConfig]
+    /// The audit log (JSON Lines, HMAC-chained); relative to this file's folder. Default:
+    /// `../.dev/audit/audit.jsonl` (the development location).
+    public var auditLog: String?
     /// Folder the config was loaded from (for relative paths); not part of the file.
     public var baseDirectory: String = "."
 
     enum CodingKeys: String, CodingKey {
         case version, module, development, purposes
         case moduleEnvironment = "module-environment"
+        case auditLog = "audit-log"
     }
 
     public init(module: String, moduleEnvironment: [String: String]? = nil, development: Bool = false,

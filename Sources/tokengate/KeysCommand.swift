@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Keyring
 import Sealing
+import Audit
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,11 +25,14 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let kr = try options.open()
             warnIfDevelopment(kr)
-            let created = try kr.initialize()
-            if created.isEmpty {
-                print("all configured keys exist; nothing created")
-            } else {
-                for k in created { print("created \(k.label) id=\(k.id)") }
+            try auditedKeys(kr, "keys init") { record in
+                let created = try kr.initialize()
+                record.keys = created.map { AuditKey(label: $0.label, id: $0.id, version: $0.version) }
+                if created.isEmpty {
+                    print("all configured keys exist; nothing created")
+                } else {
+                    for k in created { print("created \(k.label) id=\(k.id)") }
+                }
             }
         }
     }
@@ -76,8 +80,11 @@ struct KeysCommand: ParsableCommand {
             let ref = try KeyRef(parsing: key)
             let kr = try options.open()
             warnIfDevelopment(kr)
-            let k = try kr.rotate(ref)
-            print("rotated \(ref): \(k.label) is primary (id=\(k.id)); older versions are decrypt-only")
+            try auditedKeys(kr, "keys rotate") { record in
+                let k = try kr.rotate(ref)
+                record.keys = [AuditKey(label: k.label, id: k.id, version: k.version)]
+                print("rotated \(ref): \(k.label) is primary (id=\(k.id)); older versions are decrypt-only")
+            }
         }
     }
 
@@ -115,8 +122,12 @@ struct KeysCommand: ParsableCommand {
                     }
                 }
             }
-            let k = try kr.retire(ref, version: version)
-            print("retired \(k.label) (id=\(k.id)): destroyed in the HSM")
+            try auditedKeys(kr, "keys retire") { record in
+                let k = try kr.retire(ref, version: version)
+                record.keys = [AuditKey(label: k.label, id: k.id, version: k.version)]
+                if force { record.details = ["force": "true"] }
+                print("retired \(k.label) (id=\(k.id)): destroyed in the HSM")
+            }
         }
     }
 }
@@ -141,4 +152,23 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// Key operations are audited like data operations, except that `keys init` may create the audit
+/// key itself: it runs first and is recorded once the audit key exists.
+func auditedKeys(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord) throws -> Void) throws {
+    if operation == "keys init" {
+        var record = AuditRecord(operation: operation)
+        do {
+            try body(&record)
+        } catch {
+            record.outcome = .failure
+            record.error = "\(error)"
+            _ = try? AuditLog.default(keyring: keyring).append(record)
+            throw error
+        }
+        try AuditLog.default(keyring: keyring).append(record)
+        return
+    }
+    try audited(keyring, operation, body)
 }

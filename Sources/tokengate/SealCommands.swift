@@ -3,6 +3,7 @@ import Foundation
 import Keyring
 import Sealing
 import Crypto
+import Audit
 
 struct SealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +20,16 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        let r = try Sealing.sealFile(input: input, output: output, keyring: keys.open(), keyName: key, frameSize: frameSize)
-        FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
+        let keyring = try keys.open()
+        try audited(keyring, "seal") { record in
+            record.inputs = [auditFile(input, stream: "stdin")]
+            let r = try Sealing.sealFile(input: input, output: output, keyring: keyring, keyName: key, frameSize: frameSize)
+            record.outputs = [auditFile(output, stream: "stdout")]
+            let h = try Sealing.inspect(path: output).header
+            record.keys = [AuditKey(label: h.envelope.ref.label(version: h.envelope.keyVersion), id: Hex.encode(h.envelope.keyID), version: h.envelope.keyVersion)]
+            record.details = ["frames": "\(r.frames)", "sealedFileID": Hex.encode(h.fileID)]
+            FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
+        }
     }
 }
 
@@ -47,7 +56,15 @@ struct OpenCommand: ParsableCommand {
                 return i
             }
         }
-        try Sealing.openFile(path: path, output: output, keyring: keys.open(), frames: list)
+        let keyring = try keys.open()
+        try audited(keyring, "open") { record in
+            record.inputs = [auditFile(path, stream: "stdin")]
+            let h = try Sealing.inspect(path: path).header
+            record.keys = [AuditKey(label: h.envelope.ref.label(version: h.envelope.keyVersion), id: Hex.encode(h.envelope.keyID), version: h.envelope.keyVersion)]
+            let r = try Sealing.openFile(path: path, output: output, keyring: keyring, frames: list)
+            record.outputs = [output == "-" ? AuditFile(path: "stdout", bytes: Int64(r.bytes)) : auditFile(output, stream: "stdout")]
+            record.details = ["frames": list.map { $0.map(String.init).joined(separator: ",") } ?? "all", "sealedFileID": Hex.encode(h.fileID)]
+        }
     }
 }
 
@@ -97,8 +114,13 @@ struct RewrapCommand: ParsableCommand {
     func run() throws {
         let kr = try keys.open()
         for p in paths {
-            let r = try Sealing.rewrap(path: p, keyring: kr)
-            print(r.changed ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)" : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
+            try audited(kr, "rewrap") { record in
+                record.inputs = [auditFile(p, stream: "stdin")]
+                let r = try Sealing.rewrap(path: p, keyring: kr)
+                record.outputs = record.inputs
+                record.details = ["keyName": "at-rest/\(r.keyName)", "fromVersion": "\(r.fromVersion)", "toVersion": "\(r.toVersion)", "changed": "\(r.changed)"]
+                print(r.changed ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)" : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
+            }
         }
     }
 }

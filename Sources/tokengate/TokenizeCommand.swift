@@ -87,8 +87,12 @@ struct TokenizeCommand: ParsableCommand {
         let keyring = try keys.open()
         var options = data.jobOptions(.tokenize)
         options.seal = sealing.options()
-        let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
-        try data.report(s)
+        try audited(keyring, "tokenize") { record in
+            record.inputs = [auditFile(data.input, stream: "stdin")]
+            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
+            record.add(s, input: data.input, output: data.output, policyPath: data.policy)
+            try data.report(s)
+        }
     }
 }
 
@@ -108,8 +112,12 @@ struct DetokenizeCommand: ParsableCommand {
     func run() throws {
         let policy = try data.loadPolicy()
         let keyring = try keys.open()
-        let s = try TokenizeJob.run(data.jobOptions(.detokenize), policy: policy, keyring: keyring, classify: { _ in [] })
-        try data.report(s)
+        try audited(keyring, "detokenize") { record in
+            record.inputs = [auditFile(data.input, stream: "stdin")]
+            let s = try TokenizeJob.run(data.jobOptions(.detokenize), policy: policy, keyring: keyring, classify: { _ in [] })
+            record.add(s, input: data.input, output: data.output, policyPath: data.policy)
+            try data.report(s)
+        }
     }
 }
 
@@ -143,7 +151,12 @@ struct RetokenizeCommand: ParsableCommand {
         so.keyName = sealKey
         so.maxOverheadPercent = 100
         o.seal = so
-        let s = try TokenizeJob.run(o, policy: Policy.load(path: policy), keyring: keys.open(), classify: { _ in [] })
-        FileHandle.standardError.write(Data((s.text + "\n").utf8))
+        let keyring = try keys.open()
+        try audited(keyring, "retokenize") { record in
+            record.inputs = [auditFile(path, stream: "stdin")]
+            let s = try TokenizeJob.run(o, policy: Policy.load(path: policy), keyring: keyring, classify: { _ in [] })
+            record.add(s, input: path, output: output, policyPath: policy)
+            FileHandle.standardError.write(Data((s.text + "\n").utf8))
+        }
     }
 }

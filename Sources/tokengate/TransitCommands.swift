@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Keyring
 import Sealing
@@ -22,8 +23,14 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         let (host, port) = try parseHostPort(destination)
-        let r = try Transit.send(path: path, to: host, port: port, keyring: keys.open(), transitKey: transitKey, timeout: timeout)
-        FileHandle.standardError.write(Data("sent \(r.bytes) bytes in \(r.frames) frames to \(destination) (acknowledged)\n".utf8))
+        let keyring = try keys.open()
+        try audited(keyring, "send") { record in
+            record.inputs = [auditFile(path, stream: "stdin")]
+            let r = try Transit.send(path: path, to: host, port: port, keyring: keyring, transitKey: transitKey, timeout: timeout)
+            record.outputs = [AuditFile(path: "tcp://\(destination)", bytes: Int64(r.bytes))]
+            record.details = ["frames": "\(r.frames)", "transitKey": "in-transit/\(transitKey)"]
+            FileHandle.standardError.write(Data("sent \(r.bytes) bytes in \(r.frames) frames to \(destination) (acknowledged)\n".utf8))
+        }
     }
 }
 
@@ -50,11 +57,19 @@ struct ReceiveCommand: ParsableCommand {
 
     func run() throws {
         let host = self.host
-        let r = try Transit.receive(listenPort: listen, host: host, keyring: keys.open(), output: output,
-                                    seal: seal ? sealKey : nil, timeout: timeout) { port in
-            FileHandle.standardError.write(Data("listening on \(host):\(port)\n".utf8))
+        let keyring = try keys.open()
+        try audited(keyring, "receive") { record in
+            var bound: UInt16 = listen
+            let r = try Transit.receive(listenPort: listen, host: host, keyring: keyring, output: output,
+                                        seal: seal ? sealKey : nil, timeout: timeout) { port in
+                bound = port
+                FileHandle.standardError.write(Data("listening on \(host):\(port)\n".utf8))
+            }
+            record.inputs = [AuditFile(path: "tcp://\(host):\(bound)", bytes: Int64(r.bytes))]
+            record.outputs = [auditFile(output, stream: "stdout")]
+            record.details = ["frames": "\(r.frames)", "sealed": "\(seal)"]
+            FileHandle.standardError.write(Data("received \(r.bytes) bytes in \(r.frames) frames: \(output)\(seal ? " (sealed)" : "")\n".utf8))
         }
-        FileHandle.standardError.write(Data("received \(r.bytes) bytes in \(r.frames) frames: \(output)\(seal ? " (sealed)" : "")\n".utf8))
     }
 }
 

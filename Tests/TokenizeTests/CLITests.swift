@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import TestSupport
+import Audit
 
 /// Runs the built `tokengate` executable as a data engineer would: feeds through stdin/stdout.
 @Suite(.serialized) struct ExecutableRuns {
@@ -30,10 +31,16 @@ import TestSupport
 
     struct Output { let status: Int32; let stdout: Data; let stderr: String }
 
+    /// The audit log every executable run of this suite appends to.
+    static let auditLog = SoftHSMFixture.shared.directory + "/cli-audit.jsonl"
+
     static func run(_ args: [String], stdin: Data = Data()) throws -> Output {
         let p = Process()
         p.executableURL = try executable()
         p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["TOKENGATE_AUDIT_LOG"] = auditLog
+        p.environment = env
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tg-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let inFile = dir.appendingPathComponent("in"), outFile = dir.appendingPathComponent("out"), errFile = dir.appendingPathComponent("err")
@@ -92,6 +99,9 @@ import TestSupport
         let p = Process()
         p.executableURL = try executable()
         p.arguments = ["receive", "--listen", "0"] + args
+        var env = ProcessInfo.processInfo.environment
+        env["TOKENGATE_AUDIT_LOG"] = auditLog
+        p.environment = env
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("tg-recv-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: err)
@@ -134,6 +144,9 @@ import TestSupport
         let sender = Process()
         sender.executableURL = try Self.executable()
         sender.arguments = ["send", dir + "/a.tgs", "--to", "127.0.0.1:\(port2)", "--keyring", cfg]
+        var senderEnv = ProcessInfo.processInfo.environment
+        senderEnv["TOKENGATE_AUDIT_LOG"] = Self.auditLog
+        sender.environment = senderEnv
         sender.standardError = FileHandle.nullDevice
         try sender.run()
         usleep(30_000)
@@ -147,5 +160,57 @@ import TestSupport
         } else {
             #expect(left.isEmpty, "partial output left: \(left)")
         }
+    }
+
+    @Test func everyCommandIsAuditedWithoutValuesAndNothingRunsUnaudited() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/audit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let before = (try? String(contentsOfFile: Self.auditLog, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        let steps: [(String, [String])] = [
+            ("tokenize", ["tokenize", "--in", feed, "--out", dir + "/safe.tgs", "--seal", "--keyring", cfg]),
+            ("open", ["open", dir + "/safe.tgs", "--out", dir + "/safe.csv", "--keyring", cfg]),
+            ("seal", ["seal", "--in", dir + "/safe.csv", "--out", dir + "/again.tgs", "--keyring", cfg]),
+            ("keys rotate", ["keys", "rotate", "at-rest/datasets", "--keyring", cfg]),
+            ("rewrap", ["rewrap", dir + "/again.tgs", "--keyring", cfg]),
+        ]
+        for (_, args) in steps {
+            let r = try Self.run(args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+        }
+        let failed = try Self.run(["open", dir + "/missing.tgs", "--keyring", cfg])
+        #expect(failed.status != 0)
+        let lines = try String(contentsOfFile: Self.auditLog, encoding: .utf8).split(separator: "\n").dropFirst(before)
+        let ops = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(ops.map { $0["operation"] as? String } == steps.map(\.0) + ["open"])
+        #expect(ops.last?["outcome"] as? String == "failure")
+        #expect((ops.first?["inputs"] as? [[String: Any]])?.first?["sha256"] != nil)
+        let verify = try Self.run(["audit", "verify", Self.auditLog, "--keyring", cfg])
+        #expect(verify.status == 0 && String(decoding: verify.stdout, as: UTF8.self).contains("chain intact"), "\(verify.stderr)")
+
+        // No value and no token of the sensitive columns appears in the log.
+        let rows = try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let tokens = try String(contentsOfFile: dir + "/safe.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let sensitive = ["first_name", "last_name", "email", "phone", "ssn", "date_of_birth", "street_address", "card_number", "iban", "routing_number", "ip_address"]
+        let header = rows[0]
+        var values: [String] = []
+        for table in [rows, tokens] {
+            for row in table.dropFirst() where row.count == header.count {
+                for name in sensitive { if let i = header.firstIndex(of: name), row[i].count >= 6 { values.append(row[i]) } }
+            }
+        }
+        #expect(values.count > 3000)
+        let found = try AuditLog.occurrences(of: values, inLogAt: Self.auditLog)
+        #expect(found.isEmpty, "values in the audit log: \(found.prefix(5))")
+
+        // Without a usable audit key nothing runs.
+        let noAudit = try String(contentsOfFile: cfg, encoding: .utf8).split(separator: "\n").filter { !$0.contains("audit:") }.joined(separator: "\n") + "\n"
+        let cfg2 = SoftHSMFixture.shared.directory + "/cli-keyring-noaudit.yaml"
+        try noAudit.write(toFile: cfg2, atomically: true, encoding: .utf8)
+        let refused = try Self.run(["tokenize", "--in", feed, "--out", dir + "/never.csv", "--keyring", cfg2])
+        #expect(refused.status != 0 && refused.stderr.contains("no unaudited processing"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.csv"))
     }
 }

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Audit
+import Crypto
+import Foundation
+import Keyring
+import Tokenize
+
+/// Runs a command under the audit trail: the audit key must be usable before any work starts (no
+/// unaudited processing); the outcome — success or failure with its reason — is appended as one
+/// HMAC-chained record. Records never hold values, tokens, key bytes or PINs.
+func audited(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord) throws -> Void) throws {
+    let log = AuditLog.default(keyring: keyring)
+    do {
+        try log.checkAvailable()
+    } catch {
+        throw CommandError("\(operation) refused: the audit trail is unavailable (\(error)); no unaudited processing")
+    }
+    var record = AuditRecord(operation: operation)
+    do {
+        try body(&record)
+    } catch {
+        record.outcome = .failure
+        record.error = "\(error)"
+        _ = try? log.append(record)
+        throw error
+    }
+    try log.append(record)
+}
+
+/// A file for the audit record: path, size, SHA-256; stdin/stdout by name.
+func auditFile(_ path: String, stream: String) -> AuditFile {
+    if path == "-" { return AuditFile(path: stream) }
+    return (try? AuditFile.describe(path: path)) ?? AuditFile(path: path)
+}
+
+extension AuditRecord {
+    /// Fills the record from a tokenize/detokenize/retokenize run summary.
+    mutating func add(_ s: RunSummary, input: String, output: String, policyPath: String?) {
+        inputs = [auditFile(input, stream: "stdin")]
+        outputs = [auditFile(output, stream: "stdout")]
+        rowsIn = s.rowsIn
+        rowsOut = s.rowsOut
+        rowsRejected = s.rowsRejected
+        columns = s.columns.filter { $0.action != "keep" }.map {
+            AuditColumn(name: $0.name, tag: $0.tag, transform: $0.transform ?? $0.action, keyLabel: $0.keyLabel, keyID: $0.keyID, keyVersion: $0.keyVersion)
+        }
+        var seen = Set<String>()
+        keys = s.columns.compactMap { c in
+            guard let l = c.keyLabel, let v = c.keyVersion, seen.insert(l).inserted else { return nil }
+            return AuditKey(label: l, id: c.keyID ?? "", version: v)
+        }
+        if let sealed = s.sealed {
+            keys.append(AuditKey(label: sealed.keyLabel, id: sealed.keyID, version: Int(sealed.keyLabel.split(separator: "/").last?.dropFirst() ?? "") ?? 0))
+            details["sealedFileID"] = sealed.fileID
+        }
+        policyDigest = policyPath.flatMap { FileManager.default.contents(atPath: $0) }.flatMap { try? SHA256.hash(Array($0)) }.map(Hex.encode)
+            ?? "built-in default policy"
+        throughputMBps = s.megabytesPerSecond
+        encryptionOverheadPercent = s.encryptionOverheadPercent
+        if let r = s.rejectsFile { details["rejectsFile"] = r }
+    }
+}
