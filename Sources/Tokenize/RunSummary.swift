@@ -58,6 +58,9 @@ public struct RunSummary: Sendable, Codable {
     /// Time spent sealing (frames encrypted and written), for `--seal`.
     public var encryptionSeconds: Double?
     public var sealed: SealReport?
+    /// SHA-256 (hex) of the bytes read and of the plaintext output written (computed on the way).
+    public var inputSHA256: String?
+    public var outputSHA256: String?
 
     /// Sealing time as a share of the run's wall time, in percent.
     public var encryptionOverheadPercent: Double? {

@@ -102,7 +102,9 @@ public enum TokenizeJob {
         }
         var manifestIn: TokenManifest? = try o.mode == .detokenize ? loadManifest(o) : nil
 
-        // Input: a file or stdin, or (retokenize) the frames of a sealed dataset.
+        // Input: a file or stdin, or (retokenize) the frames of a sealed dataset. The bytes read are
+        // hashed on the way (SHA-256 for the audit record) instead of reading the file twice.
+        let inputHasher = try SHA256Hasher()
         let input: any ByteSource
         var inFD: Int32 = -1
         defer { if inFD > 2 { close(inFD) } }
@@ -126,7 +128,7 @@ public enum TokenizeJob {
                 format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
                 sniffedHead = head
             }
-            input = PrefixedSource(prefix: sniffedHead ?? [], then: source)
+            input = HashingSource(PrefixedSource(prefix: sniffedHead ?? [], then: source), into: inputHasher)
         }
         let reader: any BatchReader = switch format {
         case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
@@ -193,7 +195,8 @@ public enum TokenizeJob {
             let w = try SealedWriter(fileDescriptor: output.fd, keyring: keyring, keyName: so.keyName, metadata: meta, frameSize: so.frameSize)
             return Locked(SealingStage(writer: w, setupSeconds: monotonicSeconds() - t0))
         }
-        let sink: CountingSink = sealer == nil ? CountingSink(fd: output.fd) : CountingSink(buffering: ())
+        let outputHasher = try SHA256Hasher()
+        let sink: CountingSink = sealer == nil ? CountingSink(fd: output.fd, hashing: outputHasher) : CountingSink(buffering: ())
         let writerBox = Locked<any BatchWriter>(try {
             switch format {
             case .csv: return try CSVWriter(sink: sink, options: CSVWriteOptions())
@@ -289,6 +292,8 @@ public enum TokenizeJob {
         summary.rowsRejected = stats.rejects + counters.withLock { $0.values.reduce(0, +) }
         summary.bytesIn = stats.bytes
         summary.bytesOut = sink.count
+        if o.mode != .retokenize { summary.inputSHA256 = Hex.encode(try inputHasher.finalize()) }
+        if sealer == nil && o.output != "-" { summary.outputSHA256 = Hex.encode(try outputHasher.finalize()) }
         if let sealer {
             let st = sealer.with { $0 }
             summary.bytesOut = Int(lseek(output.fd, 0, SEEK_CUR))
@@ -465,6 +470,21 @@ public struct JobError: Error, CustomStringConvertible, Sendable {
     public var description: String { reason }
 }
 
+/// A source that hashes what it passes on.
+struct HashingSource<Inner: ByteSource>: ByteSource {
+    private var inner: Inner
+    private let hasher: SHA256Hasher
+    init(_ inner: Inner, into hasher: SHA256Hasher) {
+        self.inner = inner
+        self.hasher = hasher
+    }
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        if n > 0 { try hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+        return n
+    }
+}
+
 /// The plaintext of a sealed dataset, frame after frame (each authenticated before it is read).
 final class SealedFrameSource: ByteSource {
     private let reader: SealedReader
@@ -505,12 +525,17 @@ final class Locked<T>: @unchecked Sendable {
 final class CountingSink: ByteSink, @unchecked Sendable {
     // @unchecked: used by the writer thread only.
     private var inner: FileDescriptorSink?
+    private var hasher: SHA256Hasher?
     private var buffered: [UInt8] = []
     private(set) var count = 0
-    init(fd: Int32) { inner = FileDescriptorSink(fileDescriptor: fd) }
+    init(fd: Int32, hashing: SHA256Hasher? = nil) {
+        inner = FileDescriptorSink(fileDescriptor: fd)
+        hasher = hashing
+    }
     init(buffering: Void) { inner = nil }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if inner != nil { try inner!.write(bytes) } else { buffered.append(contentsOf: bytes) }
+        try hasher?.update(bytes)
         count += bytes.count
     }
     /// The bytes buffered since the last call (sealing mode).

@@ -27,6 +27,11 @@ func audited(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord
     try log.append(record)
 }
 
+/// The absolute path of a file argument, or the stream's name for `-`.
+func absolute(_ path: String, stream: String) -> String {
+    path == "-" ? stream : URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
 /// A file for the audit record: path, size, SHA-256; stdin/stdout by name.
 func auditFile(_ path: String, stream: String) -> AuditFile {
     if path == "-" { return AuditFile(path: stream) }
@@ -36,8 +41,17 @@ func auditFile(_ path: String, stream: String) -> AuditFile {
 extension AuditRecord {
     /// Fills the record from a tokenize/detokenize/retokenize run summary.
     mutating func add(_ s: RunSummary, input: String, output: String, policyPath: String?) {
-        inputs = [auditFile(input, stream: "stdin")]
-        outputs = [auditFile(output, stream: "stdout")]
+        // Digests computed during the run; only a sealed output is hashed afterwards.
+        if let d = s.inputSHA256 {
+            inputs = [AuditFile(path: absolute(input, stream: "stdin"), bytes: Int64(s.bytesIn), sha256: d)]
+        } else if inputs.first?.sha256 == nil {
+            inputs = [auditFile(input, stream: "stdin")]
+        }
+        if let d = s.outputSHA256 {
+            outputs = [AuditFile(path: absolute(output, stream: "stdout"), bytes: Int64(s.bytesOut), sha256: d)]
+        } else {
+            outputs = [output == "-" ? AuditFile(path: "stdout", bytes: Int64(s.bytesOut)) : auditFile(output, stream: "stdout")]
+        }
         rowsIn = s.rowsIn
         rowsOut = s.rowsOut
         rowsRejected = s.rowsRejected

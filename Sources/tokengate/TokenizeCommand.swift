@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Keyring
 import Tokenize
@@ -88,7 +89,7 @@ struct TokenizeCommand: ParsableCommand {
         var options = data.jobOptions(.tokenize)
         options.seal = sealing.options()
         try audited(keyring, "tokenize") { record in
-            record.inputs = [auditFile(data.input, stream: "stdin")]
+            record.inputs = [AuditFile(path: absolute(data.input, stream: "stdin"))]
             let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
             record.add(s, input: data.input, output: data.output, policyPath: data.policy)
             try data.report(s)
@@ -113,7 +114,7 @@ struct DetokenizeCommand: ParsableCommand {
         let policy = try data.loadPolicy()
         let keyring = try keys.open()
         try audited(keyring, "detokenize") { record in
-            record.inputs = [auditFile(data.input, stream: "stdin")]
+            record.inputs = [AuditFile(path: absolute(data.input, stream: "stdin"))]
             let s = try TokenizeJob.run(data.jobOptions(.detokenize), policy: policy, keyring: keyring, classify: { _ in [] })
             record.add(s, input: data.input, output: data.output, policyPath: data.policy)
             try data.report(s)
