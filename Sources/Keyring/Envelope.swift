@@ -87,27 +87,9 @@ extension Keyring {
             throw KeyringError(.wrongPurpose, "\(ref) is a \(ref.purpose) key: only at-rest and in-transit keys wrap data keys")
         }
         let key = try primary(ref)
-        let handle = try handle(of: key, for: ref.purpose)
-        let token = try token(ref.purpose)
         var secret = SecretBytes(zeroedCount: WrappedDataKey.dataKeyLength)
-        let (iv, sealed): ([UInt8], [UInt8]) = try token.withSession { s in
-            try secret.withUnsafeMutableBytes { try s.generateRandom($0) }
-            let iv = try s.randomBytes(12)
-            let draft = WrappedDataKey(purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
-                                       keyID: key.idBytes, iv: iv, sealed: [])
-            var out = [UInt8](repeating: 0, count: WrappedDataKey.dataKeyLength + 16)
-            let n = try secret.withUnsafeBytes { k in
-                try out.withUnsafeMutableBytes { o in
-                    try s.encrypt(.aesGCM(iv: iv, aad: draft.aad(context: context)), key: handle, input: k, output: o)
-                }
-            }
-            guard n == out.count else {
-                throw KeyringError(.envelopeInvalid, "HSM returned \(n) bytes for a wrapped data key, expected \(out.count)")
-            }
-            return (iv, out)
-        }
-        let wrapped = WrappedDataKey(purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
-                                     keyID: key.idBytes, iv: iv, sealed: sealed)
+        try token(ref.purpose).withSession { s in try secret.withUnsafeMutableBytes { try s.generateRandom($0) } }
+        let wrapped = try wrapDataKey(secret, with: key, ref: ref, context: context)
         return DataKey(secret: secret, wrapped: wrapped)
     }
 
