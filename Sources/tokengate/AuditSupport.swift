@@ -8,12 +8,17 @@ import Tokenize
 /// Runs a command under the audit trail: the audit key must be usable before any work starts (no
 /// unaudited processing); the outcome — success or failure with its reason — is appended as one
 /// HMAC-chained record. Records never hold values, tokens, key bytes or PINs.
-func audited(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord) throws -> Void) throws {
+/// - Parameter checkFirst: false only for `keys init`, which may create the audit key itself: it
+///   runs first and is recorded once the audit key exists.
+func audited(_ keyring: Keyring, _ operation: String, checkFirst: Bool = true,
+             _ body: (inout AuditRecord) throws -> Void) throws {
     let log = AuditLog.default(keyring: keyring)
-    do {
-        try log.checkAvailable()
-    } catch {
-        throw CommandError("\(operation) refused: the audit trail is unavailable (\(error)); no unaudited processing")
+    if checkFirst {
+        do {
+            try log.checkAvailable()
+        } catch {
+            throw CommandError("\(operation) refused: the audit trail is unavailable (\(error)); no unaudited processing")
+        }
     }
     var record = AuditRecord(operation: operation)
     do {

@@ -155,20 +155,7 @@ struct CommandError: Error, CustomStringConvertible {
 }
 
 /// Key operations are audited like data operations, except that `keys init` may create the audit
-/// key itself: it runs first and is recorded once the audit key exists.
+/// key itself (see ``audited(_:_:checkFirst:_:)``).
 func auditedKeys(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord) throws -> Void) throws {
-    if operation == "keys init" {
-        var record = AuditRecord(operation: operation)
-        do {
-            try body(&record)
-        } catch {
-            record.outcome = .failure
-            record.error = "\(error)"
-            _ = try? AuditLog.default(keyring: keyring).append(record)
-            throw error
-        }
-        try AuditLog.default(keyring: keyring).append(record)
-        return
-    }
-    try audited(keyring, operation, body)
+    try audited(keyring, operation, checkFirst: operation != "keys init", body)
 }
