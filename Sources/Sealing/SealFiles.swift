@@ -77,13 +77,14 @@ extension Sealing {
     }
 }
 
-/// A file written under a temporary name in the target's folder and renamed on commit.
-final class TemporaryOutput {
-    let fd: Int32
-    let path: String
-    let temp: String
+/// A file written under a temporary name in the target's folder (mode 640) and renamed over the
+/// target only on commit (after fsync), so an interrupted run never leaves a file that looks whole.
+public final class TemporaryOutput {
+    public let fd: Int32
+    public let path: String
+    public let temp: String
 
-    init(path: String) throws {
+    public init(path: String) throws {
         let url = URL(fileURLWithPath: path)
         temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tokengate-\(getpid()).tmp").path
         let f = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
@@ -92,13 +93,13 @@ final class TemporaryOutput {
         self.path = path
     }
 
-    func commit() throws {
+    public func commit() throws {
         guard fsync(fd) == 0 else { throw SealingError(.io, "fsync '\(temp)': \(String(cString: strerror(errno)))") }
         close(fd)
         guard rename(temp, path) == 0 else { throw SealingError(.io, "rename '\(temp)' → '\(path)': \(String(cString: strerror(errno)))") }
     }
 
-    func discard() {
+    public func discard() {
         close(fd)
         unlink(temp)
     }

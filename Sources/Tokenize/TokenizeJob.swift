@@ -579,38 +579,17 @@ final class SealingStage: @unchecked Sendable {
 /// The output: stdout, or a temporary file in the target's folder renamed over the target on commit.
 final class OutputFile: @unchecked Sendable {
     // @unchecked: created and committed on one thread; the fd is written by the writer only.
-    let fd: Int32
-    private let path: String?
-    private let temp: String?
+    /// nil for stdout.
+    private let file: TemporaryOutput?
+    var fd: Int32 { file?.fd ?? 1 }
 
     init(path: String) throws {
-        if path == "-" {
-            fd = 1
-            self.path = nil
-            temp = nil
-            return
-        }
-        let url = URL(fileURLWithPath: path)
-        let t = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tokengate-\(getpid()).tmp").path
-        let f = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard f >= 0 else { throw JobError("cannot create output '\(t)': \(String(cString: strerror(errno)))") }
-        fd = f
-        self.path = path
-        temp = t
+        file = path == "-" ? nil : try TemporaryOutput(path: path)
     }
 
-    func commit() throws {
-        guard let path, let temp else { return }
-        guard fsync(fd) == 0 else { throw JobError("cannot sync output '\(temp)': \(String(cString: strerror(errno)))") }
-        close(fd)
-        guard rename(temp, path) == 0 else { throw JobError("cannot rename '\(temp)' to '\(path)': \(String(cString: strerror(errno)))") }
-    }
+    func commit() throws { try file?.commit() }
 
-    func discard() {
-        guard let temp else { return }
-        close(fd)
-        unlink(temp)
-    }
+    func discard() { file?.discard() }
 }
 
 /// Rejected records as JSON Lines: record, line, stage, column, reason, and the record itself
