@@ -24,8 +24,9 @@ public final class AESGCM {
         ctx = c
     }
 
-    /// Encrypts `plaintext` into `output` (same length) and returns the tag.
-    public func seal(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+    /// Encrypts `plaintext` into `output` (same length) and returns the tag. Nonce and additional
+    /// data are small, non-secret byte arrays.
+    public func seal(nonce: [UInt8], aad: [UInt8], plaintext: UnsafeRawBufferPointer,
                      into output: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
         try start(nonce: nonce, aad: aad, encrypt: true)
         try update(plaintext, output)
@@ -41,7 +42,7 @@ public final class AESGCM {
 
     /// Decrypts and authenticates; `output` is written only if the tag verifies (it is zeroed otherwise).
     /// - Throws: ``CryptoError/Code/authenticationFailed`` for a wrong key, nonce, AAD, tag or ciphertext.
-    public func open(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
+    public func open(nonce: [UInt8], aad: [UInt8], ciphertext: UnsafeRawBufferPointer,
                      tag: [UInt8], into output: UnsafeMutableRawBufferPointer) throws {
         guard tag.count == AESGCM.tagSize else { throw CryptoError(.authenticationFailed, "AES-GCM tag must be 16 bytes") }
         try start(nonce: nonce, aad: aad, encrypt: false)
@@ -59,14 +60,14 @@ public final class AESGCM {
         }
     }
 
-    private func start(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, encrypt: Bool) throws {
+    private func start(nonce: [UInt8], aad: [UInt8], encrypt: Bool) throws {
         guard nonce.count == AESGCM.nonceSize else { throw CryptoError(.invalidLength, "AES-GCM nonce must be 12 bytes") }
-        guard EVP_CipherInit_ex2(ctx, nil, nil, nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt ? 1 : 0, nil) == 1 else {
+        guard EVP_CipherInit_ex2(ctx, nil, nil, nonce, encrypt ? 1 : 0, nil) == 1 else {
             throw CryptoError.openSSL("EVP_CipherInit_ex2(nonce)")
         }
         if aad.count > 0 {
             var outLen: Int32 = 0
-            guard EVP_CipherUpdate(ctx, nil, &outLen, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1 else {
+            guard EVP_CipherUpdate(ctx, nil, &outLen, aad, Int32(aad.count)) == 1 else {
                 throw CryptoError.openSSL("EVP_CipherUpdate(AAD)")
             }
         }

@@ -65,14 +65,10 @@ public final class SealedReader {
         let nonce = FileKeys.nonce(frame: n64, flags: SealedFormat.indexFrameFlag)
         let aad = FileKeys.aad(headerHash: header.hash, frame: n64, firstRecord: 0, recordCount: r64)
         do {
-            try nonce.withUnsafeBytes { nb in
-                try aad.withUnsafeBytes { ab in
-                    try sealedIndex.withUnsafeBytes { sb in
-                        try plainIndex.withUnsafeMutableBytes { ob in
-                            try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<indexLength]),
-                                         tag: Array(sealedIndex[indexLength...]), into: ob)
-                        }
-                    }
+            try sealedIndex.withUnsafeBytes { sb in
+                try plainIndex.withUnsafeMutableBytes { ob in
+                    try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<indexLength]),
+                                 tag: Array(sealedIndex[indexLength...]), into: ob)
                 }
             }
         } catch let e as CryptoError where e.code == .authenticationFailed {
@@ -119,13 +115,9 @@ public final class SealedReader {
         var plain = [UInt8](repeating: 0, count: e.length)
         let tag = Array(scratch[e.length..<total])
         do {
-            try nonce.withUnsafeBytes { nb in
-                try aad.withUnsafeBytes { ab in
-                    try scratch.withUnsafeBytes { sb in
-                        try plain.withUnsafeMutableBytes { ob in
-                            try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<e.length]), tag: tag, into: ob)
-                        }
-                    }
+            try scratch.withUnsafeBytes { sb in
+                try plain.withUnsafeMutableBytes { ob in
+                    try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<e.length]), tag: tag, into: ob)
                 }
             }
         } catch let err as CryptoError where err.code == .authenticationFailed {

@@ -119,12 +119,8 @@ public final class SealedWriter {
         let nonce = FileKeys.nonce(frame: n, flags: SealedFormat.indexFrameFlag)
         let aad = FileKeys.aad(headerHash: header.hash, frame: n, firstRecord: 0, recordCount: UInt64(recordsFlushed))
         let t0 = sealingClock()
-        let tag = try nonce.withUnsafeBytes { nb in
-            try aad.withUnsafeBytes { ab in
-                try index.withUnsafeBytes { ib in
-                    try sealed.withUnsafeMutableBytes { ob in try gcm.seal(nonce: nb, aad: ab, plaintext: ib, into: ob) }
-                }
-            }
+        let tag = try index.withUnsafeBytes { ib in
+            try sealed.withUnsafeMutableBytes { ob in try gcm.seal(nonce: nonce, aad: aad, plaintext: ib, into: ob) }
         }
         encryptionSeconds += sealingClock() - t0
         sealed.replaceSubrange(index.count..., with: tag)
@@ -144,12 +140,8 @@ public final class SealedWriter {
         let nonce = FileKeys.nonce(frame: i, flags: last ? SealedFormat.lastFrameFlag : 0)
         let aad = FileKeys.aad(headerHash: header.hash, frame: i, firstRecord: UInt64(recordsFlushed), recordCount: UInt64(pendingRecords))
         let t0 = sealingClock()
-        let tag = try nonce.withUnsafeBytes { nb in
-            try aad.withUnsafeBytes { ab in
-                try buffer.withUnsafeBytes { pb in
-                    try out.withUnsafeMutableBytes { ob in try gcm.seal(nonce: nb, aad: ab, plaintext: pb, into: ob) }
-                }
-            }
+        let tag = try buffer.withUnsafeBytes { pb in
+            try out.withUnsafeMutableBytes { ob in try gcm.seal(nonce: nonce, aad: aad, plaintext: pb, into: ob) }
         }
         encryptionSeconds += sealingClock() - t0
         out.withUnsafeMutableBytes { ob in

@@ -189,14 +189,10 @@ public enum Transit {
             let nonce = FileKeys.nonce(frame: seq, flags: next == frameCount - 1 ? TransitFormat.lastFrameFlag : 0)
             let aad = StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: seq, a: first, b: count)
             do {
-                try nonce.withUnsafeBytes { nb in
-                    try aad.withUnsafeBytes { ab in
-                        try cipher.withUnsafeBytes { cb in
-                            try plain.withUnsafeMutableBytes { ob in
-                                try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: cb[0..<length]),
-                                             tag: Array(cipher[length...]), into: ob)
-                            }
-                        }
+                try cipher.withUnsafeBytes { cb in
+                    try plain.withUnsafeMutableBytes { ob in
+                        try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: cb[0..<length]),
+                                     tag: Array(cipher[length...]), into: ob)
                     }
                 }
             } catch let e as CryptoError where e.code == .authenticationFailed {
@@ -273,14 +269,10 @@ final class OutgoingStream {
         let nonce = FileKeys.nonce(frame: UInt64(i), flags: i == frameCount - 1 ? TransitFormat.lastFrameFlag : 0)
         let aad = StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: UInt64(i),
                                  a: UInt64(f.records.lowerBound), b: UInt64(f.records.count))
-        let tag = try nonce.withUnsafeBytes { nb in
-            try aad.withUnsafeBytes { ab in
-                try f.plaintext.withUnsafeBytes { pb in
-                    try m.withUnsafeMutableBytes { ob in
-                        try gcm.seal(nonce: nb, aad: ab, plaintext: pb,
-                                     into: UnsafeMutableRawBufferPointer(rebasing: ob[TransitFormat.frameHeaderSize...]))
-                    }
-                }
+        let tag = try f.plaintext.withUnsafeBytes { pb in
+            try m.withUnsafeMutableBytes { ob in
+                try gcm.seal(nonce: nonce, aad: aad, plaintext: pb,
+                             into: UnsafeMutableRawBufferPointer(rebasing: ob[TransitFormat.frameHeaderSize...]))
             }
         }
         m += tag
@@ -319,25 +311,17 @@ enum StreamKeys {
 
     static func sealEmpty(_ gcm: AESGCM, nonce: [UInt8], aad: [UInt8]) throws -> [UInt8] {
         var empty: [UInt8] = [0]
-        return try nonce.withUnsafeBytes { nb in
-            try aad.withUnsafeBytes { ab in
-                try empty.withUnsafeMutableBytes { ob in
-                    try gcm.seal(nonce: nb, aad: ab, plaintext: UnsafeRawBufferPointer(rebasing: ob[0..<0]),
-                                 into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
-                }
-            }
+        return try empty.withUnsafeMutableBytes { ob in
+            try gcm.seal(nonce: nonce, aad: aad, plaintext: UnsafeRawBufferPointer(rebasing: ob[0..<0]),
+                         into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
         }
     }
 
     static func openEmpty(_ gcm: AESGCM, nonce: [UInt8], aad: [UInt8], tag: [UInt8]) throws {
         var empty: [UInt8] = [0]
-        try nonce.withUnsafeBytes { nb in
-            try aad.withUnsafeBytes { ab in
-                try empty.withUnsafeMutableBytes { ob in
-                    try gcm.open(nonce: nb, aad: ab, ciphertext: UnsafeRawBufferPointer(rebasing: ob[0..<0]), tag: tag,
-                                 into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
-                }
-            }
+        try empty.withUnsafeMutableBytes { ob in
+            try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: ob[0..<0]), tag: tag,
+                         into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
         }
     }
 }

@@ -109,8 +109,8 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         let g = try gcm()
         for _ in 0..<2 {
             var out = [UInt8](repeating: 0, count: hex(pt).count)
-            let t = try hex(iv).withUnsafeBytes { n in try hex(aad).withUnsafeBytes { a in try hex(pt).withUnsafeBytes { p in
-                try out.withUnsafeMutableBytes { o in try g.seal(nonce: n, aad: a, plaintext: p, into: o) } } } }
+            let t = try hex(pt).withUnsafeBytes { p in
+                try out.withUnsafeMutableBytes { o in try g.seal(nonce: hex(iv), aad: hex(aad), plaintext: p, into: o) } }
             #expect(hexString(out) == ct)
             #expect(hexString(t) == tag)
         }
@@ -120,8 +120,8 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         let g = try gcm()
         func open(_ c: [UInt8], _ a: [UInt8], _ t: [UInt8]) throws -> [UInt8] {
             var out = [UInt8](repeating: 0, count: c.count)
-            try hex(iv).withUnsafeBytes { n in try a.withUnsafeBytes { ab in try c.withUnsafeBytes { cb in
-                try out.withUnsafeMutableBytes { o in try g.open(nonce: n, aad: ab, ciphertext: cb, tag: t, into: o) } } } }
+            try c.withUnsafeBytes { cb in
+                try out.withUnsafeMutableBytes { o in try g.open(nonce: hex(iv), aad: a, ciphertext: cb, tag: t, into: o) } }
             return out
         }
         #expect(hexString(try open(hex(ct), hex(aad), hex(tag))) == pt)
