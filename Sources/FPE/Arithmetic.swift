@@ -14,6 +14,11 @@ struct Divisor64 {
     let shift: UInt64
     /// `floor((2^128 - 1) / normalized) - 2^64`.
     let reciprocal: UInt64
+    /// `ceil(2^128 / divisor) mod 2^128` as two words, for the direct remainder of a 64-bit
+    /// numerator (D. Lemire, O. Kaser, N. Kurz, "Faster remainder by direct computation", 2019:
+    /// exact for every 64-bit numerator and divisor with a 128-bit constant).
+    let directHigh: UInt64
+    let directLow: UInt64
 
     init(_ d: UInt64) {
         precondition(d != 0, "division by zero")
@@ -23,6 +28,12 @@ struct Divisor64 {
         shift = s
         normalized = dn
         reciprocal = dn.dividingFullWidth((high: ~dn, low: UInt64.max)).quotient
+        // floor((2^128 − 1) / d) + 1, which wraps to 0 for d = 1 (then every remainder is 0).
+        let (qHigh, rHigh) = UInt64.max.quotientAndRemainder(dividingBy: d)
+        let qLow = d.dividingFullWidth((high: rHigh, low: UInt64.max)).quotient
+        let (low, carry) = qLow.addingReportingOverflow(1)
+        directLow = low
+        directHigh = qHigh &+ (carry ? 1 : 0)
     }
 
     /// Quotient and remainder of `(u1·2^64 + u0) / normalized`, for `u1 < normalized`.
@@ -51,8 +62,9 @@ struct Divisor64 {
         let (q0, carry) = p.low.addingReportingOverflow(u0)
         let q1 = p.high &+ u1 &+ 1 &+ (carry ? 1 : 0)
         var r = u0 &- q1 &* normalized
-        r = r > q0 ? r &+ normalized : r
-        r = r >= normalized ? r &- normalized : r
+        // Masks rather than selects: LLVM may turn a select into a branch, which mispredicts here.
+        r &+= normalized & Self.mask(r > q0)
+        r &-= normalized & Self.mask(r >= normalized)
         return r
     }
 
@@ -75,12 +87,24 @@ struct Divisor64 {
         return remainder(high: p.high &+ (carry ? 1 : 0), low: lo)
     }
 
+    /// All ones when `condition`, else zero (branch-free).
+    @inline(__always)
+    static func mask(_ condition: Bool) -> UInt64 { 0 &- (condition ? 1 : 0) }
+
     /// `2^64 mod divisor`.
     var twoTo64: UInt64 { divisor.dividingFullWidth((high: 1 % divisor, low: 0)).remainder }
 
-    /// `x mod divisor`.
+    /// `x mod divisor`, branch-free: ((c·x mod 2^128)·divisor) >> 128 with c = ``directHigh``:``directLow``.
     @inline(__always)
-    func remainder(_ x: UInt64) -> UInt64 { remainder(high: 0, low: x) }
+    func remainder(_ x: UInt64) -> UInt64 {
+        let p = directLow.multipliedFullWidth(by: x)
+        let fractionHigh = p.high &+ directHigh &* x
+        let fractionLow = p.low
+        let a = fractionHigh.multipliedFullWidth(by: divisor)
+        let b = fractionLow.multipliedFullWidth(by: divisor).high
+        let (_, carry) = a.low.addingReportingOverflow(b)
+        return a.high &+ (carry ? 1 : 0)
+    }
 
     /// `(x / divisor, x % divisor)`.
     @inline(__always)

@@ -4,7 +4,7 @@ extension FPECipher {
     // MARK: - Entry: numerals → integers
 
     func loadState(_ nums: UnsafeBufferPointer<UInt16>, _ offs: UnsafeBufferPointer<Int>) {
-        let nf = fastCount
+        let nf = fastStride
         let bigEndian = algorithm == .ff1
         let r = UInt64(radix)
         let rc = radixConstants
@@ -70,7 +70,7 @@ extension FPECipher {
     // MARK: - Exit: integers → numerals
 
     func storeState(_ nums: UnsafeMutableBufferPointer<UInt16>, _ offs: UnsafeBufferPointer<Int>) {
-        let nf = fastCount
+        let nf = fastStride
         let bigEndian = algorithm == .ff1
         let rc = radixConstants
         let fast = fastState.base.bindMemory(to: UInt64.self, capacity: Swift.max(1, 2 * nf))
@@ -230,7 +230,7 @@ extension FPECipher {
     // MARK: FF1
 
     private func buildFF1(round i: Int) {
-        let nf = fastCount
+        let nf = fastStride
         let buf = blocks.base
         let (srcIndex, _) = arrays(round: i)
         let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
@@ -313,7 +313,7 @@ extension FPECipher {
     }
 
     private func consumeFF1(round i: Int, decrypting: Bool) {
-        let nf = fastCount
+        let nf = fastStride
         let buf = UnsafeRawPointer(blocks.base)
         let (_, dstIndex) = arrays(round: i)
         let odd = i & 1 == 1
@@ -328,8 +328,20 @@ extension FPECipher {
             if g.fast {
                 let m = odd ? p.modulusV : p.modulusU
                 let dv = odd ? p.divisorV : p.divisorU
-                if p.d == 8 {
-                    // y = NUM(S[0..<8]).
+                if p.d == 8 && m <= 1 << 63 {
+                    // y = NUM(S[0..<8]); the common case (b ≤ 4), kept free of data-dependent branches.
+                    if decrypting {
+                        for slot in range {
+                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                            dst[slot] = Self.subtractModHalf(dst[slot], dv.remainder(y), m)
+                        }
+                    } else {
+                        for slot in range {
+                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+                            dst[slot] = Self.addModHalf(dst[slot], dv.remainder(y), m)
+                        }
+                    }
+                } else if p.d == 8 {
                     if decrypting {
                         for slot in range {
                             let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
@@ -386,7 +398,7 @@ extension FPECipher {
         let buf = blocks.base
         let (srcIndex, _) = arrays(round: i)
         let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
-        let src = fast + srcIndex * nf
+        let src = fast + srcIndex * fastStride
         // REVB(P) = [NUM(REV(B))]^12 little-endian || REVB(W ⊕ [i]^4).
         for slot in 0..<nf {
             let p = buf + 16 * slot
@@ -409,7 +421,7 @@ extension FPECipher {
     }
 
     private func consumeFF31(round i: Int, decrypting: Bool) {
-        let nf = fastCount
+        let nf = fastStride
         let buf = UnsafeRawPointer(blocks.base)
         let (_, dstIndex) = arrays(round: i)
         let odd = i & 1 == 1
@@ -465,13 +477,32 @@ extension FPECipher {
 
     @inline(__always)
     static func addMod(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
+        // a, r < m. Subtract m when a + r overflowed or a + r ≥ m. An overflowed sum is below m, so
+        // s − m then borrows: the condition is `overflow == borrow`. Branch-free: the outcome is
+        // random, so a branch would mispredict half the time.
         let (s, overflow) = a.addingReportingOverflow(r)
-        return overflow || s >= m ? s &- m : s
+        let (t, borrow) = s.subtractingReportingOverflow(m)
+        return t &+ (m & Divisor64.mask(overflow != borrow))
     }
 
     @inline(__always)
     static func subtractMod(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
         let (s, borrow) = a.subtractingReportingOverflow(r)
-        return borrow ? s &+ m : s
+        return s &+ (m & Divisor64.mask(borrow))
+    }
+
+    /// `(a + r) mod m` for `a, r < m ≤ 2^63`: a + r − m is negative as a signed word exactly when
+    /// a + r < m, so its sign bit is the mask (no comparison LLVM could turn back into a branch).
+    @inline(__always)
+    static func addModHalf(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
+        let t = a &+ r &- m
+        return t &+ (m & UInt64(bitPattern: Int64(bitPattern: t) &>> 63))
+    }
+
+    /// `(a − r) mod m` for `a, r < m ≤ 2^63` (sign bit of a − r as the mask, as in ``addModHalf``).
+    @inline(__always)
+    static func subtractModHalf(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
+        let t = a &- r
+        return t &+ (m & UInt64(bitPattern: Int64(bitPattern: t) &>> 63))
     }
 }

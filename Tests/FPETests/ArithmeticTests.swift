@@ -137,3 +137,37 @@ import Testing
         #expect(FPECipher.subtractMod(0, m - 1, m) == 1)
     }
 }
+
+@Suite struct ModularStepTests {
+    /// The branch-free modular add/subtract used for moduli up to 2^63 agree with the definition,
+    /// at the edges of their domain included.
+    @Test func halfRangeAddAndSubtract() {
+        var rng = SplitMix64(seed: 63)
+        var moduli: [UInt64] = [1, 2, 10, 1000, 1_000_000, (1 << 62) + 3, (1 << 63) - 1, 1 << 63]
+        for _ in 0..<100 { moduli.append((rng.next() >> (rng.next() % 64)) % (1 << 63) + 1) }
+        for m in moduli {
+            var pairs: [(UInt64, UInt64)] = [(0, 0), (m - 1, m - 1), (0, m - 1), (m - 1, 0)]
+            for _ in 0..<100 { pairs.append((rng.next() % m, rng.next() % m)) }
+            for (a, r) in pairs {
+                let sum = UInt64((UInt128(a) + UInt128(r)) % UInt128(m))
+                let difference = UInt64((UInt128(a) + UInt128(m) - UInt128(r)) % UInt128(m))
+                #expect(FPECipher.addModHalf(a, r, m) == sum, "\(a) + \(r) mod \(m)")
+                #expect(FPECipher.subtractModHalf(a, r, m) == difference, "\(a) - \(r) mod \(m)")
+                #expect(FPECipher.addMod(a, r, m) == sum)
+                #expect(FPECipher.subtractMod(a, r, m) == difference)
+            }
+        }
+        // The general versions also cover moduli above 2^63.
+        let wide: [UInt64] = [UInt64.max, (1 << 63) + 1]
+        for m in wide {
+            let half: UInt64 = 1 << 63
+            let pairs: [(UInt64, UInt64)] = [(m - 1, m - 1), (m - 1, 1), (0, m - 1), (half, half)]
+            for (a, r) in pairs {
+                let sum = UInt64((UInt128(a) + UInt128(r)) % UInt128(m))
+                let difference = UInt64((UInt128(a) + UInt128(m) - UInt128(r)) % UInt128(m))
+                #expect(FPECipher.addMod(a, r, m) == sum)
+                #expect(FPECipher.subtractMod(a, r, m) == difference)
+            }
+        }
+    }
+}
