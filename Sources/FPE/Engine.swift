@@ -133,6 +133,15 @@ extension FPECipher {
     // MARK: - Call
 
     func process(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool) throws {
+        guard try begin(batch, tweak: tweak) else { return }
+        defer { endCall() }
+        try runRounds(count: batch.count, tweak: tweak, decrypting: decrypting)
+        store(&batch)
+    }
+
+    /// Validates, groups and lays out the batch, prepares the FF1 constants and loads the halves
+    /// as integers; false for an empty batch. A caller that gets true must call `endCall()`.
+    func begin(_ batch: NumeralBatch, tweak: [UInt8]) throws -> Bool {
         guard tweakLengths.contains(tweak.count) else {
             let expected = tweakLengths.count == 1 ? "\(tweakLengths.lowerBound)" : "\(tweakLengths.lowerBound)...\(tweakLengths.upperBound)"
             throw FPEError(.invalidTweak, "\(algorithm.rawValue) tweak must be \(expected) bytes, got \(tweak.count)")
@@ -141,21 +150,29 @@ extension FPECipher {
         guard batch.offsets.count >= 1, batch.offsets[0] == 0, batch.offsets[count] == batch.numerals.count else {
             throw FPEError(.invalidBatch, "batch offsets must start at 0 and end at the numeral count")
         }
-        if count == 0 { return }
+        if count == 0 { return false }
         if cachedLimbs > cachedLimbBudget { resetLengthCache() }
-
-        defer { endCall() }
-        try classify(batch)
-        layout(count)
-        if algorithm == .ff1 { try prepareFF1(tweak: tweak) }
+        do {
+            try classify(batch)
+            layout(count)
+            if algorithm == .ff1 { try prepareFF1(tweak: tweak) }
+        } catch {
+            endCall()
+            throw error
+        }
         batch.numerals.withUnsafeBufferPointer { nums in
             batch.offsets.withUnsafeBufferPointer { offs in
                 loadState(nums, offs)
             }
         }
-        try runRounds(count: count, tweak: tweak, decrypting: decrypting)
+        return true
+    }
+
+    /// Writes the halves of the values in the current groups back as numerals.
+    func store(_ batch: inout NumeralBatch) {
+        let offsets = batch.offsets
         batch.numerals.withUnsafeMutableBufferPointer { nums in
-            batch.offsets.withUnsafeBufferPointer { offs in
+            offsets.withUnsafeBufferPointer { offs in
                 storeState(nums, offs)
             }
         }
@@ -170,7 +187,7 @@ extension FPECipher {
     }
 
     /// Resets per-call bookkeeping and zeroizes the scratch buffers.
-    private func endCall() {
+    func endCall() {
         for g in groups { activeOfParam[g.param] = -1 }
         groups.removeAll(keepingCapacity: true)
         blocks.wipe()
@@ -373,6 +390,7 @@ extension FPECipher {
         swap(&fill, &self.groupFill)
         fastCount = 0
         for g in groupOrder[0..<firstWide] { fastCount += groups[g].count }
+        fastStride = fastCount
         blocks.reserve(16 * count)
         fastState.reserve(2 * 8 * fastCount)
         wideState.reserve(4 * wideLimbs)

@@ -80,6 +80,9 @@ public final class FPECipher {
     var forceMultiLimb = false
     /// Values on the 64-bit path in the current call; they occupy slots 0..<fastCount.
     var fastCount = 0
+    /// Offset (in words) of the second half's array in `fastState`: `fastCount` at the start of a
+    /// call, kept while cycle-walking shrinks `fastCount` to the values still walking.
+    var fastStride = 0
 
     // Scratch buffers, reused and zeroized after each call.
     var blocks = Scratch()
@@ -204,6 +207,30 @@ public final class FPECipher {
     /// - Throws: as ``encrypt(_:tweak:)``; on any error the batch is unchanged.
     public func decrypt(_ batch: inout NumeralBatch, tweak: [UInt8]) throws {
         try process(&batch, tweak: tweak, decrypting: true)
+    }
+
+    /// Encrypts every value of `batch` and cycle-walks (Black–Rogaway): re-encrypts each value
+    /// whose result `accept(index, numerals)` rejects, until every value is accepted. Restricted
+    /// this way the permutation is a permutation of the accepted set, so
+    /// ``decrypt(_:tweak:maxWalkPasses:walkingUntil:)`` with the same `accept` inverts it exactly.
+    ///
+    /// Values on the 64-bit path walk inside the engine (their halves stay integers between
+    /// passes and only the values still walking are re-encrypted); others are re-submitted.
+    ///
+    /// - Parameter maxWalkPasses: re-encryption passes allowed after the first encryption; more
+    ///   means the accepted set is far smaller than the caller said (or the cipher is broken).
+    /// - Throws: as ``encrypt(_:tweak:)`` (batch unchanged), or `.walkDidNotConverge` and the
+    ///   block cipher's errors during a walk, after which the batch's contents are unspecified.
+    public func encrypt(_ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
+                        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+        try processWalking(&batch, tweak: tweak, decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
+    }
+
+    /// Inverts ``encrypt(_:tweak:maxWalkPasses:walkingUntil:)``: decrypts and cycle-walks until
+    /// every value is accepted.
+    public func decrypt(_ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
+                        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+        try processWalking(&batch, tweak: tweak, decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
     }
 
     /// Encrypts one value (a batch of one).

@@ -31,6 +31,8 @@ public struct FPEError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let invalidKey = Code("invalidKey")
         /// A ``NumeralBatch``'s offsets are inconsistent with its numerals.
         public static let invalidBatch = Code("invalidBatch")
+        /// Cycle-walking left values outside the accepted set after the allowed passes.
+        public static let walkDidNotConverge = Code("walkDidNotConverge")
     }
 
     public let code: Code

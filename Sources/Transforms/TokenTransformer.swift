@@ -79,7 +79,6 @@ struct TransformerState {
     var positionOffsets: [Int] = [0]
     var source: [Int] = []
     var aux: [Int] = []
-    var walkBatch = NumeralBatch()
 
     /// - Parameters:
     ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
@@ -153,8 +152,18 @@ struct TransformerState {
             }
         }
         if !batch.isEmpty {
-            if decrypt { try engine.decrypt(&batch, tweak: tweak) } else { try engine.encrypt(&batch, tweak: tweak) }
-            if needsWalk { try walk(decrypt: decrypt) }
+            if !needsWalk {
+                if decrypt { try engine.decrypt(&batch, tweak: tweak) } else { try engine.encrypt(&batch, tweak: tweak) }
+            } else {
+                let rule = OutputRule(kind: spec.kind, dateSpan: dateSpan), aux = self.aux
+                try aux.withUnsafeBufferPointer { aux in
+                    if decrypt {
+                        try engine.decrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses) { rule.contains($1, value: $0, aux: aux) }
+                    } else {
+                        try engine.encrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses) { rule.contains($1, value: $0, aux: aux) }
+                    }
+                }
+            }
         }
         var out = input.bytes
         for k in 0..<source.count {
@@ -498,10 +507,19 @@ struct TransformerState {
     // MARK: - Cycle-walking
 
     var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
+}
 
-    /// Whether batch value `k` with numerals `v` is in the transform's output set.
-    func inSet(_ k: Int, _ v: UnsafeBufferPointer<UInt16>) -> Bool {
-        switch spec.kind {
+/// The set a cycle-walking transform's tokens must land in (a permutation restricted to it is a
+/// permutation of it, so detokenizing walks back exactly).
+struct OutputRule {
+    let kind: TransformKind
+    let dateSpan: Int
+
+    /// Whether the numerals `v` of batch value `k` are in the set; for cards `aux[k]` is the Luhn
+    /// sum of the digits kept in clear.
+    @inline(__always)
+    func contains(_ v: UnsafeBufferPointer<UInt16>, value k: Int, aux: UnsafeBufferPointer<Int>) -> Bool {
+        switch kind {
         case .card:
             var sum = aux[k]
             let m = v.count
@@ -523,51 +541,6 @@ struct TransformerState {
             return x < dateSpan
         default:
             return true
-        }
-    }
-
-    func inSet(_ k: Int, in b: NumeralBatch) -> Bool {
-        let range = b.offsets[k]..<b.offsets[k + 1]
-        return b.numerals.withUnsafeBufferPointer { inSet(k, UnsafeBufferPointer(rebasing: $0[range])) }
-    }
-
-    /// Cycle-walking (Black–Rogaway): re-encrypt (or re-decrypt) each value until it lands in the
-    /// set; a permutation restricted this way is a permutation of the set, so it inverts exactly.
-    mutating func walk(decrypt: Bool) throws {
-        var pending: [Int] = []
-        for k in 0..<batch.count where !inSet(k, in: batch) { pending.append(k) }
-        var passes = 0
-        while !pending.isEmpty {
-            passes += 1
-            guard passes <= maxWalkPasses else {
-                throw TransformError("cycle-walking did not converge after \(maxWalkPasses) passes")
-            }
-            walkBatch.removeAll(keepingCapacity: true)
-            let offsets = batch.offsets
-            batch.numerals.withUnsafeBufferPointer { all in
-                for k in pending {
-                    walkBatch.numerals.append(contentsOf: UnsafeBufferPointer(rebasing: all[offsets[k]..<offsets[k + 1]]))
-                    walkBatch.offsets.append(walkBatch.numerals.count)
-                }
-            }
-            if decrypt { try engine.decrypt(&walkBatch, tweak: tweak) } else { try engine.encrypt(&walkBatch, tweak: tweak) }
-            var still: [Int] = []
-            let dstOffsets = batch.offsets, srcOffsets = walkBatch.offsets
-            walkBatch.numerals.withUnsafeBufferPointer { walked in
-                batch.numerals.withUnsafeMutableBufferPointer { all in
-                    for (w, k) in pending.enumerated() {
-                        let src = srcOffsets[w], dst = dstOffsets[k]
-                        for j in 0..<(srcOffsets[w + 1] - src) { all[dst + j] = walked[src + j] }
-                    }
-                }
-            }
-            walkBatch.numerals.withUnsafeBufferPointer { walked in
-                for (w, k) in pending.enumerated()
-                where !inSet(k, UnsafeBufferPointer(rebasing: walked[srcOffsets[w]..<srcOffsets[w + 1]])) {
-                    still.append(k)
-                }
-            }
-            pending = still
         }
     }
 }

@@ -1,0 +1,90 @@
+// Cycle-walking (Black–Rogaway) for transforms whose outputs must satisfy a rule (a Luhn-valid
+// card, a valid SSN, a day inside a range): the cipher is applied again to each value that lands
+// outside the accepted set until it lands inside. A card walks about ten times, so the passes after
+// the first are most of the work; on the 64-bit path they run on the halves already held as
+// integers, over the values still walking only (compacted to the front of every group), without
+// re-validating, re-grouping or re-loading the batch.
+
+extension FPECipher {
+    func processWalking(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+                        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+        guard try begin(batch, tweak: tweak) else { return }
+        var ended = false
+        defer { if !ended { endCall() } }
+        try runRounds(count: batch.count, tweak: tweak, decrypting: decrypting)
+        store(&batch)
+        guard fastCount == batch.count else {
+            // Some values are on the multi-limb path: walk by re-submitting the rejected values.
+            endCall()
+            ended = true
+            try walkResubmitting(&batch, tweak: tweak, decrypting: decrypting, maxWalkPasses: maxWalkPasses, accept: accept)
+            return
+        }
+        var passes = 0
+        while keepRejected(batch, accept) > 0 {
+            passes += 1
+            guard passes <= maxWalkPasses else {
+                throw FPEError(.walkDidNotConverge, "cycle-walking left \(fastCount) values outside the accepted set after \(maxWalkPasses) passes")
+            }
+            try runRounds(count: fastCount, tweak: tweak, decrypting: decrypting)
+            store(&batch)
+        }
+    }
+
+    /// Keeps, in every group, only the slots whose value `accept` rejects (moved to the front of the
+    /// group with their two halves); returns how many remain. Fast path only.
+    private func keepRejected(_ batch: NumeralBatch, _ accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) -> Int {
+        let stride = fastStride
+        let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
+        var groups = [Group]()
+        swap(&groups, &self.groups)
+        defer { swap(&groups, &self.groups) }
+        var kept = 0
+        batch.numerals.withUnsafeBufferPointer { nums in
+            batch.offsets.withUnsafeBufferPointer { offs in
+                order.withUnsafeMutableBufferPointer { ord in
+                    for g in groupOrder {
+                        let start = kept
+                        for slot in groups[g].slotStart..<(groups[g].slotStart + groups[g].count) {
+                            let k = Int(ord[slot])
+                            if accept(k, UnsafeBufferPointer(rebasing: nums[offs[k]..<offs[k + 1]])) { continue }
+                            ord[kept] = ord[slot]
+                            fast[kept] = fast[slot]
+                            fast[stride + kept] = fast[stride + slot]
+                            kept += 1
+                        }
+                        groups[g].slotStart = start
+                        groups[g].count = kept - start
+                    }
+                }
+            }
+        }
+        fastCount = kept
+        return kept
+    }
+
+    /// The general walk: copies the rejected values into a batch of their own, applies the cipher
+    /// to it, copies the results back, and repeats with the values still rejected.
+    private func walkResubmitting(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+                                  accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+        func rejected(_ k: Int, _ b: NumeralBatch, _ i: Int) -> Bool {
+            b.numerals.withUnsafeBufferPointer { !accept(k, UnsafeBufferPointer(rebasing: $0[b.offsets[i]..<b.offsets[i + 1]])) }
+        }
+        var pending = (0..<batch.count).filter { rejected($0, batch, $0) }
+        var passes = 0
+        var walking = NumeralBatch()
+        while !pending.isEmpty {
+            passes += 1
+            guard passes <= maxWalkPasses else {
+                throw FPEError(.walkDidNotConverge, "cycle-walking left \(pending.count) values outside the accepted set after \(maxWalkPasses) passes")
+            }
+            walking.removeAll(keepingCapacity: true)
+            for k in pending { walking.append(batch.value(at: k)) }
+            try process(&walking, tweak: tweak, decrypting: decrypting)
+            for (w, k) in pending.enumerated() {
+                batch.numerals.replaceSubrange(batch.offsets[k]..<batch.offsets[k + 1], with: walking.value(at: w))
+            }
+            pending = pending.enumerated().filter { rejected($0.element, walking, $0.offset) }.map(\.element)
+        }
+    }
+}
