@@ -35,6 +35,12 @@ public enum Validators {
         guard digits.count == 9 else { return false }
         var v = 0
         for d in digits { v = v * 10 + Int(d) }
+        return ssnValid(number: v)
+    }
+
+    /// The SSA rules on the 9-digit number AAAGGSSSS (0 ≤ v < 10^9).
+    @inlinable
+    public static func ssnValid(number v: Int) -> Bool {
         let area = v / 1_000_000, group = v / 10_000 % 100, serial = v % 10_000
         if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 { return false }
         return v != 78_051_120 && v != 219_099_999 && v != 123_456_789

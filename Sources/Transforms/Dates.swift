@@ -27,7 +27,7 @@ struct DatePattern: Sendable {
     }
 
     /// Day number of `value`, nil when it does not match the pattern or is not a calendar date.
-    func parse(_ v: ArraySlice<UInt8>) -> Int? {
+    func parse<C: RandomAccessCollection>(_ v: C) -> Int? where C.Element == UInt8, C.Index == Int {
         guard v.count == pattern.count else { return nil }
         let base = v.startIndex
         for i in 0..<pattern.count where !isField(i) && v[base + i] != pattern[i] { return nil }

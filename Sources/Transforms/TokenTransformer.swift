@@ -143,12 +143,19 @@ struct TransformerState {
         positionOffsets.append(0)
         source.removeAll(keepingCapacity: true)
         aux.removeAll(keepingCapacity: true)
+        // Upper bounds (every byte a symbol): the appends below never reallocate.
+        batch.numerals.reserveCapacity(input.bytes.count)
+        positions.reserveCapacity(input.bytes.count)
         var rejects: [ValueReject] = []
-        for i in 0..<input.count {
-            if let reason = parse(input, i) {
-                rejects.append(ValueReject(index: i, reason: reason))
-            } else {
-                source.append(i)
+        input.bytes.withUnsafeBufferPointer { b in
+            input.offsets.withUnsafeBufferPointer { offsets in
+                for i in 0..<input.count {
+                    if let reason = parse(b, offsets[i]..<offsets[i + 1]) {
+                        rejects.append(ValueReject(index: i, reason: reason))
+                    } else {
+                        source.append(i)
+                    }
+                }
             }
         }
         if !batch.isEmpty {
@@ -225,9 +232,9 @@ struct TransformerState {
         return nil
     }
 
-    mutating func parse(_ input: ByteColumn, _ i: Int) -> String? {
-        let r = input.range(i)
-        let b = input.bytes
+    /// Parses the value at bytes `r` of a column's bytes `b`; nil when it was appended to the batch,
+    /// else the reason it is rejected.
+    mutating func parse(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         switch spec.kind {
         case .card: return parseCard(b, r)
         case .ssn: return parseSSN(b, r)
@@ -241,7 +248,7 @@ struct TransformerState {
 
     func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    mutating func parseCard(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseCard(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var n = 0
         var sum = 0
         for p in r.reversed() {
@@ -274,17 +281,16 @@ struct TransformerState {
         return nil
     }
 
-    mutating func parseSSN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseSSN(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         let v = b[r]
         let dashed = v.count == 11 && b[r.lowerBound + 3] == 0x2D && b[r.lowerBound + 6] == 0x2D
         guard v.count == 9 || dashed else { return "not an SSN: expected AAA-GG-SSSS or 9 digits" }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(9)
+        var number = 0
         for p in r where !(dashed && (p - r.lowerBound == 3 || p - r.lowerBound == 6)) {
             guard isDigit(b[p]) else { return "not an SSN: character \(p - r.lowerBound) is not a digit" }
-            digits.append(b[p] - 0x30)
+            number = number * 10 + Int(b[p] - 0x30)
         }
-        guard Validators.ssnValid(digits) else { return "not a valid SSN (SSA area/group/serial rules)" }
+        guard Validators.ssnValid(number: number) else { return "not a valid SSN (SSA area/group/serial rules)" }
         for p in r where isDigit(b[p]) {
             positions.append(p)
             batch.numerals.append(UInt16(b[p] - 0x30))
@@ -295,12 +301,12 @@ struct TransformerState {
 
     /// The end of a phone number's main part: an extension starts at `x`, `ext`, `ext.` or `#`
     /// (kept as written, with its digits).
-    func phoneMainEnd(_ b: [UInt8], _ r: Range<Int>) -> Int {
+    func phoneMainEnd(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
         for p in r where b[p] == 0x78 || b[p] == 0x58 || b[p] == 0x23 || b[p] == 0x65 || b[p] == 0x45 { return p }
         return r.upperBound
     }
 
-    mutating func parsePhone(_ b: [UInt8], _ r0: Range<Int>) -> String? {
+    mutating func parsePhone(_ b: UnsafeBufferPointer<UInt8>, _ r0: Range<Int>) -> String? {
         let end = phoneMainEnd(b, r0)
         let r = r0.lowerBound..<end
         var n = 0
@@ -337,7 +343,7 @@ struct TransformerState {
         return nil
     }
 
-    mutating func parseEmail(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseEmail(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var at = -1
         for p in r {
             let c = b[p]
@@ -361,7 +367,7 @@ struct TransformerState {
         return nil
     }
 
-    mutating func parseIBAN(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseIBAN(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var compact: [UInt8] = []
         compact.reserveCapacity(34)
         for p in r where b[p] != 0x20 {
@@ -404,7 +410,7 @@ struct TransformerState {
         }
     }
 
-    mutating func parseDate(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseDate(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var found: (Int, Int)?
         for (i, p) in datePatterns.enumerated() {
             if let d = p.parse(b[r]) { found = (i, d); break }
@@ -426,7 +432,7 @@ struct TransformerState {
         return nil
     }
 
-    mutating func parseGeneric(_ b: [UInt8], _ r: Range<Int>) -> String? {
+    mutating func parseGeneric(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var n = 0
         for p in r where table[Int(b[p])] != TokenTransformer.none { n += 1 }
         if allowsShortForm {
@@ -531,9 +537,7 @@ struct OutputRule {
             guard v.count == 9 else { return false }
             var x = 0
             for j in 0..<9 { x = x * 10 + Int(v[j]) }
-            let area = x / 1_000_000, group = x / 10_000 % 100, serial = x % 10_000
-            if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 { return false }
-            return x != 78_051_120 && x != 219_099_999 && x != 123_456_789  // Validators.ssnValid's rules
+            return Validators.ssnValid(number: x)
         case .date:
             guard v.count == 6 else { return true }
             var x = 0
