@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "FPE", targets: ["FPE"]),
         // CSV / JSON Lines readers and writers with the Batch type, for the Benchmarks package.
         .library(name: "Formats", targets: ["Formats", "Columns"]),
+        // The tokenize job (reader → tagger → transforms → writer), for the Benchmarks package.
+        .library(name: "Tokenize", targets: ["Tokenize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -40,6 +40,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "TokenizeBenchmarks",
+            dependencies: [
+                .product(name: "Tokenize", package: "tokengate"),
+                .product(name: "TokengateCore", package: "tokengate"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TokenizeBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "SealingBenchmarks",
             dependencies: [
                 .product(name: "TokengateCore", package: "tokengate"),
