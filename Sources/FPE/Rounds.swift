@@ -328,30 +328,14 @@ extension FPECipher {
             if g.fast {
                 let m = odd ? p.modulusV : p.modulusU
                 let dv = odd ? p.divisorV : p.divisorU
-                if p.d == 8 && m <= 1 << 63 {
-                    // y = NUM(S[0..<8]); the common case (b ≤ 4), kept free of data-dependent branches.
-                    if decrypting {
-                        for slot in range {
-                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                            dst[slot] = Self.subtractModHalf(dst[slot], dv.remainder(y), m)
-                        }
-                    } else {
-                        for slot in range {
-                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                            dst[slot] = Self.addModHalf(dst[slot], dv.remainder(y), m)
-                        }
-                    }
-                } else if p.d == 8 {
-                    if decrypting {
-                        for slot in range {
-                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                            dst[slot] = Self.subtractMod(dst[slot], dv.remainder(y), m)
-                        }
-                    } else {
-                        for slot in range {
-                            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
-                            dst[slot] = Self.addMod(dst[slot], dv.remainder(y), m)
-                        }
+                if p.d == 8 {
+                    // y = NUM(S[0..<8]): the common case (b ≤ 4). For m ≤ 2^63 the modular step is
+                    // free of data-dependent branches.
+                    switch (decrypting, m <= 1 << 63) {
+                    case (false, true): Self.consumeY64(buf, dst, range, dv, m, Self.addModHalf)
+                    case (true, true): Self.consumeY64(buf, dst, range, dv, m, Self.subtractModHalf)
+                    case (false, false): Self.consumeY64(buf, dst, range, dv, m, Self.addMod)
+                    case (true, false): Self.consumeY64(buf, dst, range, dv, m, Self.subtractMod)
                     }
                 } else {
                     // d == 12: y = NUM(S[0..<12]) = (w0 >> 32)·2^64 + ((w0 << 32) | w1).
@@ -388,6 +372,17 @@ extension FPECipher {
                     }
                 }
             }
+        }
+    }
+
+    /// `dst[slot] = step(dst[slot], y mod m, m)` with y the first 8 bytes of each slot's block
+    /// (big-endian); inlined with `step` so that each loop is specialized.
+    @inline(__always)
+    private static func consumeY64(_ buf: UnsafeRawPointer, _ dst: UnsafeMutablePointer<UInt64>, _ range: Range<Int>,
+                                   _ dv: Divisor64, _ m: UInt64, _ step: (UInt64, UInt64, UInt64) -> UInt64) {
+        for slot in range {
+            let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
+            dst[slot] = step(dst[slot], dv.remainder(y), m)
         }
     }
 
