@@ -62,9 +62,8 @@ struct Divisor64 {
         let (q0, carry) = p.low.addingReportingOverflow(u0)
         let q1 = p.high &+ u1 &+ 1 &+ (carry ? 1 : 0)
         var r = u0 &- q1 &* normalized
-        // Masks rather than selects: LLVM may turn a select into a branch, which mispredicts here.
-        r &+= normalized & Self.mask(r > q0)
-        r &-= normalized & Self.mask(r >= normalized)
+        r &+= normalized & borrowMask(q0, r)        // r > q0
+        r &-= normalized & ~borrowMask(r, normalized)  // r ≥ normalized
         return r
     }
 
@@ -86,10 +85,6 @@ struct Divisor64 {
         // p.high < twoTo64 < divisor, so p.high + 1 ≤ divisor - 1 < divisor.
         return remainder(high: p.high &+ (carry ? 1 : 0), low: lo)
     }
-
-    /// All ones when `condition`, else zero (branch-free).
-    @inline(__always)
-    static func mask(_ condition: Bool) -> UInt64 { 0 &- (condition ? 1 : 0) }
 
     /// `2^64 mod divisor`.
     var twoTo64: UInt64 { divisor.dividingFullWidth((high: 1 % divisor, low: 0)).remainder }
@@ -114,6 +109,15 @@ struct Divisor64 {
         let (q, r) = divideNormalized(n1, n0)
         return (q, r &>> shift)
     }
+}
+
+/// All ones when `a < b`, else zero: the high word of the 128-bit difference, which compiles to
+/// cmp/sbb. A comparison feeding a select (or `0 - (c ? 1 : 0)`, which LLVM rewrites into one) is
+/// turned back into a branch by LLVM's x86 cmov conversion, and in the Feistel rounds that branch
+/// goes either way at random: half the executions mispredict.
+@inline(__always)
+func borrowMask(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    UInt64(truncatingIfNeeded: (UInt128(a) &- UInt128(b)) >> 64)
 }
 
 /// Division of 32-bit numerators by a small fixed divisor (< 2^32) with one multiplication

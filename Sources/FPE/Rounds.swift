@@ -329,13 +329,11 @@ extension FPECipher {
                 let m = odd ? p.modulusV : p.modulusU
                 let dv = odd ? p.divisorV : p.divisorU
                 if p.d == 8 {
-                    // y = NUM(S[0..<8]): the common case (b ≤ 4). For m ≤ 2^63 the modular step is
-                    // free of data-dependent branches.
-                    switch (decrypting, m <= 1 << 63) {
-                    case (false, true): Self.consumeY64(buf, dst, range, dv, m, Self.addModHalf)
-                    case (true, true): Self.consumeY64(buf, dst, range, dv, m, Self.subtractModHalf)
-                    case (false, false): Self.consumeY64(buf, dst, range, dv, m, Self.addMod)
-                    case (true, false): Self.consumeY64(buf, dst, range, dv, m, Self.subtractMod)
+                    // y = NUM(S[0..<8]): the common case (b ≤ 4).
+                    if decrypting {
+                        Self.consumeY64(buf, dst, range, dv, m, Self.subtractMod)
+                    } else {
+                        Self.consumeY64(buf, dst, range, dv, m, Self.addMod)
                     }
                 } else {
                     // d == 12: y = NUM(S[0..<12]) = (w0 >> 32)·2^64 + ((w0 << 32) | w1).
@@ -470,34 +468,18 @@ extension FPECipher {
         }
     }
 
+    /// `(a + r) mod m` for `a, r < m`, free of data-dependent branches: t = a + r − m in 128 bits
+    /// is negative exactly when a + r < m, and then its high word is all ones.
     @inline(__always)
     static func addMod(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
-        // a, r < m. Subtract m when a + r overflowed or a + r ≥ m. An overflowed sum is below m, so
-        // s − m then borrows: the condition is `overflow == borrow`. Branch-free: the outcome is
-        // random, so a branch would mispredict half the time.
-        let (s, overflow) = a.addingReportingOverflow(r)
-        let (t, borrow) = s.subtractingReportingOverflow(m)
-        return t &+ (m & Divisor64.mask(overflow != borrow))
+        let t = UInt128(a) &+ UInt128(r) &- UInt128(m)
+        return UInt64(truncatingIfNeeded: t) &+ (m & UInt64(truncatingIfNeeded: t >> 64))
     }
 
+    /// `(a − r) mod m` for `a, r < m`, free of data-dependent branches (as ``addMod(_:_:_:)``).
     @inline(__always)
     static func subtractMod(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
-        let (s, borrow) = a.subtractingReportingOverflow(r)
-        return s &+ (m & Divisor64.mask(borrow))
-    }
-
-    /// `(a + r) mod m` for `a, r < m ≤ 2^63`: a + r − m is negative as a signed word exactly when
-    /// a + r < m, so its sign bit is the mask (no comparison LLVM could turn back into a branch).
-    @inline(__always)
-    static func addModHalf(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
-        let t = a &+ r &- m
-        return t &+ (m & UInt64(bitPattern: Int64(bitPattern: t) &>> 63))
-    }
-
-    /// `(a − r) mod m` for `a, r < m ≤ 2^63` (sign bit of a − r as the mask, as in ``addModHalf``).
-    @inline(__always)
-    static func subtractModHalf(_ a: UInt64, _ r: UInt64, _ m: UInt64) -> UInt64 {
-        let t = a &- r
-        return t &+ (m & UInt64(bitPattern: Int64(bitPattern: t) &>> 63))
+        let t = UInt128(a) &- UInt128(r)
+        return UInt64(truncatingIfNeeded: t) &+ (m & UInt64(truncatingIfNeeded: t >> 64))
     }
 }
