@@ -84,11 +84,11 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns"], swiftSettings: strict),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
-            dependencies: ["FPE", "Crypto"],
+            dependencies: ["FPE", "Crypto", "TestSupport"],
             swiftSettings: strict
         ),
     ],

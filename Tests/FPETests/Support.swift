@@ -1,3 +1,4 @@
+import TestSupport
 import Crypto
 import Foundation
 @testable import FPE
@@ -39,19 +40,6 @@ struct VectorFile: Codable, Sendable {
     /// The cases of a fixture, for test arguments (a missing or malformed fixture yields no cases,
     /// which `fixturesLoad` reports as a failure).
     static func cases(_ name: String) -> [VectorCase] { (try? load(name).cases) ?? [] }
-}
-
-/// A deterministic generator (SplitMix64), so a failing property case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// AES-ECB that records the number of blocks of each call, and can be told to fail.
