@@ -359,17 +359,27 @@ extension FPECipher {
                                 let src = off < 16 ? buf + 16 * slot + off : ext + g.extBase + 16 * q * e + (off - 16)
                                 y[l] = UInt32(bigEndian: src.loadUnaligned(as: UInt32.self))
                             }
-                            Limbs.remainder(y, ny, divisor: vn.baseAddress!, vn.count, shift: shift, scratch: un, into: r, w)
-                            let target = wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w
-                            if decrypting {
-                                Limbs.subtractMod(target, r, mod.baseAddress!, w)
-                            } else {
-                                Limbs.addMod(target, r, mod.baseAddress!, w)
-                            }
+                            Self.applyWide(y, ny, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
+                                           scratch: un, r, decrypting: decrypting)
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Multi-limb path: `target = (target ± y mod m) mod m` over `w` limbs, with y of `ny` limbs,
+    /// `vn` and `shift` the normalized modulus, `mod` the modulus padded to `w` limbs, and scratch
+    /// `un` (ny + 1 limbs) and `r` (w limbs).
+    @inline(__always)
+    private static func applyWide(_ y: UnsafeMutablePointer<UInt32>, _ ny: Int, _ vn: UnsafeBufferPointer<UInt32>, _ shift: Int,
+                                  _ mod: UnsafeBufferPointer<UInt32>, _ w: Int, _ target: UnsafeMutablePointer<UInt32>,
+                                  scratch un: UnsafeMutablePointer<UInt32>, _ r: UnsafeMutablePointer<UInt32>, decrypting: Bool) {
+        Limbs.remainder(y, ny, divisor: vn.baseAddress!, vn.count, shift: shift, scratch: un, into: r, w)
+        if decrypting {
+            Limbs.subtractMod(target, r, mod.baseAddress!, w)
+        } else {
+            Limbs.addMod(target, r, mod.baseAddress!, w)
         }
     }
 
@@ -454,13 +464,8 @@ extension FPECipher {
                             for l in 0..<4 {
                                 y[l] = UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 4 * l, as: UInt32.self))
                             }
-                            Limbs.remainder(y, 4, divisor: vn.baseAddress!, vn.count, shift: shift, scratch: un, into: r, w)
-                            let target = wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w
-                            if decrypting {
-                                Limbs.subtractMod(target, r, mod.baseAddress!, w)
-                            } else {
-                                Limbs.addMod(target, r, mod.baseAddress!, w)
-                            }
+                            Self.applyWide(y, 4, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
+                                           scratch: un, r, decrypting: decrypting)
                         }
                     }
                 }
