@@ -35,7 +35,9 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // Stages, one module each (see DESIGN.md).
+        // Stages, one module each (see docs/ARCHITECTURE.md).
+        // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
+        .target(name: "SystemIO", swiftSettings: strict),
         .target(name: "HSM", dependencies: ["CPKCS11", "Crypto"], swiftSettings: strict),
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(
