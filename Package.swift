@@ -11,7 +11,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokengate", targets: ["tokengate"]),
-        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms", "Sealing"]),
+        // The operations core: the one audited entry to every operation (what the CLI and the
+        // server call). Keys are reachable only through it: Keyring's initializers are `package`.
+        .library(name: "Tokengate", targets: ["Operations"]),
         // The FPE engine alone (with Crypto), for the Benchmarks package.
         .library(name: "FPE", targets: ["FPE"]),
         // CSV / JSON Lines readers and writers with the Batch type, for the Benchmarks package.
@@ -58,10 +60,16 @@ let package = Package(
             dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // One audited, authorized entry per operation; the CLI and the server call only this.
+        .target(
+            name: "Operations",
+            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Audit", "Crypto", "SystemIO"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Audit",
+                "Operations", "Keyring", "Crypto", "FPE", "Tokenize", "Tagging", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -84,6 +92,11 @@ let package = Package(
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TransitTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "OperationsTests",
+            dependencies: ["Operations", "Audit", "Keyring", "Sealing", "Tokenize", "Crypto", "TestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),

@@ -50,7 +50,9 @@ public final class Keyring: @unchecked Sendable {
 
     /// Opens the keyring: sets the module's environment and loads the module. Tokens are opened
     /// and logged in on first use.
-    public init(config: KeyringConfig) throws {
+    /// `package`: outside this package keys are reached only through the Operations module's
+    /// `Gateway`, which audits every use.
+    package init(config: KeyringConfig) throws {
         self.config = config
         for (k, v) in (config.moduleEnvironment ?? [:]).sorted(by: { $0.key < $1.key }) {
             let value = v.hasPrefix("./") || v.hasPrefix("../") ? config.resolve(v) : v
@@ -59,7 +61,7 @@ public final class Keyring: @unchecked Sendable {
         self.module = try PKCS11Module.load(path: config.resolve(config.module))
     }
 
-    public convenience init(configPath: String) throws {
+    package convenience init(configPath: String) throws {
         try self.init(config: KeyringConfig.load(path: configPath))
     }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import Keyring
-import Audit
+import Operations
 
 /// `--log PATH`, shared by the audit subcommands.
 struct AuditLogOptions: ParsableArguments {
@@ -14,9 +13,8 @@ struct AuditLogOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Name of the audit key (audit/<name>).", valueName: "name"))
     var auditKey: String = "log"
 
-    func open(_ keys: KeyringOptions, positional: String? = nil) throws -> AuditLog {
-        let kr = try keys.open()
-        return AuditLog.default(keyring: kr, path: positional ?? log, keyName: auditKey)
+    func selection(positional: String? = nil) -> AuditLogSelection {
+        AuditLogSelection(path: positional ?? log, keyName: auditKey)
     }
 }
 
@@ -43,16 +41,15 @@ struct AuditCommand: ParsableCommand {
         @Flag(help: "Print JSON: {records, intact, firstBroken, problem, reason, summary}") var json = false
 
         func run() throws {
-            let log = try options.open(keys, positional: file)
-            let v = try log.verify()
+            let (path, v) = try keys.open().verifyAudit(options.selection(positional: file))
             if json {
                 struct Out: Encodable { let log: String; let records: Int; let intact: Bool; let firstBroken: Int?; let problem: String?; let reason: String?; let summary: String }
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try enc.encode(Out(log: log.path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
+                print(String(decoding: try enc.encode(Out(log: path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
                                                           problem: v.problem?.rawValue, reason: v.reason, summary: v.summary)), as: UTF8.self))
             } else {
-                print("\(log.path): \(v.summary)")
+                print("\(path): \(v.summary)")
             }
             if !v.intact { throw ExitCode(1) }
         }
@@ -79,13 +76,12 @@ struct AuditCommand: ParsableCommand {
         func run() throws {
             func date(_ s: String?, _ name: String) throws -> Date? {
                 guard let s else { return nil }
-                guard let d = AuditRecord.parseTime(s) else { throw ValidationError("--\(name): not an ISO 8601 time: \(s)") }
+                guard let d = Gateway.parseAuditTime(s) else { throw ValidationError("--\(name): not an ISO 8601 time: \(s)") }
                 return d
             }
-            let log = try options.open(keys)
-            let filter = AuditFilter(operation: operation, path: path, keyLabel: keyLabel,
-                                     since: try date(since, "since"), until: try date(until, "until"))
-            let recs = try log.records(filter: filter)
+            let query = AuditQuery(operation: operation, path: path, keyLabel: keyLabel,
+                                   since: try date(since, "since"), until: try date(until, "until"))
+            let recs = try keys.open().auditRecords(options.selection(), matching: query)
             if json {
                 for r in recs { print(String(decoding: try r.line(), as: UTF8.self)) }
                 return
@@ -105,8 +101,7 @@ struct AuditCommand: ParsableCommand {
         @Flag(help: "Print JSON: {file, sha256, upstream, downstream}") var json = false
 
         func run() throws {
-            let log = try options.open(keys)
-            let l = try log.lineage(of: file)
+            let l = try keys.open().auditLineage(of: file, in: options.selection())
             if json {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -124,13 +119,13 @@ struct AuditCommand: ParsableCommand {
             if l.upstream.isEmpty && l.downstream.isEmpty { print("no record mentions this file") }
         }
 
-        func describe(_ r: AuditRecord) -> String {
+        func describe(_ r: AuditEntry) -> String {
             "#\(r.sequence) \(r.time) \(r.operation): \(r.inputs.map(\.path).joined(separator: ", ")) → \(r.outputs.map(\.path).joined(separator: ", "))"
         }
     }
 }
 
-private func row(_ r: AuditRecord) -> [String] {
+private func row(_ r: AuditEntry) -> [String] {
     let rows = [r.rowsIn.map { "in=\($0)" }, r.rowsOut.map { "out=\($0)" }, r.rowsRejected.map { "rejected=\($0)" }].compactMap { $0 }
     return [
         String(r.sequence), r.time, r.operation, r.outcome.rawValue + (r.error.map { ": \($0)" } ?? ""), "\(r.user)@\(r.host)",

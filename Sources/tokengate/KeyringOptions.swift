@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Keyring
+import Operations
 
 /// `--keyring PATH`, shared by every command that touches keys.
 struct KeyringOptions: ParsableArguments {
@@ -25,7 +25,8 @@ struct KeyringOptions: ParsableArguments {
         throw ValidationError("no keyring config: pass --keyring PATH or set TOKENGATE_KEYRING (development: run scripts/setup.sh inside the repository)")
     }
 
-    func open() throws -> Keyring {
-        try Keyring(configPath: configPath())
+    /// The operations gateway over the configured keyring.
+    func open() throws -> Gateway {
+        try Gateway(keyringPath: configPath())
     }
 }

@@ -1,16 +1,15 @@
 import ArgumentParser
 import Foundation
 import Keyring
-import Sealing
-import Audit
+import Operations
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Create, list, rotate and retire HSM keys.",
         discussion: """
-            Keys are labelled tokengate/<purpose>/<name>/v<N>. The newest version of a key is its
-            primary: it alone wraps, tokenizes and signs; older versions only unwrap or detokenize
+            Keys are labelled tokengate/<purpose>/<name>/v<N>. The newest version of a key is its \
+            primary: it alone wraps, tokenizes and signs; older versions only unwrap or detokenize \
             until they are retired.
             """,
         subcommands: [Init.self, List.self, Rotate.self, Retire.self]
@@ -23,16 +22,13 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var options: KeyringOptions
 
         func run() throws {
-            let kr = try options.open()
-            warnIfDevelopment(kr)
-            try auditedKeys(kr, "keys init") { record in
-                let created = try kr.initialize()
-                record.keys = created.map { AuditKey(label: $0.label, id: $0.id, version: $0.version) }
-                if created.isEmpty {
-                    print("all configured keys exist; nothing created")
-                } else {
-                    for k in created { print("created \(k.label) id=\(k.id)") }
-                }
+            let gateway = try options.open()
+            warnIfDevelopment(gateway)
+            let created = try gateway.initializeKeys()
+            if created.isEmpty {
+                print("all configured keys exist; nothing created")
+            } else {
+                for k in created { print("created \(k.label) id=\(k.id)") }
             }
         }
     }
@@ -46,16 +42,16 @@ struct KeysCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let kr = try options.open()
-            let keys = try kr.list()
+            let gateway = try options.open()
+            let keys = try gateway.listKeys()
             if json {
                 struct Out: Encodable { let development: Bool; let keys: [KeyInfo] }
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(Out(development: kr.config.development ?? false, keys: keys)), as: UTF8.self))
+                print(String(decoding: try enc.encode(Out(development: gateway.isDevelopment, keys: keys)), as: UTF8.self))
                 return
             }
-            warnIfDevelopment(kr)
+            warnIfDevelopment(gateway)
             let rows = keys.map { k -> [String] in
                 let usage = ["CKA_ENCRYPT": "encrypt", "CKA_DECRYPT": "decrypt", "CKA_SIGN": "sign", "CKA_VERIFY": "verify",
                              "CKA_WRAP": "wrap", "CKA_UNWRAP": "unwrap", "CKA_DERIVE": "derive"]
@@ -78,13 +74,10 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let ref = try KeyRef(parsing: key)
-            let kr = try options.open()
-            warnIfDevelopment(kr)
-            try auditedKeys(kr, "keys rotate") { record in
-                let k = try kr.rotate(ref)
-                record.keys = [AuditKey(label: k.label, id: k.id, version: k.version)]
-                print("rotated \(ref): \(k.label) is primary (id=\(k.id)); older versions are decrypt-only")
-            }
+            let gateway = try options.open()
+            warnIfDevelopment(gateway)
+            let k = try gateway.rotateKey(ref)
+            print("rotated \(ref): \(k.label) is primary (id=\(k.id)); older versions are decrypt-only")
         }
     }
 
@@ -109,31 +102,21 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let ref = try KeyRef(parsing: key)
-            let kr = try options.open()
-            warnIfDevelopment(kr)
-            if let datasets {
-                guard ref.purpose == .atRest else { throw ValidationError("--datasets applies to at-rest keys") }
-                let files = try Sealing.files(under: datasets, wrappedBy: ref, version: version)
-                if !files.isEmpty {
-                    let list = files.map { "  \($0)" }.joined(separator: "\n")
-                    FileHandle.standardError.write(Data("warning: \(files.count) sealed file(s) in \(datasets) are still wrapped by \(ref.label(version: version)) (run `tokengate rewrap` on them first):\n\(list)\n".utf8))
-                    guard force else {
-                        throw CommandError("refusing to retire \(ref.label(version: version)) while sealed files need it; rewrap them, or pass --force")
-                    }
-                }
+            guard datasets == nil || ref.purpose == .atRest else { throw ValidationError("--datasets applies to at-rest keys") }
+            let gateway = try options.open()
+            warnIfDevelopment(gateway)
+            let r = try gateway.retireKey(ref, version: version, datasets: datasets, force: force)
+            if !r.orphanedFiles.isEmpty {
+                let list = r.orphanedFiles.map { "  \($0)" }.joined(separator: "\n")
+                FileHandle.standardError.write(Data("warning: --force: \(r.orphanedFiles.count) sealed file(s) in \(datasets ?? "") were wrapped by \(r.key.label) and no longer open:\n\(list)\n".utf8))
             }
-            try auditedKeys(kr, "keys retire") { record in
-                let k = try kr.retire(ref, version: version)
-                record.keys = [AuditKey(label: k.label, id: k.id, version: k.version)]
-                if force { record.details = ["force": "true"] }
-                print("retired \(k.label) (id=\(k.id)): destroyed in the HSM")
-            }
+            print("retired \(r.key.label) (id=\(r.key.id)): destroyed in the HSM")
         }
     }
 }
 
-func warnIfDevelopment(_ kr: Keyring) {
-    if kr.config.development == true {
+func warnIfDevelopment(_ gateway: Gateway) {
+    if gateway.isDevelopment {
         FileHandle.standardError.write(Data("note: development keyring (SoftHSM2 with PINs on disk under .dev/) — not for production data\n".utf8))
     }
 }
@@ -152,10 +135,4 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
-}
-
-/// Key operations are audited like data operations, except that `keys init` may create the audit
-/// key itself (see ``audited(_:_:checkFirst:_:)``).
-func auditedKeys(_ keyring: Keyring, _ operation: String, _ body: (inout AuditRecord) throws -> Void) throws {
-    try audited(keyring, operation, checkFirst: operation != "keys init", body)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Operations
 import Tagging
 import Tokenize
 
@@ -17,7 +18,7 @@ struct ScanCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let cols = try Scan.file(path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows)
+        let cols = try Gateway.scan(ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows))
         if json {
             struct Out: Encodable { let columns: [ColumnClassification] }
             let e = JSONEncoder()

@@ -1,35 +1,39 @@
 import ArgumentParser
-import Foundation
-import Keyring
-import Sealing
 import Crypto
-import Audit
+import Foundation
+import Operations
+import Sealing
 
 struct SealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Seal a file with AES-256-GCM frames under an HSM-wrapped data key (at-rest key).",
         discussion: """
-            Layout: docs/sealed-format.md. The output is written to a temporary name and renamed only
-            when complete. Example: tokengate seal --in safe.csv --out safe.csv.tgs
+            Layout: docs/sealed-format.md. The output is written to a temporary name and renamed only \
+            when complete.
+            Examples:
+              tokengate seal safe.csv --out safe.csv.tgs
+              cat safe.csv | tokengate seal - --out safe.csv.tgs
             """)
-    @Option(name: .customLong("in"), help: "File to seal, or - for stdin.") var input = "-"
+    @Argument(help: "File to seal, or - for stdin (default).") var path: String?
+    @Option(name: .customLong("in"), help: "Same as the positional file (kept for scripts).") var inputOption: String?
     @Option(name: .customLong("out"), help: "Sealed file to write.") var output: String
     @Option(help: "At-rest key name.") var key = "datasets"
     @Option(help: "Frame size in bytes.") var frameSize = SealedFormat.defaultFrameSize
     @OptionGroup var keys: KeyringOptions
 
-    func run() throws {
-        let keyring = try keys.open()
-        try audited(keyring, "seal") { record in
-            record.inputs = [auditFile(input, stream: "stdin")]
-            let r = try Sealing.sealFile(input: input, output: output, keyring: keyring, keyName: key, frameSize: frameSize)
-            record.outputs = [auditFile(output, stream: "stdout")]
-            let h = try Sealing.inspect(path: output).header
-            record.keys = [AuditKey(label: h.envelope.ref.label(version: h.envelope.keyVersion), id: Hex.encode(h.envelope.keyID), version: h.envelope.keyVersion)]
-            record.details = ["frames": "\(r.frames)", "sealedFileID": Hex.encode(h.fileID)]
-            FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
+    /// The file to seal: the positional argument or `--in`, else stdin.
+    var input: String { path ?? inputOption ?? "-" }
+
+    func validate() throws {
+        if let path, let inputOption, path != inputOption {
+            throw ValidationError("give the file to seal once: '\(path)' and --in '\(inputOption)' differ")
         }
+    }
+
+    func run() throws {
+        let r = try keys.open().seal(input: input, output: output, keyName: key, frameSize: frameSize)
+        FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
     }
 }
 
@@ -38,7 +42,7 @@ struct OpenCommand: ParsableCommand {
         commandName: "open",
         abstract: "Authenticate and decrypt a sealed file (all frames, or --frames for random access).",
         discussion: """
-            Every frame is authenticated before a byte of it is released. With --out the plaintext goes
+            Every frame is authenticated before a byte of it is released. With --out the plaintext goes \
             to a temporary file renamed only after everything was verified.
             Examples:
               tokengate open safe.csv.tgs --out safe.csv
@@ -56,15 +60,7 @@ struct OpenCommand: ParsableCommand {
                 return i
             }
         }
-        let keyring = try keys.open()
-        try audited(keyring, "open") { record in
-            record.inputs = [auditFile(path, stream: "stdin")]
-            let h = try Sealing.inspect(path: path).header
-            record.keys = [AuditKey(label: h.envelope.ref.label(version: h.envelope.keyVersion), id: Hex.encode(h.envelope.keyID), version: h.envelope.keyVersion)]
-            let r = try Sealing.openFile(path: path, output: output, keyring: keyring, frames: list)
-            record.outputs = [output == "-" ? AuditFile(path: "stdout", bytes: Int64(r.bytes)) : auditFile(output, stream: "stdout")]
-            record.details = ["frames": list.map { $0.map(String.init).joined(separator: ",") } ?? "all", "sealedFileID": Hex.encode(h.fileID)]
-        }
+        _ = try keys.open().open(path: path, output: output, frames: list)
     }
 }
 
@@ -77,7 +73,7 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let info = try Sealing.inspect(path: path)
+        let info = try Gateway.inspect(path: path)
         let h = info.header
         struct Out: Encodable {
             let formatVersion: Int, frameSize: Int, fileID: String, key: String, keyID: String
@@ -112,15 +108,10 @@ struct RewrapCommand: ParsableCommand {
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        let kr = try keys.open()
+        let gateway = try keys.open()
         for p in paths {
-            try audited(kr, "rewrap") { record in
-                record.inputs = [auditFile(p, stream: "stdin")]
-                let r = try Sealing.rewrap(path: p, keyring: kr)
-                record.outputs = record.inputs
-                record.details = ["keyName": "at-rest/\(r.keyName)", "fromVersion": "\(r.fromVersion)", "toVersion": "\(r.toVersion)", "changed": "\(r.changed)"]
-                print(r.changed ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)" : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
-            }
+            let r = try gateway.rewrap(path: p)
+            print(r.changed ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)" : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
         }
     }
 }

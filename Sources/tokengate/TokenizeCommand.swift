@@ -1,8 +1,10 @@
 import ArgumentParser
-import Audit
 import Foundation
-import Keyring
+import Operations
 import Tokenize
+
+/// Tokenizer threads by default: one per available core.
+let defaultWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Options shared by tokenize and detokenize.
 struct DataOptions: ParsableArguments {
@@ -17,7 +19,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Manifest path (tokenize writes it, detokenize reads it; default <file>.manifest.json).") var manifest: String?
     @Option(help: "Summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Rows per batch.") var batchRows = 8192
-    @Option(help: "Tokenizer worker threads.") var workers = 1
+    @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
 
     func validate() throws {
         guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv or jsonl") }
@@ -42,7 +44,9 @@ struct DataOptions: ParsableArguments {
         return o
     }
 
-    func loadPolicy() throws -> Policy { try policy.map(Policy.load(path:)) ?? .default }
+    func request(_ mode: TokenizeJob.Mode) -> DataRequest {
+        DataRequest(job: jobOptions(mode), policyPath: policy)
+    }
 
     func report(_ s: RunSummary) throws {
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
@@ -72,7 +76,7 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tag sensitive columns and replace them with format-preserving tokens.",
         discussion: """
-            Reads CSV or JSON Lines, tags columns (see `tokengate scan`), applies the policy's rule per
+            Reads CSV or JSON Lines, tags columns (see `tokengate scan`), applies the policy's rule per \
             tag or column, and writes the same shape back. Prints a run summary on stderr.
             Examples:
               cat feed.csv | tokengate tokenize --format csv > safe.csv
@@ -84,16 +88,9 @@ struct TokenizeCommand: ParsableCommand {
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        let policy = try data.loadPolicy()
-        let keyring = try keys.open()
-        var options = data.jobOptions(.tokenize)
-        options.seal = sealing.options()
-        try audited(keyring, "tokenize") { record in
-            record.inputs = [AuditFile(path: absolute(data.input, stream: "stdin"))]
-            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
-            record.add(s, input: data.input, output: data.output, policyPath: data.policy)
-            try data.report(s)
-        }
+        var request = data.request(.tokenize)
+        request.job.seal = sealing.options()
+        try data.report(keys.open().tokenize(request))
     }
 }
 
@@ -102,7 +99,7 @@ struct DetokenizeCommand: ParsableCommand {
         commandName: "detokenize",
         abstract: "Turn tokens back into values (needs the policy's detokenize permission and PIN).",
         discussion: """
-            Inverts exactly what tokenize did, column by column and key version by key version, as
+            Inverts exactly what tokenize did, column by column and key version by key version, as \
             recorded in the manifest tokenize wrote.
             Example:
               TOKENGATE_DETOKENIZE_PIN=… tokengate detokenize --in safe.csv --out clear.csv --policy keys-config/policy.yaml
@@ -111,14 +108,7 @@ struct DetokenizeCommand: ParsableCommand {
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        let policy = try data.loadPolicy()
-        let keyring = try keys.open()
-        try audited(keyring, "detokenize") { record in
-            record.inputs = [AuditFile(path: absolute(data.input, stream: "stdin"))]
-            let s = try TokenizeJob.run(data.jobOptions(.detokenize), policy: policy, keyring: keyring, classify: { _ in [] })
-            record.add(s, input: data.input, output: data.output, policyPath: data.policy)
-            try data.report(s)
-        }
+        try data.report(keys.open().detokenize(data.request(.detokenize)))
     }
 }
 
@@ -127,9 +117,9 @@ struct RetokenizeCommand: ParsableCommand {
         commandName: "retokenize",
         abstract: "Move a sealed dataset's tokens from older in-use key versions to the primary ones.",
         discussion: """
-            Tokenization keys cannot be rewrapped (the tokens are the ciphertext). retokenize opens a
-            sealed dataset written by `tokenize --seal`, inverts each tokenized column with the key
-            version recorded in it, tokenizes again with the primary version and seals the result
+            Tokenization keys cannot be rewrapped (the tokens are the ciphertext). retokenize opens a \
+            sealed dataset written by `tokenize --seal`, inverts each tokenized column with the key \
+            version recorded in it, tokenizes again with the primary version and seals the result \
             (clear values exist only in memory). Needs the policy's detokenize permission and PIN.
             Example:
               tokengate keys rotate in-use/pan
@@ -139,25 +129,14 @@ struct RetokenizeCommand: ParsableCommand {
     @Option(name: .customLong("out"), help: "New sealed dataset.") var output: String
     @Option(help: "Policy file with the detokenize permission.") var policy: String
     @Option(help: "At-rest key for the output.") var sealKey = "datasets"
-    @Option(help: "Tokenizer worker threads.") var workers = 1
+    @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        var o = TokenizeJob.Options()
-        o.mode = .retokenize
-        o.input = path
-        o.output = output
-        o.workers = workers
-        var so = TokenizeJob.SealOptions()
-        so.keyName = sealKey
-        so.maxOverheadPercent = 100
-        o.seal = so
-        let keyring = try keys.open()
-        try audited(keyring, "retokenize") { record in
-            record.inputs = [auditFile(path, stream: "stdin")]
-            let s = try TokenizeJob.run(o, policy: Policy.load(path: policy), keyring: keyring, classify: { _ in [] })
-            record.add(s, input: path, output: output, policyPath: policy)
-            FileHandle.standardError.write(Data((s.text + "\n").utf8))
-        }
+        var request = RetokenizeRequest(input: path, output: output, policyPath: policy)
+        request.sealKey = sealKey
+        request.workers = workers
+        let s = try keys.open().retokenize(request)
+        FileHandle.standardError.write(Data((s.text + "\n").utf8))
     }
 }

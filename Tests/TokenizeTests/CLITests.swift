@@ -172,7 +172,7 @@ import Audit
         let steps: [(String, [String])] = [
             ("tokenize", ["tokenize", "--in", feed, "--out", dir + "/safe.tgs", "--seal", "--keyring", cfg]),
             ("open", ["open", dir + "/safe.tgs", "--out", dir + "/safe.csv", "--keyring", cfg]),
-            ("seal", ["seal", "--in", dir + "/safe.csv", "--out", dir + "/again.tgs", "--keyring", cfg]),
+            ("seal", ["seal", dir + "/safe.csv", "--out", dir + "/again.tgs", "--keyring", cfg]),
             ("keys rotate", ["keys", "rotate", "at-rest/datasets", "--keyring", cfg]),
             ("rewrap", ["rewrap", dir + "/again.tgs", "--keyring", cfg]),
         ]

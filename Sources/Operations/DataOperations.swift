@@ -1,0 +1,151 @@
+public import Tokenize
+public import Tagging
+import Audit
+import Crypto
+import Foundation
+
+/// A tokenize or detokenize request: the job's options and the policy that governs it.
+public struct DataRequest: Sendable {
+    /// Input, output, format, rejects, batch size, workers, sealing (``TokenizeJob/Options``).
+    /// The mode is set by the operation called.
+    public var job: TokenizeJob.Options
+    /// The policy file (YAML or JSON; docs/policy.md); nil: the built-in default policy.
+    public var policyPath: String?
+
+    public init(job: TokenizeJob.Options = TokenizeJob.Options(), policyPath: String? = nil) {
+        self.job = job
+        self.policyPath = policyPath
+    }
+}
+
+/// A retokenize request: a sealed dataset moved to the primary in-use key versions.
+public struct RetokenizeRequest: Sendable {
+    /// The sealed dataset written by `tokenize --seal`.
+    public var input: String
+    /// The new sealed dataset.
+    public var output: String
+    /// The policy holding the detokenize permission.
+    public var policyPath: String
+    /// At-rest key name for the output.
+    public var sealKey = "datasets"
+    public var workers = 1
+
+    public init(input: String, output: String, policyPath: String) {
+        self.input = input
+        self.output = output
+        self.policyPath = policyPath
+    }
+}
+
+/// A `scan` request (no keys needed).
+public struct ScanRequest: Sendable {
+    /// File to scan, or `-` for stdin.
+    public var path: String
+    /// csv or jsonl; nil: from the extension, else sniffed.
+    public var format: DataFormat?
+    /// Rows sampled from the head of the file.
+    public var sampleRows = 2000
+
+    public init(path: String, format: DataFormat? = nil, sampleRows: Int = 2000) {
+        self.path = path
+        self.format = format
+        self.sampleRows = sampleRows
+    }
+}
+
+extension Gateway {
+    /// Tags the input's columns and replaces sensitive values with format-preserving tokens (or
+    /// the policy's other transforms), optionally sealing the output. Audited as `tokenize`.
+    public func tokenize(_ request: DataRequest) throws -> RunSummary {
+        var options = request.job
+        options.mode = .tokenize
+        return try audited("tokenize") { record in
+            record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
+            let policy = try Self.loadPolicy(request.policyPath)
+            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
+            record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
+            return s
+        }
+    }
+
+    /// Inverts a tokenize run exactly, as its manifest records; needs the policy's detokenize
+    /// permission and PIN. Audited as `detokenize`.
+    public func detokenize(_ request: DataRequest) throws -> RunSummary {
+        var options = request.job
+        options.mode = .detokenize
+        return try audited("detokenize") { record in
+            record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
+            let policy = try Self.loadPolicy(request.policyPath)
+            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: { _ in [] })
+            record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
+            return s
+        }
+    }
+
+    /// Moves a sealed dataset's tokens from older in-use key versions to the primary ones (clear
+    /// values only in memory); needs the detokenize permission. Audited as `retokenize`.
+    public func retokenize(_ request: RetokenizeRequest) throws -> RunSummary {
+        var o = TokenizeJob.Options()
+        o.mode = .retokenize
+        o.input = request.input
+        o.output = request.output
+        o.workers = request.workers
+        var so = TokenizeJob.SealOptions()
+        so.keyName = request.sealKey
+        so.maxOverheadPercent = 100
+        o.seal = so
+        return try audited("retokenize") { record in
+            record.inputs = [auditFile(request.input, stream: "stdin")]
+            let s = try TokenizeJob.run(o, policy: Policy.load(path: request.policyPath), keyring: keyring, classify: { _ in [] })
+            record.add(s, input: request.input, output: request.output, policyPath: request.policyPath)
+            return s
+        }
+    }
+
+    /// Classifies the columns of a file's head. Reads data but releases only the classification,
+    /// and needs no key, so it is not recorded in the audit log.
+    public static func scan(_ request: ScanRequest) throws -> [ColumnClassification] {
+        try Scan.file(request.path, format: request.format, sampleRows: request.sampleRows)
+    }
+
+    static func loadPolicy(_ path: String?) throws -> Policy {
+        try path.map(Policy.load(path:)) ?? .default
+    }
+}
+
+extension AuditRecord {
+    /// Fills the record from a tokenize/detokenize/retokenize run summary.
+    mutating func add(_ s: RunSummary, input: String, output: String, policyPath: String?) {
+        // Digests computed during the run; only a sealed output is hashed afterwards.
+        if let d = s.inputSHA256 {
+            inputs = [AuditFile(path: absolute(input, stream: "stdin"), bytes: Int64(s.bytesIn), sha256: d)]
+        } else if inputs.first?.sha256 == nil {
+            inputs = [auditFile(input, stream: "stdin")]
+        }
+        if let d = s.outputSHA256 {
+            outputs = [AuditFile(path: absolute(output, stream: "stdout"), bytes: Int64(s.bytesOut), sha256: d)]
+        } else {
+            outputs = [output == "-" ? AuditFile(path: "stdout", bytes: Int64(s.bytesOut)) : auditFile(output, stream: "stdout")]
+        }
+        rowsIn = s.rowsIn
+        rowsOut = s.rowsOut
+        rowsRejected = s.rowsRejected
+        columns = s.columns.filter { $0.action != "keep" }.map {
+            AuditColumn(name: $0.name, tag: $0.tag, transform: $0.transform ?? $0.action, keyLabel: $0.keyLabel, keyID: $0.keyID, keyVersion: $0.keyVersion)
+        }
+        var seen = Set<String>()
+        keys = s.columns.compactMap { c in
+            guard let l = c.keyLabel, let v = c.keyVersion, seen.insert(l).inserted else { return nil }
+            return AuditKey(label: l, id: c.keyID ?? "", version: v)
+        }
+        if let sealed = s.sealed {
+            keys.append(AuditKey(label: sealed.keyLabel, id: sealed.keyID, version: Int(sealed.keyLabel.split(separator: "/").last?.dropFirst() ?? "") ?? 0))
+            details["sealedFileID"] = sealed.fileID
+        }
+        policyDigest = policyPath.flatMap { FileManager.default.contents(atPath: $0) }.flatMap { try? SHA256.hash(Array($0)) }.map(Hex.encode)
+            ?? "built-in default policy"
+        throughputMBps = s.megabytesPerSecond
+        encryptionOverheadPercent = s.encryptionOverheadPercent
+        if let r = s.rejectsFile { details["rejectsFile"] = r }
+    }
+}

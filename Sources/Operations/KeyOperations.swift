@@ -1,0 +1,65 @@
+public import Keyring
+import Audit
+import Foundation
+import Sealing
+
+/// What `keys retire` did.
+public struct RetireResult: Sendable {
+    /// The destroyed version.
+    public let key: KeyInfo
+    /// Sealed files under the `datasets` folder still wrapped by that version (non-empty only
+    /// when the retirement was forced: they no longer open).
+    public let orphanedFiles: [String]
+}
+
+extension Gateway {
+    /// Creates version 1 of every configured key that has none (idempotent). Audited as
+    /// `keys init`, recorded once the audit key exists (it may be among the keys created).
+    public func initializeKeys() throws -> [KeyInfo] {
+        try audited("keys init", checkFirst: false) { record in
+            let created = try keyring.initialize()
+            record.keys = created.map(AuditKey.init)
+            return created
+        }
+    }
+
+    /// Every key version with its custody attributes as read from the HSM. Reads only public
+    /// attributes (no key is used), so it is not recorded in the audit log.
+    public func listKeys() throws -> [KeyInfo] {
+        try keyring.list()
+    }
+
+    /// Creates version N+1 of `ref`; it becomes primary, older versions decrypt only. Audited as
+    /// `keys rotate`.
+    public func rotateKey(_ ref: KeyRef) throws -> KeyInfo {
+        try audited("keys rotate") { record in
+            let k = try keyring.rotate(ref)
+            record.keys = [AuditKey(k)]
+            return k
+        }
+    }
+
+    /// Destroys one non-primary version of `ref` in the HSM. For an at-rest key with `datasets`,
+    /// refuses (``OperationError/Code/keyStillNeeded``, naming the files) while sealed files
+    /// under that folder are still wrapped by the version, unless `force`. Audited as
+    /// `keys retire`.
+    public func retireKey(_ ref: KeyRef, version: Int, datasets: String? = nil, force: Bool = false) throws -> RetireResult {
+        guard version > 0 else { throw OperationError(.invalidArgument, "key version must be 1 or more") }
+        var needed: [String] = []
+        if let datasets {
+            guard ref.purpose == .atRest else { throw OperationError(.invalidArgument, "datasets applies to at-rest keys, not \(ref)") }
+            needed = try Sealing.files(under: datasets, wrappedBy: ref, version: version)
+            if !needed.isEmpty && !force {
+                let list = needed.map { "  \($0)" }.joined(separator: "\n")
+                throw OperationError(.keyStillNeeded, "refusing to retire \(ref.label(version: version)) while \(needed.count) sealed file(s) in \(datasets) need it; rewrap them (`tokengate rewrap`), or force:\n\(list)")
+            }
+        }
+        return try audited("keys retire") { record in
+            let k = try keyring.retire(ref, version: version)
+            record.keys = [AuditKey(k)]
+            if force { record.details = ["force": "true"] }
+            if !needed.isEmpty { record.details["orphanedFiles"] = "\(needed.count)" }
+            return RetireResult(key: k, orphanedFiles: needed)
+        }
+    }
+}

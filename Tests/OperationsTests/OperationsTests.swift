@@ -1,0 +1,190 @@
+import Testing
+import Foundation
+import Synchronization
+import Audit
+import Keyring
+import Operations
+import Sealing
+import Tokenize
+import Crypto
+import TestSupport
+
+/// Every Operations entry point called in-process, as the CLI and the server call them: each one
+/// that touches data or keys leaves its audit record, with its files and keys and without values.
+@Suite(.serialized) struct OperationsAudit {
+    /// A keyring config on the shared in-process test tokens, with keys unique to this suite and
+    /// its own audit log named by the config.
+    static func setUp() throws -> (gateway: Gateway, dir: String, log: String, policy: String) {
+        let fx = SoftHSMFixture.shared
+        let dir = fx.directory + "/ops-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pin = try fx.writePINFile(name: "ops.pin")
+        let log = dir + "/audit.jsonl"
+        let domains = ["pan", "ssn", "email", "phone", "iban", "date", "generic"].map { "ops-\($0)" }
+        let yaml = """
+            version: 1
+            module: \(fx.modulePath)
+            audit-log: \(log)
+            purposes:
+              at-rest: { token: tg-test-at-rest, pin: { file: \(pin) }, keys: [ops-datasets] }
+              in-transit: { token: tg-test-in-transit, pin: { file: \(pin) }, keys: [ops-streams] }
+              in-use: { token: tg-test-in-use, pin: { file: \(pin) }, keys: [\(domains.joined(separator: ", "))] }
+              audit: { token: tg-test-audit, pin: { file: \(pin) }, keys: [log] }
+
+            """
+        try yaml.write(toFile: dir + "/keyring.yaml", atomically: true, encoding: .utf8)
+        // The default policy with this suite's domains, and the detokenize permission.
+        let detokPIN = try fx.writePINFile(name: "ops-detok.pin", pin: "ops-approver")
+        var pinBytes = Array("ops-approver".utf8)
+        let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pinBytes))
+        var policy = try String(contentsOfFile: repository + "/keys-config/policy.default.yaml", encoding: .utf8)
+        for d in ["pan", "ssn", "email", "phone", "iban", "date", "generic"] { policy = policy.replacingOccurrences(of: "domain: \(d) }", with: "domain: ops-\(d) }") }
+        policy = policy.replacingOccurrences(of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }\n  pin-verifier: '\(verifier)'")
+        try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+        return (try Gateway(keyringPath: dir + "/keyring.yaml"), dir, log, dir + "/policy.yaml")
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let feed = repository + "/Fixtures/feeds/customers.csv"
+
+    /// The log's records after the first `skip`.
+    static func records(_ log: String, after skip: Int) throws -> [AuditRecord] {
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        return try text.split(separator: "\n").dropFirst(skip).map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+    }
+
+    /// Runs `body` and returns the record it appended (`expected`: how many it must append).
+    static func recordOf(_ log: String, expected: Int = 1, _ body: () throws -> Void) throws -> AuditRecord? {
+        let before = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        try body()
+        let new = try records(log, after: before)
+        #expect(new.count == expected, "expected \(expected) record(s), got \(new.map(\.operation))")
+        return new.last
+    }
+
+    @Test func everyOperationInProcessLeavesItsAuditRecord() throws {
+        let (g, dir, log, policyPath) = try Self.setUp()
+        #expect(g.auditLogPath == log)
+
+        // keys init: recorded even though it may create the audit key itself.
+        let initRec = try Self.recordOf(log) { _ = try g.initializeKeys() }
+        #expect(initRec?.operation == "keys init" && initRec?.outcome == .success)
+
+        // tokenize (sealed) → open → seal → inspect (not recorded) → rewrap.
+        var t = DataRequest(policyPath: policyPath)
+        t.job.input = Self.feed
+        t.job.output = dir + "/safe.tgs"
+        var so = TokenizeJob.SealOptions()
+        so.keyName = "ops-datasets"
+        so.maxOverheadPercent = 100
+        t.job.seal = so
+        var summary: RunSummary?
+        let tok = try Self.recordOf(log) { summary = try g.tokenize(t) }
+        #expect(tok?.operation == "tokenize" && tok?.outcome == .success)
+        #expect(tok?.rowsIn == summary?.rowsIn && tok?.rowsIn ?? 0 > 0)
+        #expect(tok?.inputs.first?.path == Self.feed && tok?.inputs.first?.sha256 != nil)
+        #expect(tok?.outputs.first?.path == dir + "/safe.tgs")
+        #expect(tok?.keys.contains { $0.label == "tokengate/at-rest/ops-datasets/v1" } == true)
+        #expect(tok?.keys.contains { $0.label.hasPrefix("tokengate/in-use/ops-pan/") } == true)
+
+        let openRec = try Self.recordOf(log) { _ = try g.open(path: dir + "/safe.tgs", output: dir + "/safe.csv") }
+        #expect(openRec?.operation == "open" && openRec?.outputs.first?.path == dir + "/safe.csv")
+        let sealRec = try Self.recordOf(log) { _ = try g.seal(input: dir + "/safe.csv", output: dir + "/again.tgs", keyName: "ops-datasets") }
+        #expect(sealRec?.operation == "seal" && sealRec?.details["sealedFileID"] != nil)
+        let inspected = try Self.recordOf(log, expected: 0, { _ = try Gateway.inspect(path: dir + "/again.tgs") })
+        #expect(inspected == nil, "inspect needs no key and is not recorded")
+        _ = try Self.recordOf(log) { _ = try g.rotateKey(KeyRef(.atRest, "ops-datasets")) }
+        let rewrapRec = try Self.recordOf(log) {
+            let r = try g.rewrap(path: dir + "/again.tgs")
+            #expect(r.changed && r.toVersion == r.fromVersion + 1)
+        }
+        #expect(rewrapRec?.operation == "rewrap" && rewrapRec?.details["changed"] == "true")
+
+        // keys retire refuses while a sealed file still needs the version (nothing recorded, key
+        // kept), then succeeds once it is rewrapped.
+        let v1 = try #require(g.listKeys().first { $0.label == "tokengate/at-rest/ops-datasets/v1" })
+        let refusal = try Self.recordOf(log, expected: 0) {
+            #expect(throws: OperationError(.keyStillNeeded, "")) { try g.retireKey(v1.ref, version: 1, datasets: dir) }
+        }
+        #expect(refusal == nil)
+        _ = try Self.recordOf(log) { _ = try g.rewrap(path: dir + "/safe.tgs") }
+        let retireRec = try Self.recordOf(log) { _ = try g.retireKey(v1.ref, version: 1, datasets: dir) }
+        #expect(retireRec?.operation == "keys retire" && retireRec?.keys.first?.label == v1.label)
+
+        // detokenize of a clear tokenize run; retokenize of the sealed one.
+        var clear = DataRequest(policyPath: policyPath)
+        clear.job.input = Self.feed
+        clear.job.output = dir + "/tok.csv"
+        _ = try Self.recordOf(log) { _ = try g.tokenize(clear) }
+        var detok = DataRequest(policyPath: policyPath)
+        detok.job.input = dir + "/tok.csv"
+        detok.job.output = dir + "/clear.csv"
+        let detokRec = try Self.recordOf(log) { _ = try g.detokenize(detok) }
+        #expect(detokRec?.operation == "detokenize" && detokRec?.outcome == .success)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/clear.csv")) == Data(contentsOf: URL(fileURLWithPath: Self.feed)))
+        var retok = RetokenizeRequest(input: dir + "/safe.tgs", output: dir + "/safe.v2.tgs", policyPath: policyPath)
+        retok.sealKey = "ops-datasets"
+        let retokRec = try Self.recordOf(log) { _ = try g.retokenize(retok) }
+        #expect(retokRec?.operation == "retokenize" && retokRec?.outcome == .success)
+
+        // send → receive over loopback, both in this process: two records.
+        let before = try Self.records(log, after: 0).count
+        let ready = DispatchSemaphore(value: 0)
+        let port = Mutex<UInt16>(0)
+        let received = Mutex<(any Error)?>(nil)
+        let receiver = Thread {
+            do {
+                _ = try g.receive(port: 0, output: dir + "/received.csv", timeout: 20) { p in
+                    port.withLock { $0 = p }
+                    ready.signal()
+                }
+            } catch {
+                received.withLock { $0 = error }
+                ready.signal()
+            }
+        }
+        receiver.start()
+        ready.wait()
+        let sent = try g.send(path: dir + "/again.tgs", host: "127.0.0.1", port: port.withLock { $0 }, transitKey: "ops-streams")
+        #expect(sent.frames > 0)
+        var transit: [AuditRecord] = []
+        for _ in 0..<200 where transit.count < 2 {
+            transit = try Self.records(log, after: before)
+            if transit.count < 2 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(received.withLock { $0 } == nil)
+        #expect(Set(transit.map(\.operation)) == ["send", "receive"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/received.csv")) == Data(contentsOf: URL(fileURLWithPath: dir + "/safe.csv")))
+
+        // A failed operation is recorded with its reason.
+        let failed = try Self.recordOf(log) {
+            #expect(throws: (any Error).self) { try g.open(path: dir + "/missing.tgs", output: dir + "/never.csv") }
+        }
+        #expect(failed?.operation == "open" && failed?.outcome == .failure && failed?.error?.isEmpty == false)
+
+        // The chain holds, and no clear value of the feed is in it.
+        let (path, v) = try g.verifyAudit()
+        let total = try Self.records(log, after: 0).count
+        #expect(path == log && v.intact && v.records == total)
+        #expect(try AuditLog.occurrences(of: ["carolramirez384@example.net", "717-16-8887", "3583874487771971"], inLogAt: log).isEmpty)
+        #expect(try g.auditRecords(matching: AuditQuery(operation: "tokenize")).count == 2)
+        #expect(try g.auditLineage(of: dir + "/safe.csv").upstream.contains { $0.operation == "open" })
+    }
+
+    @Test func nothingRunsWithoutTheAuditTrail() throws {
+        let (_, dir, _, policyPath) = try Self.setUp()
+        // The same keyring without an audit purpose: every audited operation refuses before work.
+        let cfg = try String(contentsOfFile: dir + "/keyring.yaml", encoding: .utf8)
+            .split(separator: "\n").filter { !$0.contains("audit:") }.joined(separator: "\n") + "\n"
+        try cfg.write(toFile: dir + "/no-audit.yaml", atomically: true, encoding: .utf8)
+        let g = try Gateway(keyringPath: dir + "/no-audit.yaml")
+        var t = DataRequest(policyPath: policyPath)
+        t.job.input = Self.feed
+        t.job.output = dir + "/never.csv"
+        #expect(throws: OperationError(.auditUnavailable, "")) { try g.tokenize(t) }
+        #expect(throws: OperationError(.auditUnavailable, "")) { try g.seal(input: Self.feed, output: dir + "/never.tgs", keyName: "ops-datasets") }
+        #expect(throws: OperationError(.auditUnavailable, "")) { try g.rotateKey(KeyRef(.inUse, "ops-pan")) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.csv"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.tgs"))
+    }
+}
