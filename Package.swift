@@ -38,14 +38,14 @@ let package = Package(
         // Stages, one module each (see docs/ARCHITECTURE.md).
         // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
         .target(name: "SystemIO", swiftSettings: strict),
-        .target(name: "HSM", dependencies: ["CPKCS11", "Crypto"], swiftSettings: strict),
-        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "HSM", dependencies: ["CPKCS11", "Crypto", "SystemIO"], swiftSettings: strict),
+        .target(name: "Crypto", dependencies: ["COpenSSL", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Keyring",
-            dependencies: ["HSM", "Crypto", "FPE", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HSM", "Crypto", "FPE", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
+        .target(name: "FPE", dependencies: ["Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
