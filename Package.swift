@@ -47,15 +47,15 @@ let package = Package(
         ),
         .target(name: "FPE", dependencies: ["Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
-        .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
+        .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
-        .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
-        .target(name: "Pipeline", swiftSettings: strict),
+        .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
+        .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
-        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+public import SystemIO
 
 /// Runs reader → N transform workers → writer as concurrent threads joined by bounded queues,
 /// keeping batch order, and measures each stage's CPU time.
@@ -121,15 +122,22 @@ public enum Pipeline {
         group.wait()
         if let e = firstError.withLock({ $0 }) { throw e }
         if !pending.isEmpty {
-            throw PipelineError("pipeline ended with \(pending.count) batches not written (sequence gap at \(next))")
+            throw PipelineError(.sequenceGap, "pipeline ended with \(pending.count) batches not written (sequence gap at \(next))")
         }
         let all = metrics.withLock { $0 }
         return Result(reader: all.reader, transform: all.transform, writer: m, wallSeconds: monotonicSeconds() - start)
     }
 }
 
-public struct PipelineError: Error, CustomStringConvertible, Sendable {
+/// An error of the pipeline itself (not of a stage, whose errors are rethrown as they are).
+/// Equality compares the code only; the description is `code: reason`.
+public struct PipelineError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        /// The run ended with batches that were never written (a sequence number went missing).
+        case sequenceGap
+    }
+
+    public let code: Code
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
 }

@@ -7,6 +7,7 @@ import Pipeline
 import Transforms
 import Sealing
 import Crypto
+public import SystemIO
 
 /// Input and output formats the job reads and writes.
 public enum DataFormat: String, Sendable, Codable, CaseIterable {
@@ -96,7 +97,7 @@ public enum TokenizeJob {
                                  output: o.output == "-" ? "stdout" : o.output, format: format.rawValue)
         if o.mode != .tokenize {
             guard let permission = policy.detokenize else {
-                throw JobError("\(o.mode.rawValue) is not permitted by the policy (no detokenize section)")
+                throw JobError(.permissionDenied, "\(o.mode.rawValue) is not permitted by the policy (no detokenize section)")
             }
             try permission.authorize(relativeTo: policy.baseDirectory)
         }
@@ -109,11 +110,11 @@ public enum TokenizeJob {
         var inFD: Int32 = -1
         defer { if inFD > 2 { close(inFD) } }
         if o.mode == .retokenize {
-            guard o.seal != nil else { throw JobError("retokenize writes a sealed dataset: give the seal options") }
+            guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
             let reader = try SealedReader(path: o.input, keyring: keyring)
             guard let m = reader.header.metadata.attributes[TokenManifest.attributeKey],
                   let manifest = try? JSONDecoder().decode(TokenManifest.self, from: Data(m.utf8)) else {
-                throw JobError("\(o.input) carries no tokengate manifest (it was not written by `tokenize --seal`)")
+                throw JobError(.manifestMissing, "\(o.input) carries no tokengate manifest (it was not written by `tokenize --seal`)")
             }
             manifestIn = manifest
             format = manifest.format
@@ -121,7 +122,7 @@ public enum TokenizeJob {
             input = SealedFrameSource(reader)
         } else {
             inFD = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
-            guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
+            guard inFD >= 0 else { throw JobError(.inputUnreadable, "cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
             var source = FileDescriptorSource(fileDescriptor: inFD)
             if sniffedHead != nil {
                 let head = try SniffedFormat.readHead(&source)
@@ -177,7 +178,7 @@ public enum TokenizeJob {
                 r.keyID = cp.key?.id
                 r.keyVersion = cp.key?.version
                 if o.mode != .tokenize && !cp.isReversible {
-                    throw JobError("column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
+                    throw JobError(.notReversible, "column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
                 }
             }
             return r
@@ -259,7 +260,7 @@ public enum TokenizeJob {
                 for r in u.readRejects {
                     rejectCounts.withLock { $0["read: " + r.reason, default: 0] += 1 }
                     if stopOnReject || !hasRejectsFile {
-                        throw JobError("\(inputName): record \(r.record) (line \(r.line)): \(r.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                        throw JobError(.recordRejected, "\(inputName): record \(r.record) (line \(r.line)): \(r.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
                     }
                     try rejects.write(record: r.record, line: r.line, stage: "read", column: nil, reason: r.reason, raw: r.raw, values: nil)
                 }
@@ -267,7 +268,7 @@ public enum TokenizeJob {
                     rejectCounts.withLock { $0["column \(v.column): \(v.reason)", default: 0] += 1 }
                     counters.withLock { $0[v.column, default: 0] += 1 }
                     if stopOnReject || !hasRejectsFile {
-                        throw JobError("\(inputName): record \(v.record), column '\(v.column)': \(v.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                        throw JobError(.recordRejected, "\(inputName): record \(v.record), column '\(v.column)': \(v.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
                     }
                     try rejects.write(record: v.record, line: nil, stage: mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
                 }
@@ -308,11 +309,11 @@ public enum TokenizeJob {
         summary.rejectReasons = rejectCounts.withLock { $0 }
         summary.rejectsFile = o.rejectsPath
         guard summary.reconciles else {
-            throw JobError("internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
+            throw JobError(.reconciliation, "internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
         }
         summary.wallSeconds = monotonicSeconds() - start
         if let so = o.seal, let pct = summary.encryptionOverheadPercent, pct > so.maxOverheadPercent {
-            throw JobError(String(format: "encryption overhead %.2f%% exceeds --max-encryption-overhead %.2f%%; output discarded", pct, so.maxOverheadPercent))
+            throw JobError(.overheadExceeded, String(format: "encryption overhead %.2f%% exceeds --max-encryption-overhead %.2f%%; output discarded", pct, so.maxOverheadPercent))
         }
         try output.commit()
         committed = true
@@ -443,13 +444,13 @@ public enum TokenizeJob {
 
     static func loadManifest(_ o: Options) throws -> TokenManifest {
         guard let path = o.manifestPath ?? (o.input == "-" ? nil : o.input + ".manifest.json") else {
-            throw JobError("detokenize needs --manifest FILE (the manifest tokenize wrote) when reading stdin")
+            throw JobError(.manifestMissing, "detokenize needs --manifest FILE (the manifest tokenize wrote) when reading stdin")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw JobError("cannot read manifest '\(path)' (tokenize writes <output>.manifest.json; pass --manifest)")
+            throw JobError(.manifestMissing, "cannot read manifest '\(path)' (tokenize writes <output>.manifest.json; pass --manifest)")
         }
         do { return try JSONDecoder().decode(TokenManifest.self, from: data) } catch {
-            throw JobError("manifest '\(path)' is not a tokengate manifest: \(error)")
+            throw JobError(.manifestInvalid, "manifest '\(path)' is not a tokengate manifest: \(error)")
         }
     }
 
@@ -464,10 +465,37 @@ public enum TokenizeJob {
     }
 }
 
-public struct JobError: Error, CustomStringConvertible, Sendable {
+/// An error of a tokenize, detokenize or retokenize run (or of `scan`). Equality compares the code
+/// only; the description is `code: reason`.
+public struct JobError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        /// The input file cannot be opened.
+        case inputUnreadable
+        /// The policy does not permit the operation (no detokenize section).
+        case permissionDenied
+        /// The options do not fit the mode (retokenize without seal options).
+        case optionsInvalid
+        /// The manifest (file or sealed-metadata attribute) is missing or cannot be read.
+        case manifestMissing
+        /// The manifest is not a tokengate manifest.
+        case manifestInvalid
+        /// A column was transformed with an action that cannot be reversed.
+        case notReversible
+        /// The tagger cannot decide a column and the policy has no rule for it.
+        case columnUnresolved
+        /// A record was rejected with no rejects file to take it, or with stop-on-reject.
+        case recordRejected
+        /// The rejects file cannot be created.
+        case rejectsUnwritable
+        /// Rows in ≠ rows out + rows rejected (an internal error; the output is discarded).
+        case reconciliation
+        /// Sealing took a larger share of the run than the bound allows (output discarded).
+        case overheadExceeded
+    }
+
+    public let code: Code
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
 }
 
 /// A source that hashes what it passes on.
@@ -602,7 +630,7 @@ final class RejectsFile: @unchecked Sendable {
     init(path: String?) throws {
         guard let path else { handle = nil; return }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw JobError("cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JobError(.rejectsUnwritable, "cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
