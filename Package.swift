@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
+        .testTarget(name: "ColumnsTests", dependencies: ["Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto", "TestSupport"],

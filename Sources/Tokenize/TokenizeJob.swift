@@ -383,50 +383,16 @@ public enum TokenizeJob {
         var reasons: [(row: Int, column: String, reason: String)] = []
         for (ci, name) in u.batch.names.enumerated() {
             guard let proc = processors[name] else { continue }
-            let column = u.batch.columns[ci]
-            var eligible: [Int] = []
-            eligible.reserveCapacity(rows)
-            var sub = ByteColumn(reservingValues: rows, bytes: column.bytes.count)
-            let kinds = u.batch.kinds(column: ci)  // empty: every cell is plain CSV text
-            column.bytes.withUnsafeBytes { all in
-                for r in 0..<rows {
-                    let range = column.offsets[r]..<column.offsets[r + 1]
-                    guard !range.isEmpty else { continue }
-                    if !kinds.isEmpty {
-                        let kind = CellKind(rawValue: kinds[r]) ?? .text
-                        guard kind != .absent, kind != .null, kind != .boolean, kind != .object, kind != .array else { continue }
-                    }
-                    eligible.append(r)
-                    sub.append(bytes: UnsafeRawBufferPointer(rebasing: all[range]))
-                }
-            }
-            guard !eligible.isEmpty else { continue }
-            let (out, rejects) = try proc.run(sub, mode: mode)
-            var replaced = ByteColumn(reservingValues: rows, bytes: column.bytes.count + 16 * eligible.count)
-            var e = 0
+            let gathered = u.batch.gatherValues(column: ci)
+            guard !gathered.isEmpty else { continue }
+            let (out, rejects) = try proc.run(gathered.values, mode: mode)
             var rejected = Set<Int>()
             for rj in rejects {
                 rejected.insert(rj.index)
-                keep[eligible[rj.index]] = false
-                reasons.append((eligible[rj.index], name, rj.reason))
+                keep[gathered.rows[rj.index]] = false
+                reasons.append((gathered.rows[rj.index], name, rj.reason))
             }
-            column.bytes.withUnsafeBytes { src in
-                out.bytes.withUnsafeBytes { tok in
-                    for r in 0..<rows {
-                        if e < eligible.count && eligible[e] == r {
-                            if rejected.contains(e) {
-                                replaced.append(bytes: UnsafeRawBufferPointer(rebasing: src[column.offsets[r]..<column.offsets[r + 1]]))
-                            } else {
-                                replaced.append(bytes: UnsafeRawBufferPointer(rebasing: tok[out.offsets[e]..<out.offsets[e + 1]]))
-                            }
-                            e += 1
-                        } else {
-                            replaced.append(bytes: UnsafeRawBufferPointer(rebasing: src[column.offsets[r]..<column.offsets[r + 1]]))
-                        }
-                    }
-                }
-            }
-            u.batch.replaceColumn(ci, with: replaced)
+            u.batch.scatter(out, into: gathered, keepingSource: rejected)
         }
         guard keep.contains(false) else { return }
         // One reject per row (its first failing column), with the row's original values.
