@@ -1,6 +1,6 @@
 import Foundation
 public import Columns
-public import Formats
+import Formats
 public import Tagging
 
 /// Column tagging for `tokengate scan` and for `tokenize` (the tagger stage).
