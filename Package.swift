@@ -40,24 +40,24 @@ let package = Package(
         // Stages, one module each (see docs/ARCHITECTURE.md).
         // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
         .target(name: "SystemIO", swiftSettings: strict),
-        .target(name: "HSM", dependencies: ["CPKCS11", "Crypto"], swiftSettings: strict),
-        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "HSM", dependencies: ["CPKCS11", "Crypto", "SystemIO"], swiftSettings: strict),
+        .target(name: "Crypto", dependencies: ["COpenSSL", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Keyring",
-            dependencies: ["HSM", "Crypto", "FPE", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HSM", "Crypto", "FPE", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
+        .target(name: "FPE", dependencies: ["Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
-        .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
+        .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
-        .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
-        .target(name: "Pipeline", swiftSettings: strict),
+        .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
+        .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
-        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         // One audited, authorized entry per operation; the CLI and the server call only this.
@@ -101,6 +101,7 @@ let package = Package(
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
+        .testTarget(name: "ColumnsTests", dependencies: ["Columns"], swiftSettings: strict),
         .testTarget(
             name: "FPETests",
             dependencies: ["FPE", "Crypto", "TestSupport"],

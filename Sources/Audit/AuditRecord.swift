@@ -1,6 +1,7 @@
 public import Foundation
 public import Keyring
 import Crypto
+public import SystemIO
 
 /// A file read or written by an audited operation: its path, size and SHA-256 (never its content).
 public struct AuditFile: Codable, Sendable, Equatable, Hashable {
@@ -203,25 +204,20 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// An error from the audit log. Equality compares the code only.
-public struct AuditError: Error, Equatable, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
-        public var description: String { name }
+/// An error from the audit log. Equality compares the code only; the description is `code: reason`.
+public struct AuditError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
         /// The audit key is missing, unconfigured or its token cannot be opened: the caller must
         /// refuse to run (no unaudited processing).
-        public static let auditKeyUnavailable = Code("auditKeyUnavailable")
+        case auditKeyUnavailable
         /// The log ends with an incomplete line (crash during append): run `tokengate audit verify`.
-        public static let incompleteLog = Code("incompleteLog")
+        case incompleteLog
         /// The last record cannot be parsed, so the chain cannot be continued.
-        public static let corruptLog = Code("corruptLog")
-        public static let io = Code("io")
+        case corruptLog
+        case io
     }
 
     public let code: Code
     public let reason: String
     public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
-    public var description: String { reason }
-    public static func == (a: AuditError, b: AuditError) -> Bool { a.code == b.code }
 }

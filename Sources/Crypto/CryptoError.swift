@@ -1,20 +1,18 @@
 internal import COpenSSL
+public import SystemIO
 
 /// An error from the Crypto module: a stable code plus a human reason.
 ///
 /// Two errors compare equal when their codes are equal, so tests can match on the code while
-/// users read the reason (which includes the drained OpenSSL error queue where there is one).
-public struct CryptoError: Error, Equatable, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        public static let openSSL = Code("openSSL")
-        public static let invalidKeySize = Code("invalidKeySize")
-        public static let invalidLength = Code("invalidLength")
-        public static let authenticationFailed = Code("authenticationFailed")
-        public static let randomFailed = Code("randomFailed")
+/// users read the reason (which includes the drained OpenSSL error queue where there is one); the
+/// description is `code: reason` (``CodedError``).
+public struct CryptoError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        case openSSL
+        case invalidKeySize
+        case invalidLength
+        case authenticationFailed
+        case randomFailed
     }
 
     public let code: Code
@@ -24,10 +22,6 @@ public struct CryptoError: Error, Equatable, CustomStringConvertible, Sendable {
         self.code = code
         self.reason = reason
     }
-
-    public var description: String { reason }
-
-    public static func == (lhs: CryptoError, rhs: CryptoError) -> Bool { lhs.code == rhs.code }
 
     /// Builds an error for a failed OpenSSL call and drains the thread-local error queue into it.
     static func openSSL(_ function: String, code: Code = .openSSL) -> CryptoError {

@@ -38,7 +38,7 @@ public struct FileDescriptorSource: ByteSource {
             if n >= 0 { return n }
             let e = errno
             if e == EINTR { continue }
-            throw FormatError(.io(errno: e), "read failed (errno \(e))")
+            throw FormatError(.io, "read failed (errno \(e))", errno: e)
         }
     }
 }
@@ -64,7 +64,7 @@ public struct FileDescriptorSink: ByteSink {
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
-                throw FormatError(.io(errno: e), "write failed (errno \(e))")
+                throw FormatError(.io, "write failed (errno \(e))", errno: e)
             }
             p += n
             left -= n

@@ -1,4 +1,5 @@
 public import Columns
+public import SystemIO
 
 /// A reader that turns a byte stream into batches, one call at a time.
 ///
@@ -83,11 +84,12 @@ public struct ReadStats: Sendable, Equatable {
     public init() {}
 }
 
-/// An error that stops a stream.
-public struct FormatError: Error, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        /// `read(2)`/`write(2)` failed with this errno.
-        case io(errno: Int32)
+/// An error that stops a stream: a ``code``, a human ``reason`` (never field values) and, for an
+/// I/O error, the ``errno``. Equality compares the code only; the description is `code: reason`.
+public struct FormatError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        /// `read(2)`/`write(2)` failed (``FormatError/errno`` says why).
+        case io
         /// The CSV header record is malformed.
         case badHeader
         /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).
@@ -96,17 +98,15 @@ public struct FormatError: Error, Equatable, CustomStringConvertible {
         case invalidOptions
     }
 
-    public var code: Code
+    public let code: Code
     /// Human-readable detail (never field values).
-    public var reason: String
+    public let reason: String
+    /// For ``Code/io``: the `errno` of the failed call.
+    public let errno: Int32?
 
-    public init(_ code: Code, _ reason: String) {
+    public init(_ code: Code, _ reason: String, errno: Int32? = nil) {
         self.code = code
         self.reason = reason
+        self.errno = errno
     }
-
-    /// Equality on ``code`` only, so tests can compare errors.
-    public static func == (a: FormatError, b: FormatError) -> Bool { a.code == b.code }
-
-    public var description: String { "\(code): \(reason)" }
 }

@@ -1,29 +1,27 @@
 internal import CPKCS11
+public import SystemIO
 
 /// An error from the PKCS#11 layer: a stable category, a human reason naming what failed, the
-/// PKCS#11 function and its raw `CK_RV` where there is one. Equality compares the code only.
-public struct HSMError: Error, Equatable, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        public static let moduleNotFound = Code("moduleNotFound")
-        public static let moduleInvalid = Code("moduleInvalid")
-        public static let functionNotSupported = Code("functionNotSupported")
-        public static let tokenNotFound = Code("tokenNotFound")
-        public static let tokenAbsent = Code("tokenAbsent")
-        public static let wrongPIN = Code("wrongPIN")
-        public static let pinLocked = Code("pinLocked")
-        public static let pinUnavailable = Code("pinUnavailable")
-        public static let notLoggedIn = Code("notLoggedIn")
-        public static let keyNotFound = Code("keyNotFound")
-        public static let operationNotPermitted = Code("operationNotPermitted")
-        public static let mechanismUnsupported = Code("mechanismUnsupported")
-        public static let authenticationFailed = Code("authenticationFailed")
-        public static let invalidInput = Code("invalidInput")
-        public static let deviceError = Code("deviceError")
-        public static let other = Code("other")
+/// PKCS#11 function and its raw `CK_RV` where there is one. Equality compares the code only; the
+/// description is `code: reason` (``CodedError``).
+public struct HSMError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        case moduleNotFound
+        case moduleInvalid
+        case functionNotSupported
+        case tokenNotFound
+        case tokenAbsent
+        case wrongPIN
+        case pinLocked
+        case pinUnavailable
+        case notLoggedIn
+        case keyNotFound
+        case operationNotPermitted
+        case mechanismUnsupported
+        case authenticationFailed
+        case invalidInput
+        case deviceError
+        case other
     }
 
     public let code: Code
@@ -39,10 +37,6 @@ public struct HSMError: Error, Equatable, CustomStringConvertible, Sendable {
         self.function = function
         self.returnValue = returnValue
     }
-
-    public var description: String { reason }
-
-    public static func == (lhs: HSMError, rhs: HSMError) -> Bool { lhs.code == rhs.code }
 
     /// Maps a failed `CK_RV` to a named error. `context` names the object (token, key) involved.
     static func fromRV(_ rv: CK_RV, function: String, context: String) -> HSMError {

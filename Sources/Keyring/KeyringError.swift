@@ -1,27 +1,25 @@
-/// An error from the keyring: configuration, custody or envelope. Equality compares the code only.
-public struct KeyringError: Error, Equatable, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        public init(_ name: String) { self.name = name }
-        public var description: String { name }
-        public static let configInvalid = Code("configInvalid")
-        public static let pinUnavailable = Code("pinUnavailable")
-        public static let unknownKey = Code("unknownKey")
-        public static let keyNotInitialized = Code("keyNotInitialized")
-        public static let wrongPurpose = Code("wrongPurpose")
-        public static let retirePrimary = Code("retirePrimary")
-        public static let versionNotFound = Code("versionNotFound")
-        public static let versionExists = Code("versionExists")
-        public static let envelopeInvalid = Code("envelopeInvalid")
-        public static let unwrapFailed = Code("unwrapFailed")
-        public static let custodyViolation = Code("custodyViolation")
+public import SystemIO
+
+/// An error from the keyring: configuration, custody or envelope. Equality compares the code only;
+/// the description is `code: reason` (``CodedError``).
+public struct KeyringError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        case configInvalid
+        case pinUnavailable
+        case unknownKey
+        case keyNotInitialized
+        case wrongPurpose
+        case retirePrimary
+        case versionNotFound
+        case versionExists
+        case envelopeInvalid
+        case unwrapFailed
+        case custodyViolation
     }
 
     public let code: Code
     public let reason: String
     public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
-    public var description: String { reason }
-    public static func == (a: KeyringError, b: KeyringError) -> Bool { a.code == b.code }
 }
 
 /// `<purpose>/<name>`, e.g. `in-use/pan`.

@@ -2,7 +2,7 @@ public import Columns
 public import Keyring
 public import Transforms
 public import FPE
-public import Crypto
+import Crypto
 
 /// Applies one column's rule to whole columns, one batch at a time: the tokenizer stage's unit of
 /// work. Built once per column per worker (it holds the transform's scratch buffers and, for
@@ -29,7 +29,7 @@ public final class ColumnProcessor {
         switch rule.action {
         case .tokenize:
             guard let keyring, let domain = rule.domain, let spec = rule.spec else {
-                throw PolicyError("column '\(column)': tokenize needs a keyring, a domain and a transform")
+                throw PolicyError(.ruleInvalid, "column '\(column)': tokenize needs a keyring, a domain and a transform")
             }
             let k = try keyring.tokenizationKey(domain: domain, version: keyVersion)
             key = k
@@ -37,7 +37,7 @@ public final class ColumnProcessor {
             transformer = try TokenTransformer(spec: spec, algorithm: algorithm, cipher: keyring.blockCipher(k, custody: custody), tweak: tweak)
             pseudonymKey = nil
         case .hmac:
-            guard let keyring, let domain = rule.domain else { throw PolicyError("column '\(column)': hmac needs a keyring and a domain") }
+            guard let keyring, let domain = rule.domain else { throw PolicyError(.ruleInvalid, "column '\(column)': hmac needs a keyring and a domain") }
             let k = try keyring.tokenizationKey(domain: domain, version: keyVersion)
             key = k
             tweak = try TokenTransformer.tweak(domain: domain, column: column, algorithm: .ff1)
@@ -72,7 +72,7 @@ public final class ColumnProcessor {
         case .keep: return (values, [])
         case .embedded: return (values, [])
         case .mask, .hmac, .drop:
-            throw PolicyError("column '\(column)' was transformed with \(rule.action.rawValue), which cannot be reversed")
+            throw PolicyError(.notReversible, "column '\(column)' was transformed with \(rule.action.rawValue), which cannot be reversed")
         }
     }
 

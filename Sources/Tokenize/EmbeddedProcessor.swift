@@ -20,7 +20,7 @@ public final class EmbeddedProcessor {
         for tag in [Tag.pan, .ssn, .email] {
             let rule = policy.rule(column: "\u{0}", tag: tag.rawValue)  // the tag's rule, never a column override
             guard rule.action == .tokenize else {
-                throw PolicyError("column '\(column)' holds embedded \(tag.rawValue) values but the policy's \(tag.rawValue) rule is not tokenize")
+                throw PolicyError(.ruleInvalid, "column '\(column)' holds embedded \(tag.rawValue) values but the policy's \(tag.rawValue) rule is not tokenize")
             }
             processors[tag] = try ColumnProcessor(column: column, rule: rule, policy: policy, keyring: keyring, keyVersion: keyVersions[tag.rawValue])
             tags.append(tag.rawValue)
@@ -57,7 +57,7 @@ public final class EmbeddedProcessor {
             for k in 0..<s.column.count where !badSet.contains(k) {
                 let t = tokens[k]
                 guard t.count == s.column.range(k).count else {
-                    throw PolicyError("embedded \(tag.rawValue) token changed length; the \(tag.rawValue) transform must preserve length")
+                    throw PolicyError(.lengthNotPreserved, "embedded \(tag.rawValue) token changed length; the \(tag.rawValue) transform must preserve length")
                 }
                 out.bytes.replaceSubrange(s.starts[k]..<(s.starts[k] + t.count), with: t)
             }

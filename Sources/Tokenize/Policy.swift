@@ -3,6 +3,7 @@ public import Crypto
 public import FPE
 public import Keyring
 public import Transforms
+public import SystemIO
 internal import Yams
 
 /// What happens to a column.
@@ -105,19 +106,19 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
     /// Checks that detokenizing is allowed and that the PIN from `pin` matches the verifier.
     /// - Parameter directory: the policy file's folder (relative PIN files resolve against it).
     public func authorize(relativeTo directory: String) throws {
-        guard allowed else { throw PolicyError("detokenize is not permitted by this policy (detokenize.allowed is false)") }
+        guard allowed else { throw PolicyError(.detokenizeNotPermitted, "detokenize is not permitted by this policy (detokenize.allowed is false)") }
         guard let source = pin, let v = pinVerifier else {
-            throw PolicyError("detokenize permission needs 'pin' and 'pin-verifier' in the policy")
+            throw PolicyError(.detokenizeConfigInvalid, "detokenize permission needs 'pin' and 'pin-verifier' in the policy")
         }
         let parts = v.split(separator: "$").map(String.init)
         guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iters = Int(parts[1]), iters >= 10_000,
               let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), expected.count == 32 else {
-            throw PolicyError("detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
+            throw PolicyError(.detokenizeConfigInvalid, "detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
         }
         let secret = try source.read(relativeTo: directory, what: "detokenize")
         let got = try PBKDF2.sha256(password: secret, salt: salt, iterations: iters, count: 32)
         let same = got.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
-        guard same else { throw PolicyError("detokenize refused: wrong detokenize PIN") }
+        guard same else { throw PolicyError(.wrongPIN, "detokenize refused: wrong detokenize PIN") }
     }
 }
 
@@ -177,11 +178,11 @@ public struct Policy: Sendable, Codable {
     public static func load(path: String) throws -> Policy {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw PolicyError("cannot read policy '\(path)': \(error.localizedDescription)")
+            throw PolicyError(.unreadable, "cannot read policy '\(path)': \(error.localizedDescription)")
         }
         var p: Policy
         do { p = try YAMLDecoder().decode(Policy.self, from: text) } catch {
-            throw PolicyError("policy '\(path)' is invalid: \(error)")
+            throw PolicyError(.invalid, "policy '\(path)' is invalid: \(error)")
         }
         try p.validate(source: path)
         p.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -201,26 +202,26 @@ public struct Policy: Sendable, Codable {
     }
 
     public func validate(source: String) throws {
-        guard version == 1 else { throw PolicyError("policy '\(source)': unsupported version \(version)") }
+        guard version == 1 else { throw PolicyError(.unsupportedVersion, "policy '\(source)': unsupported version \(version)") }
         for (where_, rules) in [("tags", tags), ("columns", columns)] {
             for (name, r) in rules.sorted(by: { $0.key < $1.key }) {
                 let at = "policy '\(source)', \(where_).\(name)"
                 switch r.action {
                 case .tokenize:
-                    guard let spec = r.spec else { throw PolicyError("\(at): action tokenize needs a transform (\(TransformKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
-                    guard r.domain != nil else { throw PolicyError("\(at): tokenize needs a domain (an in-use key name)") }
-                    if spec.kind == .alphabet && (r.alphabet ?? "").isEmpty { throw PolicyError("\(at): transform alphabet needs 'alphabet'") }
+                    guard let spec = r.spec else { throw PolicyError(.ruleInvalid, "\(at): action tokenize needs a transform (\(TransformKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                    guard r.domain != nil else { throw PolicyError(.ruleInvalid, "\(at): tokenize needs a domain (an in-use key name)") }
+                    if spec.kind == .alphabet && (r.alphabet ?? "").isEmpty { throw PolicyError(.ruleInvalid, "\(at): transform alphabet needs 'alphabet'") }
                 case .hmac:
-                    guard r.domain != nil else { throw PolicyError("\(at): hmac needs a domain (an in-use key name)") }
+                    guard r.domain != nil else { throw PolicyError(.ruleInvalid, "\(at): hmac needs a domain (an in-use key name)") }
                 case .mask:
-                    if let k = r.keepLast, k < 0 { throw PolicyError("\(at): keep-last must be 0 or more") }
+                    if let k = r.keepLast, k < 0 { throw PolicyError(.ruleInvalid, "\(at): keep-last must be 0 or more") }
                 case .drop, .keep, .embedded: break
                 }
             }
         }
         if let d = detokenize, d.allowed {
             guard d.pin != nil, let v = d.pinVerifier, v.hasPrefix("pbkdf2-sha256$") else {
-                throw PolicyError("policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
+                throw PolicyError(.detokenizeConfigInvalid, "policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
             }
         }
     }
@@ -231,10 +232,32 @@ public struct Policy: Sendable, Codable {
     }
 }
 
-public struct PolicyError: Error, CustomStringConvertible, Sendable, Equatable {
+/// An error of a policy: loading, validating, or what it permits. Equality compares the code only;
+/// the description is `code: reason`.
+public struct PolicyError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        /// The policy file cannot be read.
+        case unreadable
+        /// The policy file is not a valid policy document (YAML or schema).
+        case invalid
+        case unsupportedVersion
+        /// A rule lacks what its action needs (transform, domain, alphabet, keep-last, keyring).
+        case ruleInvalid
+        /// The policy does not allow detokenizing (`detokenize.allowed` is false).
+        case detokenizeNotPermitted
+        /// The detokenize section lacks its PIN or PIN verifier, or the verifier is malformed.
+        case detokenizeConfigInvalid
+        /// The detokenize PIN does not match the verifier.
+        case wrongPIN
+        /// A column's action (mask, hmac, drop) cannot be inverted.
+        case notReversible
+        /// An embedded value's token has another length than the value.
+        case lengthNotPreserved
+    }
+
+    public let code: Code
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
 }
 
 extension FPEAlgorithm: Codable {}

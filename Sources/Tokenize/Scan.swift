@@ -1,6 +1,6 @@
 import Foundation
 public import Columns
-public import Formats
+import Formats
 public import Tagging
 
 /// Column tagging for `tokengate scan` and for `tokenize` (the tagger stage).
@@ -14,7 +14,7 @@ public enum Scan {
     public static func file(_ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
                             sampleRows: Int = 2000) throws -> [ColumnClassification] {
         let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw JobError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JobError(.inputUnreadable, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
         defer { if path != "-" { close(fd) } }
         var source = FileDescriptorSource(fileDescriptor: fd)
         var head: [UInt8] = []
@@ -45,7 +45,7 @@ public enum Scan {
                 case .none: return nil
                 default:
                     if policy.columns[c.name] != nil { return nil }
-                    throw JobError("column '\(c.name)' \(c.status.rawValue): \(c.reason) — add a rule for it under 'columns' in the policy (e.g. { action: keep } or a transform)")
+                    throw JobError(.columnUnresolved, "column '\(c.name)' \(c.status.rawValue): \(c.reason) — add a rule for it under 'columns' in the policy (e.g. { action: keep } or a transform)")
                 }
             }
         }

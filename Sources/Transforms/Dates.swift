@@ -14,7 +14,7 @@ struct DatePattern: Sendable {
             return hits.count == 1 ? hits[0] : nil
         }
         guard p.allSatisfy({ $0 < 0x80 }), let y = find("yyyy"), let m = find("MM"), let d = find("dd") else {
-            throw TransformError("date format '\(format)' must contain yyyy, MM and dd exactly once (ASCII, fixed width)")
+            throw TransformError(.invalidDateFormat, "date format '\(format)' must contain yyyy, MM and dd exactly once (ASCII, fixed width)")
         }
         pattern = p
         year = y

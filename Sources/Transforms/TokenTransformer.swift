@@ -95,10 +95,10 @@ struct TransformerState {
         case .email, .alphanumeric:
             symbols = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         case .alphabet:
-            guard let a = spec.alphabet, !a.isEmpty else { throw TransformError("transform 'alphabet' needs an 'alphabet' of ASCII symbols") }
+            guard let a = spec.alphabet, !a.isEmpty else { throw TransformError(.invalidAlphabet, "transform 'alphabet' needs an 'alphabet' of ASCII symbols") }
             symbols = Array(a.utf8)
             guard symbols.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }), symbols.count == a.count, Set(symbols).count == symbols.count, symbols.count >= 2 else {
-                throw TransformError("transform 'alphabet' needs 2 or more distinct printable ASCII symbols")
+                throw TransformError(.invalidAlphabet, "transform 'alphabet' needs 2 or more distinct printable ASCII symbols")
             }
         }
         var table = [UInt16](repeating: TokenTransformer.none, count: 256)
@@ -108,15 +108,15 @@ struct TransformerState {
         if spec.kind == .date {
             let patterns = try (spec.dateFormat ?? TokenTransformer.defaultDateFormats)
                 .split(separator: "|").map { try DatePattern(String($0)) }
-            guard !patterns.isEmpty else { throw TransformError("date-format is empty") }
+            guard !patterns.isEmpty else { throw TransformError(.invalidDateFormat, "date-format is empty") }
             let iso = try DatePattern("yyyy-MM-dd")
             guard let lo = iso.parse(ArraySlice((spec.dateMin ?? "1900-01-01").utf8)),
                   let hi = iso.parse(ArraySlice((spec.dateMax ?? "2099-12-31").utf8)), hi > lo else {
-                throw TransformError("date range must be two ISO dates yyyy-MM-dd with dateMin < dateMax")
+                throw TransformError(.invalidDateRange, "date range must be two ISO dates yyyy-MM-dd with dateMin < dateMax")
             }
-            guard hi - lo + 1 <= 1_000_000 else { throw TransformError("date range spans more than 1,000,000 days") }
+            guard hi - lo + 1 <= 1_000_000 else { throw TransformError(.invalidDateRange, "date range spans more than 1,000,000 days") }
             guard hi - lo + 1 >= TokenTransformer.minimumDateSpan else {
-                throw TransformError("date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow")
+                throw TransformError(.invalidDateRange, "date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow")
             }
             datePatterns = patterns
             dateMin = lo
@@ -130,7 +130,7 @@ struct TransformerState {
         }
         engine = try FPECipher(algorithm: algorithm, cipher: cipher, radix: symbols.count)
         guard engine.tweakLengths.contains(tweak.count) else {
-            throw TransformError("\(algorithm.rawValue) needs a tweak of \(engine.tweakLengths) bytes, got \(tweak.count)")
+            throw TransformError(.invalidTweak, "\(algorithm.rawValue) needs a tweak of \(engine.tweakLengths) bytes, got \(tweak.count)")
         }
     }
 

@@ -1,3 +1,5 @@
+public import SystemIO
+
 /// The format-aware token transforms a policy can name for a tag. Each is a bijection on its
 /// documented domain (FF1 or FF3-1 under an in-use key, plus cycle-walking where the output must
 /// satisfy a rule), so every one has an exact inverse (detokenize).
@@ -49,9 +51,21 @@ public struct ValueReject: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "value \(index): \(reason)" }
 }
 
-/// Configuration errors of a transform (not value errors).
-public struct TransformError: Error, Equatable, CustomStringConvertible, Sendable {
+/// Configuration errors of a transform (not value errors). Equality compares the code only; the
+/// description is `code: reason`.
+public struct TransformError: CodedError {
+    public enum Code: String, Hashable, Sendable, CaseIterable {
+        /// Transform `alphabet` without 2 or more distinct printable ASCII symbols.
+        case invalidAlphabet
+        /// A date format without exactly one `yyyy`, `MM` and `dd` (ASCII, fixed width), or none.
+        case invalidDateFormat
+        /// `dateMin`/`dateMax` not ISO dates in order, or a span outside the supported range.
+        case invalidDateRange
+        /// The tweak length does not fit the algorithm.
+        case invalidTweak
+    }
+
+    public let code: Code
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
 }

@@ -51,7 +51,7 @@ import Testing
             #expect(e.code == code)
             #expect(e.valueIndex == index)
             #expect(e.position == position)
-            #expect(e.description.hasPrefix("value \(index): "))
+            #expect(e.description.hasPrefix("\(code.rawValue): value \(index): "))
         } catch {
             Issue.record("unexpected \(error)")
         }

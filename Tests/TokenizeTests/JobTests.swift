@@ -127,7 +127,7 @@ let sampleCSV = [
         d.mode = .detokenize
         d.input = dir + "/safe.csv"
         d.output = dir + "/back.csv"
-        #expect(throws: (any Error).self) { _ = try TokenizeJob.run(d, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName) }
+        #expect(throws: JobError(.permissionDenied, "")) { _ = try TokenizeJob.run(d, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName) }
         #expect(!FileManager.default.fileExists(atPath: dir + "/back.csv"))
     }
 
@@ -313,7 +313,7 @@ let sampleCSV = [
         so.keyName = "jso-pan"
         so.maxOverheadPercent = 0
         o.seal = so
-        #expect(throws: JobError.self) { _ = try TokenizeJob.run(o, policy: jobPolicy("jso", detokenize: false), keyring: kr, classify: byName) }
+        #expect(throws: JobError(.overheadExceeded, "")) { _ = try TokenizeJob.run(o, policy: jobPolicy("jso", detokenize: false), keyring: kr, classify: byName) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["in.csv"])
     }
 }
@@ -360,7 +360,7 @@ let sampleCSV = [
         again.input = dir + "/v2.tgs"
         again.output = dir + "/v2b.tgs"
         _ = try TokenizeJob.run(again, policy: policy, keyring: kr, classify: { _ in [] })
-        #expect(throws: (any Error).self) {
+        #expect(throws: KeyringError(.versionNotFound, "")) {
             var old = r
             old.output = dir + "/v1b.tgs"
             _ = try TokenizeJob.run(old, policy: policy, keyring: kr, classify: { _ in [] })
@@ -374,6 +374,6 @@ let sampleCSV = [
         r.input = "/nonexistent.tgs"
         r.output = "/tmp/never.tgs"
         r.seal = TokenizeJob.SealOptions()
-        #expect(throws: (any Error).self) { _ = try TokenizeJob.run(r, policy: jobPolicy("jrp", detokenize: false), keyring: kr, classify: { _ in [] }) }
+        #expect(throws: JobError(.permissionDenied, "")) { _ = try TokenizeJob.run(r, policy: jobPolicy("jrp", detokenize: false), keyring: kr, classify: { _ in [] }) }
     }
 }

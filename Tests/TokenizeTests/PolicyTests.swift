@@ -83,7 +83,7 @@ func writePolicy(_ yaml: String) throws -> String {
         maskRule.keepLast = 4
         let mask = try ColumnProcessor(column: "card", rule: maskRule, policy: policy, keyring: nil)
         #expect(try mask.apply(ByteColumn(["4111-1111-1111-1234", "José Ñúñez"])).output.strings == ["****-****-****-1234", "**** *úñez"])
-        #expect(throws: PolicyError.self) { _ = try mask.invert(pans) }
+        #expect(throws: PolicyError(.notReversible, "")) { _ = try mask.invert(pans) }
 
         let hmac = try ColumnProcessor(column: "name", rule: Rule(action: .hmac, domain: "cp-generic"), policy: policy, keyring: kr)
         let p1 = try hmac.apply(ByteColumn(["Ada Lovelace", "Ada Lovelace", "Alan Turing"])).output.strings
@@ -105,11 +105,11 @@ func writePolicy(_ yaml: String) throws -> String {
         let allowed = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(good) }, pin-verifier: '\(verifier)' }\n"))
         try allowed.detokenize!.authorize(relativeTo: allowed.baseDirectory)
         let wrong = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(bad) }, pin-verifier: '\(verifier)' }\n"))
-        #expect(throws: PolicyError.self) { try wrong.detokenize!.authorize(relativeTo: wrong.baseDirectory) }
+        #expect(throws: PolicyError(.wrongPIN, "")) { try wrong.detokenize!.authorize(relativeTo: wrong.baseDirectory) }
         let off = try Policy.load(path: writePolicy(base + "detokenize: { allowed: false }\n"))
-        #expect(throws: PolicyError.self) { try off.detokenize!.authorize(relativeTo: off.baseDirectory) }
+        #expect(throws: PolicyError(.detokenizeNotPermitted, "")) { try off.detokenize!.authorize(relativeTo: off.baseDirectory) }
         let unset = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { env: TG_UNSET_DETOK_PIN }, pin-verifier: '\(verifier)' }\n"))
-        #expect(throws: KeyringError.self) { try unset.detokenize!.authorize(relativeTo: unset.baseDirectory) }
+        #expect(throws: KeyringError(.pinUnavailable, "")) { try unset.detokenize!.authorize(relativeTo: unset.baseDirectory) }
     }
 }
 

@@ -157,10 +157,10 @@ let cards = ["4111111111111111", "5555555555554444", "378282246310005", "3056930
         #expect(rej.map(\.index) == [1])
         #expect(tok.string(at: 0).hasPrefix("195"))
         #expect(try t.detokenize(tok).output.string(at: 0) == "1950-06-15")
-        #expect(throws: TransformError.self) { _ = try transformer(TransformSpec(.date, dateMin: "1950-01-01", dateMax: "1950-12-31")) }
-        #expect(throws: TransformError.self) { _ = try transformer(TransformSpec(.date, dateFormat: "yy-MM")) }
-        #expect(throws: TransformError.self) { _ = try transformer(TransformSpec(.alphabet)) }
-        #expect(throws: TransformError.self) { _ = try transformer(TransformSpec(.alphabet, alphabet: "aab")) }
+        #expect(throws: TransformError(.invalidDateRange, "")) { _ = try transformer(TransformSpec(.date, dateMin: "1950-01-01", dateMax: "1950-12-31")) }
+        #expect(throws: TransformError(.invalidDateFormat, "")) { _ = try transformer(TransformSpec(.date, dateFormat: "yy-MM")) }
+        #expect(throws: TransformError(.invalidAlphabet, "")) { _ = try transformer(TransformSpec(.alphabet)) }
+        #expect(throws: TransformError(.invalidAlphabet, "")) { _ = try transformer(TransformSpec(.alphabet, alphabet: "aab")) }
     }
 
     @Test func genericAlphabetsKeepOtherCharacters() throws {

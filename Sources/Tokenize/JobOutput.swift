@@ -1,0 +1,226 @@
+import Foundation
+import Formats
+import Keyring
+import Pipeline
+import Sealing
+import Crypto
+
+/// The output: stdout, or a temporary file in the target's folder renamed over the target on
+/// commit. Made, committed or discarded on the calling thread; the writer stage only gets ``fd``.
+final class OutputFile {
+    /// nil for stdout.
+    private let file: TemporaryOutput?
+    var fd: Int32 { file?.fd ?? 1 }
+
+    init(path: String) throws {
+        file = path == "-" ? nil : try TemporaryOutput(path: path)
+    }
+
+    func commit() throws { try file?.commit() }
+
+    func discard() { file?.discard() }
+}
+
+/// The rejects file, created (mode 600: it holds clear values) on the calling thread before the
+/// run so a bad path fails it at once, and closed there after it; the writer stage writes it
+/// through a ``RejectsWriter``.
+final class RejectsFile {
+    let fd: Int32?
+
+    init(path: String?) throws {
+        guard let path else { fd = nil; return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JobError(.rejectsUnwritable, "cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
+        self.fd = fd
+    }
+
+    func close() {
+        if let fd { _ = Glibc.close(fd) }
+    }
+}
+
+/// The writer stage: made on the writer thread by the pipeline's writer factory, it sets aside
+/// rejected records, encodes the batches (CSV or JSON Lines) and writes them to the output, or
+/// (`--seal`) seals them one frame per batch.
+struct JobWriter: PipelineWriter {
+    /// What the writer needs, made on the calling thread.
+    struct Config: Sendable {
+        var format: DataFormat
+        /// The output descriptor (owned by the caller's ``OutputFile``).
+        var fd: Int32
+        /// Hash the plaintext output (a file output that is not sealed).
+        var hashOutput: Bool
+        var seal: Seal?
+        var keyring: Keyring
+        /// The rejects file's descriptor (owned by the caller's ``RejectsFile``); nil: none.
+        var rejectsFD: Int32?
+        var stopOnReject: Bool
+        var mode: TokenizeJob.Mode
+        /// The input's name in messages.
+        var inputName: String
+
+        struct Seal: Sendable {
+            var keyName: String
+            var frameSize: Int
+            var metadata: SealedMetadata
+        }
+    }
+
+    /// What the run summary needs from the writer.
+    struct Output: Sendable {
+        var bytesOut: Int
+        var outputSHA256: [UInt8]?
+        var sealed: Sealed?
+        /// Reject reasons and how often each occurred.
+        var rejectReasons: [String: Int]
+        /// Rows rejected per column.
+        var rejectedPerColumn: [String: Int]
+
+        struct Sealed: Sendable {
+            var seconds: Double
+            var report: SealReport
+        }
+    }
+
+    private let config: Config
+    private var writer: any BatchWriter
+    private let sink: CountingSink
+    private let hasher: SHA256Hasher?
+    private let sealer: SealingStage?
+    private let rejects: RejectsWriter
+    private var rejectReasons: [String: Int] = [:]
+    private var rejectedPerColumn: [String: Int] = [:]
+
+    init(_ c: Config) throws {
+        config = c
+        sealer = try c.seal.map { s in
+            let t0 = monotonicSeconds()
+            let w = try SealedWriter(fileDescriptor: c.fd, keyring: c.keyring, keyName: s.keyName, metadata: s.metadata, frameSize: s.frameSize)
+            return SealingStage(writer: w, setupSeconds: monotonicSeconds() - t0)
+        }
+        hasher = sealer == nil && c.hashOutput ? try SHA256Hasher() : nil
+        let sink = sealer == nil ? CountingSink(fd: c.fd, hashing: hasher) : CountingSink(buffering: ())
+        self.sink = sink
+        writer = switch c.format {
+        case .csv: try CSVWriter(sink: sink, options: CSVWriteOptions())
+        case .jsonl: JSONLWriter(sink: sink)
+        }
+        rejects = RejectsWriter(fd: c.rejectsFD)
+    }
+
+    mutating func write(_ u: JobUnit) throws -> Pipeline.Count {
+        let hasRejectsFile = config.rejectsFD != nil
+        for r in u.readRejects {
+            rejectReasons["read: " + r.reason, default: 0] += 1
+            if config.stopOnReject || !hasRejectsFile {
+                throw JobError(.recordRejected, "\(config.inputName): record \(r.record) (line \(r.line)): \(r.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+            }
+            try rejects.write(record: r.record, line: r.line, stage: "read", column: nil, reason: r.reason, raw: r.raw, values: nil)
+        }
+        for v in u.valueRejects {
+            rejectReasons["column \(v.column): \(v.reason)", default: 0] += 1
+            rejectedPerColumn[v.column, default: 0] += 1
+            if config.stopOnReject || !hasRejectsFile {
+                throw JobError(.recordRejected, "\(config.inputName): record \(v.record), column '\(v.column)': \(v.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+            }
+            try rejects.write(record: v.record, line: nil, stage: config.mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
+        }
+        try writer.write(u.batch)
+        if let sealer {
+            // One batch per frame: flush the encoder, seal what it produced.
+            try writer.flush()
+            try sealer.seal(sink.takeBuffered(), records: u.batch.rowCount)
+        }
+        return (rows: u.batch.rowCount, bytes: 0)
+    }
+
+    mutating func finish() throws -> Output {
+        try writer.flush()
+        var sealed: Output.Sealed?
+        if let sealer {
+            try sealer.seal(sink.takeBuffered(), records: 0)
+            try sealer.finish()
+            sealed = Output.Sealed(seconds: sealer.seconds, report: sealer.report)
+        }
+        return Output(bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
+                      rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+    }
+}
+
+/// Counts what the writer emitted; passes it to a file descriptor, or buffers it for sealing.
+final class CountingSink: ByteSink {
+    private var inner: FileDescriptorSink?
+    private var hasher: SHA256Hasher?
+    private var buffered: [UInt8] = []
+    private(set) var count = 0
+    init(fd: Int32, hashing: SHA256Hasher? = nil) {
+        inner = FileDescriptorSink(fileDescriptor: fd)
+        hasher = hashing
+    }
+    init(buffering: Void) { inner = nil }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if inner != nil { try inner!.write(bytes) } else { buffered.append(contentsOf: bytes) }
+        try hasher?.update(bytes)
+        count += bytes.count
+    }
+    /// The bytes buffered since the last call (sealing mode).
+    func takeBuffered() -> [UInt8] {
+        defer { buffered.removeAll(keepingCapacity: true) }
+        return buffered
+    }
+}
+
+/// The sealing stage of `tokenize --seal`: frames of encoded batches. Its encryption cost is the
+/// data-key set-up (HSM wrap, HKDF, header) plus the AES-GCM time of the frames and index; the
+/// file writes are not counted (a plaintext output makes the same writes).
+final class SealingStage {
+    let writer: SealedWriter
+    private let setupSeconds: Double
+    private var frames = 0
+
+    init(writer: SealedWriter, setupSeconds: Double) {
+        self.writer = writer
+        self.setupSeconds = setupSeconds
+    }
+
+    var seconds: Double { setupSeconds + writer.encryptionSeconds }
+
+    func seal(_ bytes: [UInt8], records: Int) throws {
+        guard !bytes.isEmpty || records > 0 else { return }
+        try writer.write(bytes, records: records)
+    }
+
+    func finish() throws {
+        frames = try writer.finish().frames
+    }
+
+    var report: SealReport {
+        SealReport(fileID: Hex.encode(writer.header.fileID), keyLabel: writer.header.envelope.ref.label(version: writer.header.envelope.keyVersion),
+                   keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize)
+    }
+}
+
+/// Rejected records as JSON Lines: record, line, stage, column, reason, and the record itself
+/// (`raw` text, `raw_base64` when not UTF-8, or `values` by column) so nothing is lost. Writes to
+/// the descriptor of the caller's ``RejectsFile`` (does not close it).
+struct RejectsWriter {
+    private let handle: FileHandle?
+
+    init(fd: Int32?) {
+        handle = fd.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) }
+    }
+
+    func write(record: Int, line: Int?, stage: String, column: String?, reason: String, raw: [UInt8]?, values: [String: String]?) throws {
+        guard let handle else { return }
+        var obj: [String: Any] = ["record": record, "stage": stage, "reason": reason]
+        if let line { obj["line"] = line }
+        if let column { obj["column"] = column }
+        if let raw {
+            if let s = String(validating: raw, as: UTF8.self) { obj["raw"] = s } else { obj["raw_base64"] = Data(raw).base64EncodedString() }
+        }
+        if let values { obj["values"] = values }
+        var data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+        data.append(0x0A)
+        try handle.write(contentsOf: data)
+    }
+}
