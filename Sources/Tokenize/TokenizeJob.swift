@@ -51,8 +51,21 @@ public enum TokenizeJob {
         public var manifestPath: String?
         /// Seal the output (at-rest key `sealKey`) instead of writing it in the clear.
         public var seal: SealOptions?
+        /// Called on the job's calling thread after each batch is read (the queues between the
+        /// stages hold at most a few batches, so this tracks the run's progress closely).
+        public var progress: (@Sendable (JobProgress) -> Void)?
 
         public init() {}
+    }
+
+    /// How far a run has read.
+    public struct JobProgress: Sendable {
+        /// Records read so far (rows plus rejected records).
+        public let records: Int
+        /// Input bytes consumed so far.
+        public let bytes: Int
+        /// Seconds since the run started.
+        public let seconds: Double
     }
 
     /// `tokenize --seal`: the writer's output goes into a sealed file (docs/sealed-format.md).
@@ -112,6 +125,10 @@ public enum TokenizeJob {
                     next = try input.next()
                 }
                 guard let r = next else { return nil }
+                if let progress = o.progress {
+                    let st = input.stats
+                    progress(JobProgress(records: st.records, bytes: st.bytes, seconds: monotonicSeconds() - start))
+                }
                 let bytes = r.batch.columns.reduce(0) { $0 + $1.bytes.count }
                 return (JobUnit(batch: r.batch, readRejects: r.rejects, valueRejects: []), (rows: r.batch.rowCount + r.rejects.count, bytes: bytes))
             },

@@ -48,6 +48,15 @@ struct DataOptions: ParsableArguments {
         DataRequest(job: jobOptions(mode), policyPath: policy)
     }
 
+    /// Runs `body` with a progress line on stderr when it is a terminal.
+    func withProgress(_ request: DataRequest, _ body: (DataRequest) throws -> RunSummary) throws -> RunSummary {
+        guard let line = ProgressLine.forInput(input) else { return try body(request) }
+        var r = request
+        r.job.progress = { line.update($0) }
+        defer { line.finish() }
+        return try body(r)
+    }
+
     func report(_ s: RunSummary) throws {
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
         if let summaryJson { try s.json.write(to: URL(fileURLWithPath: summaryJson), options: .atomic) }
@@ -90,7 +99,8 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         var request = data.request(.tokenize)
         request.job.seal = sealing.options()
-        try data.report(keys.open().tokenize(request))
+        let gateway = try keys.open()
+        try data.report(data.withProgress(request, gateway.tokenize))
     }
 }
 
@@ -108,7 +118,8 @@ struct DetokenizeCommand: ParsableCommand {
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        try data.report(keys.open().detokenize(data.request(.detokenize)))
+        let gateway = try keys.open()
+        try data.report(data.withProgress(data.request(.detokenize), gateway.detokenize))
     }
 }
 

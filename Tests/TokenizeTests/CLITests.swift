@@ -56,6 +56,38 @@ import Audit
                       stderr: try String(contentsOf: errFile, encoding: .utf8))
     }
 
+    /// The progress line goes to a terminal only: under a pseudo-terminal (util-linux `script`)
+    /// stderr carries it, through a pipe it never appears.
+    @Test func progressLineOnlyOnATerminal() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let dir = SoftHSMFixture.shared.directory + "/progress-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let piped = try Self.run(["tokenize", "--in", feed, "--out", dir + "/piped.csv", "--keyring", cfg])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(!piped.stderr.contains("\u{1B}[K") && !piped.stderr.contains("MB/s  "), "\(piped.stderr)")
+
+        let command = [try Self.executable().path, "tokenize", "--in", feed, "--out", dir + "/tty.csv", "--keyring", cfg]
+            .map { "'" + $0 + "'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["script", "-qec", command, "/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env["TOKENGATE_AUDIT_LOG"] = Self.auditLog
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let tty = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(tty)")
+        #expect(tty.contains("\r\u{1B}[K300 records") && tty.contains("MB/s") && tty.contains("ETA"), "\(tty)")
+        #expect(tty.contains("rows: 300 in, 300 out, 0 rejected"))
+    }
+
     @Test func keysInitThenTokenizeAFeedThroughStdinAndStdout() throws {
         let cfg = try Self.keyringConfig()
         let initOut = try Self.run(["keys", "init", "--keyring", cfg])
