@@ -205,19 +205,17 @@ public struct AuditRecord: Codable, Sendable, Equatable {
 }
 
 /// An error from the audit log. Equality compares the code only; the description is `code: reason`.
-public struct AuditError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// The audit key is missing, unconfigured or its token cannot be opened: the caller must
-        /// refuse to run (no unaudited processing).
-        case auditKeyUnavailable
-        /// The log ends with an incomplete line (crash during append): run `tokengate audit verify`.
-        case incompleteLog
-        /// The last record cannot be parsed, so the chain cannot be continued.
-        case corruptLog
-        case io
-    }
+public typealias AuditError = ModuleError<AuditErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``AuditError``.
+public enum AuditErrorCode: String, ErrorCode {
+    /// The audit key is missing, unconfigured or its token cannot be opened: the caller must
+    /// refuse to run (no unaudited processing).
+    case auditKeyUnavailable
+    /// The log ends with an incomplete line (crash during append): run `tokengate audit verify`.
+    case incompleteLog
+    /// The last record cannot be parsed, so the chain cannot be continued.
+    case corruptLog
+    case io
 }
+

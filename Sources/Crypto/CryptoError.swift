@@ -6,22 +6,18 @@ public import SystemIO
 /// Two errors compare equal when their codes are equal, so tests can match on the code while
 /// users read the reason (which includes the drained OpenSSL error queue where there is one); the
 /// description is `code: reason` (``CodedError``).
-public struct CryptoError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        case openSSL
-        case invalidKeySize
-        case invalidLength
-        case authenticationFailed
-        case randomFailed
-    }
+public typealias CryptoError = ModuleError<CryptoErrorCode>
 
-    public let code: Code
-    public let reason: String
+/// The codes of ``CryptoError``.
+public enum CryptoErrorCode: String, ErrorCode {
+    case openSSL
+    case invalidKeySize
+    case invalidLength
+    case authenticationFailed
+    case randomFailed
+}
 
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
-    }
+extension ModuleError where Code == CryptoErrorCode {
 
     /// Builds an error for a failed OpenSSL call and drains the thread-local error queue into it.
     static func openSSL(_ function: String, code: Code = .openSSL) -> CryptoError {
@@ -37,3 +33,4 @@ public struct CryptoError: CodedError {
         return CryptoError(code, "OpenSSL \(function) failed\(suffix)")
     }
 }
+

@@ -2,25 +2,23 @@ public import SystemIO
 
 /// An error from the keyring: configuration, custody or envelope. Equality compares the code only;
 /// the description is `code: reason` (``CodedError``).
-public struct KeyringError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        case configInvalid
-        case pinUnavailable
-        case unknownKey
-        case keyNotInitialized
-        case wrongPurpose
-        case retirePrimary
-        case versionNotFound
-        case versionExists
-        case envelopeInvalid
-        case unwrapFailed
-        case custodyViolation
-    }
+public typealias KeyringError = ModuleError<KeyringErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``KeyringError``.
+public enum KeyringErrorCode: String, ErrorCode {
+    case configInvalid
+    case pinUnavailable
+    case unknownKey
+    case keyNotInitialized
+    case wrongPurpose
+    case retirePrimary
+    case versionNotFound
+    case versionExists
+    case envelopeInvalid
+    case unwrapFailed
+    case custodyViolation
 }
+
 
 /// `<purpose>/<name>`, e.g. `in-use/pan`.
 public struct KeyRef: Hashable, Sendable, CustomStringConvertible {

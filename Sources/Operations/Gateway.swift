@@ -79,24 +79,18 @@ public final class Gateway: Sendable {
 }
 
 /// An error of the operations layer itself (the work's own errors pass through unchanged).
-public struct OperationError: CodedError {
-    public enum Code: String, CaseIterable, Sendable {
-        /// The audit key or log cannot be used: the operation did not run.
-        case auditUnavailable
-        /// A request argument is out of range or inconsistent.
-        case invalidArgument
-        /// Retiring the key version would orphan sealed files that still need it.
-        case keyStillNeeded
-    }
+public typealias OperationError = ModuleError<OperationErrorCode>
 
-    public let code: Code
-    public let reason: String
-
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
-    }
+/// The codes of ``OperationError``.
+public enum OperationErrorCode: String, ErrorCode {
+    /// The audit key or log cannot be used: the operation did not run.
+    case auditUnavailable
+    /// A request argument is out of range or inconsistent.
+    case invalidArgument
+    /// Retiring the key version would orphan sealed files that still need it.
+    case keyStillNeeded
 }
+
 
 /// The absolute path of a file argument, or the stream's name for `-`.
 func absolute(_ path: String, stream: String) -> String {

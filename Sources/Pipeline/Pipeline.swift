@@ -162,15 +162,13 @@ public enum Pipeline {
 
 /// An error of the pipeline itself (not of a stage, whose errors are rethrown as they are).
 /// Equality compares the code only; the description is `code: reason`.
-public struct PipelineError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// The run ended with batches that were never written (a sequence number went missing).
-        case sequenceGap
-        /// The writer stage stopped without an error and without finishing (a bug).
-        case writerUnfinished
-    }
+public typealias PipelineError = ModuleError<PipelineErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``PipelineError``.
+public enum PipelineErrorCode: String, ErrorCode {
+    /// The run ended with batches that were never written (a sequence number went missing).
+    case sequenceGap
+    /// The writer stage stopped without an error and without finishing (a bug).
+    case writerUnfinished
 }
+

@@ -15,3 +15,19 @@ extension CodedError {
     public var description: String { "\(code.rawValue): \(reason)" }
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 }
+
+/// The code enum of a ``ModuleError``: a closed set of stable names.
+public protocol ErrorCode: RawRepresentable, Hashable, Sendable, CaseIterable where RawValue == String {}
+
+/// The error type of a module whose errors carry only a code and a reason: each module names its
+/// own specialization (`public typealias CryptoError = ModuleError<CryptoErrorCode>`), so errors
+/// of different modules are different types while the shape is written once.
+public struct ModuleError<Code: ErrorCode>: CodedError {
+    public let code: Code
+    public let reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}

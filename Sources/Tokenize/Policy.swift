@@ -234,30 +234,28 @@ public struct Policy: Sendable, Codable {
 
 /// An error of a policy: loading, validating, or what it permits. Equality compares the code only;
 /// the description is `code: reason`.
-public struct PolicyError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// The policy file cannot be read.
-        case unreadable
-        /// The policy file is not a valid policy document (YAML or schema).
-        case invalid
-        case unsupportedVersion
-        /// A rule lacks what its action needs (transform, domain, alphabet, keep-last, keyring).
-        case ruleInvalid
-        /// The policy does not allow detokenizing (`detokenize.allowed` is false).
-        case detokenizeNotPermitted
-        /// The detokenize section lacks its PIN or PIN verifier, or the verifier is malformed.
-        case detokenizeConfigInvalid
-        /// The detokenize PIN does not match the verifier.
-        case wrongPIN
-        /// A column's action (mask, hmac, drop) cannot be inverted.
-        case notReversible
-        /// An embedded value's token has another length than the value.
-        case lengthNotPreserved
-    }
+public typealias PolicyError = ModuleError<PolicyErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``PolicyError``.
+public enum PolicyErrorCode: String, ErrorCode {
+    /// The policy file cannot be read.
+    case unreadable
+    /// The policy file is not a valid policy document (YAML or schema).
+    case invalid
+    case unsupportedVersion
+    /// A rule lacks what its action needs (transform, domain, alphabet, keep-last, keyring).
+    case ruleInvalid
+    /// The policy does not allow detokenizing (`detokenize.allowed` is false).
+    case detokenizeNotPermitted
+    /// The detokenize section lacks its PIN or PIN verifier, or the verifier is malformed.
+    case detokenizeConfigInvalid
+    /// The detokenize PIN does not match the verifier.
+    case wrongPIN
+    /// A column's action (mask, hmac, drop) cannot be inverted.
+    case notReversible
+    /// An embedded value's token has another length than the value.
+    case lengthNotPreserved
 }
+
 
 extension FPEAlgorithm: Codable {}

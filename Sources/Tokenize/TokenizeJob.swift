@@ -179,33 +179,31 @@ public enum TokenizeJob {
 
 /// An error of a tokenize, detokenize or retokenize run (or of `scan`). Equality compares the code
 /// only; the description is `code: reason`.
-public struct JobError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// The input file cannot be opened.
-        case inputUnreadable
-        /// The policy does not permit the operation (no detokenize section).
-        case permissionDenied
-        /// The options do not fit the mode (retokenize without seal options).
-        case optionsInvalid
-        /// The manifest (file or sealed-metadata attribute) is missing or cannot be read.
-        case manifestMissing
-        /// The manifest is not a tokengate manifest.
-        case manifestInvalid
-        /// A column was transformed with an action that cannot be reversed.
-        case notReversible
-        /// The tagger cannot decide a column and the policy has no rule for it.
-        case columnUnresolved
-        /// A record was rejected with no rejects file to take it, or with stop-on-reject.
-        case recordRejected
-        /// The rejects file cannot be created.
-        case rejectsUnwritable
-        /// Rows in ≠ rows out + rows rejected (an internal error; the output is discarded).
-        case reconciliation
-        /// Sealing took a larger share of the run than the bound allows (output discarded).
-        case overheadExceeded
-    }
+public typealias JobError = ModuleError<JobErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``JobError``.
+public enum JobErrorCode: String, ErrorCode {
+    /// The input file cannot be opened.
+    case inputUnreadable
+    /// The policy does not permit the operation (no detokenize section).
+    case permissionDenied
+    /// The options do not fit the mode (retokenize without seal options).
+    case optionsInvalid
+    /// The manifest (file or sealed-metadata attribute) is missing or cannot be read.
+    case manifestMissing
+    /// The manifest is not a tokengate manifest.
+    case manifestInvalid
+    /// A column was transformed with an action that cannot be reversed.
+    case notReversible
+    /// The tagger cannot decide a column and the policy has no rule for it.
+    case columnUnresolved
+    /// A record was rejected with no rejects file to take it, or with stop-on-reject.
+    case recordRejected
+    /// The rejects file cannot be created.
+    case rejectsUnwritable
+    /// Rows in ≠ rows out + rows rejected (an internal error; the output is discarded).
+    case reconciliation
+    /// Sealing took a larger share of the run than the bound allows (output discarded).
+    case overheadExceeded
 }
+

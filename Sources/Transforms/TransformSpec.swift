@@ -53,19 +53,17 @@ public struct ValueReject: Sendable, Equatable, CustomStringConvertible {
 
 /// Configuration errors of a transform (not value errors). Equality compares the code only; the
 /// description is `code: reason`.
-public struct TransformError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// Transform `alphabet` without 2 or more distinct printable ASCII symbols.
-        case invalidAlphabet
-        /// A date format without exactly one `yyyy`, `MM` and `dd` (ASCII, fixed width), or none.
-        case invalidDateFormat
-        /// `dateMin`/`dateMax` not ISO dates in order, or a span outside the supported range.
-        case invalidDateRange
-        /// The tweak length does not fit the algorithm.
-        case invalidTweak
-    }
+public typealias TransformError = ModuleError<TransformErrorCode>
 
-    public let code: Code
-    public let reason: String
-    public init(_ code: Code, _ reason: String) { self.code = code; self.reason = reason }
+/// The codes of ``TransformError``.
+public enum TransformErrorCode: String, ErrorCode {
+    /// Transform `alphabet` without 2 or more distinct printable ASCII symbols.
+    case invalidAlphabet
+    /// A date format without exactly one `yyyy`, `MM` and `dd` (ASCII, fixed width), or none.
+    case invalidDateFormat
+    /// `dateMin`/`dateMax` not ISO dates in order, or a span outside the supported range.
+    case invalidDateRange
+    /// The tweak length does not fit the algorithm.
+    case invalidTweak
 }
+
