@@ -30,7 +30,13 @@ public final class HSMBlockCipher {
             throw HSMError(.invalidInput, "AES-ECB in the HSM needs whole 16-byte blocks, got \(blocks.count) bytes (\(label))")
         }
         guard blocks.count > 0 else { return }
-        if scratch.count < min(blocks.count, maxBytesPerCall) { scratch = [UInt8](repeating: 0, count: min(blocks.count, maxBytesPerCall)) }
+        if scratch.count < min(blocks.count, maxBytesPerCall) {
+            scratch.withUnsafeMutableBytes { Crypto.zeroize($0) }
+            scratch = [UInt8](repeating: 0, count: min(blocks.count, maxBytesPerCall))
+        }
+        // The scratch holds round outputs derived from the values being tokenized: wiped after
+        // every call, not only on release.
+        defer { scratch.withUnsafeMutableBytes { Crypto.zeroize(UnsafeMutableRawBufferPointer(rebasing: $0[0..<min(blocks.count, maxBytesPerCall)])) } }
         try token.withSession { s in
             var offset = 0
             while offset < blocks.count {
@@ -49,6 +55,8 @@ public final class HSMBlockCipher {
             }
         }
     }
+
+    deinit { scratch.withUnsafeMutableBytes { Crypto.zeroize($0) } }
 }
 
 extension HSMBlockCipher: BatchBlockCipher {}
