@@ -81,12 +81,7 @@ extension Validators {
         }
         if allSame || ascending || descending { return .invalid }
         guard cardIssuer(prefix6: prefix, length: digits) != nil else { return .invalid }
-        var sum = 0, pos = digits - 1  // position from the right: odd positions are doubled
-        for c in v where c.isDigit {
-            sum += luhnContribution(Int(c &- 0x30), doubled: pos & 1 == 1)
-            pos -= 1
-        }
-        guard sum % 10 == 0 else { return .invalid }
+        guard luhnSum(asciiDigitsIn: v) % 10 == 0 else { return .invalid }
         return groups > 1 ? .formatted : .bare
     }
 }
