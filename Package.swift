@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(
             name: "Keyring",
-            dependencies: ["HSM", "Crypto", "FPE", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HSM", "Crypto", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
-        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring"], swiftSettings: strict),
         .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
         .target(
             name: "Tokenize",
@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Audit",
+                "Crypto", "Keyring", "FPE", "Tokenize", "Tagging", "Sealing", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "Sealing", "Audit", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Sealing", "Audit", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),

@@ -1,6 +1,5 @@
 public import HSM
 public import Crypto
-public import FPE
 
 /// AES-ECB over many independent blocks with an in-use key that never leaves the HSM: each call is
 /// one PKCS#11 `C_Encrypt` (`CKM_AES_ECB`) over all the blocks of a batch (chunked at

@@ -1,7 +1,7 @@
 public import FPE
 public import Columns
 internal import Tagging
-internal import Crypto
+public import Crypto
 
 /// Applies one token transform to whole columns: parses every value into the symbols to tokenize
 /// (the rest of the value is kept byte for byte), runs FF1/FF3-1 once over the batch (one AES call
