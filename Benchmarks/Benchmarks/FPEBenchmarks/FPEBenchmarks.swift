@@ -6,6 +6,7 @@
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
 
 import Benchmark
+import BenchSupport
 import Crypto
 import FPE
 
@@ -50,17 +51,6 @@ final class EngineState {
         // Warm up: per-length constants and scratch buffers are built on first use.
         try cipher.encrypt(&batch, tweak: tweak)
         try cipher.decrypt(&batch, tweak: tweak)
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
