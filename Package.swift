@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Keyring",
-            dependencies: ["HSM", "Crypto", "FPE", "SystemIO", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HSM", "Crypto", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "FPE", dependencies: ["Crypto", "SystemIO"], swiftSettings: strict),
@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
-        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring"], swiftSettings: strict),
         .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
@@ -86,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenizeTests",
-            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Formats", "Sealing", "Audit", "TestSupport"],
+            dependencies: ["Tokenize", "Keyring", "Columns", "Transforms", "Crypto", "Sealing", "Audit", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),

@@ -12,9 +12,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // What the benchmark executables share (the deterministic input generator).
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "FPEBenchmarks",
             dependencies: [
+                "BenchSupport",
                 .product(name: "FPE", package: "tokengate"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -33,6 +36,7 @@ let package = Package(
         .executableTarget(
             name: "FormatsBenchmarks",
             dependencies: [
+                "BenchSupport",
                 .product(name: "Formats", package: "tokengate"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -112,7 +112,9 @@ public enum AttributeValue {
 /// the duration of the call.
 func withTemplate<R>(_ attrs: [Attribute], _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) throws -> R) rethrows -> R {
     var storage: [UInt8] = attrs.flatMap(\.bytes)
-    defer { storage.withUnsafeMutableBytes { raw in for i in raw.indices { raw[i] = 0 } } }
+    // The template may carry secret values (a CKA_VALUE): wiped with OPENSSL_cleanse, which the
+    // optimizer cannot drop as a dead store the way it may drop a plain zeroing loop.
+    defer { zeroize(&storage) }
     return try storage.withUnsafeMutableBytes { raw in
         var template: [CK_ATTRIBUTE] = []
         template.reserveCapacity(attrs.count)

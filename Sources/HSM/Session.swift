@@ -105,7 +105,9 @@ public struct Session {
             // First try a buffer that fits every attribute tokengate reads (SoftHSM2 2.6 answers a
             // NULL-buffer size query for CKA_START_DATE with CKR_GENERAL_ERROR); ask for the size
             // only if it is too small.
+            // `bytes` may receive key material (CKA_VALUE of a non-sensitive key): wiped on every exit.
             var bytes = [UInt8](repeating: 0, count: 256)
+            defer { zeroize(&bytes) }
             var a = CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(t.rawValue), pValue: nil, ulValueLen: CK_ULONG(bytes.count))
             var rv = bytes.withUnsafeMutableBytes { b -> CK_RV in
                 a.pValue = b.baseAddress
@@ -114,6 +116,7 @@ public struct Session {
             if rv == CK_RV(CKR_BUFFER_TOO_SMALL) {
                 a = CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(t.rawValue), pValue: nil, ulValueLen: 0)
                 try module.check(get(handle, CK_OBJECT_HANDLE(object.rawValue), &a, 1), "C_GetAttributeValue", "\(token.context) (\(t))")
+                zeroize(&bytes)
                 bytes = [UInt8](repeating: 0, count: Int(a.ulValueLen))
                 rv = bytes.withUnsafeMutableBytes { b -> CK_RV in
                     a.pValue = b.baseAddress
@@ -180,7 +183,7 @@ public struct Session {
                 // The operation stays active after BUFFER_TOO_SMALL: finish it so the session stays usable.
                 var scratch = [UInt8](repeating: 0, count: Int(outLen))
                 _ = op(handle, UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(input.count), &scratch, &outLen)
-                zeroize(scratch)
+                zeroize(&scratch)
                 throw HSMError(.invalidInput, "output buffer of \(output.count) bytes too small (\(outLen) needed) on \(token.context)", function: "\(names.1)", returnValue: UInt(rv))
             }
             try module.check(rv, names.1, "\(token.context) (\(mechanism.type))")
@@ -244,7 +247,9 @@ public struct Session {
 /// `CK_UNAVAILABLE_INFORMATION` (a cast macro in the header, so not imported).
 let CK_UNAVAILABLE_INFORMATION_VALUE = CK_ULONG.max
 
-func zeroize(_ a: [UInt8]) {
-    var a = a
+/// Wipes a scratch array in place (`OPENSSL_cleanse` through ``Crypto/zeroize(_:)``): the array's
+/// own storage, not a copy of it. Every HSM scratch buffer that held key or clear material goes
+/// through here before it is released or replaced.
+func zeroize(_ a: inout [UInt8]) {
     a.withUnsafeMutableBytes { Crypto.zeroize($0) }
 }

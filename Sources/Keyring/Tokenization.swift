@@ -1,6 +1,5 @@
 public import HSM
 public import Crypto
-public import FPE
 
 /// AES-ECB over many independent blocks with an in-use key that never leaves the HSM: each call is
 /// one PKCS#11 `C_Encrypt` (`CKM_AES_ECB`) over all the blocks of a batch (chunked at
@@ -30,7 +29,13 @@ public final class HSMBlockCipher {
             throw HSMError(.invalidInput, "AES-ECB in the HSM needs whole 16-byte blocks, got \(blocks.count) bytes (\(label))")
         }
         guard blocks.count > 0 else { return }
-        if scratch.count < min(blocks.count, maxBytesPerCall) { scratch = [UInt8](repeating: 0, count: min(blocks.count, maxBytesPerCall)) }
+        if scratch.count < min(blocks.count, maxBytesPerCall) {
+            scratch.withUnsafeMutableBytes { Crypto.zeroize($0) }
+            scratch = [UInt8](repeating: 0, count: min(blocks.count, maxBytesPerCall))
+        }
+        // The scratch holds round outputs derived from the values being tokenized: wiped after
+        // every call, not only on release.
+        defer { scratch.withUnsafeMutableBytes { Crypto.zeroize(UnsafeMutableRawBufferPointer(rebasing: $0[0..<min(blocks.count, maxBytesPerCall)])) } }
         try token.withSession { s in
             var offset = 0
             while offset < blocks.count {
@@ -49,6 +54,8 @@ public final class HSMBlockCipher {
             }
         }
     }
+
+    deinit { scratch.withUnsafeMutableBytes { Crypto.zeroize($0) } }
 }
 
 extension HSMBlockCipher: BatchBlockCipher {}

@@ -1,5 +1,5 @@
 extension Validators {
-    /// The scheme whose prefix and length rules a PAN satisfies (TAGGING.md, PAN): Visa 4 (13, 16,
+    /// The scheme whose prefix and length rules a PAN satisfies (docs/tagging.md, PAN): Visa 4 (13, 16,
     /// 18, 19); Mastercard 51–55 and 2221–2720 (16); Amex 34/37 (15); Diners 300–305/36/38/39
     /// (14, 16, 19); Discover 6011/644–649/65 (16, 19); JCB 3528–3589 (16–19); UnionPay 62
     /// (16–19); Maestro 50/56–69 (12–19); Mir 2200–2204 (16–19). `prefix6` is the first six digits.
@@ -81,12 +81,7 @@ extension Validators {
         }
         if allSame || ascending || descending { return .invalid }
         guard cardIssuer(prefix6: prefix, length: digits) != nil else { return .invalid }
-        var sum = 0, pos = digits - 1  // position from the right: odd positions are doubled
-        for c in v where c.isDigit {
-            sum += luhnContribution(Int(c &- 0x30), doubled: pos & 1 == 1)
-            pos -= 1
-        }
-        guard sum % 10 == 0 else { return .invalid }
+        guard luhnSum(asciiDigitsIn: v) % 10 == 0 else { return .invalid }
         return groups > 1 ? .formatted : .bare
     }
 }

@@ -11,7 +11,7 @@ public struct EmbeddedMatch: Sendable, Hashable, Codable {
 }
 
 /// Finds card numbers, dashed SSNs and email addresses inside free text (memos, notes, comments)
-/// with the same strict validators as whole cells (TAGGING.md, Method 4: no NER on the hot path).
+/// with the same strict validators as whole cells (docs/tagging.md, Method 4: no NER on the hot path).
 ///
 /// The text is cut into tokens at blanks and at `, ; : = ( ) [ ] { } < > " ' |`; a trailing `.`, `!`
 /// or `?` and a leading `#` are not part of a token. Candidates:

@@ -20,7 +20,7 @@ public enum HeaderPrior: String, Codable, Sendable, Comparable {
     public static func < (a: HeaderPrior, b: HeaderPrior) -> Bool { a.rank < b.rank }
 }
 
-/// Header priors (TAGGING.md, Method 1): the header is normalized (camelCase and snake_case
+/// Header priors (docs/tagging.md, Method 1): the header is normalized (camelCase and snake_case
 /// split, lowercased, digits stripped) into words; per-type phrase lists give strong or weak
 /// priors; negative words left over once the type's phrases are taken out make the prior negative
 /// (weak when a strong phrase matched too).

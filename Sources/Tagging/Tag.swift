@@ -12,7 +12,7 @@ public enum Tag: String, Codable, CaseIterable, Sendable, CodingKeyRepresentable
     case personName = "person_name"
     case streetAddress = "street_address"
 
-    /// How specific a type's validator is, which sets the evidence it needs (TAGGING.md, Decision).
+    /// How specific a type's validator is, which sets the evidence it needs (docs/tagging.md, Method 3).
     public enum Kind: Int, Codable, Sendable, Comparable {
         /// A checksum plus structure (PAN, IBAN): value evidence alone is enough.
         case checksum = 0
@@ -67,7 +67,7 @@ public enum ValueEvidence: UInt8, Sendable, Codable {
     @inlinable public var isValid: Bool { self != .invalid }
 }
 
-/// Card schemes recognized by issuer prefix and length (TAGGING.md, PAN).
+/// Card schemes recognized by issuer prefix and length (docs/tagging.md, PAN).
 public enum CardIssuer: String, Codable, CaseIterable, Sendable {
     case visa, mastercard, amex, diners, discover, jcb, unionpay, maestro, mir
 }

@@ -1,6 +1,6 @@
 public import Columns
 
-/// Thresholds of the column decision (TAGGING.md, Method 3). Fractions are of the non-empty
+/// Thresholds of the column decision (docs/tagging.md, Method 3). Fractions are of the non-empty
 /// sampled values.
 public struct TaggerConfig: Sendable, Codable, Equatable {
     /// Non-empty values examined per column.
@@ -133,7 +133,7 @@ public struct ColumnClassification: Codable, Sendable, Equatable {
     }
 }
 
-/// Classifies columns from their header and a sample of values (TAGGING.md): header prior → value
+/// Classifies columns from their header and a sample of values (docs/tagging.md): header prior → value
 /// evidence → decision by specificity. Thread-safe (a value type with no mutable state).
 public struct Tagger: Sendable {
     public let config: TaggerConfig

@@ -2,17 +2,24 @@
 /// classify columns and by the token transforms to check their domain. They never log or keep the
 /// value they check.
 public enum Validators {
+    // MARK: Luhn — the one implementation in tokengate (the tagger, the card transform's domain
+    // check and its cycle-walking rule all call these; do not write another).
+
     /// Luhn (mod 10) check over digit values (0...9), rightmost digit is the check digit.
     @inlinable
-    public static func luhnValid<C: BidirectionalCollection>(_ digits: C) -> Bool where C.Element == UInt8 {
+    public static func luhnValid<C: BidirectionalCollection>(_ digits: C) -> Bool where C.Element: BinaryInteger {
         luhnSum(digits) % 10 == 0
     }
 
-    /// The Luhn sum of digit values, rightmost digit at position 0 (not doubled).
+    /// The Luhn sum of digit values (0...9): every digit at an odd position counted from the right
+    /// is doubled (minus 9 when that exceeds 9). The last element sits at `rightmostPosition` (0,
+    /// the check digit, for a whole number), so the sum of a run of digits taken from inside a
+    /// number is its exact share of the whole number's sum: sums of disjoint runs add up.
     @inlinable
-    public static func luhnSum<C: BidirectionalCollection>(_ digits: C) -> Int where C.Element == UInt8 {
+    public static func luhnSum<C: BidirectionalCollection>(_ digits: C, rightmostPosition: Int = 0) -> Int
+    where C.Element: BinaryInteger {
         var sum = 0
-        var double = false
+        var double = rightmostPosition & 1 == 1
         for d in digits.reversed() {
             sum += luhnContribution(Int(d), doubled: double)
             double.toggle()
@@ -20,8 +27,15 @@ public enum Validators {
         return sum
     }
 
+    /// The Luhn sum (``luhnSum(_:rightmostPosition:)``) of the ASCII digits among `bytes`, every
+    /// other byte (a space or dash separator) skipped without taking a position.
+    @inlinable
+    public static func luhnSum<C: BidirectionalCollection>(asciiDigitsIn bytes: C) -> Int where C.Element == UInt8 {
+        luhnSum(bytes.lazy.filter { $0 &- 0x30 < 10 }.map { $0 &- 0x30 })
+    }
+
     @inlinable @inline(__always)
-    public static func luhnContribution(_ d: Int, doubled: Bool) -> Int {
+    static func luhnContribution(_ d: Int, doubled: Bool) -> Int {
         guard doubled else { return d }
         let x = d * 2
         return x > 9 ? x - 9 : x

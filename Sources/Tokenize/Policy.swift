@@ -122,7 +122,7 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
     }
 }
 
-/// A tokenization policy (`keys-config/policy*.yaml`; schema in keys-config/README.md).
+/// A tokenization policy (`keys-config/policy*.yaml`; schema in docs/policy.md).
 public struct Policy: Sendable, Codable {
     public var version: Int
     /// Default algorithm and custody for every rule that does not name its own.

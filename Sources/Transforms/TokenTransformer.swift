@@ -1,7 +1,7 @@
 public import FPE
 public import Columns
 internal import Tagging
-internal import Crypto
+public import Crypto
 
 /// Applies one token transform to whole columns: parses every value into the symbols to tokenize
 /// (the rest of the value is kept byte for byte), runs FF1/FF3-1 once over the batch (one AES call
@@ -250,33 +250,31 @@ struct TransformerState {
 
     mutating func parseCard(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var n = 0
-        var sum = 0
         for p in r.reversed() {
             let c = b[p]
             if isDigit(c) {
-                sum += Validators.luhnContribution(Int(c - 0x30), doubled: n % 2 == 1)
                 n += 1
             } else if c != 0x20 && c != 0x2D {
                 return "not a card number: character \(p - r.lowerBound) is not a digit, space or dash"
             }
         }
         guard (12...19).contains(n) else { return "not a card number: \(n) digits (12-19 expected)" }
+        let sum = Validators.luhnSum(asciiDigitsIn: b[r])
         guard sum % 10 == 0 else { return "not a card number: Luhn check fails" }
         let middle = max(6, n - 10)
         let keepFirst = n - 4 - middle
         var j = 0
-        var kept = 0
+        let first = batch.numerals.count
         for p in r where isDigit(b[p]) {
-            let d = b[p] - 0x30
             if j >= keepFirst && j < n - 4 {
                 positions.append(p)
-                batch.numerals.append(UInt16(d))
-            } else {
-                kept += Validators.luhnContribution(Int(d), doubled: (n - 1 - j) % 2 == 1)
+                batch.numerals.append(UInt16(b[p] - 0x30))
             }
             j += 1
         }
-        aux.append(kept)
+        // The Luhn sum of the digits kept in clear: the whole sum less the tokenized middle's
+        // share (its last digit sits at position 4, before the kept last four).
+        aux.append(sum - Validators.luhnSum(batch.numerals[first...], rightmostPosition: 4))
         commit()
         return nil
     }
@@ -527,12 +525,8 @@ struct OutputRule {
     func contains(_ v: UnsafeBufferPointer<UInt16>, value k: Int, aux: UnsafeBufferPointer<Int>) -> Bool {
         switch kind {
         case .card:
-            var sum = aux[k]
-            let m = v.count
-            for j in 0..<m {
-                sum += Validators.luhnContribution(Int(v[j]), doubled: (4 + m - 1 - j) % 2 == 1)
-            }
-            return sum % 10 == 0
+            // The tokenized middle ends just before the last four digits kept in clear.
+            return (aux[k] + Validators.luhnSum(v, rightmostPosition: 4)) % 10 == 0
         case .ssn:
             guard v.count == 9 else { return false }
             var x = 0

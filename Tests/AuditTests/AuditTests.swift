@@ -40,6 +40,9 @@ func sample(_ i: Int) -> AuditRecord {
         details: ["note": "run \(i)"])
 }
 
+/// The file a child of `concurrentProcessesKeepTheChain` creates once its step is done.
+func childMarker(_ logPath: String, _ mode: String, _ id: Int) -> String { "\(logPath).\(mode)-\(id).done" }
+
 func lines(_ path: String) throws -> [String] {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
@@ -191,7 +194,7 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
             .write(toFile: conf, atomically: true, encoding: .utf8)
         try SoftHSMFixture.run("softhsm2-util", ["--init-token", "--free", "--label", "tg-procs-audit", "--pin", fx.userPIN, "--so-pin", fx.soPIN], conf: conf)
         let pin = dir + "/pin"
-        FileManager.default.createFile(atPath: pin, contents: Data(fx.userPIN.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: pin, contents: Data(fx.userPIN.utf8), attributes: [.posixPermissions: 0o600])
         let path = dir + "/audit.jsonl"
         let exe = Bundle.main.executablePath ?? CommandLine.arguments[0]
         func child(_ mode: String, _ id: Int = 0) throws -> Process {
@@ -205,15 +208,21 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
             try p.run()
             return p
         }
+        // Each child leaves a marker after its last step: an exit status of 0 alone would also come
+        // from a child whose filter selected no test, so the markers prove the children ran.
+        func ran(_ mode: String, _ id: Int = 0) -> Bool { FileManager.default.fileExists(atPath: childMarker(path, mode, id)) }
         let setup = try child("init")
         setup.waitUntilExit()
         try #require(setup.terminationStatus == 0, "key creation in the child failed")
+        try #require(ran("init"), "the init child did not run childProcess")
         let appenders = try (0..<2).map { try child("append", $0) }
         for p in appenders { p.waitUntilExit() }
         #expect(appenders.allSatisfy { $0.terminationStatus == 0 }, "\(appenders.map(\.terminationStatus))")
+        #expect(ran("append", 0) && ran("append", 1), "an append child did not run childProcess")
         let check = try child("verify")
         check.waitUntilExit()
         #expect(check.terminationStatus == 0, "verify in a child: chain not intact")
+        #expect(ran("verify"), "the verify child did not run childProcess")
         // The chain's structure, checked here too: 1…100, each linked to its predecessor.
         let recs = try lines(path).map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
         #expect(recs.map(\.sequence) == Array(1...100))
@@ -221,9 +230,11 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         #expect(Set(recs.compactMap { $0.details["child"] }) == ["0", "1"])
     }
 
-    /// The child side of `concurrentProcessesKeepTheChain` (does nothing unless started by it).
-    @Test func childProcess() throws {
-        guard let spec = ProcessInfo.processInfo.environment["TG_AUDIT_CHILD"] else { return }
+    /// The child side of `concurrentProcessesKeepTheChain`: enabled only in the processes it starts
+    /// (reported as skipped in a normal run instead of passing without asserting anything).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TG_AUDIT_CHILD"] != nil, "runs only as a child of concurrentProcessesKeepTheChain"))
+    func childProcess() throws {
+        let spec = try #require(ProcessInfo.processInfo.environment["TG_AUDIT_CHILD"])
         let a = spec.components(separatedBy: "\n")
         let kr = try Keyring(config: KeyringConfig(
             module: a[2], moduleEnvironment: ["SOFTHSM2_CONF": a[3]],
@@ -253,6 +264,7 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
             let v = try log.verify()
             #expect(v.summary == "100 records, chain intact")
         }
+        _ = FileManager.default.createFile(atPath: childMarker(a[1], a[0], Int(a[5]) ?? 0), contents: nil)
     }
 
     @Test func missingAuditKeyRefuses() throws {

@@ -8,6 +8,7 @@
 // Run:
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target FormatsBenchmarks
 import Benchmark
+import BenchSupport
 import Columns
 import Formats
 import Foundation
@@ -18,26 +19,13 @@ import Glibc
 
 let targetBytes = 100_000_000
 
-/// A deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 let firstNames = ["Ann", "Bob", "Chen", "Dee", "Élodie", "Farid", "Grace", "Hiro", "Ines", "José"]
 let lastNames = ["Smith", "O'Brien", "Müller", "Nakamura", "Okafor", "Rossi", "Nguyen", "Kowalski"]
 let cities = ["Paris", "Berlin", "São Paulo", "New York", "Tokyo", "Lagos", "Zürich", "Toronto"]
 let notes = ["", "ok", "call back", "VIP", "address changed, verify", "said \"urgent\"", "n/a"]
 
 /// One generated record's fields: id, card, first, last, email, city, amount, date, phone, note.
-func record(_ i: Int, _ g: inout SplitMix) -> [String] {
+func record(_ i: Int, _ g: inout SplitMix64) -> [String] {
     let card = "4" + String(format: "%015llu", g.next() % 1_000_000_000_000_000)
     let first = firstNames[g.below(firstNames.count)]
     let last = lastNames[g.below(lastNames.count)]
@@ -63,7 +51,7 @@ func jsonString(_ v: String) -> String {
 }
 
 /// Generates (once) a feed of about `targetBytes` and returns its path and size.
-func feed(_ name: String, _ line: (Int, inout SplitMix) -> String, header: String?) -> (path: String, size: Int) {
+func feed(_ name: String, _ line: (Int, inout SplitMix64) -> String, header: String?) -> (path: String, size: Int) {
     let path = NSTemporaryDirectory() + "/tokengate-formats-bench-v1-\(name)"
     if let attrs = try? FileManager.default.attributesOfItem(atPath: path),
         let size = attrs[.size] as? Int, size >= targetBytes
@@ -72,7 +60,7 @@ func feed(_ name: String, _ line: (Int, inout SplitMix) -> String, header: Strin
     }
     FileManager.default.createFile(atPath: path + ".tmp", contents: nil)
     let h = FileHandle(forWritingAtPath: path + ".tmp")!
-    var g = SplitMix(state: 42)
+    var g = SplitMix64(state: 42)
     var chunk = ""
     var size = 0
     if let header { chunk += header + "\n" }

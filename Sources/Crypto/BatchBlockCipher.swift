@@ -1,11 +1,9 @@
-public import Crypto
-
 /// A block cipher that encrypts many independent 16-byte blocks per call (AES-ECB semantics).
 ///
-/// This is the only primitive the FF1 / FF3-1 engine needs. ``FPECipher`` evaluates one Feistel
-/// round for a whole batch of values at once and hands every value's round-input block to a
-/// single ``encryptBlocks(_:)`` call, so an implementation backed by an HSM costs one PKCS#11
-/// `C_Encrypt` (AES-ECB) per round per batch rather than one per value.
+/// This is the only primitive the FF1 / FF3-1 engine (the FPE module) needs. `FPECipher`
+/// evaluates one Feistel round for a whole batch of values at once and hands every value's
+/// round-input block to a single ``encryptBlocks(_:)`` call, so an implementation backed by an HSM
+/// costs one PKCS#11 `C_Encrypt` (AES-ECB) per round per batch rather than one per value.
 ///
 /// ## What the implementation must compute
 /// Every block `X` (16 bytes) in the buffer is replaced by `AES-ENC(key, X)`, independently of the
@@ -22,16 +20,19 @@ public import Crypto
 ///
 /// Only the encryption direction is used, for both FPE encryption and decryption.
 ///
+/// It lives in Crypto, next to ``AESECB``, so that key custody (Keyring's HSM-backed
+/// implementation) and the FPE engine share it without Keyring depending on FPE.
+///
 /// - Important: the blocks carry material derived from the plaintext; an implementation must not
 ///   log or retain them.
-/// - Note: implementations are used by one ``FPECipher`` at a time and need not be thread-safe;
+/// - Note: implementations are used by one `FPECipher` at a time and need not be thread-safe;
 ///   give each worker its own (``AESECB/copy()``).
 public protocol BatchBlockCipher: AnyObject {
     /// Encrypts `blocks.count / 16` independent blocks in place.
     ///
     /// - Parameter blocks: a whole number of 16-byte blocks (the engine never passes anything
     ///   else); each is replaced by its AES encryption.
-    /// - Throws: whatever the implementation fails with; ``FPECipher`` propagates it unchanged and
+    /// - Throws: whatever the implementation fails with; `FPECipher` propagates it unchanged and
     ///   leaves the batch it was processing unmodified.
     func encryptBlocks(_ blocks: UnsafeMutableRawBufferPointer) throws
 }
