@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokengate", targets: ["tokengate"]),
-        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms", "Sealing"]),
+        .library(name: "TokengateCore", targets: ["HSM", "Crypto", "Keyring", "FPE", "Columns", "Tagging", "Transforms", "Sealing", "Transit"]),
         // The FPE engine alone (with Crypto), for the Benchmarks package.
         .library(name: "FPE", targets: ["FPE"]),
         // CSV / JSON Lines readers and writers with the Batch type, for the Benchmarks package.
@@ -47,21 +47,22 @@ let package = Package(
         ),
         .target(name: "FPE", dependencies: ["Crypto"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
-        .target(name: "Formats", dependencies: ["Columns"], swiftSettings: strict),
-        .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
+        .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
+        .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto"], swiftSettings: strict),
         .target(name: "Pipeline", swiftSettings: strict),
-        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM"], swiftSettings: strict),
-        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto"], swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "HSM", "SystemIO"], swiftSettings: strict),
+        .target(name: "Transit", dependencies: ["Sealing", "Keyring", "Crypto", "SystemIO"], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", .product(name: "Yams", package: "Yams")],
+            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Audit",
+                "HSM", "Crypto", "Keyring", "FPE", "Columns", "Transforms", "Tokenize", "Tagging", "Sealing", "Transit", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -82,7 +83,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "TransitTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransitTests", dependencies: ["Transit", "Sealing", "SystemIO", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),

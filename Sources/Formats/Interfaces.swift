@@ -86,8 +86,8 @@ public struct ReadStats: Sendable, Equatable {
 /// An error that stops a stream.
 public struct FormatError: Error, Equatable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
-        /// `read(2)`/`write(2)` failed with this errno.
-        case io(errno: Int32)
+        /// Reading the source or writing the sink failed (the reason holds the system error).
+        case io
         /// The CSV header record is malformed.
         case badHeader
         /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).

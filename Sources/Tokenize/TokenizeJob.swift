@@ -7,6 +7,7 @@ import Pipeline
 import Transforms
 import Sealing
 import Crypto
+import SystemIO
 
 /// Input and output formats the job reads and writes.
 public enum DataFormat: String, Sendable, Codable, CaseIterable {
@@ -106,8 +107,8 @@ public enum TokenizeJob {
         // hashed on the way (SHA-256 for the audit record) instead of reading the file twice.
         let inputHasher = try SHA256Hasher()
         let input: any ByteSource
-        var inFD: Int32 = -1
-        defer { if inFD > 2 { close(inFD) } }
+        var inFile: FileDescriptor?
+        defer { try? inFile?.close() }
         if o.mode == .retokenize {
             guard o.seal != nil else { throw JobError("retokenize writes a sealed dataset: give the seal options") }
             let reader = try SealedReader(path: o.input, keyring: keyring)
@@ -120,9 +121,10 @@ public enum TokenizeJob {
             sniffedHead = nil
             input = SealedFrameSource(reader)
         } else {
-            inFD = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
-            guard inFD >= 0 else { throw JobError("cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
-            var source = FileDescriptorSource(fileDescriptor: inFD)
+            do { inFile = o.input == "-" ? .standardInput : try FileDescriptor.open(o.input, .readOnly) } catch {
+                throw JobError("input: \(error)")
+            }
+            var source = FileDescriptorSource(fileDescriptor: inFile?.rawValue ?? 0)
             if sniffedHead != nil {
                 let head = try SniffedFormat.readHead(&source)
                 format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
@@ -601,8 +603,10 @@ final class RejectsFile: @unchecked Sendable {
 
     init(path: String?) throws {
         guard let path else { handle = nil; return }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw JobError("cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do { fd = try FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600).release() } catch {
+            throw JobError("rejects file: \(error)")
+        }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 

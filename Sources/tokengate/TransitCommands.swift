@@ -3,6 +3,7 @@ import Audit
 import Foundation
 import Keyring
 import Sealing
+import Transit
 
 struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
