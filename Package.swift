@@ -50,10 +50,12 @@ let package = Package(
         .target(name: "FPE", dependencies: ["Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
-        .target(name: "Tagging", dependencies: ["Columns"], swiftSettings: strict),
+        .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
-        .target(name: "Sealing", dependencies: ["Crypto", "Keyring"], swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "SystemIO"], swiftSettings: strict),
+        // In-transit streams over TCP, on Sealing; the receive side is a byte-fed state machine.
+        .target(name: "Transit", dependencies: ["Sealing", "Keyring", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
@@ -63,7 +65,7 @@ let package = Package(
         // One audited, authorized entry per operation; the CLI and the server call only this.
         .target(
             name: "Operations",
-            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Audit", "Crypto", "SystemIO"],
+            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Transit", "Audit", "Crypto", "SystemIO"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -90,7 +92,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "TransitTests", dependencies: ["Sealing", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransitTests", dependencies: ["Transit", "Sealing", "SystemIO", "Keyring", "Crypto", "HSM", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "OperationsTests",

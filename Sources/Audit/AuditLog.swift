@@ -2,6 +2,7 @@ public import Foundation
 public import Keyring
 import HSM
 import Crypto
+import SystemIO
 
 /// The append-only, hash-chained audit log (JSON Lines).
 ///
@@ -64,17 +65,19 @@ public final class AuditLog: Sendable {
         let key = try checkAvailable()
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AuditError(.io, "cannot open audit log \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw AuditError(.io, "cannot lock audit log \(path): \(String(cString: strerror(errno)))") }
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(path, [.readWrite, .append, .create], mode: 0o600)
+            try file.lockExclusive()
+        } catch {
+            throw AuditError(.io, "audit log: \(error)")
         }
-        defer { _ = flock(fd, LOCK_UN) }
+        // Unlocked before the descriptor closes (closing would release the lock too).
+        defer { try? file.unlock() }
 
         var r = record
         r.sanitize()
-        let (lastLine, complete) = try AuditLog.lastLine(fd: fd)
+        let (lastLine, complete) = try AuditLog.lastLine(file)
         if !complete {
             throw AuditError(.incompleteLog, "audit log \(path) ends with an incomplete record (crash during append?); run `tokengate audit verify` and repair the log before appending")
         }
@@ -101,24 +104,19 @@ public final class AuditLog: Sendable {
         }
         r.mac = Hex.encode(m)
         let bytes = try r.line() + [UInt8(ascii: "\n")]
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw AuditError(.io, "cannot write audit log \(path): \(String(cString: strerror(errno)))")
-            }
-            off += n
+        do {
+            try file.write(bytes)
+            try file.sync()
+        } catch {
+            throw AuditError(.io, "audit log: \(error)")
         }
-        guard fsync(fd) == 0 else { throw AuditError(.io, "cannot fsync audit log \(path): \(String(cString: strerror(errno)))") }
         return r
     }
 
     /// The last line of the file (without its newline) and whether it ends with a newline.
-    static func lastLine(fd: Int32) throws -> ([UInt8]?, Bool) {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw AuditError(.io, "fstat: \(String(cString: strerror(errno)))") }
-        let size = Int(st.st_size)
+    static func lastLine(_ file: FileDescriptor) throws -> ([UInt8]?, Bool) {
+        let size: Int
+        do { size = try file.size() } catch { throw AuditError(.io, "audit log: \(error)") }
         if size == 0 { return (nil, true) }
         var tail: [UInt8] = []
         var end = size
@@ -126,8 +124,11 @@ public final class AuditLog: Sendable {
         while end > 0 {
             let start = max(0, end - chunk)
             var buf = [UInt8](repeating: 0, count: end - start)
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, end - start, off_t(start)) }
-            guard n == end - start else { throw AuditError(.io, "cannot read audit log: \(String(cString: strerror(errno)))") }
+            let n: Int
+            do { n = try buf.withUnsafeMutableBytes { try file.read(at: start, into: $0) } } catch {
+                throw AuditError(.io, "audit log: \(error)")
+            }
+            guard n == end - start else { throw AuditError(.io, "audit log \(file.label) changed size while being read") }
             tail = buf + tail
             // A newline strictly before the final byte delimits the last line.
             if let i = tail.dropLast().lastIndex(of: UInt8(ascii: "\n")) {

@@ -1,12 +1,6 @@
 internal import Columns
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+internal import SystemIO
 
 /// Builds one column of a batch in raw storage owned by a reader: appending a value is a
 /// capacity check and a `memcpy`, with no Swift array bookkeeping on the hot path. The storage is
@@ -328,7 +322,7 @@ func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) 
     let x = UnsafeRawPointer(a)
     let y = UnsafeRawPointer(b)
     if n >= 8 {
-        if n > 16 { return memcmp(a, b, n) == 0 }
+        if n > 16 { return Memory.equal(a, b, count: n) }
         return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
             && x.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
     }
@@ -392,8 +386,8 @@ func copyBytes(_ dst: UnsafeMutablePointer<UInt8>, _ src: UnsafePointer<UInt8>, 
 /// Index of the first `byte` in `[from, end)`, or `end`.
 @inline(__always)
 func find(_ byte: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-    guard from < end, let r = memchr(base + from, Int32(byte), end - from) else { return end }
-    return base.distance(to: r.assumingMemoryBound(to: UInt8.self))
+    guard from < end, let r = Memory.firstOffset(of: byte, in: base + from, count: end - from) else { return end }
+    return from + r
 }
 
 /// Index of the first delimiter or LF in `[from, end)`, or `end` (8 bytes at a time).

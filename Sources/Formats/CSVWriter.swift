@@ -1,12 +1,5 @@
 public import Columns
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// A line ending for rows that have no source line ending to reproduce.
 public enum LineEnding: Sendable {

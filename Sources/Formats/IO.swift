@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+internal import SystemIO
 
 /// Where a reader pulls bytes from.
 public protocol ByteSource {
@@ -21,54 +15,36 @@ public protocol ByteSink {
 /// Reads a file descriptor with `read(2)` (a file, a pipe, stdin). Does not close it.
 public struct FileDescriptorSource: ByteSource {
     public let fileDescriptor: Int32
+    private let descriptor: FileDescriptor
 
-    public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+    public init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        descriptor = FileDescriptor(borrowing: fileDescriptor, label: "fd \(fileDescriptor)")
+    }
 
     /// Standard input.
     public static var standardInput: FileDescriptorSource { FileDescriptorSource(fileDescriptor: 0) }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        while true {
-            #if canImport(Glibc) || canImport(Musl)
-            let n = Glibc.read(fileDescriptor, base, buffer.count)
-            #else
-            let n = Darwin.read(fileDescriptor, base, buffer.count)
-            #endif
-            if n >= 0 { return n }
-            let e = errno
-            if e == EINTR { continue }
-            throw FormatError(.io, "read failed (errno \(e))", errno: e)
-        }
+        do { return try descriptor.read(into: buffer) } catch { throw FormatError(.io, "\(error)") }
     }
 }
 
 /// Writes to a file descriptor with `write(2)`, handling short writes. Does not close it.
 public struct FileDescriptorSink: ByteSink {
     public let fileDescriptor: Int32
+    private let descriptor: FileDescriptor
 
-    public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+    public init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        descriptor = FileDescriptor(borrowing: fileDescriptor, label: "fd \(fileDescriptor)")
+    }
 
     /// Standard output.
     public static var standardOutput: FileDescriptorSink { FileDescriptorSink(fileDescriptor: 1) }
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            #if canImport(Glibc) || canImport(Musl)
-            let n = Glibc.write(fileDescriptor, p, left)
-            #else
-            let n = Darwin.write(fileDescriptor, p, left)
-            #endif
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                throw FormatError(.io, "write failed (errno \(e))", errno: e)
-            }
-            p += n
-            left -= n
-        }
+        do { try descriptor.write(bytes) } catch { throw FormatError(.io, "\(error)") }
     }
 }
 

@@ -84,29 +84,19 @@ public struct ReadStats: Sendable, Equatable {
     public init() {}
 }
 
-/// An error that stops a stream: a ``code``, a human ``reason`` (never field values) and, for an
-/// I/O error, the ``errno``. Equality compares the code only; the description is `code: reason`.
-public struct FormatError: CodedError {
-    public enum Code: String, Hashable, Sendable, CaseIterable {
-        /// `read(2)`/`write(2)` failed (``FormatError/errno`` says why).
-        case io
-        /// The CSV header record is malformed.
-        case badHeader
-        /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).
-        case unencodableValue
-        /// Reader or writer options are inconsistent.
-        case invalidOptions
-    }
+/// An error that stops a stream: a code and a human reason (never field values; for an I/O error
+/// the system error as SystemIO reports it). Equality compares the code only; the description is
+/// `code: reason`.
+public typealias FormatError = ModuleError<FormatErrorCode>
 
-    public let code: Code
-    /// Human-readable detail (never field values).
-    public let reason: String
-    /// For ``Code/io``: the `errno` of the failed call.
-    public let errno: Int32?
-
-    public init(_ code: Code, _ reason: String, errno: Int32? = nil) {
-        self.code = code
-        self.reason = reason
-        self.errno = errno
-    }
+/// The codes of ``FormatError``.
+public enum FormatErrorCode: String, ErrorCode {
+    /// Reading the source or writing the sink failed (the reason holds the system error).
+    case io
+    /// The CSV header record is malformed.
+    case badHeader
+    /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).
+    case unencodableValue
+    /// Reader or writer options are inconsistent.
+    case invalidOptions
 }

@@ -1,12 +1,5 @@
 internal import Columns
 
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// Options of ``JSONLReader``.
 public struct JSONLReadOptions: Sendable {

@@ -1,6 +1,6 @@
 import Audit
 import Foundation
-import Sealing
+import Transit
 
 /// What `send` or `receive` moved.
 public struct TransitResult: Sendable {

@@ -1,43 +1,30 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
-/// A POSIX file descriptor with positioned, complete reads and writes.
+/// A sealed file's descriptor: complete positioned reads and writes, with every failure a
+/// ``SealingError`` (`.io` with the ``SystemError`` as reason, `.truncated` for a short file).
 final class FileIO {
-    let fd: Int32
-    let path: String
-    private let owned: Bool
+    let file: FileDescriptor
+    var path: String { file.label }
 
-    init(fd: Int32, path: String, owned: Bool) {
-        self.fd = fd
-        self.path = path
-        self.owned = owned
+    init(_ file: FileDescriptor) { self.file = file }
+
+    /// Borrows a descriptor the caller keeps open.
+    convenience init(borrowing fd: Int32, path: String) {
+        self.init(FileDescriptor(borrowing: fd, label: path))
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> FileIO {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SealingError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        return FileIO(fd: fd, path: path, owned: true)
+    static func open(_ path: String, _ flags: OpenFlags, mode: UInt32 = 0o600) throws -> FileIO {
+        do { return FileIO(try FileDescriptor.open(path, flags, mode: mode)) } catch { throw SealingError(.io, "\(error)") }
     }
 
     func size() throws -> Int {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SealingError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        return Int(st.st_size)
+        do { return try file.size() } catch { throw SealingError(.io, "\(error)") }
     }
 
     func read(at offset: Int, into buf: UnsafeMutableRawBufferPointer) throws {
-        var done = 0
-        while done < buf.count {
-            let n = pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SealingError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            guard n > 0 else { throw SealingError(.truncated, "\(path) ends at \(offset + done), expected \(offset + buf.count) bytes") }
-            done += n
-        }
+        let n: Int
+        do { n = try file.read(at: offset, into: buf) } catch { throw SealingError(.io, "\(error)") }
+        guard n == buf.count else { throw SealingError(.truncated, "\(path) ends at \(offset + n), expected \(offset + buf.count) bytes") }
     }
 
     func read(at offset: Int, count: Int) throws -> [UInt8] {
@@ -48,27 +35,15 @@ final class FileIO {
 
     /// Positioned write (`offset`) or a sequential write (`offset == nil`: pipes work).
     func write(_ buf: UnsafeRawBufferPointer, at offset: Int? = nil) throws {
-        var done = 0
-        while done < buf.count {
-            let n: Int
-            if let offset {
-                n = pwrite(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
-            } else {
-                n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SealingError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            done += n
+        do {
+            if let offset { try file.write(buf, at: offset) } else { try file.write(buf) }
+        } catch {
+            throw SealingError(.io, "\(error)")
         }
     }
 
+    /// fsync; a descriptor that cannot be synced (a pipe) is not an error.
     func sync() throws {
-        guard fsync(fd) == 0 || errno == EINVAL || errno == EROFS else {
-            throw SealingError(.io, "cannot fsync \(path): \(String(cString: strerror(errno)))")
-        }
+        do { try file.sync(ignoringUnsupported: true) } catch { throw SealingError(.io, "\(error)") }
     }
-
-    deinit { if owned { close(fd) } }
 }

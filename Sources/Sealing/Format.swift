@@ -59,7 +59,7 @@ public struct SealedMetadata: Codable, Sendable, Equatable {
         self.attributes = attributes
     }
 
-    func encoded() throws -> [UInt8] {
+    package func encoded() throws -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         do { return Array(try e.encode(self)) } catch {
@@ -178,7 +178,7 @@ public struct SealedHeader: Sendable {
 }
 
 /// Keys derived from the data key.
-enum FileKeys {
+package enum FileKeys {
     static func fileKey(_ dataKey: borrowing SecretBytes, fileID: [UInt8]) throws -> SecretBytes {
         try HKDFSHA256.deriveKey(inputKey: dataKey, salt: fileID, info: SealedFormat.fileKeyInfo, outputCount: 32)
     }
@@ -188,7 +188,7 @@ enum FileKeys {
         return c.withUnsafeBytes { Array($0) }
     }
 
-    static func nonce(frame: UInt64, flags: UInt32) -> [UInt8] {
+    package static func nonce(frame: UInt64, flags: UInt32) -> [UInt8] {
         var n: [UInt8] = []
         n.reserveCapacity(12)
         n.appendBE64(frame)
@@ -220,21 +220,21 @@ func sealingError(unwrapping e: any Error, path: String) -> SealingError {
 }
 
 extension Array where Element == UInt8 {
-    mutating func appendBE64(_ v: UInt64) {
+    package mutating func appendBE64(_ v: UInt64) {
         for s in stride(from: 56, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: v >> UInt64(s))) }
     }
 
-    mutating func appendBE32(_ v: UInt32) {
+    package mutating func appendBE32(_ v: UInt32) {
         for s in stride(from: 24, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: v >> UInt32(s))) }
     }
 
-    func be64(at o: Int) -> UInt64 {
+    package func be64(at o: Int) -> UInt64 {
         var v: UInt64 = 0
         for i in 0..<8 { v = v << 8 | UInt64(self[o + i]) }
         return v
     }
 
-    func be32(at o: Int) -> UInt32 {
+    package func be32(at o: Int) -> UInt32 {
         var v: UInt32 = 0
         for i in 0..<4 { v = v << 8 | UInt32(self[o + i]) }
         return v

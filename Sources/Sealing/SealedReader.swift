@@ -1,9 +1,7 @@
 public import Keyring
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
 /// One authenticated data frame.
 public struct SealedFrame: Sendable {
@@ -27,7 +25,7 @@ public final class SealedReader {
     private var scratch: [UInt8] = []
 
     public init(path: String, keyring: Keyring) throws {
-        let file = try FileIO.open(path, flags: O_RDONLY)
+        let file = try FileIO.open(path, .readOnly)
         let header = try SealedHeader.read(file, path: path)
         let size = try file.size()
         // Data key, then the commitment, before anything is decrypted.

@@ -1,9 +1,7 @@
 public import Keyring
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
 /// Writes a sealed file front to back (streaming: the output may be a pipe).
 ///
@@ -31,14 +29,14 @@ public final class SealedWriter {
     /// Creates (or truncates) `path` with mode 0600 and writes the header.
     public convenience init(path: String, keyring: Keyring, keyName: String,
                             metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize) throws {
-        let file = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let file = try FileIO.open(path, [.writeOnly, .create, .truncate])
         try self.init(file: file, keyring: keyring, keyName: keyName, metadata: metadata, frameSize: frameSize, sync: true)
     }
 
     /// Writes to an open descriptor (a file or a pipe); the descriptor stays open after ``finish()``.
     public convenience init(fileDescriptor: Int32, keyring: Keyring, keyName: String,
                             metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize) throws {
-        let file = FileIO(fd: fileDescriptor, path: "fd \(fileDescriptor)", owned: false)
+        let file = FileIO(borrowing: fileDescriptor, path: "fd \(fileDescriptor)")
         try self.init(file: file, keyring: keyring, keyName: keyName, metadata: metadata, frameSize: frameSize, sync: false)
     }
 

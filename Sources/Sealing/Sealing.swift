@@ -1,9 +1,7 @@
 public import Keyring
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
 /// What `inspect` shows: header fields and trailer counts, read without any key. The counts come
 /// from the trailer and are authenticated only when the file is opened with the key.
@@ -27,7 +25,7 @@ public struct RewrapResult: Sendable, Equatable {
 public enum Sealing {
     /// Header fields of a sealed file, no key needed. The trailer counts are nil when there is no trailer.
     public static func inspect(path: String) throws -> SealedFileInfo {
-        let file = try FileIO.open(path, flags: O_RDONLY)
+        let file = try FileIO.open(path, .readOnly)
         let header = try SealedHeader.read(file, path: path)
         let size = try file.size()
         var frames: Int?, records: Int?
@@ -46,7 +44,7 @@ public enum Sealing {
     /// and rewrites only the envelope slot (bytes 80 ..< 336) in place. Idempotent.
     @discardableResult
     public static func rewrap(path: String, keyring: Keyring) throws -> RewrapResult {
-        let file = try FileIO.open(path, flags: O_RDWR)
+        let file = try FileIO.open(path, .readWrite)
         let header = try SealedHeader.read(file, path: path)
         let old = header.envelope
         do {

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+internal import SystemIO
 
 extension Validators {
     // MARK: Email
@@ -345,9 +339,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Today's date in UTC from the system clock.
     public static func today() -> CivilDate {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return CivilDate(dayNumber: Int(ts.tv_sec) / 86_400)
+        CivilDate(dayNumber: SystemClock.secondsSinceEpoch() / 86_400)
     }
 
     /// Days since 1970-01-01 (H. Hinnant's days_from_civil).

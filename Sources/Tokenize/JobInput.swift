@@ -3,6 +3,7 @@ import Formats
 import Keyring
 import Sealing
 import Crypto
+import SystemIO
 
 /// The input stage of a run, on the calling thread: a file or stdin (its format sniffed when
 /// nothing declares it), or (retokenize) the frames of a sealed dataset; the bytes read are
@@ -14,14 +15,14 @@ final class JobInput {
     let manifest: TokenManifest?
     private var reader: any BatchReader
     private let hasher: SHA256Hasher
-    /// The input descriptor, closed on release (not stdin; -1 for a sealed dataset).
-    private let fd: Int32
+    /// The input file, closed on release (stdin is borrowed; nil for a sealed dataset).
+    private let file: FileDescriptor?
 
     init(_ o: TokenizeJob.Options, keyring: Keyring) throws {
         let hasher = try SHA256Hasher()
         let input: any ByteSource
         var format: DataFormat
-        var inFD: Int32 = -1
+        var inFile: FileDescriptor?
         if o.mode == .retokenize {
             guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
             let reader = try SealedReader(path: o.input, keyring: keyring)
@@ -34,37 +35,30 @@ final class JobInput {
             input = SealedFrameSource(reader)
         } else {
             manifest = nil
-            inFD = o.input == "-" ? 0 : open(o.input, O_RDONLY | O_CLOEXEC)
-            guard inFD >= 0 else { throw JobError(.inputUnreadable, "cannot open input '\(o.input)': \(String(cString: strerror(errno)))") }
-            var source = FileDescriptorSource(fileDescriptor: inFD)
+            let f: FileDescriptor
+            do { f = o.input == "-" ? .standardInput : try FileDescriptor.open(o.input, .readOnly) } catch {
+                throw JobError(.inputUnreadable, "input: \(error)")
+            }
+            inFile = f
+            var source = FileDescriptorSource(fileDescriptor: f.rawValue)
             var head: [UInt8] = []
             if let f = JobPlan.declaredFormat(o) {
                 format = f
             } else {
                 // stdin (or a file without a known extension): look at the first line.
-                do { head = try SniffedFormat.readHead(&source) } catch {
-                    if inFD > 2 { close(inFD) }
-                    throw error
-                }
+                head = try SniffedFormat.readHead(&source)
                 format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
             }
             input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)
         }
-        do {
-            reader = switch format {
-            case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
-            case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
-            }
-        } catch {
-            if inFD > 2 { close(inFD) }
-            throw error
+        reader = switch format {
+        case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
+        case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
         }
         self.format = format
         self.hasher = hasher
-        fd = inFD
+        file = inFile
     }
-
-    deinit { if fd > 2 { close(fd) } }
 
     /// The next batch and its read rejects, or nil at the end.
     func next() throws -> ReadResult? { try reader.next() }

@@ -4,6 +4,7 @@ import Keyring
 import Pipeline
 import Sealing
 import Crypto
+import SystemIO
 
 /// The output: stdout, or a temporary file in the target's folder renamed over the target on
 /// commit. Made, committed or discarded on the calling thread; the writer stage only gets ``fd``.
@@ -25,17 +26,18 @@ final class OutputFile {
 /// run so a bad path fails it at once, and closed there after it; the writer stage writes it
 /// through a ``RejectsWriter``.
 final class RejectsFile {
-    let fd: Int32?
+    private let file: FileDescriptor?
+    var fd: Int32? { file?.rawValue }
 
     init(path: String?) throws {
-        guard let path else { fd = nil; return }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw JobError(.rejectsUnwritable, "cannot create rejects file '\(path)': \(String(cString: strerror(errno)))") }
-        self.fd = fd
+        guard let path else { file = nil; return }
+        do { file = try FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600) } catch {
+            throw JobError(.rejectsUnwritable, "rejects file: \(error)")
+        }
     }
 
     func close() {
-        if let fd { _ = Glibc.close(fd) }
+        try? file?.close()
     }
 }
 

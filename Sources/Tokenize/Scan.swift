@@ -1,4 +1,5 @@
 import Foundation
+import SystemIO
 public import Columns
 import Formats
 public import Tagging
@@ -13,10 +14,10 @@ public enum Scan {
     /// Reads the head of a file (up to `sampleRows` rows) and classifies its columns.
     public static func file(_ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
                             sampleRows: Int = 2000) throws -> [ColumnClassification] {
-        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw JobError(.inputUnreadable, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
-        defer { if path != "-" { close(fd) } }
-        var source = FileDescriptorSource(fileDescriptor: fd)
+        let file: FileDescriptor
+        do { file = path == "-" ? .standardInput : try FileDescriptor.open(path, .readOnly) } catch { throw JobError(.inputUnreadable, "\(error)") }
+        defer { try? file.close() }
+        var source = FileDescriptorSource(fileDescriptor: file.rawValue)
         var head: [UInt8] = []
         let chosen: DataFormat
         if let f = format ?? DataFormat.infer(path: path) {

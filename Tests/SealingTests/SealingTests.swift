@@ -60,7 +60,10 @@ func seal(_ path: String, _ kr: Keyring, key: String, _ data: [UInt8], frameSize
 }
 
 func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
-    do { try body(); return nil } catch let e as SealingError { return e.code } catch { return SealingError.Code("other: \(error)") }
+    do { try body(); return nil } catch let e as SealingError { return e.code } catch {
+        Issue.record("expected a SealingError, got \(error)")
+        return .internalError
+    }
 }
 
 @Suite struct RoundTrip {

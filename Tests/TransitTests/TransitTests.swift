@@ -4,10 +4,9 @@ import Keyring
 import HSM
 import Crypto
 import Sealing
+import SystemIO
 import TestSupport
-#if canImport(Glibc)
-import Glibc
-#endif
+import Transit
 
 // Loopback only: every socket here is on 127.0.0.1.
 
@@ -100,47 +99,35 @@ final class Receiver: Sendable {
         return try r.get()
     }
 
-    func errorCode() -> SealingError.Code? {
-        do { _ = try wait(); return nil } catch let e as SealingError { return e.code } catch { return SealingError.Code("other: \(error)") }
+    /// The receive's error code, nil on success. Any error that is not a TransitError is a test
+    /// failure of its own (reported as `.streamProtocol` so that it never reads as success).
+    func errorCode() -> TransitError.Code? {
+        do { _ = try wait(); return nil } catch let e as TransitError { return e.code } catch {
+            Issue.record("expected a TransitError, got \(error)")
+            return .streamProtocol
+        }
     }
 }
 
 /// A raw loopback client: sends `bytes`, optionally half-closes, and reads until the receiver
 /// closes (or `holdOpen` keeps the connection open without sending more, for the timeout test).
 func rawClient(port: UInt16, _ bytes: [UInt8], holdOpenSeconds: Double = 0) throws {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw FixtureError("socket failed") }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var tv = timeval(tv_sec: 30, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard rc == 0 else { throw FixtureError("connect failed: \(String(cString: strerror(errno)))") }
-    var off = 0
-    try bytes.withUnsafeBytes { b in
-        while off < b.count {
-            let n = send(fd, b.baseAddress! + off, b.count - off, Int32(MSG_NOSIGNAL))
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE || errno == ECONNRESET { return } // the receiver gave up early: fine
-                throw FixtureError("send failed: \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
+    let socket = try TCPSocket.connect(host: "127.0.0.1", port: port, timeout: 30)
+    defer { socket.close() }
+    do { try socket.send(bytes) } catch {
+        if error.code == .disconnected { return } // the receiver gave up early: fine
+        throw error
     }
     if holdOpenSeconds > 0 {
         Thread.sleep(forTimeInterval: holdOpenSeconds)
         return
     }
-    shutdown(fd, Int32(SHUT_WR))
+    try socket.shutdownSending()
     var sink = [UInt8](repeating: 0, count: 64)
-    while sink.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+    while true {
+        let n = sink.withUnsafeMutableBytes { b in Result { () throws(SystemError) in try socket.receive(into: b) } }
+        guard case .success(let count) = n, count > 0 else { break }
+    }
 }
 
 /// Source file, keyring, recorded stream messages.
@@ -166,7 +153,7 @@ struct Fixture {
 
     /// Feeds `bytes` to a receiver (plaintext output) and returns its error code; checks that
     /// nothing but the source is left in the directory.
-    func feed(_ bytes: [UInt8], holdOpenSeconds: Double = 0, timeout: Double = 20) throws -> SealingError.Code? {
+    func feed(_ bytes: [UInt8], holdOpenSeconds: Double = 0, timeout: Double = 20) throws -> TransitError.Code? {
         let out = dir + "/out.bin"
         let r = try Receiver(keyring: kr, output: out, seal: nil, timeout: timeout)
         try rawClient(port: r.port, bytes, holdOpenSeconds: holdOpenSeconds)
@@ -266,7 +253,7 @@ struct Fixture {
         let fx = try Fixture("trnosender")
         defer { fx.cleanup() }
         let start = Date()
-        #expect(throws: SealingError(.timedOut, "")) {
+        #expect(throws: TransitError(.timedOut, "")) {
             try Transit.receive(listenPort: 0, keyring: fx.kr, output: fx.dir + "/out.bin", seal: nil, timeout: 0.5)
         }
         #expect(Date().timeIntervalSince(start) < 10)
@@ -347,15 +334,15 @@ struct Fixture {
         let receiverKeyring = try makeKeyring("trwrongkey-rx", names: [fx.atRest])
         let out = fx.dir + "/out.tgs"
         let r = try Receiver(keyring: receiverKeyring, output: out, seal: fx.atRest)
-        var senderError: SealingError.Code?
-        do { try Transit.send(path: fx.source, to: "127.0.0.1", port: r.port, keyring: fx.kr, transitKey: fx.transit, timeout: 10) } catch let e as SealingError {
+        var senderError: TransitError.Code?
+        do { try Transit.send(path: fx.source, to: "127.0.0.1", port: r.port, keyring: fx.kr, transitKey: fx.transit, timeout: 10) } catch let e as TransitError {
             senderError = e.code
         }
         #expect(r.errorCode() == .keyUnavailable)
         #expect(senderError != nil, "the sender must not report success")
         #expect(listing(fx.dir) == ["source.tgs"])
         // An unknown in-transit key on the sending side fails before connecting.
-        #expect(throws: SealingError(.keyUnavailable, "")) {
+        #expect(throws: TransitError(.keyUnavailable, "")) {
             try Transit.send(path: fx.source, to: "127.0.0.1", port: 9, keyring: fx.kr, transitKey: "no-such-key")
         }
     }

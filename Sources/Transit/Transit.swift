@@ -1,25 +1,8 @@
 public import Keyring
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-
-extension SealingError.Code {
-    /// A socket could not be created, bound, connected or accepted on.
-    public static let network = SealingError.Code("network")
-    /// The peer closed the connection (or reset it) before the stream was complete.
-    public static let connectionLost = SealingError.Code("connectionLost")
-    /// A wait (accept, connect, receive, send) ran past its timeout.
-    public static let timedOut = SealingError.Code("timedOut")
-    /// A stream message is malformed (bad magic, version, type or out-of-range field).
-    public static let streamProtocol = SealingError.Code("streamProtocol")
-    /// The hello or the end message failed authentication (tampered, other stream, other key).
-    public static let streamAuthenticationFailed = SealingError.Code("streamAuthenticationFailed")
-    /// A frame arrived with an unexpected sequence number (replayed, duplicated, reordered or
-    /// dropped frame), or the end message arrived before every frame.
-    public static let streamOutOfOrder = SealingError.Code("streamOutOfOrder")
-}
+import Sealing
+import SystemIO
 
 /// Constants of the in-transit stream format, version 1 (docs/sealed-format.md, "In transit").
 public enum TransitFormat {
@@ -65,7 +48,7 @@ public enum Transit {
         try socket.send(try stream.end())
         let ack = try socket.receive(TransitFormat.ack.count, what: "the receiver's acknowledgement")
         guard ack == TransitFormat.ack else {
-            throw SealingError(.streamProtocol, "the receiver answered with something other than an acknowledgement")
+            throw TransitError(.streamProtocol, "the receiver answered with something other than an acknowledgement")
         }
         return (stream.frameCount, stream.bytes)
     }
@@ -97,123 +80,47 @@ public enum Transit {
         return try receiveStream(socket, keyring: keyring, output: output, seal: seal)
     }
 
+    /// Feeds the connection's bytes into a ``TransitReceiver`` and writes what it releases.
     static func receiveStream(_ socket: TransitSocket, keyring: Keyring, output: String, seal: String?) throws -> (frames: Int, bytes: Int) {
-        // Hello.
-        let fixed = try socket.receive(TransitFormat.helloFixedSize, what: "the hello")
-        guard Array(fixed[0..<4]) == TransitFormat.magic else {
-            throw SealingError(.streamProtocol, "not a tokengate stream (bad magic)")
-        }
-        guard fixed[4] == TransitFormat.version else {
-            throw SealingError(.unsupportedVersion, "stream version \(fixed[4]) is not supported (this build speaks version \(TransitFormat.version))")
-        }
-        guard fixed[5] == TransitFormat.typeHello, fixed[6] == 0, fixed[7] == 0 else {
-            throw SealingError(.streamProtocol, "the stream does not start with a hello")
-        }
-        let streamID = Array(fixed[8..<40])
-        let frameSize = Int(fixed.be32(at: 40))
-        let frameCount64 = fixed.be64(at: 44), records64 = fixed.be64(at: 52)
-        let envLength = Int(fixed[60]) << 8 | Int(fixed[61])
-        let metaLength = Int(fixed.be32(at: 62))
-        guard frameSize >= 1, frameSize <= SealedFormat.maxFrameSize, frameCount64 >= 1, frameCount64 <= UInt64(Int32.max),
-              records64 <= UInt64(Int.max), envLength >= 1, envLength <= 254, metaLength <= SealedFormat.maxMetadataSize else {
-            throw SealingError(.streamProtocol, "hello field out of range")
-        }
-        let rest = try socket.receive(envLength + metaLength + SealedFormat.tagSize, what: "the hello")
-        let helloBody = fixed + rest[0..<(envLength + metaLength)]
-        let helloTag = Array(rest[(envLength + metaLength)...])
-        let envelope: WrappedDataKey
-        do { envelope = try WrappedDataKey(serialized: Array(rest[0..<envLength])) } catch {
-            throw SealingError(.envelopeInvalid, "stream hello: \(error)")
-        }
-        guard envelope.purpose == .inTransit else {
-            throw SealingError(.envelopeInvalid, "stream session key is wrapped by a \(envelope.purpose) key, expected in-transit")
-        }
-        let sessionKey: SecretBytes
-        do { sessionKey = try keyring.unwrapDataKey(envelope, purpose: .inTransit, context: streamID) } catch {
-            throw sealingError(unwrapping: error, path: "stream session key")
-        }
-        let gcm = try AESGCM(key: try StreamKeys.streamKey(sessionKey, streamID: streamID))
-        let helloHash = try SHA256.hash(TransitFormat.helloHashDomain + helloBody)
-        do {
-            try StreamKeys.openEmpty(gcm, nonce: FileKeys.nonce(frame: 0, flags: TransitFormat.helloFlag), aad: helloHash + streamID, tag: helloTag)
-        } catch {
-            throw SealingError(.streamAuthenticationFailed, "the stream hello failed authentication (tampered, or another key)")
-        }
-        let metadata: SealedMetadata
-        do { metadata = try JSONDecoder().decode(SealedMetadata.self, from: Data(rest[envLength..<(envLength + metaLength)])) } catch {
-            throw SealingError(.metadataInvalid, "stream hello metadata is not valid JSON for the schema")
-        }
-        let frameCount = Int(frameCount64)
-
-        // Output: temporary until the end message is authenticated.
-        let out = try TemporaryOutput(path: output)
+        var receiver = TransitReceiver(keyring: keyring)
+        // Output: created once the hello is authenticated, temporary until the end message is.
+        var out: TemporaryOutput?
+        var writer: SealedWriter?
         var done = false
-        defer { if !done { out.discard() } }
-        let writer = try seal.map {
-            try SealedWriter(fileDescriptor: out.fd, keyring: keyring, keyName: $0, metadata: metadata, frameSize: frameSize)
-        }
-        var bytes = 0, records: UInt64 = 0, next = 0
-        var cipher: [UInt8] = [], plain: [UInt8] = []
-        while true {
-            let type = try socket.receive(1, what: next < frameCount ? "frame \(next) of \(frameCount)" : "the end message")[0]
-            if type == TransitFormat.typeEnd {
-                guard next == frameCount else {
-                    throw SealingError(.streamOutOfOrder, "end message after \(next) of \(frameCount) frames")
-                }
-                let end = try socket.receive(TransitFormat.endSize - 1, what: "the end message")
-                let n = end.be64(at: 0), r = end.be64(at: 8), b = end.be64(at: 16)
-                let aad = StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: n, a: r, b: b)
-                do {
-                    try StreamKeys.openEmpty(gcm, nonce: FileKeys.nonce(frame: n, flags: TransitFormat.endFlag), aad: aad, tag: Array(end[24...]))
-                } catch {
-                    throw SealingError(.streamAuthenticationFailed, "the end message failed authentication")
-                }
-                guard n == UInt64(frameCount), r == records, b == UInt64(bytes) else {
-                    throw SealingError(.streamOutOfOrder, "end message totals (\(n) frames, \(r) records, \(b) bytes) differ from what arrived (\(frameCount), \(records), \(bytes))")
-                }
-                break
-            }
-            guard type == TransitFormat.typeFrame else {
-                throw SealingError(.streamProtocol, "unknown stream message type \(type)")
-            }
-            let h = [type] + (try socket.receive(TransitFormat.frameHeaderSize - 1, what: "frame \(next)"))
-            let seq = h.be64(at: 1), first = h.be64(at: 9), count = h.be64(at: 17), length = Int(h.be32(at: 25))
-            guard seq == UInt64(next), next < frameCount else {
-                throw SealingError(.streamOutOfOrder, "frame with sequence number \(seq) where \(next < frameCount ? "frame \(next)" : "the end message") was expected (replayed, duplicated or reordered frame)")
-            }
-            guard length <= frameSize, first == records, count <= UInt64(Int32.max) else {
-                throw SealingError(.streamProtocol, "frame \(seq): length or record range out of range")
-            }
-            cipher = try socket.receive(length + SealedFormat.tagSize, what: "frame \(seq)")
-            if plain.count != length { plain = [UInt8](repeating: 0, count: length) }
-            let nonce = FileKeys.nonce(frame: seq, flags: next == frameCount - 1 ? TransitFormat.lastFrameFlag : 0)
-            let aad = StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: seq, a: first, b: count)
-            do {
-                try cipher.withUnsafeBytes { cb in
-                    try plain.withUnsafeMutableBytes { ob in
-                        try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: cb[0..<length]),
-                                     tag: Array(cipher[length...]), into: ob)
+        defer { if !done { out?.discard() } }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var totals: TransitTotals?
+        while totals == nil {
+            let n = try socket.receive(into: &buffer, what: receiver.awaiting)
+            if n == 0 { try receiver.finish() }
+            for event in try receiver.consume(buffer[0..<n]) {
+                switch event {
+                case .hello(let hello):
+                    let file: TemporaryOutput
+                    do { file = try TemporaryOutput(path: output) } catch { throw TransitError(.io, "\(error)") }
+                    out = file
+                    writer = try seal.map {
+                        try SealedWriter(fileDescriptor: file.fd, keyring: keyring, keyName: $0, metadata: hello.metadata, frameSize: hello.frameSize)
                     }
+                case .frame(let frame):
+                    guard let out else { throw TransitError(.streamProtocol, "a frame before the hello") }
+                    if let writer {
+                        try frame.withPlaintext { try writer.write($0, records: frame.records.count) }
+                    } else {
+                        do { try frame.withPlaintext { try out.descriptor.write($0) } } catch { throw TransitError(.io, "\(error)") }
+                    }
+                case .end(let t):
+                    totals = t
                 }
-            } catch let e as CryptoError where e.code == .authenticationFailed {
-                throw SealingError(.frameAuthenticationFailed, "stream frame \(seq) failed authentication (tampered, reordered or from another stream)")
             }
-            if let writer {
-                try writer.write(plain, records: Int(count))
-            } else {
-                try plain.withUnsafeBytes { try Sealing.writeAll(out.fd, $0) }
-            }
-            plain.withUnsafeMutableBytes { Crypto.zeroize($0) }
-            bytes += length
-            records += count
-            next += 1
         }
+        guard let out, let totals else { throw TransitError(.streamProtocol, "the stream ended without a hello") }
         try writer?.finish()
-        try out.commit()
         done = true
+        do { try out.commit() } catch { throw TransitError(.io, "\(error)") }
         // Best effort: the output is committed whether or not the sender is still there to hear it.
         try? socket.send(TransitFormat.ack)
-        return (frameCount, bytes)
+        return (totals.frames, totals.bytes)
     }
 }
 
@@ -233,12 +140,12 @@ final class OutgoingStream {
         streamID = try SecureRandom.bytes(TransitFormat.streamIDSize)
         let dk: DataKey
         do { dk = try keyring.generateDataKey(KeyRef(.inTransit, transitKey), context: streamID) } catch {
-            throw sealingError(unwrapping: error, path: "in-transit/\(transitKey)")
+            throw transitError(unwrapping: error, what: "in-transit/\(transitKey)")
         }
         gcm = try AESGCM(key: try StreamKeys.streamKey(dk.secret, streamID: streamID))
         let envelope = dk.wrapped.serialized
         guard envelope.count <= 254 else {
-            throw SealingError(.envelopeInvalid, "session key envelope of \(envelope.count) bytes exceeds 254")
+            throw TransitError(.envelopeInvalid, "session key envelope of \(envelope.count) bytes exceeds 254")
         }
         let meta = try reader.header.metadata.encoded()
         var h = TransitFormat.magic + [TransitFormat.version, TransitFormat.typeHello, 0, 0]

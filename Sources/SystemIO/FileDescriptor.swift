@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+import Synchronization
+
+/// How ``FileDescriptor/open(_:_:mode:)`` opens a file. Descriptors are always close-on-exec.
+public struct OpenFlags: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let readOnly = OpenFlags(rawValue: O_RDONLY)
+    public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
+    public static let readWrite = OpenFlags(rawValue: O_RDWR)
+    /// Create the file if it does not exist (with the given mode).
+    public static let create = OpenFlags(rawValue: O_CREAT)
+    /// With ``create``: fail if the file exists.
+    public static let exclusive = OpenFlags(rawValue: O_EXCL)
+    public static let truncate = OpenFlags(rawValue: O_TRUNC)
+    public static let append = OpenFlags(rawValue: O_APPEND)
+}
+
+/// A POSIX file descriptor: complete reads and writes (sequential or positioned), fsync, flock,
+/// size. Every call retries on `EINTR` and fails with a ``SystemError`` that names the
+/// operation and ``label`` (the path, or what the descriptor is).
+///
+/// An owned descriptor is closed by ``close()`` or when the value goes away; a borrowed one
+/// (standard input, a descriptor the caller keeps) is never closed here.
+public final class FileDescriptor: Sendable {
+    /// The path or a description of the descriptor, for error messages.
+    public let label: String
+    public let isOwned: Bool
+    /// The descriptor number, -1 once closed.
+    private let fd: Atomic<Int32>
+
+    private init(raw: Int32, label: String, owned: Bool) {
+        self.fd = Atomic(raw)
+        self.label = label
+        self.isOwned = owned
+    }
+
+    /// Wraps a descriptor the caller owns and closes (0, 1, 2 or one it opened itself).
+    public convenience init(borrowing raw: Int32, label: String) {
+        self.init(raw: raw, label: label, owned: false)
+    }
+
+    /// Standard input, borrowed.
+    public static var standardInput: FileDescriptor { FileDescriptor(borrowing: 0, label: "stdin") }
+    /// Standard output, borrowed.
+    public static var standardOutput: FileDescriptor { FileDescriptor(borrowing: 1, label: "stdout") }
+
+    /// Opens `path` (close-on-exec); `mode` applies when ``OpenFlags/create`` makes the file.
+    /// - Throws: ``SystemError`` `.open`.
+    public static func open(_ path: String, _ flags: OpenFlags, mode: UInt32 = 0o600) throws(SystemError) -> FileDescriptor {
+        let raw = try retryingInterrupts(.open, "cannot open '\(path)'") {
+            systemOpen(path, flags.rawValue | O_CLOEXEC, mode_t(mode))
+        }
+        return FileDescriptor(raw: raw, label: path, owned: true)
+    }
+
+    /// The descriptor number (-1 after ``close()``), for APIs that take a raw descriptor.
+    public var rawValue: Int32 { fd.load(ordering: .acquiring) }
+
+    deinit {
+        let raw = fd.load(ordering: .acquiring)
+        // Nothing can report a failure from deinit; an explicit close() reports it.
+        if isOwned && raw >= 0 { _ = systemClose(raw) }
+    }
+
+    /// Closes an owned descriptor now (idempotent; a borrowed one is left open).
+    /// - Throws: ``SystemError`` `.close` (not retried on `EINTR`: the descriptor is gone either way on Linux).
+    public func close() throws(SystemError) {
+        guard isOwned else { return }
+        let raw = fd.exchange(-1, ordering: .acquiringAndReleasing)
+        guard raw >= 0 else { return }
+        if systemClose(raw) != 0 {
+            let e = SystemError.current(.close, "cannot close '\(label)'")
+            if !e.interrupted { throw e }
+        }
+    }
+
+    /// Gives an owned descriptor to the caller, who closes it from then on (for APIs that take
+    /// ownership of a raw descriptor, like `FileHandle(fileDescriptor:closeOnDealloc:)`).
+    public func release() -> Int32 {
+        isOwned ? fd.exchange(-1, ordering: .acquiringAndReleasing) : rawValue
+    }
+
+    // MARK: - Reading
+
+    /// One `read(2)` into `buffer`: how many bytes arrived, 0 at the end of the input.
+    /// - Throws: ``SystemError`` `.read`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let raw = rawValue
+        return try retryingInterrupts(.read, "cannot read '\(label)'") { systemRead(raw, base, buffer.count) }
+    }
+
+    /// Positioned reads (`pread(2)`) until `buffer` is full or the file ends.
+    /// - Returns: the bytes read; less than `buffer.count` only at the end of the file.
+    /// - Throws: ``SystemError`` `.read`.
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        let raw = rawValue
+        var done = 0
+        while done < buffer.count {
+            let n = try retryingInterrupts(.read, "cannot read '\(label)' at \(offset + done)") {
+                pread(raw, base + done, buffer.count - done, off_t(offset + done))
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    // MARK: - Writing
+
+    /// Writes all of `bytes` (`write(2)`, short writes continued): files and pipes.
+    /// - Throws: ``SystemError`` `.write`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        guard let base = bytes.baseAddress else { return }
+        let raw = rawValue
+        var done = 0
+        while done < bytes.count {
+            let n = try retryingInterrupts(.write, "cannot write '\(label)'") { systemWrite(raw, base + done, bytes.count - done) }
+            guard n > 0 else { throw SystemError(.write, "cannot write '\(label)': write returned 0") }
+            done += n
+        }
+    }
+
+    /// Writes all of `bytes` at `offset` (`pwrite(2)`).
+    /// - Throws: ``SystemError`` `.write`.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(SystemError) {
+        guard let base = bytes.baseAddress else { return }
+        let raw = rawValue
+        var done = 0
+        while done < bytes.count {
+            let n = try retryingInterrupts(.write, "cannot write '\(label)' at \(offset + done)") {
+                pwrite(raw, base + done, bytes.count - done, off_t(offset + done))
+            }
+            guard n > 0 else { throw SystemError(.write, "cannot write '\(label)': pwrite returned 0") }
+            done += n
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func write(_ bytes: [UInt8]) throws(SystemError) {
+        do {
+            try bytes.withUnsafeBytes { try write($0) }
+        } catch let e as SystemError {
+            throw e
+        } catch {
+            throw SystemError(.write, "cannot write '\(label)': \(error)")
+        }
+    }
+
+    // MARK: - Durability, locks, size
+
+    /// `fsync(2)`. With `ignoringUnsupported`, a descriptor that cannot be synced (a pipe, a
+    /// read-only file system: `EINVAL`, `EROFS`) is not an error.
+    /// - Throws: ``SystemError`` `.sync`.
+    public func sync(ignoringUnsupported: Bool = false) throws(SystemError) {
+        let raw = rawValue
+        do {
+            _ = try retryingInterrupts(.sync, "cannot fsync '\(label)'") { fsync(raw) }
+        } catch {
+            if ignoringUnsupported && (error.errorNumber == EINVAL || error.errorNumber == EROFS) { return }
+            throw error
+        }
+    }
+
+    /// Takes an exclusive `flock(2)`, waiting for other holders.
+    /// - Throws: ``SystemError`` `.lock`.
+    public func lockExclusive() throws(SystemError) {
+        let raw = rawValue
+        _ = try retryingInterrupts(.lock, "cannot lock '\(label)'") { flock(raw, LOCK_EX) }
+    }
+
+    /// Releases the `flock(2)`.
+    /// - Throws: ``SystemError`` `.lock`.
+    public func unlock() throws(SystemError) {
+        let raw = rawValue
+        _ = try retryingInterrupts(.lock, "cannot unlock '\(label)'") { flock(raw, LOCK_UN) }
+    }
+
+    /// The file size (`fstat(2)`).
+    /// - Throws: ``SystemError`` `.stat`.
+    public func size() throws(SystemError) -> Int {
+        var st = stat()
+        let raw = rawValue
+        _ = try retryingInterrupts(.stat, "cannot stat '\(label)'") { fstat(raw, &st) }
+        return Int(st.st_size)
+    }
+
+    /// Moves the file offset (`lseek(2)`, from the start); returns the new offset.
+    /// - Throws: ``SystemError`` `.seek`.
+    @discardableResult
+    public func seek(to offset: Int) throws(SystemError) -> Int {
+        let raw = rawValue
+        return Int(try retryingInterrupts(.seek, "cannot seek '\(label)' to \(offset)") { lseek(raw, off_t(offset), SEEK_SET) })
+    }
+}
+
+/// Path operations.
+public enum FileSystem {
+    /// `rename(2)`: atomically replaces `destination` with `source`.
+    /// - Throws: ``SystemError`` `.rename`.
+    public static func rename(_ source: String, to destination: String) throws(SystemError) {
+        _ = try retryingInterrupts(.rename, "cannot rename '\(source)' to '\(destination)'") { systemRename(source, destination) }
+    }
+
+    /// `unlink(2)`.
+    /// - Throws: ``SystemError`` `.remove`.
+    public static func remove(_ path: String) throws(SystemError) {
+        _ = try retryingInterrupts(.remove, "cannot remove '\(path)'") { unlink(path) }
+    }
+
+    /// The process id (unique temporary names).
+    public static var processID: Int32 { getpid() }
+}
