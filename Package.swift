@@ -59,7 +59,10 @@ let package = Package(
         .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(
             name: "Tokenize",
-            dependencies: ["FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict
         ),
         // One audited, authorized entry per operation; the CLI and the server call only this.

@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(
             name: "CustodyBenchmarks",
             dependencies: [
-                .product(name: "TokengateCore", package: "tokengate"),
+                .product(name: "Tokengate", package: "tokengate"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/CustodyBenchmarks",
@@ -47,7 +47,7 @@ let package = Package(
             name: "TokenizeBenchmarks",
             dependencies: [
                 .product(name: "Tokenize", package: "tokengate"),
-                .product(name: "TokengateCore", package: "tokengate"),
+                .product(name: "Tokengate", package: "tokengate"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/TokenizeBenchmarks",
@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "SealingBenchmarks",
             dependencies: [
-                .product(name: "TokengateCore", package: "tokengate"),
+                .product(name: "Tokengate", package: "tokengate"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/SealingBenchmarks",

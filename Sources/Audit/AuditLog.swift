@@ -1,7 +1,7 @@
-public import Foundation
-public import Keyring
-import HSM
 import Crypto
+public import Foundation
+import HSM
+public import Keyring
 import SystemIO
 
 /// The append-only, hash-chained audit log (JSON Lines).
@@ -79,7 +79,9 @@ public final class AuditLog: Sendable {
         r.sanitize()
         let (lastLine, complete) = try AuditLog.lastLine(file)
         if !complete {
-            throw AuditError(.incompleteLog, "audit log \(path) ends with an incomplete record (crash during append?); run `tokengate audit verify` and repair the log before appending")
+            throw AuditError(
+                .incompleteLog,
+                "audit log \(path) ends with an incomplete record (crash during append?); run `tokengate audit verify` and repair the log before appending")
         }
         if let lastLine {
             guard let last = try? JSONDecoder().decode(AuditRecord.self, from: Data(lastLine)), let lastMAC = last.mac else {

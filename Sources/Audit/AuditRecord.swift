@@ -1,6 +1,6 @@
+import Crypto
 public import Foundation
 public import Keyring
-import Crypto
 public import SystemIO
 
 /// A file read or written by an audited operation: its path, size and SHA-256 (never its content).
@@ -44,8 +44,10 @@ public struct AuditColumn: Codable, Sendable, Equatable {
     public var keyID: String?
     public var keyVersion: Int?
 
-    public init(name: String, tag: String? = nil, transform: String? = nil,
-                keyLabel: String? = nil, keyID: String? = nil, keyVersion: Int? = nil) {
+    public init(
+        name: String, tag: String? = nil, transform: String? = nil,
+        keyLabel: String? = nil, keyID: String? = nil, keyVersion: Int? = nil
+    ) {
         self.name = name
         self.tag = tag
         self.transform = transform
@@ -112,13 +114,15 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     /// Hex HMAC-SHA-256 (in the HSM, audit key) over previousMAC bytes ‖ canonical bytes.
     public var mac: String?
 
-    public init(operation: String, outcome: Outcome = .success, error: String? = nil,
-                inputs: [AuditFile] = [], outputs: [AuditFile] = [],
-                rowsIn: Int? = nil, rowsOut: Int? = nil, rowsRejected: Int? = nil,
-                columns: [AuditColumn] = [], keys: [AuditKey] = [], policyDigest: String? = nil,
-                throughputMBps: Double? = nil, encryptionOverheadPercent: Double? = nil,
-                details: [String: String] = [:],
-                time: Date = Date(), user: String = AuditRecord.currentUser(), host: String = AuditRecord.currentHost()) {
+    public init(
+        operation: String, outcome: Outcome = .success, error: String? = nil,
+        inputs: [AuditFile] = [], outputs: [AuditFile] = [],
+        rowsIn: Int? = nil, rowsOut: Int? = nil, rowsRejected: Int? = nil,
+        columns: [AuditColumn] = [], keys: [AuditKey] = [], policyDigest: String? = nil,
+        throughputMBps: Double? = nil, encryptionOverheadPercent: Double? = nil,
+        details: [String: String] = [:],
+        time: Date = Date(), user: String = AuditRecord.currentUser(), host: String = AuditRecord.currentHost()
+    ) {
         self.time = AuditRecord.formatTime(time)
         self.operation = operation
         self.outcome = outcome
@@ -218,4 +222,3 @@ public enum AuditErrorCode: String, ErrorCode {
     case corruptLog
     case io
 }
-

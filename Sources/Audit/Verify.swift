@@ -1,7 +1,7 @@
-import Foundation
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 
 /// The result of `AuditLog.verify()`.
 public struct AuditVerification: Sendable, Encodable, Equatable {
@@ -78,7 +78,8 @@ extension AuditLog {
             let key = keyCache[ak.version]!
             let expected = try self.mac(key: key, previous: prev, canonical: r.canonicalBytes())
             guard let stored = Hex.decode(mac), stored.count == expected.count,
-                  stored.withUnsafeBytes({ s in expected.withUnsafeBytes { e in constantTimeEqual(s, e) } }) else {
+                stored.withUnsafeBytes({ s in expected.withUnsafeBytes { e in constantTimeEqual(s, e) } })
+            else {
                 return broken(i, .edited, "record \(n) was edited (MAC mismatch)")
             }
             // 2. Its place in the chain.
@@ -100,15 +101,17 @@ extension AuditLog {
                 return broken(i, .reordered, "record \(n) is out of order (sequence \(r.sequence), expected \(n))")
             }
             if r.previousMAC != previousMAC {
-                return broken(i, .chainBroken, "record \(n) does not chain to record \(n - 1) (previousMAC mismatch: record replaced, deleted or inserted before it)")
+                return broken(
+                    i, .chainBroken, "record \(n) does not chain to record \(n - 1) (previousMAC mismatch: record replaced, deleted or inserted before it)")
             }
             seen[mac] = n
             previousMAC = mac
         }
         if incomplete != nil {
             let n = lines.count + 1
-            return AuditVerification(records: lines.count, firstBroken: n, problem: .incomplete,
-                                     reason: "record \(n) is incomplete (crash during append?)")
+            return AuditVerification(
+                records: lines.count, firstBroken: n, problem: .incomplete,
+                reason: "record \(n) is incomplete (crash during append?)")
         }
         return AuditVerification(records: lines.count, firstBroken: nil, problem: nil, reason: nil)
     }

@@ -198,7 +198,10 @@ package struct SourceLayout: Sendable, Equatable {
         out.spans = spans.map { s in
             var r: [Int] = []
             r.reserveCapacity(s.count)
-            for i in keep.indices where keep[i] { r.append(s[2 * i]); r.append(s[2 * i + 1]) }
+            for i in keep.indices where keep[i] {
+                r.append(s[2 * i])
+                r.append(s[2 * i + 1])
+            }
             return r
         }
         out.originals = originals.map { $0?.filtered(keep: keep) }
@@ -206,7 +209,10 @@ package struct SourceLayout: Sendable, Equatable {
         if !leadingRows.isEmpty {
             var newIndex = [Int](repeating: -1, count: keep.count)
             var n = 0
-            for i in keep.indices where keep[i] { newIndex[i] = n; n += 1 }
+            for i in keep.indices where keep[i] {
+                newIndex[i] = n
+                n += 1
+            }
             out.leadingRows = []
             out.leading = ByteColumn()
             var carried: [UInt8] = []

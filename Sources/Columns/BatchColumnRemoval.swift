@@ -19,13 +19,15 @@ extension Batch {
         case .csv:
             newPrologue = Batch.rewriteHeader(prologue, names: newNames, delimiter: layout.delimiter)
         case .jsonl:
-            Batch.cutMembers(&l, removed: drop.sorted().map { layout.spans[$0] }, kinds: drop.sorted().map { layout.kinds[$0] },
-                             keptSpans: keep.map { layout.spans[$0] }, rows: rowCount)
+            Batch.cutMembers(
+                &l, removed: drop.sorted().map { layout.spans[$0] }, kinds: drop.sorted().map { layout.kinds[$0] },
+                keptSpans: keep.map { layout.spans[$0] }, rows: rowCount)
         case .memory:
             break
         }
-        return Batch(names: newNames, columns: keep.map { columns[$0] }, rowNumbers: rowNumbers,
-                     prologue: newPrologue, epilogue: epilogue, layout: l)
+        return Batch(
+            names: newNames, columns: keep.map { columns[$0] }, rowNumbers: rowNumbers,
+            prologue: newPrologue, epilogue: epilogue, layout: l)
     }
 
     /// Replaces the last line of a CSV prologue (the header, when there is one: blank lines are
@@ -34,8 +36,14 @@ extension Batch {
         guard !prologue.isEmpty else { return prologue }
         var end = prologue.count
         var ending: [UInt8] = []
-        if end > 0 && prologue[end - 1] == 0x0A { end -= 1; ending = [0x0A] }
-        if end > 0 && prologue[end - 1] == 0x0D && !ending.isEmpty { end -= 1; ending = [0x0D, 0x0A] }
+        if end > 0 && prologue[end - 1] == 0x0A {
+            end -= 1
+            ending = [0x0A]
+        }
+        if end > 0 && prologue[end - 1] == 0x0D && !ending.isEmpty {
+            end -= 1
+            ending = [0x0D, 0x0A]
+        }
         var start = end
         while start > 0 && prologue[start - 1] != 0x0A { start -= 1 }
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
@@ -47,7 +55,10 @@ extension Batch {
             let b = Array(name.utf8)
             if b.contains(where: { $0 == d || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
                 header.append(0x22)
-                for c in b { header.append(c); if c == 0x22 { header.append(0x22) } }
+                for c in b {
+                    header.append(c)
+                    if c == 0x22 { header.append(0x22) }
+                }
                 header.append(0x22)
             } else {
                 header.append(contentsOf: b)
@@ -113,7 +124,10 @@ extension Batch {
             if line[q] == 0x22 {
                 var slashes = 0
                 var b = q - 1
-                while b >= 0 && line[b] == 0x5C { slashes += 1; b -= 1 }
+                while b >= 0 && line[b] == 0x5C {
+                    slashes += 1
+                    b -= 1
+                }
                 if slashes % 2 == 0 { break }
             }
             q -= 1

@@ -26,8 +26,10 @@ public final class AESGCM {
 
     /// Encrypts `plaintext` into `output` (same length) and returns the tag. Nonce and additional
     /// data are small, non-secret byte arrays.
-    public func seal(nonce: [UInt8], aad: [UInt8], plaintext: UnsafeRawBufferPointer,
-                     into output: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
+    public func seal(
+        nonce: [UInt8], aad: [UInt8], plaintext: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws -> [UInt8] {
         try start(nonce: nonce, aad: aad, encrypt: true)
         try update(plaintext, output)
         var outLen: Int32 = 0
@@ -42,8 +44,10 @@ public final class AESGCM {
 
     /// Decrypts and authenticates; `output` is written only if the tag verifies (it is zeroed otherwise).
     /// - Throws: ``CryptoError/Code/authenticationFailed`` for a wrong key, nonce, AAD, tag or ciphertext.
-    public func open(nonce: [UInt8], aad: [UInt8], ciphertext: UnsafeRawBufferPointer,
-                     tag: [UInt8], into output: UnsafeMutableRawBufferPointer) throws {
+    public func open(
+        nonce: [UInt8], aad: [UInt8], ciphertext: UnsafeRawBufferPointer,
+        tag: [UInt8], into output: UnsafeMutableRawBufferPointer
+    ) throws {
         guard tag.count == AESGCM.tagSize else { throw CryptoError(.authenticationFailed, "AES-GCM tag must be 16 bytes") }
         try start(nonce: nonce, aad: aad, encrypt: false)
         try update(ciphertext, output)
@@ -79,9 +83,12 @@ public final class AESGCM {
         while offset < input.count {
             let n = min(input.count - offset, 1 << 30)
             var outLen: Int32 = 0
-            guard EVP_CipherUpdate(ctx, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), &outLen,
-                                   input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), Int32(n)) == 1,
-                  Int(outLen) == n else { throw CryptoError.openSSL("EVP_CipherUpdate") }
+            guard
+                EVP_CipherUpdate(
+                    ctx, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), &outLen,
+                    input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), Int32(n)) == 1,
+                Int(outLen) == n
+            else { throw CryptoError.openSSL("EVP_CipherUpdate") }
             offset += n
         }
     }

@@ -33,4 +33,3 @@ extension ModuleError where Code == CryptoErrorCode {
         return CryptoError(code, "OpenSSL \(function) failed\(suffix)")
     }
 }
-

@@ -54,8 +54,9 @@ public enum HMACSHA256 {
         var len: UInt32 = 0
         let ok = key.withUnsafeBytes { k in
             out.withUnsafeMutableBufferPointer { o in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count),
-                     data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, o.baseAddress, &len)
+                HMAC(
+                    EVP_sha256(), k.baseAddress, Int32(k.count),
+                    data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, o.baseAddress, &len)
             }
         }
         guard ok != nil, len == 32 else { throw CryptoError.openSSL("HMAC(SHA-256)") }
@@ -79,10 +80,10 @@ public enum HKDFSHA256 {
             salt.withUnsafeBufferPointer { s in
                 info.withUnsafeBufferPointer { i in
                     guard EVP_PKEY_derive_init(pctx) == 1,
-                          EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) == 1,
-                          EVP_PKEY_CTX_set1_hkdf_salt(pctx, s.baseAddress, Int32(s.count)) == 1,
-                          EVP_PKEY_CTX_set1_hkdf_key(pctx, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ikm.count)) == 1,
-                          EVP_PKEY_CTX_add1_hkdf_info(pctx, i.baseAddress, Int32(i.count)) == 1
+                        EVP_PKEY_CTX_set_hkdf_md(pctx, EVP_sha256()) == 1,
+                        EVP_PKEY_CTX_set1_hkdf_salt(pctx, s.baseAddress, Int32(s.count)) == 1,
+                        EVP_PKEY_CTX_set1_hkdf_key(pctx, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ikm.count)) == 1,
+                        EVP_PKEY_CTX_add1_hkdf_info(pctx, i.baseAddress, Int32(i.count)) == 1
                     else { return 0 }
                     return out.withUnsafeMutableBytes { o in
                         var len = o.count
@@ -106,8 +107,9 @@ public enum AESCMAC {
         var out = [UInt8](repeating: 0, count: 16)
         let ok = key.withUnsafeBytes { k in
             out.withUnsafeMutableBufferPointer { o in
-                tg_aes_cmac(k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count,
-                            data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, o.baseAddress)
+                tg_aes_cmac(
+                    k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count,
+                    data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, o.baseAddress)
             }
         }
         guard ok == 1 else { throw CryptoError.openSSL("EVP_MAC(AES-CMAC)") }
@@ -122,8 +124,9 @@ public enum PBKDF2 {
         var out = [UInt8](repeating: 0, count: count)
         let ok = password.withUnsafeBytes { p in
             out.withUnsafeMutableBufferPointer { o in
-                PKCS5_PBKDF2_HMAC(p.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(p.count), salt, Int32(salt.count),
-                                  Int32(iterations), EVP_sha256(), Int32(count), o.baseAddress)
+                PKCS5_PBKDF2_HMAC(
+                    p.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(p.count), salt, Int32(salt.count),
+                    Int32(iterations), EVP_sha256(), Int32(count), o.baseAddress)
             }
         }
         guard ok == 1 else { throw CryptoError.openSSL("PKCS5_PBKDF2_HMAC") }

@@ -149,8 +149,9 @@ public struct Alphabet: Sendable, Equatable {
                 out.removeSubrange(start...)
                 // Position in scalars, not bytes: count the scalars before the bad byte.
                 let position = String(decoding: bytes[..<bad], as: UTF8.self).unicodeScalars.count
-                throw FPEError(.invalidCharacter, "character \(position) is not in the alphabet",
-                               valueIndex: valueIndex, position: position)
+                throw FPEError(
+                    .invalidCharacter, "character \(position) is not in the alphabet",
+                    valueIndex: valueIndex, position: position)
             }
             return
         }
@@ -163,8 +164,9 @@ public struct Alphabet: Sendable, Equatable {
             case .scalarValue(let s):
                 guard let n = fromScalar[s] else {
                     out.removeSubrange(start...)
-                    throw FPEError(.invalidCharacter, "character \(position) is not in the alphabet",
-                                   valueIndex: valueIndex, position: position)
+                    throw FPEError(
+                        .invalidCharacter, "character \(position) is not in the alphabet",
+                        valueIndex: valueIndex, position: position)
                 }
                 out.append(n)
                 position += 1
@@ -172,8 +174,9 @@ public struct Alphabet: Sendable, Equatable {
                 break loop
             case .error:
                 out.removeSubrange(start...)
-                throw FPEError(.invalidCharacter, "character \(position) is not valid UTF-8",
-                               valueIndex: valueIndex, position: position)
+                throw FPEError(
+                    .invalidCharacter, "character \(position) is not valid UTF-8",
+                    valueIndex: valueIndex, position: position)
             }
         }
     }

@@ -62,7 +62,7 @@ struct Divisor64 {
         let (q0, carry) = p.low.addingReportingOverflow(u0)
         let q1 = p.high &+ u1 &+ 1 &+ (carry ? 1 : 0)
         var r = u0 &- q1 &* normalized
-        r &+= normalized & borrowMask(q0, r)        // r > q0
+        r &+= normalized & borrowMask(q0, r)  // r > q0
         r &-= normalized & ~borrowMask(r, normalized)  // r ≥ normalized
         return r
     }

@@ -242,12 +242,14 @@ extension FPECipher {
                     throw FPEError(.invalidBatch, "offsets are not nondecreasing", valueIndex: i)
                 }
                 guard length >= minLength else {
-                    throw FPEError(.valueTooShort, "\(length) numerals, fewer than the minimum \(minLength) for radix \(radix)",
-                                   valueIndex: i)
+                    throw FPEError(
+                        .valueTooShort, "\(length) numerals, fewer than the minimum \(minLength) for radix \(radix)",
+                        valueIndex: i)
                 }
                 guard length <= maxLength else {
-                    throw FPEError(.valueTooLong, "\(length) numerals, more than the maximum \(maxLength) for \(algorithm.rawValue) radix \(radix)",
-                                   valueIndex: i)
+                    throw FPEError(
+                        .valueTooLong, "\(length) numerals, more than the maximum \(maxLength) for \(algorithm.rawValue) radix \(radix)",
+                        valueIndex: i)
                 }
                 var p = Int(lengthIndex[length])
                 if p < 0 {
@@ -271,8 +273,9 @@ extension FPECipher {
             for i in 0..<count {
                 let value = batch.value(at: i)
                 if let j = value.firstIndex(where: { Int($0) >= radix }) {
-                    throw FPEError(.numeralOutOfRange, "numeral \(j - value.startIndex) is not below radix \(radix)",
-                                   valueIndex: i, position: j - value.startIndex)
+                    throw FPEError(
+                        .numeralOutOfRange, "numeral \(j - value.startIndex) is not below radix \(radix)",
+                        valueIndex: i, position: j - value.startIndex)
                 }
             }
         }
@@ -399,7 +402,6 @@ extension FPECipher {
         temp.reserve(tempBytes)
     }
 
-
     // MARK: - FF1 tweak-dependent constants
 
     /// For every length group: CIPH(P), then the CBC-MAC over Q's constant blocks (tweak and
@@ -439,7 +441,7 @@ extension FPECipher {
             return (t + pad) / 16
         }
         var step = 0
-        while let _ = constBlocks.first(where: { $0 > step }) {
+        while constBlocks.first(where: { $0 > step }) != nil {
             var m = 0
             for (k, _) in pending.enumerated() where constBlocks[k] > step {
                 var q = Block16()

@@ -221,15 +221,19 @@ public final class FPECipher {
     ///   means the accepted set is far smaller than the caller said (or the cipher is broken).
     /// - Throws: as ``encrypt(_:tweak:)`` (batch unchanged), or `.walkDidNotConverge` and the
     ///   block cipher's errors during a walk, after which the batch's contents are unspecified.
-    public func encrypt(_ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
-                        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+    public func encrypt(
+        _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
         try processWalking(&batch, tweak: tweak, decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
     }
 
     /// Inverts ``encrypt(_:tweak:maxWalkPasses:walkingUntil:)``: decrypts and cycle-walks until
     /// every value is accepted.
-    public func decrypt(_ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
-                        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+    public func decrypt(
+        _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
         try processWalking(&batch, tweak: tweak, decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
     }
 

@@ -50,8 +50,10 @@ extension FPECipher {
 
     /// The value of `m` numerals as `w` limbs: most significant numeral first when `bigEndian`
     /// (NUM_radix(X)), last otherwise (NUM_radix(REV(X))).
-    static func toLimbs(_ x: UnsafePointer<UInt16>, _ m: Int, bigEndian: Bool, _ rc: RadixConstants,
-                        _ out: UnsafeMutablePointer<UInt32>, _ w: Int) {
+    static func toLimbs(
+        _ x: UnsafePointer<UInt16>, _ m: Int, bigEndian: Bool, _ rc: RadixConstants,
+        _ out: UnsafeMutablePointer<UInt32>, _ w: Int
+    ) {
         out.update(repeating: 0, count: w)
         let r = UInt32(rc.radix)
         var j = 0
@@ -155,8 +157,10 @@ extension FPECipher {
     }
 
     /// STR^m_radix of a `w`-limb integer (reversed unless `bigEndian`); `tmp` holds `w` limbs.
-    static func fromLimbs(_ x: UnsafePointer<UInt32>, _ w: Int, _ m: Int, bigEndian: Bool, _ rc: RadixConstants,
-                          _ tmp: UnsafeMutablePointer<UInt32>, _ out: UnsafeMutablePointer<UInt16>) {
+    static func fromLimbs(
+        _ x: UnsafePointer<UInt32>, _ w: Int, _ m: Int, bigEndian: Bool, _ rc: RadixConstants,
+        _ tmp: UnsafeMutablePointer<UInt32>, _ out: UnsafeMutablePointer<UInt16>
+    ) {
         tmp.update(from: x, count: w)
         var len = Limbs.significantCount(tmp, w)
         let k = rc.chunkDigits
@@ -359,8 +363,9 @@ extension FPECipher {
                                 let src = off < 16 ? buf + 16 * slot + off : ext + g.extBase + 16 * q * e + (off - 16)
                                 y[l] = UInt32(bigEndian: src.loadUnaligned(as: UInt32.self))
                             }
-                            Self.applyWide(y, ny, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
-                                           scratch: un, r, decrypting: decrypting)
+                            Self.applyWide(
+                                y, ny, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
+                                scratch: un, r, decrypting: decrypting)
                         }
                     }
                 }
@@ -372,9 +377,11 @@ extension FPECipher {
     /// `vn` and `shift` the normalized modulus, `mod` the modulus padded to `w` limbs, and scratch
     /// `un` (ny + 1 limbs) and `r` (w limbs).
     @inline(__always)
-    private static func applyWide(_ y: UnsafeMutablePointer<UInt32>, _ ny: Int, _ vn: UnsafeBufferPointer<UInt32>, _ shift: Int,
-                                  _ mod: UnsafeBufferPointer<UInt32>, _ w: Int, _ target: UnsafeMutablePointer<UInt32>,
-                                  scratch un: UnsafeMutablePointer<UInt32>, _ r: UnsafeMutablePointer<UInt32>, decrypting: Bool) {
+    private static func applyWide(
+        _ y: UnsafeMutablePointer<UInt32>, _ ny: Int, _ vn: UnsafeBufferPointer<UInt32>, _ shift: Int,
+        _ mod: UnsafeBufferPointer<UInt32>, _ w: Int, _ target: UnsafeMutablePointer<UInt32>,
+        scratch un: UnsafeMutablePointer<UInt32>, _ r: UnsafeMutablePointer<UInt32>, decrypting: Bool
+    ) {
         Limbs.remainder(y, ny, divisor: vn.baseAddress!, vn.count, shift: shift, scratch: un, into: r, w)
         if decrypting {
             Limbs.subtractMod(target, r, mod.baseAddress!, w)
@@ -386,8 +393,10 @@ extension FPECipher {
     /// `dst[slot] = step(dst[slot], y mod m, m)` with y the first 8 bytes of each slot's block
     /// (big-endian); inlined with `step` so that each loop is specialized.
     @inline(__always)
-    private static func consumeY64(_ buf: UnsafeRawPointer, _ dst: UnsafeMutablePointer<UInt64>, _ range: Range<Int>,
-                                   _ dv: Divisor64, _ m: UInt64, _ step: (UInt64, UInt64, UInt64) -> UInt64) {
+    private static func consumeY64(
+        _ buf: UnsafeRawPointer, _ dst: UnsafeMutablePointer<UInt64>, _ range: Range<Int>,
+        _ dv: Divisor64, _ m: UInt64, _ step: (UInt64, UInt64, UInt64) -> UInt64
+    ) {
         for slot in range {
             let y = UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: 16 * slot, as: UInt64.self))
             dst[slot] = step(dst[slot], dv.remainder(y), m)
@@ -464,8 +473,9 @@ extension FPECipher {
                             for l in 0..<4 {
                                 y[l] = UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 16 * slot + 4 * l, as: UInt32.self))
                             }
-                            Self.applyWide(y, 4, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
-                                           scratch: un, r, decrypting: decrypting)
+                            Self.applyWide(
+                                y, 4, vn, shift, mod, w, wide + g.wideBase + (dstIndex == 0 ? q : g.count + q) * w,
+                                scratch: un, r, decrypting: decrypting)
                         }
                     }
                 }

@@ -6,8 +6,10 @@
 // re-validating, re-grouping or re-loading the batch.
 
 extension FPECipher {
-    func processWalking(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
-                        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+    func processWalking(
+        _ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
         guard try begin(batch, tweak: tweak) else { return }
         var ended = false
         defer { if !ended { endCall() } }
@@ -65,8 +67,10 @@ extension FPECipher {
 
     /// The general walk: copies the rejected values into a batch of their own, applies the cipher
     /// to it, copies the results back, and repeats with the values still rejected.
-    private func walkResubmitting(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
-                                  accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) throws {
+    private func walkResubmitting(
+        _ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
         func rejected(_ k: Int, _ b: NumeralBatch, _ i: Int) -> Bool {
             b.numerals.withUnsafeBufferPointer { !accept(k, UnsafeBufferPointer(rebasing: $0[b.offsets[i]..<b.offsets[i + 1]])) }
         }

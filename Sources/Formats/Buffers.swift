@@ -1,5 +1,4 @@
 internal import Columns
-
 internal import SystemIO
 
 /// Builds one column of a batch in raw storage owned by a reader: appending a value is a

@@ -1,6 +1,5 @@
 public import Columns
 
-
 /// A line ending for rows that have no source line ending to reproduce.
 public enum LineEnding: Sendable {
     case lf

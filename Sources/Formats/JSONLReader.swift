@@ -1,6 +1,5 @@
 internal import Columns
 
-
 /// Options of ``JSONLReader``.
 public struct JSONLReadOptions: Sendable {
     /// Most rows per batch (rows and rejects together never exceed it).

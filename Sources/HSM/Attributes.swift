@@ -4,7 +4,10 @@ internal import CPKCS11
 public struct AttributeType: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt
     public let name: String
-    public init(_ rawValue: UInt, _ name: String) { self.rawValue = rawValue; self.name = name }
+    public init(_ rawValue: UInt, _ name: String) {
+        self.rawValue = rawValue
+        self.name = name
+    }
     public var description: String { name }
     public static func == (a: AttributeType, b: AttributeType) -> Bool { a.rawValue == b.rawValue }
     public func hash(into h: inout Hasher) { h.combine(rawValue) }
@@ -43,8 +46,14 @@ public struct AttributeType: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Object classes and key types (`CKO_*`, `CKK_*`).
-public enum ObjectClass: UInt, Sendable { case data = 0, secretKey = 4 }
-public enum KeyType: UInt, Sendable { case genericSecret = 0x10, aes = 0x1F }
+public enum ObjectClass: UInt, Sendable {
+    case data = 0
+    case secretKey = 4
+}
+public enum KeyType: UInt, Sendable {
+    case genericSecret = 0x10
+    case aes = 0x1F
+}
 
 /// A mechanism type (`CKM_*`).
 public struct MechanismType: Hashable, Sendable, CustomStringConvertible {
@@ -75,7 +84,10 @@ public struct Attribute: Sendable {
     public let type: AttributeType
     public let bytes: [UInt8]
 
-    public init(_ type: AttributeType, bytes: [UInt8]) { self.type = type; self.bytes = bytes }
+    public init(_ type: AttributeType, bytes: [UInt8]) {
+        self.type = type
+        self.bytes = bytes
+    }
     public static func bool(_ t: AttributeType, _ v: Bool) -> Attribute { Attribute(t, bytes: [v ? 1 : 0]) }
     public static func ulong(_ t: AttributeType, _ v: UInt) -> Attribute {
         Attribute(t, bytes: withUnsafeBytes(of: CK_ULONG(v)) { Array($0) })

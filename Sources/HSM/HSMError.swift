@@ -44,25 +44,43 @@ public struct HSMError: CodedError {
         let code: Code
         let what: String
         switch rv {
-        case UInt(CKR_PIN_INCORRECT): code = .wrongPIN; what = "wrong PIN for \(context)"
-        case UInt(CKR_PIN_LOCKED): code = .pinLocked; what = "PIN locked for \(context)"
-        case UInt(CKR_PIN_EXPIRED): code = .pinLocked; what = "PIN expired for \(context)"
+        case UInt(CKR_PIN_INCORRECT):
+            code = .wrongPIN
+            what = "wrong PIN for \(context)"
+        case UInt(CKR_PIN_LOCKED):
+            code = .pinLocked
+            what = "PIN locked for \(context)"
+        case UInt(CKR_PIN_EXPIRED):
+            code = .pinLocked
+            what = "PIN expired for \(context)"
         case UInt(CKR_TOKEN_NOT_PRESENT), UInt(CKR_SLOT_ID_INVALID), UInt(CKR_DEVICE_REMOVED), UInt(CKR_TOKEN_NOT_RECOGNIZED):
-            code = .tokenAbsent; what = "token absent: \(context)"
-        case UInt(CKR_USER_NOT_LOGGED_IN): code = .notLoggedIn; what = "not logged in to \(context)"
+            code = .tokenAbsent
+            what = "token absent: \(context)"
+        case UInt(CKR_USER_NOT_LOGGED_IN):
+            code = .notLoggedIn
+            what = "not logged in to \(context)"
         case UInt(CKR_KEY_FUNCTION_NOT_PERMITTED), UInt(CKR_KEY_TYPE_INCONSISTENT), UInt(CKR_ACTION_PROHIBITED),
-             UInt(CKR_ATTRIBUTE_SENSITIVE), UInt(CKR_KEY_UNEXTRACTABLE):
-            code = .operationNotPermitted; what = "operation not permitted by \(context)"
+            UInt(CKR_ATTRIBUTE_SENSITIVE), UInt(CKR_KEY_UNEXTRACTABLE):
+            code = .operationNotPermitted
+            what = "operation not permitted by \(context)"
         case UInt(CKR_MECHANISM_INVALID), UInt(CKR_MECHANISM_PARAM_INVALID):
-            code = .mechanismUnsupported; what = "mechanism not accepted for \(context)"
+            code = .mechanismUnsupported
+            what = "mechanism not accepted for \(context)"
         case UInt(CKR_ENCRYPTED_DATA_INVALID), UInt(CKR_ENCRYPTED_DATA_LEN_RANGE), UInt(CKR_SIGNATURE_INVALID):
-            code = .authenticationFailed; what = "authentication failed for \(context)"
-        case UInt(CKR_FUNCTION_NOT_SUPPORTED): code = .functionNotSupported; what = "not supported by the module (\(context))"
+            code = .authenticationFailed
+            what = "authentication failed for \(context)"
+        case UInt(CKR_FUNCTION_NOT_SUPPORTED):
+            code = .functionNotSupported
+            what = "not supported by the module (\(context))"
         case UInt(CKR_DATA_LEN_RANGE), UInt(CKR_DATA_INVALID), UInt(CKR_ARGUMENTS_BAD):
-            code = .invalidInput; what = "invalid input for \(context)"
+            code = .invalidInput
+            what = "invalid input for \(context)"
         case UInt(CKR_DEVICE_ERROR), UInt(CKR_DEVICE_MEMORY), UInt(CKR_HOST_MEMORY):
-            code = .deviceError; what = "device error on \(context)"
-        default: code = .other; what = "PKCS#11 error on \(context)"
+            code = .deviceError
+            what = "device error on \(context)"
+        default:
+            code = .other
+            what = "PKCS#11 error on \(context)"
         }
         return HSMError(code, "\(what) (\(function) returned \(name))", function: function, returnValue: rv)
     }

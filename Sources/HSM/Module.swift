@@ -1,6 +1,6 @@
 internal import CPKCS11
-import Synchronization
 internal import Glibc
+import Synchronization
 
 /// A loaded PKCS#11 module (`libsofthsm2.so`, the p11-kit proxy, a vendor library).
 ///
@@ -33,7 +33,9 @@ public final class PKCS11Module: @unchecked Sendable {
 
     private init(path: String) throws {
         guard access(path, F_OK) == 0 else {
-            throw HSMError(.moduleNotFound, "PKCS#11 module not found at '\(path)' (check 'module' in the keyring config; for development, scripts/setup.sh installs SoftHSM2)")
+            throw HSMError(
+                .moduleNotFound,
+                "PKCS#11 module not found at '\(path)' (check 'module' in the keyring config; for development, scripts/setup.sh installs SoftHSM2)")
         }
         guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let msg = dlerror().map { String(cString: $0) } ?? "unknown error"

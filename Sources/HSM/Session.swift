@@ -56,8 +56,10 @@ public struct Session {
             withTemplate(template) { t, n in
                 // Append CKA_VALUE pointing straight at the zeroizing buffer.
                 var all = Array(UnsafeBufferPointer(start: t, count: Int(n)))
-                all.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(AttributeType.value.rawValue),
-                                        pValue: UnsafeMutableRawPointer(mutating: v.baseAddress), ulValueLen: CK_ULONG(v.count)))
+                all.append(
+                    CK_ATTRIBUTE(
+                        type: CK_ATTRIBUTE_TYPE(AttributeType.value.rawValue),
+                        pValue: UnsafeMutableRawPointer(mutating: v.baseAddress), ulValueLen: CK_ULONG(v.count)))
                 return module.objectLock.withLock { _ in
                     all.withUnsafeMutableBufferPointer { create(handle, $0.baseAddress, CK_ULONG($0.count), &h) }
                 }
@@ -124,7 +126,8 @@ public struct Session {
                 }
             }
             if rv == CK_RV(CKR_OBJECT_HANDLE_INVALID) {
-                throw HSMError(.keyNotFound, "object \(object.rawValue) no longer exists on \(token.context)", function: "C_GetAttributeValue", returnValue: UInt(rv))
+                throw HSMError(
+                    .keyNotFound, "object \(object.rawValue) no longer exists on \(token.context)", function: "C_GetAttributeValue", returnValue: UInt(rv))
             }
             // Sensitive, unknown or unavailable attributes are reported as absent.
             guard rv == CKR_OK, a.ulValueLen != CK_UNAVAILABLE_INFORMATION_VALUE else { continue }
@@ -141,50 +144,64 @@ public struct Session {
     }
 
     /// Single-part `C_Encrypt` of `input` into `output`; returns the number of bytes written.
-    public func encrypt(_ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
-                        output: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func encrypt(
+        _ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
+        output: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
         let initF = try module.require(f.C_EncryptInit, "C_EncryptInit")
         let enc = try module.require(f.C_Encrypt, "C_Encrypt")
-        return try crypt(mechanism, key: key, input: input, output: output, initF: initF, op: enc,
-                         names: ("C_EncryptInit", "C_Encrypt"))
+        return try crypt(
+            mechanism, key: key, input: input, output: output, initF: initF, op: enc,
+            names: ("C_EncryptInit", "C_Encrypt"))
     }
 
     /// Single-part `C_Decrypt`; returns the number of plaintext bytes written to `output`.
     ///
     /// - Throws: ``HSMError/Code/authenticationFailed`` when an AES-GCM tag does not verify
     ///   (SoftHSM2 reports that as `CKR_GENERAL_ERROR`; it is mapped here).
-    public func decrypt(_ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
-                        output: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func decrypt(
+        _ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
+        output: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
         let initF = try module.require(f.C_DecryptInit, "C_DecryptInit")
         let dec = try module.require(f.C_Decrypt, "C_Decrypt")
         do {
-            return try crypt(mechanism, key: key, input: input, output: output, initF: initF, op: dec,
-                             names: ("C_DecryptInit", "C_Decrypt"))
+            return try crypt(
+                mechanism, key: key, input: input, output: output, initF: initF, op: dec,
+                names: ("C_DecryptInit", "C_Decrypt"))
         } catch let e as HSMError where e.function == "C_Decrypt" && e.code != .invalidInput {
             if case .aesGCM = mechanism, e.returnValue == UInt(CKR_GENERAL_ERROR) || e.code == .authenticationFailed {
-                throw HSMError(.authenticationFailed, "AES-GCM authentication failed on \(token.context): wrong key, wrong context or tampered data", function: "C_Decrypt", returnValue: e.returnValue)
+                throw HSMError(
+                    .authenticationFailed, "AES-GCM authentication failed on \(token.context): wrong key, wrong context or tampered data",
+                    function: "C_Decrypt", returnValue: e.returnValue)
             }
             throw e
         }
     }
 
     private typealias InitFn = @convention(c) (CK_SESSION_HANDLE, UnsafeMutablePointer<CK_MECHANISM>?, CK_OBJECT_HANDLE) -> CK_RV
-    private typealias OpFn = @convention(c) (CK_SESSION_HANDLE, UnsafeMutablePointer<UInt8>?, CK_ULONG, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<CK_ULONG>?) -> CK_RV
+    private typealias OpFn =
+        @convention(c) (CK_SESSION_HANDLE, UnsafeMutablePointer<UInt8>?, CK_ULONG, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<CK_ULONG>?) -> CK_RV
 
-    private func crypt(_ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
-                       output: UnsafeMutableRawBufferPointer, initF: InitFn, op: OpFn,
-                       names: (StaticString, StaticString)) throws -> Int {
+    private func crypt(
+        _ mechanism: Mechanism, key: ObjectHandle, input: UnsafeRawBufferPointer,
+        output: UnsafeMutableRawBufferPointer, initF: InitFn, op: OpFn,
+        names: (StaticString, StaticString)
+    ) throws -> Int {
         try withMechanism(mechanism) { m in
             try module.check(initF(handle, m, CK_OBJECT_HANDLE(key.rawValue)), names.0, "\(token.context) (\(mechanism.type))")
             var outLen = CK_ULONG(output.count)
-            let rv = op(handle, UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(input.count),
-                        output.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLen)
+            let rv = op(
+                handle, UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(input.count),
+                output.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLen)
             if rv == CK_RV(CKR_BUFFER_TOO_SMALL) {
                 // The operation stays active after BUFFER_TOO_SMALL: finish it so the session stays usable.
                 var scratch = [UInt8](repeating: 0, count: Int(outLen))
                 _ = op(handle, UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(input.count), &scratch, &outLen)
                 zeroize(&scratch)
-                throw HSMError(.invalidInput, "output buffer of \(output.count) bytes too small (\(outLen) needed) on \(token.context)", function: "\(names.1)", returnValue: UInt(rv))
+                throw HSMError(
+                    .invalidInput, "output buffer of \(output.count) bytes too small (\(outLen) needed) on \(token.context)", function: "\(names.1)",
+                    returnValue: UInt(rv))
             }
             try module.check(rv, names.1, "\(token.context) (\(mechanism.type))")
             return Int(outLen)
@@ -192,12 +209,15 @@ public struct Session {
     }
 
     /// Single-part `C_Sign` (HMAC, CMAC) of `data` into `output`; returns the MAC length.
-    public func sign(_ mechanism: Mechanism, key: ObjectHandle, data: UnsafeRawBufferPointer,
-                     output: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func sign(
+        _ mechanism: Mechanism, key: ObjectHandle, data: UnsafeRawBufferPointer,
+        output: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
         let initF = try module.require(f.C_SignInit, "C_SignInit")
         let sign = try module.require(f.C_Sign, "C_Sign")
-        return try crypt(mechanism, key: key, input: data, output: output, initF: initF, op: sign,
-                         names: ("C_SignInit", "C_Sign"))
+        return try crypt(
+            mechanism, key: key, input: data, output: output, initF: initF, op: sign,
+            names: ("C_SignInit", "C_Sign"))
     }
 
     /// `C_Sign` returning the MAC as an array (MACs are not secret).
@@ -211,8 +231,9 @@ public struct Session {
     public func generateRandom(_ buffer: UnsafeMutableRawBufferPointer) throws {
         let rand = try module.require(f.C_GenerateRandom, "C_GenerateRandom")
         guard buffer.count > 0 else { return }
-        try module.check(rand(handle, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), CK_ULONG(buffer.count)),
-                         "C_GenerateRandom", token.context)
+        try module.check(
+            rand(handle, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), CK_ULONG(buffer.count)),
+            "C_GenerateRandom", token.context)
     }
 
     /// `count` random bytes from the token (for non-secret values: ids, IVs).
@@ -228,11 +249,13 @@ public struct Session {
             var iv = iv, aad = aad
             return try iv.withUnsafeMutableBufferPointer { ivp in
                 try aad.withUnsafeMutableBufferPointer { aadp in
-                    var params = CK_GCM_PARAMS(pIv: ivp.baseAddress, ulIvLen: CK_ULONG(ivp.count), ulIvBits: CK_ULONG(ivp.count * 8),
-                                               pAAD: aadp.baseAddress, ulAADLen: CK_ULONG(aadp.count), ulTagBits: 128)
+                    var params = CK_GCM_PARAMS(
+                        pIv: ivp.baseAddress, ulIvLen: CK_ULONG(ivp.count), ulIvBits: CK_ULONG(ivp.count * 8),
+                        pAAD: aadp.baseAddress, ulAADLen: CK_ULONG(aadp.count), ulTagBits: 128)
                     return try withUnsafeMutablePointer(to: &params) { pp in
-                        var m = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(mechanism.type.rawValue), pParameter: UnsafeMutableRawPointer(pp),
-                                             ulParameterLen: CK_ULONG(MemoryLayout<CK_GCM_PARAMS>.size))
+                        var m = CK_MECHANISM(
+                            mechanism: CK_MECHANISM_TYPE(mechanism.type.rawValue), pParameter: UnsafeMutableRawPointer(pp),
+                            ulParameterLen: CK_ULONG(MemoryLayout<CK_GCM_PARAMS>.size))
                         return try body(&m)
                     }
                 }

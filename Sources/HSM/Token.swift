@@ -1,6 +1,6 @@
 internal import CPKCS11
-import Synchronization
 public import Crypto
+import Synchronization
 
 /// A token in a slot of a loaded module, with a pool of sessions (one per concurrent worker).
 ///

@@ -1,9 +1,9 @@
+public import Crypto
 import Foundation
 internal import Glibc
-public import Crypto
+internal import Yams
 
 typealias SecretPIN = SecretBytes
-internal import Yams
 
 /// What a key protects. Each purpose is its own PKCS#11 token (own PIN, own custodians) and its
 /// keys are created with only the usage flags that purpose needs.
@@ -51,8 +51,10 @@ extension PINSource: Codable {
         case (let e?, nil): self = .environment(e)
         case (nil, let f?): self = .file(f)
         default:
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "pin must have exactly one of 'env' (variable name) or 'file' (path)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "pin must have exactly one of 'env' (variable name) or 'file' (path)"))
         }
     }
     public func encode(to encoder: any Encoder) throws {
@@ -106,8 +108,10 @@ public struct KeyringConfig: Codable, Sendable {
         case auditLog = "audit-log"
     }
 
-    public init(module: String, moduleEnvironment: [String: String]? = nil, development: Bool = false,
-                purposes: [KeyPurpose: PurposeConfig], baseDirectory: String = ".") {
+    public init(
+        module: String, moduleEnvironment: [String: String]? = nil, development: Bool = false,
+        purposes: [KeyPurpose: PurposeConfig], baseDirectory: String = "."
+    ) {
         self.version = 1
         self.module = module
         self.moduleEnvironment = moduleEnvironment
@@ -151,12 +155,15 @@ public struct KeyringConfig: Codable, Sendable {
             throw KeyringError(.configInvalid, "keyring config '\(source)': unsupported version \(version) (expected 1)")
         }
         for key in purposes.keys where KeyPurpose(rawValue: key) == nil {
-            throw KeyringError(.configInvalid, "keyring config '\(source)': unknown purpose '\(key)' (expected one of \(KeyPurpose.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw KeyringError(
+                .configInvalid,
+                "keyring config '\(source)': unknown purpose '\(key)' (expected one of \(KeyPurpose.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var tokens: [String: String] = [:]
         for (name, p) in purposes.sorted(by: { $0.key < $1.key }) {
             if let other = tokens[p.token] {
-                throw KeyringError(.configInvalid, "keyring config '\(source)': purposes '\(other)' and '\(name)' share token '\(p.token)'; each purpose needs its own token")
+                throw KeyringError(
+                    .configInvalid, "keyring config '\(source)': purposes '\(other)' and '\(name)' share token '\(p.token)'; each purpose needs its own token")
             }
             tokens[p.token] = name
             guard !p.keys.isEmpty else {
@@ -164,7 +171,8 @@ public struct KeyringConfig: Codable, Sendable {
             }
             for k in p.keys {
                 guard KeyRef.isValidName(k) else {
-                    throw KeyringError(.configInvalid, "keyring config '\(source)': key name '\(k)' of '\(name)' must be 1-32 characters of a-z, 0-9, '-' or '_'")
+                    throw KeyringError(
+                        .configInvalid, "keyring config '\(source)': key name '\(k)' of '\(name)' must be 1-32 characters of a-z, 0-9, '-' or '_'")
                 }
             }
             guard Set(p.keys).count == p.keys.count else {
@@ -214,7 +222,9 @@ extension PINSource {
                 throw KeyringError(.pinUnavailable, "PIN file '\(path)' for \(token) does not exist")
             }
             guard st.st_mode & 0o077 == 0 else {
-                throw KeyringError(.pinUnavailable, "PIN file '\(path)' for \(token) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+                throw KeyringError(
+                    .pinUnavailable,
+                    "PIN file '\(path)' for \(token) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
             }
             guard var data = FileManager.default.contents(atPath: path).map({ Array($0) }) else {
                 throw KeyringError(.pinUnavailable, "cannot read PIN file '\(path)' for \(token)")

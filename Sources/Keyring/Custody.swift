@@ -16,17 +16,20 @@ public struct CustodyPolicy: Sendable {
         switch purpose {
         case .atRest, .inTransit:
             // Key-encryption keys: AES-GCM encrypt/decrypt of data keys inside the HSM.
-            CustodyPolicy(keyType: .aes, generation: .aesKeyGen, valueLength: 32,
-                          usage: [.encrypt, .decrypt], allowedMechanisms: [.aesGCM])
+            CustodyPolicy(
+                keyType: .aes, generation: .aesKeyGen, valueLength: 32,
+                usage: [.encrypt, .decrypt], allowedMechanisms: [.aesGCM])
         case .inUse:
             // Tokenization keys: AES-ECB of FPE round blocks (custody: hsm) and AES-CMAC for the
             // SP 800-108 subkey derivation (custody: derived). Never decrypt: FF1/FF3-1 only use
             // the forward cipher.
-            CustodyPolicy(keyType: .aes, generation: .aesKeyGen, valueLength: 32,
-                          usage: [.encrypt, .sign], allowedMechanisms: [.aesECB, .aesCMAC])
+            CustodyPolicy(
+                keyType: .aes, generation: .aesKeyGen, valueLength: 32,
+                usage: [.encrypt, .sign], allowedMechanisms: [.aesECB, .aesCMAC])
         case .audit:
-            CustodyPolicy(keyType: .genericSecret, generation: .genericSecretKeyGen, valueLength: 32,
-                          usage: [.sign, .verify], allowedMechanisms: [.sha256HMAC])
+            CustodyPolicy(
+                keyType: .genericSecret, generation: .genericSecretKeyGen, valueLength: 32,
+                usage: [.sign, .verify], allowedMechanisms: [.sha256HMAC])
         }
     }
 
@@ -53,8 +56,10 @@ public struct CustodyPolicy: Sendable {
     /// object labelled `<key label>/meta` whose value is JSON (`{"created": ISO-8601}`).
     /// (SoftHSM2 2.6 cannot read back `CKA_START_DATE`, and a day is too coarse for an audit trail.)
     static func metadataTemplate(keyLabel: String, json: [UInt8]) -> [Attribute] {
-        [.objectClass(.data), .string(.label, keyLabel + "/meta"), .string(.application, "tokengate"),
-         .bool(.token, true), .bool(.private, true), .bool(.modifiable, false), Attribute(.value, bytes: json)]
+        [
+            .objectClass(.data), .string(.label, keyLabel + "/meta"), .string(.application, "tokengate"),
+            .bool(.token, true), .bool(.private, true), .bool(.modifiable, false), Attribute(.value, bytes: json),
+        ]
     }
 
     /// Checks attributes read back from the HSM against this policy; returns the violations.
@@ -64,12 +69,17 @@ public struct CustodyPolicy: Sendable {
             let got = AttributeValue.bool(attrs[t])
             if got != v { out.append("\(t) is \(got.map { "\($0)" } ?? "unreadable"), expected \(v)") }
         }
-        expect(.token, true); expect(.private, true); expect(.sensitive, true)
-        expect(.extractable, false); expect(.modifiable, false)
-        expect(.alwaysSensitive, true); expect(.neverExtractable, true)
+        expect(.token, true)
+        expect(.private, true)
+        expect(.sensitive, true)
+        expect(.extractable, false)
+        expect(.modifiable, false)
+        expect(.alwaysSensitive, true)
+        expect(.neverExtractable, true)
         for flag in CustodyPolicy.usageFlags { expect(flag, usage.contains(flag)) }
         if let mechs = AttributeValue.mechanisms(attrs[.allowedMechanisms]), !mechs.isEmpty,
-           Set(mechs) != Set(allowedMechanisms) {
+            Set(mechs) != Set(allowedMechanisms)
+        {
             out.append("CKA_ALLOWED_MECHANISMS is \(mechs), expected \(allowedMechanisms)")
         }
         return out

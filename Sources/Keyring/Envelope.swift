@@ -58,8 +58,9 @@ public struct WrappedDataKey: Sendable, Equatable {
         var o = 7 + n
         let version = Int(UInt32(b[o]) << 24 | UInt32(b[o + 1]) << 16 | UInt32(b[o + 2]) << 8 | UInt32(b[o + 3]))
         o += 4
-        self.init(purpose: p, keyName: name, keyVersion: version, keyID: Array(b[o..<(o + 16)]),
-                  iv: Array(b[(o + 16)..<(o + 28)]), sealed: Array(b[(o + 28)...]))
+        self.init(
+            purpose: p, keyName: name, keyVersion: version, keyID: Array(b[o..<(o + 16)]),
+            iv: Array(b[(o + 16)..<(o + 28)]), sealed: Array(b[(o + 28)...]))
     }
 
     func aad(context: [UInt8]) -> [UInt8] {
@@ -114,7 +115,9 @@ extension Keyring {
         do {
             key = try version(wrapped.ref, wrapped.keyVersion)
         } catch let e as KeyringError where e.code == .versionNotFound {
-            throw KeyringError(.versionNotFound, "cannot unwrap: \(wrapped.ref.label(version: wrapped.keyVersion)) is retired or absent from token '\(try config.purpose(purpose).token)'")
+            throw KeyringError(
+                .versionNotFound,
+                "cannot unwrap: \(wrapped.ref.label(version: wrapped.keyVersion)) is retired or absent from token '\(try config.purpose(purpose).token)'")
         }
         guard constantTimeEqual(key.idBytes, wrapped.keyID) else {
             throw KeyringError(.unwrapFailed, "cannot unwrap: \(key.label) on the token has id \(key.id), the data key names \(hexEncode(wrapped.keyID))")

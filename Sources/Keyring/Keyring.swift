@@ -1,6 +1,6 @@
+public import Crypto
 import Foundation
 public import HSM
-public import Crypto
 import Synchronization
 
 /// One version of one key, as read back from the HSM.
@@ -92,7 +92,8 @@ public final class Keyring: @unchecked Sendable {
                 let a: [AttributeType: [UInt8]]
                 do { a = try s.attributes(of: h, [.label, .value]) } catch let e as HSMError where e.code == .keyNotFound { continue }
                 guard let label = AttributeValue.string(a[.label]), label.hasSuffix("/meta"), let v = a[.value],
-                      let meta = try? JSONDecoder().decode(KeyMetadata.self, from: Data(v)) else { continue }
+                    let meta = try? JSONDecoder().decode(KeyMetadata.self, from: Data(v))
+                else { continue }
                 created[String(label.dropLast(5))] = meta.created
             }
             let handles = try s.findObjects([.objectClass(.secretKey)])
@@ -105,16 +106,18 @@ public final class Keyring: @unchecked Sendable {
                     continue  // retired by another session between find and read
                 }
                 guard let label = AttributeValue.string(attrs[.label]), let (ref, version) = KeyRef.parse(label: label),
-                      ref.purpose == purpose else { continue }
+                    ref.purpose == purpose
+                else { continue }
                 var flags: [String: Bool] = [:]
                 for t in AttributeType.custodyFlags { if let b = AttributeValue.bool(attrs[t]) { flags[t.name] = b } }
-                out.append(KeyInfo(
-                    label: label, purpose: purpose, name: ref.name, version: version, primary: false,
-                    id: hexEncode(attrs[.id] ?? []), created: created[label],
-                    attributes: flags,
-                    allowedMechanisms: AttributeValue.mechanisms(attrs[.allowedMechanisms]).map { $0.map(\.description) },
-                    custodyViolations: policy.violations(attrs), configured: configured.contains(ref.name),
-                    handle: h.rawValue))
+                out.append(
+                    KeyInfo(
+                        label: label, purpose: purpose, name: ref.name, version: version, primary: false,
+                        id: hexEncode(attrs[.id] ?? []), created: created[label],
+                        attributes: flags,
+                        allowedMechanisms: AttributeValue.mechanisms(attrs[.allowedMechanisms]).map { $0.map(\.description) },
+                        custodyViolations: policy.violations(attrs), configured: configured.contains(ref.name),
+                        handle: h.rawValue))
             }
             return out
         }

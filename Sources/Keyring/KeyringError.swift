@@ -19,7 +19,6 @@ public enum KeyringErrorCode: String, ErrorCode {
     case custodyViolation
 }
 
-
 /// `<purpose>/<name>`, e.g. `in-use/pan`.
 public struct KeyRef: Hashable, Sendable, CustomStringConvertible {
     public let purpose: KeyPurpose
@@ -34,7 +33,10 @@ public struct KeyRef: Hashable, Sendable, CustomStringConvertible {
     public init(parsing s: String) throws {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let p = KeyPurpose(rawValue: String(parts[0])), KeyRef.isValidName(String(parts[1])) else {
-            throw KeyringError(.unknownKey, "'\(s)' is not a key reference; expected <purpose>/<name> with purpose one of \(KeyPurpose.allCases.map(\.rawValue).joined(separator: ", ")), e.g. in-use/pan")
+            throw KeyringError(
+                .unknownKey,
+                "'\(s)' is not a key reference; expected <purpose>/<name> with purpose one of \(KeyPurpose.allCases.map(\.rawValue).joined(separator: ", ")), e.g. in-use/pan"
+            )
         }
         self.init(p, String(parts[1]))
     }
@@ -52,8 +54,9 @@ public struct KeyRef: Hashable, Sendable, CustomStringConvertible {
     static func parse(label: String) -> (KeyRef, Int)? {
         let parts = label.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "tokengate", let p = KeyPurpose(rawValue: String(parts[1])),
-              isValidName(String(parts[2])), parts[3].hasPrefix("v"), let v = Int(parts[3].dropFirst()), v > 0,
-              "v\(v)" == parts[3] else { return nil }
+            isValidName(String(parts[2])), parts[3].hasPrefix("v"), let v = Int(parts[3].dropFirst()), v > 0,
+            "v\(v)" == parts[3]
+        else { return nil }
         return (KeyRef(p, String(parts[2])), v)
     }
 }

@@ -27,8 +27,9 @@ extension Keyring {
         let handle = try handle(of: key, for: ref.purpose)
         let (iv, sealed): ([UInt8], [UInt8]) = try token(ref.purpose).withSession { s in
             let iv = try s.randomBytes(12)
-            let draft = WrappedDataKey(purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
-                                       keyID: key.idBytes, iv: iv, sealed: [])
+            let draft = WrappedDataKey(
+                purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
+                keyID: key.idBytes, iv: iv, sealed: [])
             var out = [UInt8](repeating: 0, count: WrappedDataKey.dataKeyLength + 16)
             let n = try secret.withUnsafeBytes { k in
                 try out.withUnsafeMutableBytes { o in
@@ -40,7 +41,8 @@ extension Keyring {
             }
             return (iv, out)
         }
-        return WrappedDataKey(purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
-                              keyID: key.idBytes, iv: iv, sealed: sealed)
+        return WrappedDataKey(
+            purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
+            keyID: key.idBytes, iv: iv, sealed: sealed)
     }
 }

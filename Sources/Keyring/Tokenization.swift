@@ -1,5 +1,5 @@
-public import HSM
 public import Crypto
+public import HSM
 
 /// AES-ECB over many independent blocks with an in-use key that never leaves the HSM: each call is
 /// one PKCS#11 `C_Encrypt` (`CKM_AES_ECB`) over all the blocks of a batch (chunked at
@@ -112,7 +112,8 @@ extension Keyring {
         var out = SecretBytes(zeroedCount: 32)
         try token(.inUse).withSession { s in
             for i in 1...2 {
-                let input = bigEndian32(UInt32(i)) + Keyring.subkeyLabel + [0] + Array(key.name.utf8) + [0]
+                let input =
+                    bigEndian32(UInt32(i)) + Keyring.subkeyLabel + [0] + Array(key.name.utf8) + [0]
                     + bigEndian32(UInt32(key.version)) + bigEndian32(256)
                 let n = try input.withUnsafeBytes { d in
                     try out.withUnsafeMutableBytes { o in

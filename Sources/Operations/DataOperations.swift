@@ -1,8 +1,8 @@
-public import Tokenize
-public import Tagging
 import Audit
 import Crypto
 import Foundation
+public import Tagging
+public import Tokenize
 
 /// A tokenize or detokenize request: the job's options and the policy that governs it.
 public struct DataRequest: Sendable {
@@ -142,7 +142,8 @@ extension AuditRecord {
             keys.append(AuditKey(label: sealed.keyLabel, id: sealed.keyID, version: Int(sealed.keyLabel.split(separator: "/").last?.dropFirst() ?? "") ?? 0))
             details["sealedFileID"] = sealed.fileID
         }
-        policyDigest = policyPath.flatMap { FileManager.default.contents(atPath: $0) }.flatMap { try? SHA256.hash(Array($0)) }.map(Hex.encode)
+        policyDigest =
+            policyPath.flatMap { FileManager.default.contents(atPath: $0) }.flatMap { try? SHA256.hash(Array($0)) }.map(Hex.encode)
             ?? "built-in default policy"
         throughputMBps = s.megabytesPerSecond
         encryptionOverheadPercent = s.encryptionOverheadPercent

@@ -1,6 +1,6 @@
-public import Keyring
 import Audit
 import Foundation
+public import Keyring
 public import SystemIO
 
 /// The one entry to tokengate's operations: every command of the CLI, and the coming server, is
@@ -90,7 +90,6 @@ public enum OperationErrorCode: String, ErrorCode {
     /// Retiring the key version would orphan sealed files that still need it.
     case keyStillNeeded
 }
-
 
 /// The absolute path of a file argument, or the stream's name for `-`.
 func absolute(_ path: String, stream: String) -> String {

@@ -1,6 +1,6 @@
-public import Keyring
 import Audit
 import Foundation
+public import Keyring
 import Sealing
 
 /// What `keys retire` did.
@@ -51,7 +51,10 @@ extension Gateway {
             needed = try Sealing.files(under: datasets, wrappedBy: ref, version: version)
             if !needed.isEmpty && !force {
                 let list = needed.map { "  \($0)" }.joined(separator: "\n")
-                throw OperationError(.keyStillNeeded, "refusing to retire \(ref.label(version: version)) while \(needed.count) sealed file(s) in \(datasets) need it; rewrap them (`tokengate rewrap`), or force:\n\(list)")
+                throw OperationError(
+                    .keyStillNeeded,
+                    "refusing to retire \(ref.label(version: version)) while \(needed.count) sealed file(s) in \(datasets) need it; rewrap them (`tokengate rewrap`), or force:\n\(list)"
+                )
             }
         }
         return try audited("keys retire") { record in

@@ -1,7 +1,7 @@
-public import Sealing
 import Audit
 import Crypto
 import Foundation
+public import Sealing
 
 /// What `seal` did.
 public struct SealResult: Sendable {
@@ -21,8 +21,10 @@ public struct OpenResult: Sendable {
 extension Gateway {
     /// Seals a file (or stdin, `-`) under a fresh data key wrapped by the at-rest key `keyName`.
     /// Audited as `seal`.
-    public func seal(input: String, output: String, keyName: String = "datasets",
-                     frameSize: Int = SealedFormat.defaultFrameSize) throws -> SealResult {
+    public func seal(
+        input: String, output: String, keyName: String = "datasets",
+        frameSize: Int = SealedFormat.defaultFrameSize
+    ) throws -> SealResult {
         try audited("seal") { record in
             record.inputs = [auditFile(input, stream: "stdin")]
             let r = try Sealing.sealFile(input: input, output: output, keyring: keyring, keyName: keyName, frameSize: frameSize)

@@ -17,8 +17,10 @@ extension Gateway {
     /// Streams a sealed file to a `receive` over TCP under a per-stream session key wrapped by
     /// the in-transit key `transitKey`; succeeds only when the receiver acknowledges a committed
     /// output. Audited as `send`.
-    public func send(path: String, host: String, port: UInt16, transitKey: String = "streams",
-                     timeout: Double = Gateway.defaultTransitTimeout) throws -> TransitResult {
+    public func send(
+        path: String, host: String, port: UInt16, transitKey: String = "streams",
+        timeout: Double = Gateway.defaultTransitTimeout
+    ) throws -> TransitResult {
         try audited("send") { record in
             record.inputs = [auditFile(path, stream: "stdin")]
             let r = try Transit.send(path: path, to: host, port: port, keyring: keyring, transitKey: transitKey, timeout: timeout)
@@ -32,13 +34,17 @@ extension Gateway {
     /// Accepts one `send` stream on `host:port` (0: an ephemeral port, passed to `listening`) and
     /// writes it to `output`: re-sealed under the at-rest key `seal`, or plaintext when nil. The
     /// output appears only after the authenticated end message. Audited as `receive`.
-    public func receive(port: UInt16, host: String = "127.0.0.1", output: String, seal: String? = nil,
-                        timeout: Double = Gateway.defaultTransitTimeout,
-                        listening: (UInt16) -> Void = { _ in }) throws -> TransitResult {
+    public func receive(
+        port: UInt16, host: String = "127.0.0.1", output: String, seal: String? = nil,
+        timeout: Double = Gateway.defaultTransitTimeout,
+        listening: (UInt16) -> Void = { _ in }
+    ) throws -> TransitResult {
         try audited("receive") { record in
             var bound = port
-            let r = try Transit.receive(listenPort: port, host: host, keyring: keyring, output: output,
-                                        seal: seal, timeout: timeout) { p in
+            let r = try Transit.receive(
+                listenPort: port, host: host, keyring: keyring, output: output,
+                seal: seal, timeout: timeout
+            ) { p in
                 bound = p
                 listening(p)
             }

@@ -96,7 +96,10 @@ public enum Pipeline {
                     }
                 } catch { fail(error) }
                 metrics.withLock { $0.transform.add(m) }
-                let last = remaining.withLock { r -> Bool in r -= 1; return r == 0 }
+                let last = remaining.withLock { r -> Bool in
+                    r -= 1
+                    return r == 0
+                }
                 if last { toWriter.close() }
             }
         }
@@ -171,4 +174,3 @@ public enum PipelineErrorCode: String, ErrorCode {
     /// The writer stage stopped without an error and without finishing (a bug).
     case writerUnfinished
 }
-

@@ -1,6 +1,6 @@
-public import Keyring
 import Crypto
 import Foundation
+public import Keyring
 
 /// Constants of the sealed file format, version 1 (docs/sealed-format.md).
 public enum SealedFormat {
@@ -84,8 +84,10 @@ public struct SealedHeader: Sendable {
     public let hash: [UInt8]
 
     /// Serializes the fixed part and metadata for a new file; returns the bytes up to `dataOffset`.
-    static func build(frameSize: Int, fileID: [UInt8], commitment: [UInt8], metadata: [UInt8],
-                      envelope: WrappedDataKey) throws -> (bytes: [UInt8], hash: [UInt8]) {
+    static func build(
+        frameSize: Int, fileID: [UInt8], commitment: [UInt8], metadata: [UInt8],
+        envelope: WrappedDataKey
+    ) throws -> (bytes: [UInt8], hash: [UInt8]) {
         var b = SealedFormat.magic + [SealedFormat.version, 0, 0, 0]
         b.appendBE32(UInt32(frameSize))
         b += fileID
@@ -132,7 +134,8 @@ public struct SealedHeader: Sendable {
             throw SealingError(.notSealed, "\(path) is not a sealed file (bad magic)")
         }
         guard fixed[4] == SealedFormat.version else {
-            throw SealingError(.unsupportedVersion, "\(path): sealed format version \(fixed[4]) is not supported (this build reads version \(SealedFormat.version))")
+            throw SealingError(
+                .unsupportedVersion, "\(path): sealed format version \(fixed[4]) is not supported (this build reads version \(SealedFormat.version))")
         }
         guard fixed[5] == 0, fixed[6] == 0, fixed[7] == 0 else {
             throw SealingError(.malformedHeader, "\(path): reserved header bytes are not zero")

@@ -6,8 +6,10 @@ extension Sealing {
     /// folder and renamed only after `finish()` (index and trailer written, fsync'd).
     /// - Returns: frames and bytes sealed.
     @discardableResult
-    public static func sealFile(input: String, output: String, keyring: Keyring, keyName: String,
-                                metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize) throws -> (frames: Int, bytes: Int) {
+    public static func sealFile(
+        input: String, output: String, keyring: Keyring, keyName: String,
+        metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize
+    ) throws -> (frames: Int, bytes: Int) {
         let source: FileDescriptor
         do { source = input == "-" ? .standardInput : try FileDescriptor.open(input, .readOnly) } catch {
             throw SealingError(.io, "\(error)")

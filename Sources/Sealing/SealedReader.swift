@@ -1,6 +1,6 @@
-public import Keyring
 import Crypto
 import Foundation
+public import Keyring
 import SystemIO
 
 /// One authenticated data frame.
@@ -65,8 +65,9 @@ public final class SealedReader {
         do {
             try sealedIndex.withUnsafeBytes { sb in
                 try plainIndex.withUnsafeMutableBytes { ob in
-                    try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<indexLength]),
-                                 tag: Array(sealedIndex[indexLength...]), into: ob)
+                    try gcm.open(
+                        nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<indexLength]),
+                        tag: Array(sealedIndex[indexLength...]), into: ob)
                 }
             }
         } catch let e as CryptoError where e.code == .authenticationFailed {
@@ -80,7 +81,8 @@ public final class SealedReader {
             let off = plainIndex.be64(at: o), len = UInt64(plainIndex.be32(at: o + 8))
             let first = plainIndex.be64(at: o + 12), count = plainIndex.be64(at: o + 20)
             guard off == UInt64(expectedOffset), len <= UInt64(header.frameSize), first == UInt64(expectedFirst),
-                  count <= r64 - first else {
+                count <= r64 - first
+            else {
                 throw SealingError(.indexInvalid, "\(path): index entry \(i) is inconsistent")
             }
             entries.append((Int(off), Int(len), Int(first), Int(count)))

@@ -1,6 +1,6 @@
-public import Keyring
 import Crypto
 import Foundation
+public import Keyring
 import SystemIO
 
 /// Writes a sealed file front to back (streaming: the output may be a pipe).
@@ -27,15 +27,19 @@ public final class SealedWriter {
     private let syncOnFinish: Bool
 
     /// Creates (or truncates) `path` with mode 0600 and writes the header.
-    public convenience init(path: String, keyring: Keyring, keyName: String,
-                            metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize) throws {
+    public convenience init(
+        path: String, keyring: Keyring, keyName: String,
+        metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize
+    ) throws {
         let file = try FileIO.open(path, [.writeOnly, .create, .truncate])
         try self.init(file: file, keyring: keyring, keyName: keyName, metadata: metadata, frameSize: frameSize, sync: true)
     }
 
     /// Writes to an open descriptor (a file or a pipe); the descriptor stays open after ``finish()``.
-    public convenience init(fileDescriptor: Int32, keyring: Keyring, keyName: String,
-                            metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize) throws {
+    public convenience init(
+        fileDescriptor: Int32, keyring: Keyring, keyName: String,
+        metadata: SealedMetadata = SealedMetadata(), frameSize: Int = SealedFormat.defaultFrameSize
+    ) throws {
         let file = FileIO(borrowing: fileDescriptor, path: "fd \(fileDescriptor)")
         try self.init(file: file, keyring: keyring, keyName: keyName, metadata: metadata, frameSize: frameSize, sync: false)
     }
@@ -56,11 +60,13 @@ public final class SealedWriter {
         let fileKey = try FileKeys.fileKey(dk.secret, fileID: fileID)
         let commitment = try FileKeys.commitment(dk.secret, fileID: fileID)
         self.gcm = try AESGCM(key: fileKey)
-        let (bytes, hash) = try SealedHeader.build(frameSize: frameSize, fileID: fileID, commitment: commitment,
-                                                   metadata: meta, envelope: dk.wrapped)
-        self.header = SealedHeader(formatVersion: SealedFormat.version, frameSize: frameSize, fileID: fileID,
-                                   keyCommitment: commitment, metadata: metadata, envelope: dk.wrapped,
-                                   dataOffset: bytes.count, hash: hash)
+        let (bytes, hash) = try SealedHeader.build(
+            frameSize: frameSize, fileID: fileID, commitment: commitment,
+            metadata: meta, envelope: dk.wrapped)
+        self.header = SealedHeader(
+            formatVersion: SealedFormat.version, frameSize: frameSize, fileID: fileID,
+            keyCommitment: commitment, metadata: metadata, envelope: dk.wrapped,
+            dataOffset: bytes.count, hash: hash)
         self.file = file
         self.frameSize = frameSize
         self.syncOnFinish = sync

@@ -1,6 +1,6 @@
-public import Keyring
 import Crypto
 import Foundation
+public import Keyring
 import SystemIO
 
 /// What `inspect` shows: header fields and trailer counts, read without any key. The counts come

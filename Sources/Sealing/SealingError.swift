@@ -38,4 +38,3 @@ public enum SealingErrorCode: String, ErrorCode {
     case writerClosed
     case internalError
 }
-

@@ -1,10 +1,10 @@
 // Public import: the inlinable functions below call libc from their callers' modules.
 #if canImport(Glibc)
-public import Glibc
+    public import Glibc
 #elseif canImport(Musl)
-public import Musl
+    public import Musl
 #elseif canImport(Darwin)
-public import Darwin
+    public import Darwin
 #endif
 
 /// libc's byte search and comparison (`memchr`, `memcmp`) for hot loops in other modules;

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Musl)
-internal import Musl
+    internal import Musl
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 // The libc calls whose names the Swift types here also use (read, write, close, …), under names
@@ -19,9 +19,9 @@ internal import Darwin
 @inline(__always) func systemConnect(_ fd: Int32, _ a: UnsafePointer<sockaddr>, _ n: socklen_t) -> Int32 { connect(fd, a, n) }
 @inline(__always) func systemSend(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     #if canImport(Darwin)
-    send(fd, p, n, 0) // SO_NOSIGPIPE is set on the socket instead
+        send(fd, p, n, 0)  // SO_NOSIGPIPE is set on the socket instead
     #else
-    send(fd, p, n, Int32(MSG_NOSIGNAL))
+        send(fd, p, n, Int32(MSG_NOSIGNAL))
     #endif
 }
 @inline(__always) func systemReceive(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { recv(fd, p, n, 0) }
@@ -29,17 +29,17 @@ internal import Darwin
 /// `SOCK_STREAM` as the Int32 that `socket(2)` and `addrinfo` take.
 var streamSocketType: Int32 {
     #if canImport(Darwin)
-    SOCK_STREAM
+        SOCK_STREAM
     #else
-    Int32(SOCK_STREAM.rawValue)
+        Int32(SOCK_STREAM.rawValue)
     #endif
 }
 
 /// `SOCK_CLOEXEC` where `socket(2)` takes it in the type (Linux), else 0 (set with fcntl after).
 var socketCloseOnExec: Int32 {
     #if canImport(Darwin)
-    0
+        0
     #else
-    Int32(SOCK_CLOEXEC.rawValue)
+        Int32(SOCK_CLOEXEC.rawValue)
     #endif
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Musl)
-internal import Musl
+    internal import Musl
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// A failed system call: which operation, on which path or address, and the `errno` it returned.
@@ -77,8 +77,10 @@ public struct SystemError: CodedError {
 /// Runs a system call that returns -1 and sets `errno` on failure, retrying while it fails with
 /// `EINTR`: the one EINTR loop of the project. Returns the call's result.
 /// - Throws: ``SystemError`` with `code` and reason `"<what>: <strerror>"`.
-func retryingInterrupts<R: FixedWidthInteger>(_ code: SystemError.Code, _ what: @autoclosure () -> String,
-                                              _ call: () -> R) throws(SystemError) -> R {
+func retryingInterrupts<R: FixedWidthInteger>(
+    _ code: SystemError.Code, _ what: @autoclosure () -> String,
+    _ call: () -> R
+) throws(SystemError) -> R {
     while true {
         let r = call()
         if r != -1 { return r }

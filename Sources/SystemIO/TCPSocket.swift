@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Musl)
-internal import Musl
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Musl)
+    internal import Musl
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
 
 /// A blocking TCP socket with bounded waits: listen, accept, connect, send-all, receive.
 ///
@@ -43,8 +44,10 @@ public final class TCPSocket: Sendable {
 
     /// Every address of `host:port` in resolver order, each tried with `body` until one returns
     /// a socket; the last failure is reported otherwise. The one getaddrinfo/socket loop.
-    private static func eachAddress(host: String, port: UInt16, passive: Bool, failure: SystemError.Code, verb: String,
-                                    _ body: (Int32, UnsafePointer<addrinfo>) throws(SystemError) -> TCPSocket) throws(SystemError) -> TCPSocket {
+    private static func eachAddress(
+        host: String, port: UInt16, passive: Bool, failure: SystemError.Code, verb: String,
+        _ body: (Int32, UnsafePointer<addrinfo>) throws(SystemError) -> TCPSocket
+    ) throws(SystemError) -> TCPSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = streamSocketType
@@ -66,7 +69,7 @@ public final class TCPSocket: Sendable {
                 continue
             }
             #if canImport(Darwin)
-            _ = fcntl(s, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(s, F_SETFD, FD_CLOEXEC)
             #endif
             do {
                 return try body(s, UnsafePointer(a))
@@ -142,7 +145,7 @@ public final class TCPSocket: Sendable {
             // Ownership of `s` passes to `socket` only on success: on a throw eachAddress closes it.
             do throws(SystemError) {
                 try socket.configure()
-                try socket.setTimeout(timeout) // SO_SNDTIMEO also bounds connect on Linux
+                try socket.setTimeout(timeout)  // SO_SNDTIMEO also bounds connect on Linux
             } catch {
                 socket.release()
                 throw error
@@ -162,10 +165,10 @@ public final class TCPSocket: Sendable {
 
     private func configure() throws(SystemError) {
         #if canImport(Darwin)
-        var one: Int32 = 1
-        guard setsockopt(raw, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-            throw SystemError.current(.socket, "setsockopt(SO_NOSIGPIPE) on \(address)")
-        }
+            var one: Int32 = 1
+            guard setsockopt(raw, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                throw SystemError.current(.socket, "setsockopt(SO_NOSIGPIPE) on \(address)")
+            }
         #endif
     }
 
@@ -177,7 +180,8 @@ public final class TCPSocket: Sendable {
         tv.tv_sec = .init(Int(s))
         tv.tv_usec = .init(Int((s - Double(Int(s))) * 1_000_000))
         guard setsockopt(raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0,
-              setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            setsockopt(raw, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else {
             throw SystemError.current(.socket, "setsockopt(timeout) on \(address)")
         }
     }
@@ -186,9 +190,9 @@ public final class TCPSocket: Sendable {
     /// - Throws: ``SystemError`` `.socket`.
     public func shutdownSending() throws(SystemError) {
         #if canImport(Darwin)
-        let how = SHUT_WR
+            let how = SHUT_WR
         #else
-        let how = Int32(SHUT_WR)
+            let how = Int32(SHUT_WR)
         #endif
         guard shutdown(raw, how) == 0 else { throw SystemError.current(.socket, "shutdown(SHUT_WR) on \(address)") }
     }

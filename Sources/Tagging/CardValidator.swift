@@ -28,7 +28,10 @@ extension Validators {
             guard panEvidence(v).isValid else { return nil }
             var p = 0, k = 0, n = 0
             for c in v where c.isDigit {
-                if k < 6 { p = p * 10 + Int(c &- 0x30); k += 1 }
+                if k < 6 {
+                    p = p * 10 + Int(c &- 0x30)
+                    k += 1
+                }
                 n += 1
             }
             return cardIssuer(prefix6: p, length: n)

@@ -116,7 +116,8 @@ public enum FreeTextScanner {
         guard let p1 = previousToken(before: start) else { return false }
         if t[p1.upperBound - 1].isDigit { return true }
         guard p1.count == 4, p1.allSatisfy({ t[$0].isUpper || t[$0].isDigit }),
-              let p2 = previousToken(before: p1.lowerBound), p2.count == 4 else { return false }
+            let p2 = previousToken(before: p1.lowerBound), p2.count == 4
+        else { return false }
         let b = p2.lowerBound
         return t[b].isUpper && t[b + 1].isUpper && t[b + 2].isDigit && t[b + 3].isDigit
     }

@@ -49,19 +49,27 @@ public enum HeaderPriors {
 
     static let models: [Tag: Model] = [
         .pan: Model(
-            strong: phrases(["pan", "ccn", "ccnum", "card number", "card num", "card no", "card nbr", "credit card",
-                             "debit card", "payment card", "cc number", "cc num", "cc no", "primary account number",
-                             "card pan"]),
+            strong: phrases([
+                "pan", "ccn", "ccnum", "card number", "card num", "card no", "card nbr", "credit card",
+                "debit card", "payment card", "cc number", "cc num", "cc no", "primary account number",
+                "card pan",
+            ]),
             weak: phrases(["card", "cc", "cardnum"]),
             compact: ["cardnumber", "creditcard", "debitcard", "ccnumber"],
-            negatives: ["holder", "cardholder", "expiry", "exp", "expiration", "cvv", "cvc", "brand", "network",
-                        "issuer", "country", "name"],
+            negatives: [
+                "holder", "cardholder", "expiry", "exp", "expiration", "cvv", "cvc", "brand", "network",
+                "issuer", "country", "name",
+            ],
             sharedNegatives: true),
         .ssn: Model(
-            strong: phrases(["ssn", "social security", "social security number", "soc sec", "ss number", "ssn number",
-                             "social security no"]),
-            weak: phrases(["tin", "itin", "taxpayer id", "tax id", "national id", "social", "ss", "tax number",
-                           "taxpayer number"]),
+            strong: phrases([
+                "ssn", "social security", "social security number", "soc sec", "ss number", "ssn number",
+                "social security no",
+            ]),
+            weak: phrases([
+                "tin", "itin", "taxpayer id", "tax id", "national id", "social", "ss", "tax number",
+                "taxpayer number",
+            ]),
             compact: ["socialsecurity", "socsec"],
             negatives: [],
             sharedNegatives: true),
@@ -72,8 +80,10 @@ public enum HeaderPriors {
             negatives: [],
             sharedNegatives: false),
         .phone: Model(
-            strong: phrases(["phone", "telephone", "tel", "mobile", "cell", "cellphone", "msisdn", "fax", "phone number",
-                             "contact number", "tel no", "mobile number"]),
+            strong: phrases([
+                "phone", "telephone", "tel", "mobile", "cell", "cellphone", "msisdn", "fax", "phone number",
+                "contact number", "tel no", "mobile number",
+            ]),
             weak: phrases(["contact", "sms", "whatsapp", "callback", "dial"]),
             compact: ["phone", "telephone", "mobile"],
             negatives: ["model", "carrier", "os", "device", "country", "code"],
@@ -85,54 +95,70 @@ public enum HeaderPriors {
             negatives: ["bic", "swift", "holder", "name", "country"],
             sharedNegatives: true),
         .abaRouting: Model(
-            strong: phrases(["aba", "routing", "routing number", "rtn", "routing transit", "aba number",
-                             "transit routing", "routing no"]),
+            strong: phrases([
+                "aba", "routing", "routing number", "rtn", "routing transit", "aba number",
+                "transit routing", "routing no",
+            ]),
             weak: phrases(["bank code", "transit", "bank routing", "rt"]),
             compact: ["routingnumber", "abarouting"],
             negatives: [],
             sharedNegatives: true),
         .ipAddress: Model(
-            strong: phrases(["ip", "ip address", "ip addr", "ipv", "client ip", "remote ip", "source ip", "src ip",
-                             "dst ip", "remote addr", "ipaddress", "ipaddr"]),
+            strong: phrases([
+                "ip", "ip address", "ip addr", "ipv", "client ip", "remote ip", "source ip", "src ip",
+                "dst ip", "remote addr", "ipaddress", "ipaddr",
+            ]),
             weak: phrases(["addr", "host", "remote", "peer", "client address", "address"]),
             compact: ["ipaddress", "ipaddr"],
-            negatives: ["mac", "email", "mail", "street", "home", "billing", "shipping", "mailing", "postal", "port",
-                        "firmware", "software", "app", "os", "api", "schema", "protocol"],
+            negatives: [
+                "mac", "email", "mail", "street", "home", "billing", "shipping", "mailing", "postal", "port",
+                "firmware", "software", "app", "os", "api", "schema", "protocol",
+            ],
             sharedNegatives: true),
         .dateOfBirth: Model(
-            strong: phrases(["dob", "date of birth", "birth date", "birthdate", "birthday", "born", "birth dt",
-                             "bday", "born on", "d o b"]),
+            strong: phrases([
+                "dob", "date of birth", "birth date", "birthdate", "birthday", "born", "birth dt",
+                "bday", "born on", "d o b",
+            ]),
             weak: phrases(["birth"]),
             compact: ["dateofbirth", "birthdate", "birthday"],
             negatives: ["place", "city", "country", "weight", "certificate"],
             sharedNegatives: true),
         .personName: Model(
-            strong: phrases(["first name", "last name", "full name", "given name", "family name", "middle name",
-                             "maiden name", "surname", "forename", "firstname", "lastname", "fullname", "fname",
-                             "lname", "customer name", "cardholder", "card holder", "cardholder name", "holder name",
-                             "contact name", "person name", "patient name", "employee name", "account holder",
-                             "beneficiary", "beneficiary name", "legal name", "client name", "member name",
-                             "payee", "payer"]),
+            strong: phrases([
+                "first name", "last name", "full name", "given name", "family name", "middle name",
+                "maiden name", "surname", "forename", "firstname", "lastname", "fullname", "fname",
+                "lname", "customer name", "cardholder", "card holder", "cardholder name", "holder name",
+                "contact name", "person name", "patient name", "employee name", "account holder",
+                "beneficiary", "beneficiary name", "legal name", "client name", "member name",
+                "payee", "payer",
+            ]),
             weak: phrases(["name", "holder", "person", "nickname", "display name"]),
             compact: ["firstname", "lastname", "fullname", "givenname", "familyname", "surname", "cardholder"],
-            negatives: ["file", "filename", "product", "company", "host", "hostname", "bank", "brand", "username",
-                        "domain", "table", "column", "field", "app", "application", "device", "item", "merchant",
-                        "city", "street", "country", "state", "business", "org", "organization", "organisation",
-                        "category", "server", "database", "db", "project", "service", "plan", "event", "store",
-                        "shop", "vendor", "supplier", "branch", "team", "group", "role", "tag", "label", "model",
-                        "make", "path", "dir", "folder", "queue", "topic", "channel", "region", "school",
-                        "employer", "job", "title", "campaign", "package", "module", "class", "function",
-                        "method", "variable", "region", "zone", "cluster", "bucket", "dataset", "feature", "sheet"],
+            negatives: [
+                "file", "filename", "product", "company", "host", "hostname", "bank", "brand", "username",
+                "domain", "table", "column", "field", "app", "application", "device", "item", "merchant",
+                "city", "street", "country", "state", "business", "org", "organization", "organisation",
+                "category", "server", "database", "db", "project", "service", "plan", "event", "store",
+                "shop", "vendor", "supplier", "branch", "team", "group", "role", "tag", "label", "model",
+                "make", "path", "dir", "folder", "queue", "topic", "channel", "region", "school",
+                "employer", "job", "title", "campaign", "package", "module", "class", "function",
+                "method", "variable", "region", "zone", "cluster", "bucket", "dataset", "feature", "sheet",
+            ],
             sharedNegatives: true),
         .streetAddress: Model(
-            strong: phrases(["street", "street address", "address line", "addr line", "address", "mailing address",
-                             "billing address", "shipping address", "home address", "postal address",
-                             "residential address", "street addr", "streetaddress", "address street"]),
+            strong: phrases([
+                "street", "street address", "address line", "addr line", "address", "mailing address",
+                "billing address", "shipping address", "home address", "postal address",
+                "residential address", "street addr", "streetaddress", "address street",
+            ]),
             weak: phrases(["addr", "residence", "location", "line", "delivery address"]),
             compact: ["streetaddress", "addressline"],
-            negatives: ["email", "mail", "ip", "ipv", "mac", "web", "url", "wallet", "host", "server", "remote",
-                        "memory", "contract", "bitcoin", "btc", "eth", "hex", "register", "pointer", "peer",
-                        "client", "bluetooth", "network", "net"],
+            negatives: [
+                "email", "mail", "ip", "ipv", "mac", "web", "url", "wallet", "host", "server", "remote",
+                "memory", "contract", "bitcoin", "btc", "eth", "hex", "register", "pointer", "peer",
+                "client", "bluetooth", "network", "net",
+            ],
             sharedNegatives: true),
     ]
 
@@ -151,8 +177,9 @@ public enum HeaderPriors {
             let c = chars[i]
             // "IPv4"/"IPv6" (any case): the word "ip".
             if i + 3 < chars.count, c.lowercased() == "i", chars[i + 1].lowercased() == "p",
-               chars[i + 2].lowercased() == "v", chars[i + 3] == "4" || chars[i + 3] == "6",
-               i == 0 || !chars[i - 1].isLetter {
+                chars[i + 2].lowercased() == "v", chars[i + 3] == "4" || chars[i + 3] == "6",
+                i == 0 || !chars[i - 1].isLetter
+            {
                 flush()
                 out.append("ip")
                 i += 4

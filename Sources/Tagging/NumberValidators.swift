@@ -81,15 +81,20 @@ extension Validators {
             prevSpace = false
             let u = c.isLower ? c - 0x20 : c
             switch n {
-            case 0: guard u.isUpper else { return .invalid }; c0 = u
-            case 1: guard u.isUpper else { return .invalid }; c1 = u
+            case 0:
+                guard u.isUpper else { return .invalid }
+                c0 = u
+            case 1:
+                guard u.isUpper else { return .invalid }
+                c1 = u
             case 2, 3: guard u.isDigit else { return .invalid }
             default: guard u.isDigit || u.isUpper else { return .invalid }
             }
             n += 1
         }
         guard !prevSpace, n >= 15, n <= 34,
-              Int(ibanLengthTable[Int(c0 - 0x41) * 26 + Int(c1 - 0x41)]) == n else { return .invalid }
+            Int(ibanLengthTable[Int(c0 - 0x41) * 26 + Int(c1 - 0x41)]) == n
+        else { return .invalid }
         // Pass 2: mod 97 over BBAN then country + check digits.
         var r = 0, k = 0
         @inline(__always) func feed(_ c: UInt8) {
@@ -204,7 +209,8 @@ extension Validators {
             guard packed == 0xA || packed == 0x334, parenGroup <= 0, nanp(num) else { return .invalid }
         case 11:
             guard num / 10_000_000_000 == 1, packed == 0xB || packed == 0x1334, parenGroup == -1 || parenGroup == 1,
-                  nanp(num % 10_000_000_000) else { return .invalid }
+                nanp(num % 10_000_000_000)
+            else { return .invalid }
         default:
             return .invalid
         }

@@ -31,11 +31,13 @@ public struct TaggerConfig: Sendable, Codable, Equatable {
     /// The date ages are computed from; nil: today's date (UTC) when the tagger is made.
     public var today: CivilDate?
 
-    public init(sampleSize: Int = 400, minEvidence: Int = 50, checksumThreshold: Double = 0.9,
-                structuralThreshold: Double = 0.8, contextualThreshold: Double = 0.8,
-                descriptiveThreshold: Double = 0.8, reviewThreshold: Double = 0.5,
-                formattingThreshold: Double = 0.5, closeMargin: Double = 0.1, mixedShare: Double = 0.2,
-                scanFreeText: Bool = true, today: CivilDate? = nil) {
+    public init(
+        sampleSize: Int = 400, minEvidence: Int = 50, checksumThreshold: Double = 0.9,
+        structuralThreshold: Double = 0.8, contextualThreshold: Double = 0.8,
+        descriptiveThreshold: Double = 0.8, reviewThreshold: Double = 0.5,
+        formattingThreshold: Double = 0.5, closeMargin: Double = 0.1, mixedShare: Double = 0.2,
+        scanFreeText: Bool = true, today: CivilDate? = nil
+    ) {
         self.sampleSize = sampleSize
         self.minEvidence = minEvidence
         self.checksumThreshold = checksumThreshold
@@ -220,7 +222,11 @@ public struct Tagger: Sendable {
     private func candidateMask(_ v: Bytes) -> UInt16 {
         var digits = 0, alpha = 0, at = 0, colon = 0, dots = 0, spaceDash = 0, slash = 0, high = 0
         for c in v {
-            if c.isDigit { digits += 1 } else if c.isAlpha { alpha += 1 } else {
+            if c.isDigit {
+                digits += 1
+            } else if c.isAlpha {
+                alpha += 1
+            } else {
                 switch c {
                 case 0x40: at += 1
                 case 0x3A: colon += 1
@@ -254,9 +260,10 @@ public struct Tagger: Sendable {
         let n = acc.sampled
         var embedded: [Tag: Int] = [:]
         for tag in Tag.allCases where acc.embedded[tag.ordinal] > 0 { embedded[tag] = acc.embedded[tag.ordinal] }
-        var result = ColumnClassification(name: name, index: index, tag: nil, status: .none, confidence: 0, sampled: n,
-                                          matched: 0, empty: acc.empty, alternatives: [], containsEmbedded: embedded,
-                                          reason: "")
+        var result = ColumnClassification(
+            name: name, index: index, tag: nil, status: .none, confidence: 0, sampled: n,
+            matched: 0, empty: acc.empty, alternatives: [], containsEmbedded: embedded,
+            reason: "")
         guard n > 0 else {
             result.reason = "no non-empty values"
             return result
@@ -284,8 +291,10 @@ public struct Tagger: Sendable {
                 fraction >= config.threshold(for: tag.kind)
                 ? (blocked ? .blocked : supported ? .qualified : .unsupported)
                 : (blocked ? .blocked : .partial)
-            candidates.append(Candidate(tag: tag, matched: matched, formatted: formatted, fraction: fraction,
-                                        header: prior, score: fraction + bonus(prior), verdict: verdict))
+            candidates.append(
+                Candidate(
+                    tag: tag, matched: matched, formatted: formatted, fraction: fraction,
+                    header: prior, score: fraction + bonus(prior), verdict: verdict))
         }
         candidates.sort { $0.score != $1.score ? $0.score > $1.score : $0.tag.kind < $1.tag.kind }
 
@@ -343,7 +352,8 @@ public struct Tagger: Sendable {
             result.matched = r.matched
             result.alternatives = lead(r, candidates)
             result.confidence = r.verdict == .unsupported ? confidence(r) / 2 : confidence(r)
-            result.reason = r.verdict == .unsupported
+            result.reason =
+                r.verdict == .unsupported
                 ? "\(describe(r)): valid values but no header prior or formatting to support them"
                 : "partial evidence: \(describe(r))"
             return result

@@ -178,8 +178,10 @@ extension Validators {
 
     /// Lowercase particles allowed inside a name ("Ludwig van Beethoven", "de la Cruz").
     static let nameParticles: Set<UInt64> = Set(
-        ["van", "von", "der", "den", "de", "del", "della", "di", "da", "do", "dos", "das", "du", "la", "le",
-         "bin", "ibn", "al", "el", "y", "ter", "ten", "zu", "af", "av"].map(packedWord))
+        [
+            "van", "von", "der", "den", "de", "del", "della", "di", "da", "do", "dos", "das", "du", "la", "le",
+            "bin", "ibn", "al", "el", "y", "ter", "ten", "zu", "af", "av",
+        ].map(packedWord))
 
     /// A person name's shape: 1–6 words separated by single spaces (one comma allowed for
     /// "Last, First"), each word capitalized (or all capitals, or a lowercase particle such as
@@ -236,18 +238,22 @@ extension Validators {
 
     /// Street-type words ("Main St", "Rue de Rivoli", "Via Roma").
     static let streetTypes: Set<UInt64> = Set(
-        ["street", "st", "avenue", "ave", "av", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr",
-         "court", "ct", "place", "pl", "way", "terrace", "ter", "terr", "circle", "cir", "parkway", "pkwy",
-         "highway", "hwy", "square", "sq", "trail", "trl", "loop", "row", "alley", "aly", "close", "crescent",
-         "cres", "plaza", "plz", "path", "pike", "route", "rte", "freeway", "fwy", "expressway", "expy", "walk",
-         "mews", "grove", "gardens", "gdns", "hill", "heights", "hts", "point", "pt", "parade", "crossing",
-         "xing", "run", "junction", "jct", "turnpike", "tpke", "broadway", "causeway", "esplanade", "quay",
-         "wharf", "rue", "via", "calle", "avenida", "rua", "strasse", "str", "weg", "gasse", "platz", "allee",
-         "laan", "straat", "gracht", "gade", "vej", "katu", "vei", "vag", "gatan", "ulica", "ul"].map(packedWord))
+        [
+            "street", "st", "avenue", "ave", "av", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr",
+            "court", "ct", "place", "pl", "way", "terrace", "ter", "terr", "circle", "cir", "parkway", "pkwy",
+            "highway", "hwy", "square", "sq", "trail", "trl", "loop", "row", "alley", "aly", "close", "crescent",
+            "cres", "plaza", "plz", "path", "pike", "route", "rte", "freeway", "fwy", "expressway", "expy", "walk",
+            "mews", "grove", "gardens", "gdns", "hill", "heights", "hts", "point", "pt", "parade", "crossing",
+            "xing", "run", "junction", "jct", "turnpike", "tpke", "broadway", "causeway", "esplanade", "quay",
+            "wharf", "rue", "via", "calle", "avenida", "rua", "strasse", "str", "weg", "gasse", "platz", "allee",
+            "laan", "straat", "gracht", "gade", "vej", "katu", "vei", "vag", "gatan", "ulica", "ul",
+        ].map(packedWord))
 
     /// Suffixes of compound street names ("Hauptstraße", "Lindenweg", "Keizersgracht").
-    static let streetSuffixes: [[UInt8]] = ["strasse", "straße", "str.", "weg", "gasse", "platz", "allee", "damm",
-                                             "straat", "gracht", "laan", "gade", "vej", "vägen", "gatan"].map { Array($0.utf8) }
+    static let streetSuffixes: [[UInt8]] = [
+        "strasse", "straße", "str.", "weg", "gasse", "platz", "allee", "damm",
+        "straat", "gracht", "laan", "gade", "vej", "vägen", "gatan",
+    ].map { Array($0.utf8) }
 
     /// A street address's shape: a house number (digits, optionally with a letter, `-` range or
     /// `/` part) then at least two words one of which is a street-type word ("12 Main St",
@@ -308,7 +314,10 @@ extension Validators {
         if let p = packedWord(t), streetTypes.contains(p) { return true }
         for s in streetSuffixes where t.count > s.count {
             var match = true
-            for k in 0..<s.count where t[t.count - s.count + k].lowered != s[k] { match = false; break }
+            for k in 0..<s.count where t[t.count - s.count + k].lowered != s[k] {
+                match = false
+                break
+            }
             if match { return true }
         }
         return false

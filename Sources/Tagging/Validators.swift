@@ -95,8 +95,9 @@ public enum Validators {
     /// digits, alphanumeric BBAN, mod-97 = 1.
     public static func ibanValid(_ compact: [UInt8]) -> Bool {
         guard compact.count >= 5, compact.count <= 34,
-              (0x41...0x5A).contains(compact[0]), (0x41...0x5A).contains(compact[1]),
-              (0x30...0x39).contains(compact[2]), (0x30...0x39).contains(compact[3]) else { return false }
+            (0x41...0x5A).contains(compact[0]), (0x41...0x5A).contains(compact[1]),
+            (0x30...0x39).contains(compact[2]), (0x30...0x39).contains(compact[3])
+        else { return false }
         let cc = String(decoding: compact[0..<2], as: UTF8.self)
         guard let len = ibanLengths[cc], len == compact.count else { return false }
         return ibanRemainder(compact) == 1

@@ -1,8 +1,8 @@
 public import Columns
+import Crypto
+public import FPE
 public import Keyring
 public import Transforms
-public import FPE
-import Crypto
 
 /// Applies one column's rule to whole columns, one batch at a time: the tokenizer stage's unit of
 /// work. Built once per column per worker (it holds the transform's scratch buffers and, for

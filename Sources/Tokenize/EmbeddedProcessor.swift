@@ -20,7 +20,8 @@ public final class EmbeddedProcessor {
         for tag in [Tag.pan, .ssn, .email] {
             let rule = policy.rule(column: "\u{0}", tag: tag.rawValue)  // the tag's rule, never a column override
             guard rule.action == .tokenize else {
-                throw PolicyError(.ruleInvalid, "column '\(column)' holds embedded \(tag.rawValue) values but the policy's \(tag.rawValue) rule is not tokenize")
+                throw PolicyError(
+                    .ruleInvalid, "column '\(column)' holds embedded \(tag.rawValue) values but the policy's \(tag.rawValue) rule is not tokenize")
             }
             processors[tag] = try ColumnProcessor(column: column, rule: rule, policy: policy, keyring: keyring, keyVersion: keyVersions[tag.rawValue])
             tags.append(tag.rawValue)

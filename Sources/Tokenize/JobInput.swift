@@ -1,8 +1,8 @@
-import Foundation
+import Crypto
 import Formats
+import Foundation
 import Keyring
 import Sealing
-import Crypto
 import SystemIO
 
 /// The input stage of a run, on the calling thread: a file or stdin (its format sniffed when
@@ -27,7 +27,8 @@ final class JobInput {
             guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
             let reader = try SealedReader(path: o.input, keyring: keyring)
             guard let m = reader.header.metadata.attributes[TokenManifest.attributeKey],
-                  let manifest = try? JSONDecoder().decode(TokenManifest.self, from: Data(m.utf8)) else {
+                let manifest = try? JSONDecoder().decode(TokenManifest.self, from: Data(m.utf8))
+            else {
                 throw JobError(.manifestMissing, "\(o.input) carries no tokengate manifest (it was not written by `tokenize --seal`)")
             }
             self.manifest = manifest
@@ -51,10 +52,11 @@ final class JobInput {
             }
             input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)
         }
-        reader = switch format {
-        case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
-        case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
-        }
+        reader =
+            switch format {
+            case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
+            case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
+            }
         self.format = format
         self.hasher = hasher
         file = inFile

@@ -1,9 +1,9 @@
-import Foundation
+import Crypto
 import Formats
+import Foundation
 import Keyring
 import Pipeline
 import Sealing
-import Crypto
 import SystemIO
 
 /// The output: stdout, or a temporary file in the target's folder renamed over the target on
@@ -30,7 +30,10 @@ final class RejectsFile {
     var fd: Int32? { file?.rawValue }
 
     init(path: String?) throws {
-        guard let path else { file = nil; return }
+        guard let path else {
+            file = nil
+            return
+        }
         do { file = try FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600) } catch {
             throw JobError(.rejectsUnwritable, "rejects file: \(error)")
         }
@@ -103,10 +106,11 @@ struct JobWriter: PipelineWriter {
         hasher = sealer == nil && c.hashOutput ? try SHA256Hasher() : nil
         let sink = sealer == nil ? CountingSink(fd: c.fd, hashing: hasher) : CountingSink(buffering: ())
         self.sink = sink
-        writer = switch c.format {
-        case .csv: try CSVWriter(sink: sink, options: CSVWriteOptions())
-        case .jsonl: JSONLWriter(sink: sink)
-        }
+        writer =
+            switch c.format {
+            case .csv: try CSVWriter(sink: sink, options: CSVWriteOptions())
+            case .jsonl: JSONLWriter(sink: sink)
+            }
         rejects = RejectsWriter(fd: c.rejectsFD)
     }
 
@@ -115,7 +119,10 @@ struct JobWriter: PipelineWriter {
         for r in u.readRejects {
             rejectReasons["read: " + r.reason, default: 0] += 1
             if config.stopOnReject || !hasRejectsFile {
-                throw JobError(.recordRejected, "\(config.inputName): record \(r.record) (line \(r.line)): \(r.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                throw JobError(
+                    .recordRejected,
+                    "\(config.inputName): record \(r.record) (line \(r.line)): \(r.reason)"
+                        + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
             }
             try rejects.write(record: r.record, line: r.line, stage: "read", column: nil, reason: r.reason, raw: r.raw, values: nil)
         }
@@ -123,7 +130,10 @@ struct JobWriter: PipelineWriter {
             rejectReasons["column \(v.column): \(v.reason)", default: 0] += 1
             rejectedPerColumn[v.column, default: 0] += 1
             if config.stopOnReject || !hasRejectsFile {
-                throw JobError(.recordRejected, "\(config.inputName): record \(v.record), column '\(v.column)': \(v.reason)" + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
+                throw JobError(
+                    .recordRejected,
+                    "\(config.inputName): record \(v.record), column '\(v.column)': \(v.reason)"
+                        + (hasRejectsFile ? "" : " — pass --rejects FILE to set such records aside"))
             }
             try rejects.write(record: v.record, line: nil, stage: config.mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
         }
@@ -144,8 +154,9 @@ struct JobWriter: PipelineWriter {
             try sealer.finish()
             sealed = Output.Sealed(seconds: sealer.seconds, report: sealer.report)
         }
-        return Output(bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
-                      rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+        return Output(
+            bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
+            rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
     }
 }
 
@@ -197,8 +208,9 @@ final class SealingStage {
     }
 
     var report: SealReport {
-        SealReport(fileID: Hex.encode(writer.header.fileID), keyLabel: writer.header.envelope.ref.label(version: writer.header.envelope.keyVersion),
-                   keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize)
+        SealReport(
+            fileID: Hex.encode(writer.header.fileID), keyLabel: writer.header.envelope.ref.label(version: writer.header.envelope.keyVersion),
+            keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize)
     }
 }
 

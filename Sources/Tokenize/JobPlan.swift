@@ -1,5 +1,5 @@
-import Foundation
 import Columns
+import Foundation
 import Keyring
 import Sealing
 
@@ -46,8 +46,10 @@ struct JobPlan: Sendable {
     ///   - manifest: the manifest of the data being inverted (detokenize, retokenize); nil to tag
     ///     the columns of `first` with `classify` and take their rules from the policy.
     ///   - first: the first batch (nil for an empty input).
-    init(mode: TokenizeJob.Mode, format: DataFormat, manifest: TokenManifest?, first: Batch?,
-         policy: Policy, keyring: Keyring, classify: TokenizeJob.Classifier) throws {
+    init(
+        mode: TokenizeJob.Mode, format: DataFormat, manifest: TokenManifest?, first: Batch?,
+        policy: Policy, keyring: Keyring, classify: TokenizeJob.Classifier
+    ) throws {
         self.mode = mode
         self.format = format
         let names = first?.names ?? []
@@ -56,8 +58,9 @@ struct JobPlan: Sendable {
         } else {
             let tags = try first.map { try classify($0) } ?? []
             columns = names.enumerated().map { i, name in
-                ColumnPlan(name: name, index: i, tag: i < tags.count ? tags[i] : nil,
-                           rule: policy.rule(column: name, tag: i < tags.count ? tags[i] : nil), keyVersion: nil)
+                ColumnPlan(
+                    name: name, index: i, tag: i < tags.count ? tags[i] : nil,
+                    rule: policy.rule(column: name, tag: i < tags.count ? tags[i] : nil), keyVersion: nil)
             }
         }
         dropNames = Set(columns.filter { $0.rule.action == .drop }.map(\.name))
@@ -71,8 +74,9 @@ struct JobPlan: Sendable {
                 r.embeddedKeyVersions = ep.keys.mapValues(\.version)
             }
             if p.rule.action == .tokenize || p.rule.action == .hmac {
-                let cp = try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring,
-                                             keyVersion: mode == .retokenize ? nil : p.keyVersion)
+                let cp = try ColumnProcessor(
+                    column: p.name, rule: p.rule, policy: policy, keyring: keyring,
+                    keyVersion: mode == .retokenize ? nil : p.keyVersion)
                 r.transform = p.rule.transform?.rawValue
                 r.algorithm = cp.algorithm.rawValue
                 r.custody = cp.custody.rawValue
@@ -87,12 +91,15 @@ struct JobPlan: Sendable {
         }
         let active = columns.filter { $0.rule.action != .keep && $0.rule.action != .drop }
         let reports = self.reports
-        self.active = mode == .retokenize ? active : active.map { p -> ColumnPlan in
-            var q = p
-            q.keyVersion = reports[p.index].keyVersion
-            q.embeddedKeyVersions = reports[p.index].embeddedKeyVersions ?? [:]
-            return q
-        }
+        self.active =
+            mode == .retokenize
+            ? active
+            : active.map { p -> ColumnPlan in
+                var q = p
+                q.keyVersion = reports[p.index].keyVersion
+                q.embeddedKeyVersions = reports[p.index].embeddedKeyVersions ?? [:]
+                return q
+            }
     }
 
     /// The manifest of the output (`columns`: the reports with their reject counts).
@@ -102,11 +109,16 @@ struct JobPlan: Sendable {
 
     /// The metadata of a sealed output: per column its tag and in-use key, and the manifest.
     func sealedMetadata(policy: Policy, source: String) throws -> SealedMetadata {
-        SealedMetadata(columns: reports.map { r in
-            SealedMetadata.Column(name: r.name, tag: r.tag, key: r.keyLabel.map { _ in "in-use/\(r.rule?.domain ?? "")" },
-                                  keyVersion: r.keyVersion, keyID: r.keyID)
-        }, attributes: ["format": format.rawValue, "producer": "tokengate \(mode.rawValue)", "source": source,
-                        TokenManifest.attributeKey: String(decoding: try JSONEncoder().encode(manifest(policy: policy, columns: reports)), as: UTF8.self)])
+        SealedMetadata(
+            columns: reports.map { r in
+                SealedMetadata.Column(
+                    name: r.name, tag: r.tag, key: r.keyLabel.map { _ in "in-use/\(r.rule?.domain ?? "")" },
+                    keyVersion: r.keyVersion, keyID: r.keyID)
+            },
+            attributes: [
+                "format": format.rawValue, "producer": "tokengate \(mode.rawValue)", "source": source,
+                TokenManifest.attributeKey: String(decoding: try JSONEncoder().encode(manifest(policy: policy, columns: reports)), as: UTF8.self),
+            ])
     }
 
     /// The format the options or the file names declare; nil: sniff the input.

@@ -31,14 +31,18 @@ struct BatchTransform {
         var processors: [String: Processor] = [:]
         for p in plan.active {
             if plan.mode == .retokenize {
-                processors[p.name] = p.rule.action == .embedded
-                    ? .embeddedRekey(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions),
-                                     try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring))
-                    : .rekey(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion),
-                             try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: nil))
+                processors[p.name] =
+                    p.rule.action == .embedded
+                    ? .embeddedRekey(
+                        try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions),
+                        try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring))
+                    : .rekey(
+                        try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion),
+                        try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: nil))
                 continue
             }
-            processors[p.name] = p.rule.action == .embedded
+            processors[p.name] =
+                p.rule.action == .embedded
                 ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
                 : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
         }

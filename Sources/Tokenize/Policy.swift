@@ -1,9 +1,9 @@
-import Foundation
 public import Crypto
 public import FPE
+import Foundation
 public import Keyring
-public import Transforms
 public import SystemIO
+public import Transforms
 internal import Yams
 
 /// What happens to a column.
@@ -41,7 +41,10 @@ public struct Rule: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case action, transform, domain, algorithm, custody, alphabet
-        case dateFormat = "date-format", dateMin = "date-min", dateMax = "date-max", keepLast = "keep-last"
+        case dateFormat = "date-format"
+        case dateMin = "date-min"
+        case dateMax = "date-max"
+        case keepLast = "keep-last"
     }
 
     public init(action: Action = .tokenize, transform: TransformKind? = nil, domain: String? = nil) {
@@ -86,7 +89,10 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
     /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`.
     public var pinVerifier: String?
 
-    enum CodingKeys: String, CodingKey { case allowed, pin, pinVerifier = "pin-verifier" }
+    enum CodingKeys: String, CodingKey {
+        case allowed, pin
+        case pinVerifier = "pin-verifier"
+    }
 
     public init(allowed: Bool, pin: PINSource?, pinVerifier: String?) {
         self.allowed = allowed
@@ -112,7 +118,8 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
         }
         let parts = v.split(separator: "$").map(String.init)
         guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iters = Int(parts[1]), iters >= 10_000,
-              let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), expected.count == 32 else {
+            let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), expected.count == 32
+        else {
             throw PolicyError(.detokenizeConfigInvalid, "detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
         }
         let secret = try source.read(relativeTo: directory, what: "detokenize")
@@ -138,8 +145,10 @@ public struct Policy: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey { case version, algorithm, custody, tags, columns, detokenize }
 
-    public init(version: Int = 1, algorithm: FPEAlgorithm = .ff1, custody: Custody = .derived,
-                tags: [String: Rule], columns: [String: Rule] = [:], detokenize: DetokenizePermission? = nil) {
+    public init(
+        version: Int = 1, algorithm: FPEAlgorithm = .ff1, custody: Custody = .derived,
+        tags: [String: Rule], columns: [String: Rule] = [:], detokenize: DetokenizePermission? = nil
+    ) {
         self.version = version
         self.algorithm = algorithm
         self.custody = custody
@@ -208,7 +217,10 @@ public struct Policy: Sendable, Codable {
                 let at = "policy '\(source)', \(where_).\(name)"
                 switch r.action {
                 case .tokenize:
-                    guard let spec = r.spec else { throw PolicyError(.ruleInvalid, "\(at): action tokenize needs a transform (\(TransformKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                    guard let spec = r.spec else {
+                        throw PolicyError(
+                            .ruleInvalid, "\(at): action tokenize needs a transform (\(TransformKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
                     guard r.domain != nil else { throw PolicyError(.ruleInvalid, "\(at): tokenize needs a domain (an in-use key name)") }
                     if spec.kind == .alphabet && (r.alphabet ?? "").isEmpty { throw PolicyError(.ruleInvalid, "\(at): transform alphabet needs 'alphabet'") }
                 case .hmac:
@@ -221,7 +233,9 @@ public struct Policy: Sendable, Codable {
         }
         if let d = detokenize, d.allowed {
             guard d.pin != nil, let v = d.pinVerifier, v.hasPrefix("pbkdf2-sha256$") else {
-                throw PolicyError(.detokenizeConfigInvalid, "policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
+                throw PolicyError(
+                    .detokenizeConfigInvalid,
+                    "policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
             }
         }
     }
@@ -256,6 +270,5 @@ public enum PolicyErrorCode: String, ErrorCode {
     /// An embedded value's token has another length than the value.
     case lengthNotPreserved
 }
-
 
 extension FPEAlgorithm: Codable {}

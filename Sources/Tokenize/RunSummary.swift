@@ -83,10 +83,14 @@ public struct RunSummary: Sendable, Codable {
     public var text: String {
         var lines: [String] = []
         lines.append("tokengate \(operation): \(input) → \(output) (\(format))")
-        lines.append(String(format: "  rows: %d in, %d out, %d rejected — %@", rowsIn, rowsOut, rowsRejected,
-                            reconciles ? "reconciled" : "NOT RECONCILED"))
-        lines.append(String(format: "  bytes: %d in, %d out; %.3f s wall; %.1f MB/s; %.0f rows/s",
-                            bytesIn, bytesOut, wallSeconds, megabytesPerSecond, rowsPerSecond))
+        lines.append(
+            String(
+                format: "  rows: %d in, %d out, %d rejected — %@", rowsIn, rowsOut, rowsRejected,
+                reconciles ? "reconciled" : "NOT RECONCILED"))
+        lines.append(
+            String(
+                format: "  bytes: %d in, %d out; %.3f s wall; %.1f MB/s; %.0f rows/s",
+                bytesIn, bytesOut, wallSeconds, megabytesPerSecond, rowsPerSecond))
         lines.append("  cpu: " + stages.map { String(format: "%@ %.3f s", $0.name, $0.cpuSeconds) }.joined(separator: ", "))
         for c in columns where c.action != "keep" {
             var s = "  column \(c.name) [\(c.tag ?? "untagged")]: \(c.action)"

@@ -1,7 +1,7 @@
-import Foundation
-import SystemIO
 public import Columns
 import Formats
+import Foundation
+import SystemIO
 public import Tagging
 
 /// Column tagging for `tokengate scan` and for `tokenize` (the tagger stage).
@@ -12,8 +12,10 @@ public enum Scan {
     }
 
     /// Reads the head of a file (up to `sampleRows` rows) and classifies its columns.
-    public static func file(_ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
-                            sampleRows: Int = 2000) throws -> [ColumnClassification] {
+    public static func file(
+        _ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
+        sampleRows: Int = 2000
+    ) throws -> [ColumnClassification] {
         let file: FileDescriptor
         do { file = path == "-" ? .standardInput : try FileDescriptor.open(path, .readOnly) } catch { throw JobError(.inputUnreadable, "\(error)") }
         defer { try? file.close() }
@@ -27,10 +29,11 @@ public enum Scan {
             chosen = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
         }
         let input = PrefixedSource(prefix: head, then: source)
-        var reader: any BatchReader = switch chosen {
-        case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
-        case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: sampleRows))
-        }
+        var reader: any BatchReader =
+            switch chosen {
+            case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
+            case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: sampleRows))
+            }
         guard let first = try reader.next() else { return [] }
         return classify(first.batch)
     }
@@ -46,7 +49,10 @@ public enum Scan {
                 case .none: return nil
                 default:
                     if policy.columns[c.name] != nil { return nil }
-                    throw JobError(.columnUnresolved, "column '\(c.name)' \(c.status.rawValue): \(c.reason) — add a rule for it under 'columns' in the policy (e.g. { action: keep } or a transform)")
+                    throw JobError(
+                        .columnUnresolved,
+                        "column '\(c.name)' \(c.status.rawValue): \(c.reason) — add a rule for it under 'columns' in the policy (e.g. { action: keep } or a transform)"
+                    )
                 }
             }
         }

@@ -1,9 +1,9 @@
-import Foundation
 public import Columns
-public import Keyring
-import Formats
-import Pipeline
 import Crypto
+import Formats
+import Foundation
+public import Keyring
+import Pipeline
 public import SystemIO
 
 /// Input and output formats the job reads and writes.
@@ -92,8 +92,9 @@ public enum TokenizeJob {
         }
         let manifestFile: TokenManifest? = try o.mode == .detokenize ? JobPlan.loadManifest(o) : nil
         let input = try JobInput(o, keyring: keyring)
-        var summary = RunSummary(operation: o.mode.rawValue, input: o.input == "-" ? "stdin" : o.input,
-                                 output: o.output == "-" ? "stdout" : o.output, format: input.format.rawValue)
+        var summary = RunSummary(
+            operation: o.mode.rawValue, input: o.input == "-" ? "stdin" : o.input,
+            output: o.output == "-" ? "stdout" : o.output, format: input.format.rawValue)
 
         // Output: a temporary file beside the target, renamed only on success.
         let output = try OutputFile(path: o.output)
@@ -104,13 +105,15 @@ public enum TokenizeJob {
 
         // First batch: tag columns, check keys, build the column plan.
         var first = try input.next()
-        let plan = try JobPlan(mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: first?.batch,
-                               policy: policy, keyring: keyring, classify: classify)
+        let plan = try JobPlan(
+            mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: first?.batch,
+            policy: policy, keyring: keyring, classify: classify)
         let writerConfig = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
             seal: try o.seal.map { so in
-                JobWriter.Config.Seal(keyName: so.keyName, frameSize: so.frameSize,
-                                      metadata: try plan.sealedMetadata(policy: policy, source: summary.input))
+                JobWriter.Config.Seal(
+                    keyName: so.keyName, frameSize: so.frameSize,
+                    metadata: try plan.sealedMetadata(policy: policy, source: summary.input))
             },
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input)
 
@@ -159,11 +162,15 @@ public enum TokenizeJob {
         summary.rejectReasons = written.rejectReasons
         summary.rejectsFile = o.rejectsPath
         guard summary.reconciles else {
-            throw JobError(.reconciliation, "internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
+            throw JobError(
+                .reconciliation,
+                "internal error: rows do not reconcile (\(summary.rowsIn) in, \(summary.rowsOut) out, \(summary.rowsRejected) rejected); output discarded")
         }
         summary.wallSeconds = monotonicSeconds() - start
         if let so = o.seal, let pct = summary.encryptionOverheadPercent, pct > so.maxOverheadPercent {
-            throw JobError(.overheadExceeded, String(format: "encryption overhead %.2f%% exceeds --max-encryption-overhead %.2f%%; output discarded", pct, so.maxOverheadPercent))
+            throw JobError(
+                .overheadExceeded,
+                String(format: "encryption overhead %.2f%% exceeds --max-encryption-overhead %.2f%%; output discarded", pct, so.maxOverheadPercent))
         }
         try output.commit()
         committed = true
@@ -206,4 +213,3 @@ public enum JobErrorCode: String, ErrorCode {
     /// Sealing took a larger share of the run than the bound allows (output discarded).
     case overheadExceeded
 }
-

@@ -1,7 +1,7 @@
-public import FPE
 public import Columns
-internal import Tagging
 public import Crypto
+public import FPE
+internal import Tagging
 
 /// Applies one token transform to whole columns: parses every value into the symbols to tokenize
 /// (the rest of the value is kept byte for byte), runs FF1/FF3-1 once over the batch (one AES call
@@ -111,12 +111,16 @@ struct TransformerState {
             guard !patterns.isEmpty else { throw TransformError(.invalidDateFormat, "date-format is empty") }
             let iso = try DatePattern("yyyy-MM-dd")
             guard let lo = iso.parse(ArraySlice((spec.dateMin ?? "1900-01-01").utf8)),
-                  let hi = iso.parse(ArraySlice((spec.dateMax ?? "2099-12-31").utf8)), hi > lo else {
+                let hi = iso.parse(ArraySlice((spec.dateMax ?? "2099-12-31").utf8)), hi > lo
+            else {
                 throw TransformError(.invalidDateRange, "date range must be two ISO dates yyyy-MM-dd with dateMin < dateMax")
             }
             guard hi - lo + 1 <= 1_000_000 else { throw TransformError(.invalidDateRange, "date range spans more than 1,000,000 days") }
             guard hi - lo + 1 >= TokenTransformer.minimumDateSpan else {
-                throw TransformError(.invalidDateRange, "date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow")
+                throw TransformError(
+                    .invalidDateRange,
+                    "date range must span at least \(TokenTransformer.minimumDateSpan) days (10 years): the FF1/FF3-1 domain is 1,000,000 days and narrower ranges make cycle-walking too slow"
+                )
             }
             datePatterns = patterns
             dateMin = lo
@@ -310,7 +314,9 @@ struct TransformerState {
         var n = 0
         for p in r {
             let c = b[p]
-            if isDigit(c) { n += 1 } else if !" +-.()".utf8.contains(c) {
+            if isDigit(c) {
+                n += 1
+            } else if !" +-.()".utf8.contains(c) {
                 return "not a phone number: character \(p - r.lowerBound) is not a digit or + - . ( ) space"
             }
         }
@@ -411,13 +417,18 @@ struct TransformerState {
     mutating func parseDate(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var found: (Int, Int)?
         for (i, p) in datePatterns.enumerated() {
-            if let d = p.parse(b[r]) { found = (i, d); break }
+            if let d = p.parse(b[r]) {
+                found = (i, d)
+                break
+            }
         }
         guard let (which, day) = found else {
             return "not a date in format \(spec.dateFormat ?? TokenTransformer.defaultDateFormats)"
         }
         let offset = day - dateMin
-        guard offset >= 0 && offset < dateSpan else { return "date outside the configured range \(spec.dateMin ?? "1900-01-01")…\(spec.dateMax ?? "2099-12-31")" }
+        guard offset >= 0 && offset < dateSpan else {
+            return "date outside the configured range \(spec.dateMin ?? "1900-01-01")…\(spec.dateMax ?? "2099-12-31")"
+        }
         var x = offset
         var digits = [UInt16](repeating: 0, count: 6)
         for i in stride(from: 5, through: 0, by: -1) {
@@ -435,7 +446,8 @@ struct TransformerState {
         for p in r where table[Int(b[p])] != TokenTransformer.none { n += 1 }
         if allowsShortForm {
             if decrypting, r.count > engine.minLength, b[r.lowerBound] == TokenTransformer.shortMarker,
-               b[(r.lowerBound + 1)..<r.upperBound].allSatisfy({ table[Int($0)] != TokenTransformer.none }) {
+                b[(r.lowerBound + 1)..<r.upperBound].allSatisfy({ table[Int($0)] != TokenTransformer.none })
+            {
                 // An escape-form token: decrypt its symbols, then decode the bytes.
                 for p in (r.lowerBound + 1)..<r.upperBound { batch.numerals.append(table[Int(b[p])]) }
                 aux.append(1)

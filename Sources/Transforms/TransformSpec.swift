@@ -47,7 +47,10 @@ public struct ValueReject: Sendable, Equatable, CustomStringConvertible {
     /// Index of the value in the input column.
     public let index: Int
     public let reason: String
-    public init(index: Int, reason: String) { self.index = index; self.reason = reason }
+    public init(index: Int, reason: String) {
+        self.index = index
+        self.reason = reason
+    }
     public var description: String { "value \(index): \(reason)" }
 }
 
@@ -66,4 +69,3 @@ public enum TransformErrorCode: String, ErrorCode {
     /// The tweak length does not fit the algorithm.
     case invalidTweak
 }
-

@@ -1,6 +1,6 @@
-public import Keyring
 import Crypto
 import Foundation
+public import Keyring
 import Sealing
 import SystemIO
 
@@ -39,8 +39,10 @@ public enum Transit {
     /// (sent only after its output file was committed).
     /// - Returns: frames and plaintext bytes sent.
     @discardableResult
-    public static func send(path: String, to host: String, port: UInt16, keyring: Keyring, transitKey: String,
-                            timeout: Double = defaultTimeout) throws -> (frames: Int, bytes: Int) {
+    public static func send(
+        path: String, to host: String, port: UInt16, keyring: Keyring, transitKey: String,
+        timeout: Double = defaultTimeout
+    ) throws -> (frames: Int, bytes: Int) {
         let stream = try OutgoingStream(path: path, keyring: keyring, transitKey: transitKey)
         let socket = try TransitSocket.connect(host: host, port: port, timeout: timeout)
         try socket.send(stream.hello)
@@ -70,9 +72,11 @@ public enum Transit {
     /// authenticated end message; on any error nothing is left at `output`.
     /// - Returns: frames and plaintext bytes received.
     @discardableResult
-    public static func receive(listenPort: UInt16, host: String = "127.0.0.1", keyring: Keyring, output: String,
-                               seal: String?, timeout: Double = defaultTimeout,
-                               ready: (UInt16) -> Void = { _ in }) throws -> (frames: Int, bytes: Int) {
+    public static func receive(
+        listenPort: UInt16, host: String = "127.0.0.1", keyring: Keyring, output: String,
+        seal: String?, timeout: Double = defaultTimeout,
+        ready: (UInt16) -> Void = { _ in }
+    ) throws -> (frames: Int, bytes: Int) {
         let listener = try TransitSocket.listen(host: host, port: listenPort)
         ready(listener.localPort)
         let socket = try listener.accept(timeout: timeout)
@@ -174,12 +178,14 @@ final class OutgoingStream {
         m.appendBE32(UInt32(n))
         m += [UInt8](repeating: 0, count: n)
         let nonce = FileKeys.nonce(frame: UInt64(i), flags: i == frameCount - 1 ? TransitFormat.lastFrameFlag : 0)
-        let aad = StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: UInt64(i),
-                                 a: UInt64(f.records.lowerBound), b: UInt64(f.records.count))
+        let aad = StreamKeys.aad(
+            helloHash: helloHash, streamID: streamID, sequence: UInt64(i),
+            a: UInt64(f.records.lowerBound), b: UInt64(f.records.count))
         let tag = try f.plaintext.withUnsafeBytes { pb in
             try m.withUnsafeMutableBytes { ob in
-                try gcm.seal(nonce: nonce, aad: aad, plaintext: pb,
-                             into: UnsafeMutableRawBufferPointer(rebasing: ob[TransitFormat.frameHeaderSize...]))
+                try gcm.seal(
+                    nonce: nonce, aad: aad, plaintext: pb,
+                    into: UnsafeMutableRawBufferPointer(rebasing: ob[TransitFormat.frameHeaderSize...]))
             }
         }
         m += tag
@@ -195,8 +201,9 @@ final class OutgoingStream {
         m.appendBE64(n)
         m.appendBE64(records)
         m.appendBE64(b)
-        m += try StreamKeys.sealEmpty(gcm, nonce: FileKeys.nonce(frame: n, flags: TransitFormat.endFlag),
-                                      aad: StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: n, a: records, b: b))
+        m += try StreamKeys.sealEmpty(
+            gcm, nonce: FileKeys.nonce(frame: n, flags: TransitFormat.endFlag),
+            aad: StreamKeys.aad(helloHash: helloHash, streamID: streamID, sequence: n, a: records, b: b))
         return m
     }
 }
@@ -219,16 +226,18 @@ enum StreamKeys {
     static func sealEmpty(_ gcm: AESGCM, nonce: [UInt8], aad: [UInt8]) throws -> [UInt8] {
         var empty: [UInt8] = [0]
         return try empty.withUnsafeMutableBytes { ob in
-            try gcm.seal(nonce: nonce, aad: aad, plaintext: UnsafeRawBufferPointer(rebasing: ob[0..<0]),
-                         into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
+            try gcm.seal(
+                nonce: nonce, aad: aad, plaintext: UnsafeRawBufferPointer(rebasing: ob[0..<0]),
+                into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
         }
     }
 
     static func openEmpty(_ gcm: AESGCM, nonce: [UInt8], aad: [UInt8], tag: [UInt8]) throws {
         var empty: [UInt8] = [0]
         try empty.withUnsafeMutableBytes { ob in
-            try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: ob[0..<0]), tag: tag,
-                         into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
+            try gcm.open(
+                nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: ob[0..<0]), tag: tag,
+                into: UnsafeMutableRawBufferPointer(rebasing: ob[0..<0]))
         }
     }
 }

@@ -38,4 +38,3 @@ public enum TransitErrorCode: String, ErrorCode {
     /// The receiver's output file could not be created, written or committed.
     case io
 }
-

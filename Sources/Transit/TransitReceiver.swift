@@ -1,7 +1,7 @@
-public import Keyring
-public import Sealing
 import Crypto
 import Foundation
+public import Keyring
+public import Sealing
 
 /// The stream's hello, authenticated.
 public struct TransitHello: Sendable {
@@ -148,7 +148,8 @@ public struct TransitReceiver {
         case .done: return
         case .failed: throw TransitError(.streamProtocol, "the stream already failed")
         default:
-            throw TransitError(.connectionLost, "the connection closed before \(awaiting) (\(pending.count) of \(needed) bytes arrived): the stream is incomplete")
+            throw TransitError(
+                .connectionLost, "the connection closed before \(awaiting) (\(pending.count) of \(needed) bytes arrived): the stream is incomplete")
         }
     }
 
@@ -221,7 +222,10 @@ public struct TransitReceiver {
             let h = [TransitFormat.typeFrame] + m
             let seq = h.be64(at: 1), first = h.be64(at: 9), count = h.be64(at: 17), length = Int(h.be32(at: 25))
             guard seq == UInt64(next), next < s.frameCount else {
-                throw TransitError(.streamOutOfOrder, "frame with sequence number \(seq) where \(next < s.frameCount ? "frame \(next)" : "the end message") was expected (replayed, duplicated or reordered frame)")
+                throw TransitError(
+                    .streamOutOfOrder,
+                    "frame with sequence number \(seq) where \(next < s.frameCount ? "frame \(next)" : "the end message") was expected (replayed, duplicated or reordered frame)"
+                )
             }
             guard length <= s.frameSize, first == records, count <= UInt64(Int32.max) else {
                 throw TransitError(.streamProtocol, "frame \(seq): length or record range out of range")
@@ -248,7 +252,9 @@ public struct TransitReceiver {
                 throw TransitError(.streamAuthenticationFailed, "the end message failed authentication")
             }
             guard n == UInt64(s.frameCount), r == records, b == UInt64(bytes) else {
-                throw TransitError(.streamOutOfOrder, "end message totals (\(n) frames, \(r) records, \(b) bytes) differ from what arrived (\(s.frameCount), \(records), \(bytes))")
+                throw TransitError(
+                    .streamOutOfOrder,
+                    "end message totals (\(n) frames, \(r) records, \(b) bytes) differ from what arrived (\(s.frameCount), \(records), \(bytes))")
             }
             stage = .done
             needed = 0
@@ -273,11 +279,13 @@ public struct TransitReceiver {
         let envLength = Int(fixed[60]) << 8 | Int(fixed[61])
         let metaLength = Int(fixed.be32(at: 62))
         guard frameSize >= 1, frameSize <= SealedFormat.maxFrameSize, frameCount64 >= 1, frameCount64 <= UInt64(Int32.max),
-              records64 <= UInt64(Int.max), envLength >= 1, envLength <= 254, metaLength <= SealedFormat.maxMetadataSize else {
+            records64 <= UInt64(Int.max), envLength >= 1, envLength <= 254, metaLength <= SealedFormat.maxMetadataSize
+        else {
             throw TransitError(.streamProtocol, "hello field out of range")
         }
-        return HelloFixed(bytes: fixed, streamID: Array(fixed[8..<40]), frameSize: frameSize, frameCount: Int(frameCount64),
-                          records: records64, envLength: envLength, metaLength: metaLength)
+        return HelloFixed(
+            bytes: fixed, streamID: Array(fixed[8..<40]), frameSize: frameSize, frameCount: Int(frameCount64),
+            records: records64, envLength: envLength, metaLength: metaLength)
     }
 
     private mutating func openHello(_ fixed: HelloFixed, rest: [UInt8]) throws(TransitError) -> TransitHello {
@@ -303,8 +311,9 @@ public struct TransitReceiver {
             throw TransitError(.unwrapFailed, "cannot derive the stream key: \(error)")
         }
         do {
-            try StreamKeys.openEmpty(gcm, nonce: FileKeys.nonce(frame: 0, flags: TransitFormat.helloFlag),
-                                     aad: helloHash + fixed.streamID, tag: helloTag)
+            try StreamKeys.openEmpty(
+                gcm, nonce: FileKeys.nonce(frame: 0, flags: TransitFormat.helloFlag),
+                aad: helloHash + fixed.streamID, tag: helloTag)
         } catch {
             throw TransitError(.streamAuthenticationFailed, "the stream hello failed authentication (tampered, or another key)")
         }
@@ -313,8 +322,9 @@ public struct TransitReceiver {
             throw TransitError(.metadataInvalid, "stream hello metadata is not valid JSON for the schema")
         }
         session = Session(gcm: gcm, helloHash: helloHash, streamID: fixed.streamID, frameSize: fixed.frameSize, frameCount: fixed.frameCount)
-        return TransitHello(streamID: fixed.streamID, frameSize: fixed.frameSize, frameCount: fixed.frameCount,
-                            totalRecords: fixed.records, metadata: metadata)
+        return TransitHello(
+            streamID: fixed.streamID, frameSize: fixed.frameSize, frameCount: fixed.frameCount,
+            totalRecords: fixed.records, metadata: metadata)
     }
 
     private func openFrame(_ h: FrameHeader, body: [UInt8], session s: Session) throws(TransitError) -> TransitFrame {
@@ -325,8 +335,9 @@ public struct TransitReceiver {
         do {
             try body.withUnsafeBytes { cb in
                 try plain.withUnsafeMutableBytes { ob in
-                    try s.gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: cb[0..<length]),
-                                   tag: Array(body[length...]), into: ob)
+                    try s.gcm.open(
+                        nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: cb[0..<length]),
+                        tag: Array(body[length...]), into: ob)
                 }
             }
         } catch let e as CryptoError where e.code == .authenticationFailed {

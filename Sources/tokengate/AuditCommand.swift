@@ -4,10 +4,13 @@ import Operations
 
 /// `--log PATH`, shared by the audit subcommands.
 struct AuditLogOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Audit log (JSON Lines).",
-        discussion: "Default: $TOKENGATE_AUDIT_LOG, else .dev/audit/audit.jsonl next to the keyring config's folder (keys-config/../.dev/audit/audit.jsonl).",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Audit log (JSON Lines).",
+            discussion:
+                "Default: $TOKENGATE_AUDIT_LOG, else .dev/audit/audit.jsonl next to the keyring config's folder (keys-config/../.dev/audit/audit.jsonl).",
+            valueName: "path"))
     var log: String?
 
     @Option(name: .long, help: ArgumentHelp("Name of the audit key (audit/<name>).", valueName: "name"))
@@ -43,11 +46,23 @@ struct AuditCommand: ParsableCommand {
         func run() throws {
             let (path, v) = try keys.open().verifyAudit(options.selection(positional: file))
             if json {
-                struct Out: Encodable { let log: String; let records: Int; let intact: Bool; let firstBroken: Int?; let problem: String?; let reason: String?; let summary: String }
+                struct Out: Encodable {
+                    let log: String
+                    let records: Int
+                    let intact: Bool
+                    let firstBroken: Int?
+                    let problem: String?
+                    let reason: String?
+                    let summary: String
+                }
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try enc.encode(Out(log: path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
-                                                          problem: v.problem?.rawValue, reason: v.reason, summary: v.summary)), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try enc.encode(
+                            Out(
+                                log: path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
+                                problem: v.problem?.rawValue, reason: v.reason, summary: v.summary)), as: UTF8.self))
             } else {
                 print("\(path): \(v.summary)")
             }
@@ -79,8 +94,9 @@ struct AuditCommand: ParsableCommand {
                 guard let d = Gateway.parseAuditTime(s) else { throw ValidationError("--\(name): not an ISO 8601 time: \(s)") }
                 return d
             }
-            let query = AuditQuery(operation: operation, path: path, keyLabel: keyLabel,
-                                   since: try date(since, "since"), until: try date(until, "until"))
+            let query = AuditQuery(
+                operation: operation, path: path, keyLabel: keyLabel,
+                since: try date(since, "since"), until: try date(until, "until"))
             let recs = try keys.open().auditRecords(options.selection(), matching: query)
             if json {
                 for r in recs { print(String(decoding: try r.line(), as: UTF8.self)) }
@@ -134,6 +150,6 @@ private func row(_ r: AuditEntry) -> [String] {
     ]
 }
 
-private extension String {
-    func ifEmpty(_ s: String) -> String { isEmpty ? s : self }
+extension String {
+    fileprivate func ifEmpty(_ s: String) -> String { isEmpty ? s : self }
 }

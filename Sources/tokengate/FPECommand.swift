@@ -113,9 +113,10 @@ enum FPELineTool {
         // The parsed key moves into a zeroizing buffer (which wipes keyBytes) and is released,
         // wiped, once the cipher holds its own OpenSSL context.
         let cipher = try makeCipher(algorithm: algorithm, key: SecretBytes(consumingArray: &keyBytes), radix: alphabet.radix)
-        try process(cipher: cipher, alphabet: alphabet, tweak: tweak, decrypting: decrypting,
-                    readLine: { Swift.readLine(strippingNewline: true) },
-                    write: { print($0, terminator: "") })
+        try process(
+            cipher: cipher, alphabet: alphabet, tweak: tweak, decrypting: decrypting,
+            readLine: { Swift.readLine(strippingNewline: true) },
+            write: { print($0, terminator: "") })
     }
 
     static func makeCipher(algorithm: FPEAlgorithm, key: consuming SecretBytes, radix: Int) throws -> FPECipher {
@@ -123,8 +124,10 @@ enum FPELineTool {
     }
 
     /// Streams lines through the cipher in batches; `write` receives whole batches of output lines.
-    static func process(cipher: FPECipher, alphabet: Alphabet, tweak: [UInt8], decrypting: Bool,
-                        readLine: () -> String?, write: (String) -> Void) throws {
+    static func process(
+        cipher: FPECipher, alphabet: Alphabet, tweak: [UInt8], decrypting: Bool,
+        readLine: () -> String?, write: (String) -> Void
+    ) throws {
         var batch = NumeralBatch(reservingValues: batchSize, numerals: batchSize * 20)
         var firstLine = 1
         var done = false

@@ -4,10 +4,13 @@ import Operations
 
 /// `--keyring PATH`, shared by every command that touches keys.
 struct KeyringOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Keyring config file (YAML or JSON).",
-        discussion: "Default: $TOKENGATE_KEYRING, else keys-config/keyring.dev.yaml of the repository containing the current directory (the development setup made by scripts/setup.sh).",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Keyring config file (YAML or JSON).",
+            discussion:
+                "Default: $TOKENGATE_KEYRING, else keys-config/keyring.dev.yaml of the repository containing the current directory (the development setup made by scripts/setup.sh).",
+            valueName: "path"))
     var keyring: String?
 
     /// The config path: flag, environment, or the development config found from the current directory.

@@ -38,14 +38,19 @@ struct KeysCommand: ParsableCommand {
             abstract: "List key versions with their custody attributes as read from the HSM.",
             discussion: "Example: tokengate keys list --json")
         @OptionGroup var options: KeyringOptions
-        @Flag(help: "Print JSON: {\"keys\":[{label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured}]}")
+        @Flag(
+            help: "Print JSON: {\"keys\":[{label, purpose, name, version, primary, id, created, attributes, allowedMechanisms, custodyViolations, configured}]}"
+        )
         var json = false
 
         func run() throws {
             let gateway = try options.open()
             let keys = try gateway.listKeys()
             if json {
-                struct Out: Encodable { let development: Bool; let keys: [KeyInfo] }
+                struct Out: Encodable {
+                    let development: Bool
+                    let keys: [KeyInfo]
+                }
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try enc.encode(Out(development: gateway.isDevelopment, keys: keys)), as: UTF8.self))
@@ -53,15 +58,21 @@ struct KeysCommand: ParsableCommand {
             }
             warnIfDevelopment(gateway)
             let rows = keys.map { k -> [String] in
-                let usage = ["CKA_ENCRYPT": "encrypt", "CKA_DECRYPT": "decrypt", "CKA_SIGN": "sign", "CKA_VERIFY": "verify",
-                             "CKA_WRAP": "wrap", "CKA_UNWRAP": "unwrap", "CKA_DERIVE": "derive"]
-                    .filter { k.attributes[$0.key] == true }.map(\.value).sorted().joined(separator: ",")
+                let usage = [
+                    "CKA_ENCRYPT": "encrypt", "CKA_DECRYPT": "decrypt", "CKA_SIGN": "sign", "CKA_VERIFY": "verify",
+                    "CKA_WRAP": "wrap", "CKA_UNWRAP": "unwrap", "CKA_DERIVE": "derive",
+                ]
+                .filter { k.attributes[$0.key] == true }.map(\.value).sorted().joined(separator: ",")
                 let custody = k.custodyViolations.isEmpty ? "ok" : "VIOLATION: " + k.custodyViolations.joined(separator: "; ")
-                return [k.label, k.primary ? "primary" : "decrypt-only", k.id, k.created ?? "-", usage,
-                        (k.allowedMechanisms ?? ["(not enforced)"]).joined(separator: ","), custody + (k.configured ? "" : " (not in config)")]
+                return [
+                    k.label, k.primary ? "primary" : "decrypt-only", k.id, k.created ?? "-", usage,
+                    (k.allowedMechanisms ?? ["(not enforced)"]).joined(separator: ","), custody + (k.configured ? "" : " (not in config)"),
+                ]
             }
             printTable(["LABEL", "STATE", "CKA_ID", "CREATED", "USAGE", "MECHANISMS", "CUSTODY"], rows)
-            print("custody: ok = CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE true; CKA_EXTRACTABLE, CKA_MODIFIABLE false; only the usage flags above")
+            print(
+                "custody: ok = CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE true; CKA_EXTRACTABLE, CKA_MODIFIABLE false; only the usage flags above"
+            )
         }
     }
 
@@ -108,7 +119,10 @@ struct KeysCommand: ParsableCommand {
             let r = try gateway.retireKey(ref, version: version, datasets: datasets, force: force)
             if !r.orphanedFiles.isEmpty {
                 let list = r.orphanedFiles.map { "  \($0)" }.joined(separator: "\n")
-                FileHandle.standardError.write(Data("warning: --force: \(r.orphanedFiles.count) sealed file(s) in \(datasets ?? "") were wrapped by \(r.key.label) and no longer open:\n\(list)\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "warning: --force: \(r.orphanedFiles.count) sealed file(s) in \(datasets ?? "") were wrapped by \(r.key.label) and no longer open:\n\(list)\n"
+                            .utf8))
             }
             print("retired \(r.key.label) (id=\(r.key.id)): destroyed in the HSM")
         }

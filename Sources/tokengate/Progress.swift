@@ -14,7 +14,8 @@ final class ProgressLine: Sendable {
         guard isatty(STDERR_FILENO) == 1 else { return nil }
         var size: Int?
         if input != "-", let attrs = try? FileManager.default.attributesOfItem(atPath: input),
-           attrs[.type] as? FileAttributeType == .typeRegular, let n = attrs[.size] as? NSNumber {
+            attrs[.type] as? FileAttributeType == .typeRegular, let n = attrs[.size] as? NSNumber
+        {
             size = n.intValue
         }
         return ProgressLine(total: size)

@@ -27,8 +27,12 @@ struct ScanCommand: ParsableCommand {
             return
         }
         let rows = cols.map { c -> [String] in
-            let embedded = c.containsEmbedded.isEmpty ? "" : " embedded: " + c.containsEmbedded.map { "\($0.key.rawValue)×\($0.value)" }.sorted().joined(separator: ",")
-            return ["\(c.index)", c.name, c.tag?.rawValue ?? "-", c.status.rawValue, String(format: "%.2f", c.confidence), "\(c.matched)/\(c.sampled)", c.reason + embedded]
+            let embedded =
+                c.containsEmbedded.isEmpty ? "" : " embedded: " + c.containsEmbedded.map { "\($0.key.rawValue)×\($0.value)" }.sorted().joined(separator: ",")
+            return [
+                "\(c.index)", c.name, c.tag?.rawValue ?? "-", c.status.rawValue, String(format: "%.2f", c.confidence), "\(c.matched)/\(c.sampled)",
+                c.reason + embedded,
+            ]
         }
         printTable(["#", "COLUMN", "TAG", "STATUS", "CONF", "MATCHED", "WHY"], rows)
     }

@@ -79,9 +79,10 @@ struct InspectCommand: ParsableCommand {
             let formatVersion: Int, frameSize: Int, fileID: String, key: String, keyID: String
             let frames: Int?, records: Int?, bytes: Int, metadata: SealedMetadata
         }
-        let out = Out(formatVersion: Int(h.formatVersion), frameSize: h.frameSize, fileID: Hex.encode(h.fileID),
-                      key: h.envelope.ref.label(version: h.envelope.keyVersion), keyID: Hex.encode(h.envelope.keyID),
-                      frames: info.frameCount, records: info.totalRecords, bytes: info.fileSize, metadata: h.metadata)
+        let out = Out(
+            formatVersion: Int(h.formatVersion), frameSize: h.frameSize, fileID: Hex.encode(h.fileID),
+            key: h.envelope.ref.label(version: h.envelope.keyVersion), keyID: Hex.encode(h.envelope.keyID),
+            frames: info.frameCount, records: info.totalRecords, bytes: info.fileSize, metadata: h.metadata)
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -91,9 +92,13 @@ struct InspectCommand: ParsableCommand {
         print("sealed file \(path): format v\(out.formatVersion), \(out.bytes) bytes")
         print("  file id   \(out.fileID)")
         print("  data key  wrapped by \(out.key) (CKA_ID \(out.keyID))")
-        print("  frames    \(out.frames.map(String.init) ?? "? (no trailer)") of up to \(out.frameSize) bytes, records \(out.records.map(String.init) ?? "?") (trailer, authenticated only on open)")
+        print(
+            "  frames    \(out.frames.map(String.init) ?? "? (no trailer)") of up to \(out.frameSize) bytes, records \(out.records.map(String.init) ?? "?") (trailer, authenticated only on open)"
+        )
         for c in out.metadata.columns {
-            print("  column    \(c.name)" + (c.tag.map { " [\($0)]" } ?? "") + (c.key.map { " tokenized by \($0) v\(c.keyVersion ?? 0) id \(c.keyID ?? "?")" } ?? ""))
+            print(
+                "  column    \(c.name)" + (c.tag.map { " [\($0)]" } ?? "")
+                    + (c.key.map { " tokenized by \($0) v\(c.keyVersion ?? 0) id \(c.keyID ?? "?")" } ?? ""))
         }
         for (k, v) in out.metadata.attributes.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
     }
@@ -111,7 +116,10 @@ struct RewrapCommand: ParsableCommand {
         let gateway = try keys.open()
         for p in paths {
             let r = try gateway.rewrap(path: p)
-            print(r.changed ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)" : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
+            print(
+                r.changed
+                    ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)"
+                    : "\(p): already on at-rest/\(r.keyName) v\(r.toVersion), unchanged")
         }
     }
 }

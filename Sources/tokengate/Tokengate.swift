@@ -15,6 +15,9 @@ struct Tokengate: AsyncParsableCommand {
               tokengate keys list
               tokengate keys rotate in-use/pan
             """,
-        subcommands: [TokenizeCommand.self, DetokenizeCommand.self, RetokenizeCommand.self, ScanCommand.self, SealCommand.self, OpenCommand.self, InspectCommand.self, RewrapCommand.self, SendCommand.self, ReceiveCommand.self, AuditCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self]
+        subcommands: [
+            TokenizeCommand.self, DetokenizeCommand.self, RetokenizeCommand.self, ScanCommand.self, SealCommand.self, OpenCommand.self, InspectCommand.self,
+            RewrapCommand.self, SendCommand.self, ReceiveCommand.self, AuditCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self,
+        ]
     )
 }

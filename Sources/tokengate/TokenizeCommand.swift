@@ -14,7 +14,8 @@ struct DataOptions: ParsableArguments {
     @Option(help: "CSV delimiter: one character, or 'tab'.") var delimiter = ","
     @Flag(help: "CSV without a header row (columns are named column1, column2, …).") var noHeader = false
     @Option(help: "Policy file (default: the built-in policy, keys-config/policy.default.yaml).") var policy: String?
-    @Option(help: "Where rejected records go (JSON Lines, mode 600: it holds clear values). Without it, any rejected record fails the run.") var rejects: String?
+    @Option(help: "Where rejected records go (JSON Lines, mode 600: it holds clear values). Without it, any rejected record fails the run.") var rejects:
+        String?
     @Flag(help: "Stop at the first rejected record, with its error.") var stopOnReject = false
     @Option(help: "Manifest path (tokenize writes it, detokenize reads it; default <file>.manifest.json).") var manifest: String?
     @Option(help: "Summary as JSON to this file.") var summaryJson: String?

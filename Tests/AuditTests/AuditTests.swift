@@ -1,18 +1,19 @@
-import Testing
-import Foundation
 import Audit
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 import TestSupport
+import Testing
 
 /// A keyring over the fixture's audit token with audit keys unique to the calling test.
 func makeKeyring(_ prefix: String, initialize: Bool = true, token: String = "tg-test-audit") throws -> Keyring {
     let fx = SoftHSMFixture.shared
     let pin = try PINSource.file(fx.writePINFile(name: "pin-audit-\(prefix)"))
-    let kr = try Keyring(config: KeyringConfig(
-        module: fx.modulePath,
-        purposes: [.audit: PurposeConfig(token: token, pin: pin, keys: ["\(prefix)-log"])]))
+    let kr = try Keyring(
+        config: KeyringConfig(
+            module: fx.modulePath,
+            purposes: [.audit: PurposeConfig(token: token, pin: pin, keys: ["\(prefix)-log"])]))
     if initialize { try kr.initialize() }
     return kr
 }
@@ -236,9 +237,10 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
     func childProcess() throws {
         let spec = try #require(ProcessInfo.processInfo.environment["TG_AUDIT_CHILD"])
         let a = spec.components(separatedBy: "\n")
-        let kr = try Keyring(config: KeyringConfig(
-            module: a[2], moduleEnvironment: ["SOFTHSM2_CONF": a[3]],
-            purposes: [.audit: PurposeConfig(token: "tg-procs-audit", pin: .file(a[4]), keys: ["log"])]))
+        let kr = try Keyring(
+            config: KeyringConfig(
+                module: a[2], moduleEnvironment: ["SOFTHSM2_CONF": a[3]],
+                purposes: [.audit: PurposeConfig(token: "tg-procs-audit", pin: .file(a[4]), keys: ["log"])]))
         // SoftHSM2 2.6 can miss a token in C_GetSlotList/C_GetTokenInfo while another process
         // rewrites that token's files (the sibling child logging in); the harness waits it out.
         // This is test set-up only: the chain assertions below are unchanged.
@@ -308,12 +310,18 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         let pan = AuditKey(label: "tokengate/in-use/pan/v1", id: "aa", version: 1)
         let rest = AuditKey(label: "tokengate/at-rest/data/v1", id: "bb", version: 1)
         try log.append(AuditRecord(operation: "keys init", keys: [pan, rest]))
-        try log.append(AuditRecord(operation: "tokenize", inputs: [try AuditFile.describe(path: feed)], outputs: [try AuditFile.describe(path: tok)],
-                                   keys: [pan], policyDigest: "p1", time: Date(timeIntervalSince1970: 1_800_000_000)))
-        try log.append(AuditRecord(operation: "tokenize", inputs: [AuditFile(path: dir + "/other.csv")], outputs: [AuditFile(path: dir + "/other.tok.csv")],
-                                   keys: [pan], policyDigest: "p2", time: Date(timeIntervalSince1970: 1_800_000_100)))
-        try log.append(AuditRecord(operation: "seal", inputs: [try AuditFile.describe(path: tok)], outputs: [try AuditFile.describe(path: sealed)], keys: [rest]))
-        try log.append(AuditRecord(operation: "open", inputs: [try AuditFile.describe(path: sealed)], outputs: [try AuditFile.describe(path: opened)], keys: [rest]))
+        try log.append(
+            AuditRecord(
+                operation: "tokenize", inputs: [try AuditFile.describe(path: feed)], outputs: [try AuditFile.describe(path: tok)],
+                keys: [pan], policyDigest: "p1", time: Date(timeIntervalSince1970: 1_800_000_000)))
+        try log.append(
+            AuditRecord(
+                operation: "tokenize", inputs: [AuditFile(path: dir + "/other.csv")], outputs: [AuditFile(path: dir + "/other.tok.csv")],
+                keys: [pan], policyDigest: "p2", time: Date(timeIntervalSince1970: 1_800_000_100)))
+        try log.append(
+            AuditRecord(operation: "seal", inputs: [try AuditFile.describe(path: tok)], outputs: [try AuditFile.describe(path: sealed)], keys: [rest]))
+        try log.append(
+            AuditRecord(operation: "open", inputs: [try AuditFile.describe(path: sealed)], outputs: [try AuditFile.describe(path: opened)], keys: [rest]))
         try log.append(AuditRecord(operation: "seal", outcome: .failure, error: "disk full", inputs: [AuditFile(path: sealed)]))
 
         #expect(try log.records(filter: AuditFilter(operation: "tokenize")).count == 2)

@@ -1,5 +1,5 @@
-import Testing
 import Columns
+import Testing
 
 @Suite struct BatchGatherScatter {
     /// A JSON Lines-like batch: column 0 with one cell of each kind, column 1 plain text.
@@ -8,8 +8,9 @@ import Columns
         let values = ["ann", "null", "42", "true", "", "{\"a\":1}", "[1]", "q", "t", ""]
         var layout = SourceLayout(format: .jsonl, columnCount: 2)
         layout.kinds[0] = kinds.map(\.rawValue)
-        return Batch(names: ["v", "w"], columns: [ByteColumn(values), ByteColumn((0..<10).map { "w\($0)" })],
-                     rowNumbers: Array(1...10), prologue: [], epilogue: [], layout: layout)
+        return Batch(
+            names: ["v", "w"], columns: [ByteColumn(values), ByteColumn((0..<10).map { "w\($0)" })],
+            rowNumbers: Array(1...10), prologue: [], epilogue: [], layout: layout)
     }
 
     @Test func gatherTakesNonEmptyTextCellsInRowOrder() {

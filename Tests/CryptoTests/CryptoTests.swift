@@ -1,6 +1,6 @@
-import Testing
 import Crypto
 import Foundation
+import Testing
 
 func hex(_ s: String) -> [UInt8] {
     var out: [UInt8] = []
@@ -47,8 +47,9 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         var ikmArr = [UInt8](repeating: 0x0b, count: 22)
         let ikm = SecretBytes(consumingArray: &ikmArr)
         #expect(ikmArr.isEmpty)
-        let okm = try HKDFSHA256.deriveKey(inputKey: ikm, salt: hex("000102030405060708090a0b0c"),
-                                           info: hex("f0f1f2f3f4f5f6f7f8f9"), outputCount: 42)
+        let okm = try HKDFSHA256.deriveKey(
+            inputKey: ikm, salt: hex("000102030405060708090a0b0c"),
+            info: hex("f0f1f2f3f4f5f6f7f8f9"), outputCount: 42)
         let got = okm.withUnsafeBytes { Array($0) }
         #expect(hexString(got) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
     }
@@ -110,7 +111,8 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         for _ in 0..<2 {
             var out = [UInt8](repeating: 0, count: hex(pt).count)
             let t = try hex(pt).withUnsafeBytes { p in
-                try out.withUnsafeMutableBytes { o in try g.seal(nonce: hex(iv), aad: hex(aad), plaintext: p, into: o) } }
+                try out.withUnsafeMutableBytes { o in try g.seal(nonce: hex(iv), aad: hex(aad), plaintext: p, into: o) }
+            }
             #expect(hexString(out) == ct)
             #expect(hexString(t) == tag)
         }
@@ -121,7 +123,8 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         func open(_ c: [UInt8], _ a: [UInt8], _ t: [UInt8]) throws -> [UInt8] {
             var out = [UInt8](repeating: 0, count: c.count)
             try c.withUnsafeBytes { cb in
-                try out.withUnsafeMutableBytes { o in try g.open(nonce: hex(iv), aad: a, ciphertext: cb, tag: t, into: o) } }
+                try out.withUnsafeMutableBytes { o in try g.open(nonce: hex(iv), aad: a, ciphertext: cb, tag: t, into: o) }
+            }
             return out
         }
         #expect(hexString(try open(hex(ct), hex(aad), hex(tag))) == pt)

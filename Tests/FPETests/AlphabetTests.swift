@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FPE
 
 @Suite struct AlphabetTests {

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import FPE
 
 @Suite struct ArithmeticTests {
@@ -10,7 +11,9 @@ import Testing
 
     @Test func divisor64MatchesHardwareDivision() {
         var rng = SplitMix64(seed: 64)
-        var divisors: [UInt64] = [1, 2, 3, 10, 1_000_000, 10_000_000_000_000_000_000 / 10, UInt64.max, UInt64.max - 1, 1 << 63, (1 << 63) + 1, (1 << 32) - 1, 1 << 32]
+        var divisors: [UInt64] = [
+            1, 2, 3, 10, 1_000_000, 10_000_000_000_000_000_000 / 10, UInt64.max, UInt64.max - 1, 1 << 63, (1 << 63) + 1, (1 << 32) - 1, 1 << 32,
+        ]
         for _ in 0..<200 { divisors.append(rng.next() >> (rng.next() % 64) | 1) }
         for d in divisors {
             let div = Divisor64(d)
@@ -98,8 +101,9 @@ import Testing
                 vn.withUnsafeBufferPointer { vp in
                     un.withUnsafeMutableBufferPointer { unp in
                         r.withUnsafeMutableBufferPointer { rp in
-                            Limbs.remainder(up.baseAddress!, u.count, divisor: vp.baseAddress!, n, shift: s,
-                                            scratch: unp.baseAddress!, into: rp.baseAddress!, n + 2)
+                            Limbs.remainder(
+                                up.baseAddress!, u.count, divisor: vp.baseAddress!, n, shift: s,
+                                scratch: unp.baseAddress!, into: rp.baseAddress!, n + 2)
                         }
                     }
                 }

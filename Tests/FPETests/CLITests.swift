@@ -1,5 +1,5 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `tokengate` executable (`tokengate fpe encrypt|decrypt`) on the vectors.
@@ -48,14 +48,16 @@ import Testing
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         fed.wait()
-        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: err, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self))
     }
 
     static func arguments(_ mode: String, _ alg: String, _ c: VectorCase) -> [String] {
         let nist = "0123456789abcdefghijklmnopqrstuvwxyz"
         // NIST-convention alphabets go through --radix, the others through --alphabet.
-        let alphabet = c.radix <= 36 && c.alphabet == String(nist.prefix(c.radix))
+        let alphabet =
+            c.radix <= 36 && c.alphabet == String(nist.prefix(c.radix))
             ? ["--radix", "\(c.radix)"] : ["--alphabet", c.alphabet]
         return ["fpe", mode, "--alg", alg, "--key-hex", c.keyHex, "--tweak-hex", c.tweakHex] + alphabet
     }
@@ -90,7 +92,9 @@ import Testing
         // Bad arguments.
         r = try Self.run(Array(base.dropLast(2)) + ["--radix", "62"], input: "")
         #expect(r.status != 0 && r.stderr.contains("--alphabet"))
-        r = try Self.run(["fpe", "encrypt", "--alg", "ff3-1", "--key-hex", "2B7E151628AED2A6ABF7158809CF4F3C", "--tweak-hex", "D8E7920AFA330A73", "--radix", "10"], input: "0123456789\n")
+        r = try Self.run(
+            ["fpe", "encrypt", "--alg", "ff3-1", "--key-hex", "2B7E151628AED2A6ABF7158809CF4F3C", "--tweak-hex", "D8E7920AFA330A73", "--radix", "10"],
+            input: "0123456789\n")
         #expect(r.status != 0 && r.stderr.contains("tweak"), "\(r.stderr)")
         r = try Self.run(["fpe", "encrypt", "--alg", "ff3", "--key-hex", "00", "--tweak-hex", "", "--radix", "10"], input: "")
         #expect(r.status != 0)

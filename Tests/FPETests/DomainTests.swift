@@ -1,5 +1,6 @@
 import Crypto
 import Testing
+
 @testable import FPE
 
 @Suite struct DomainTests {
@@ -42,8 +43,10 @@ import Testing
         try ff1.encrypt(&batch, tweak: [UInt8](repeating: 0, count: 1024))
     }
 
-    static func expectError(_ code: FPEError.Code, index: Int, position: Int? = nil,
-                            _ body: () throws -> Void) {
+    static func expectError(
+        _ code: FPEError.Code, index: Int, position: Int? = nil,
+        _ body: () throws -> Void
+    ) {
         do {
             try body()
             Issue.record("expected \(code)")

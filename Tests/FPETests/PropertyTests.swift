@@ -1,6 +1,8 @@
-import TestSupport
 import Crypto
+import Foundation
+import TestSupport
 import Testing
+
 @testable import FPE
 
 @Suite struct PropertyTests {
@@ -191,8 +193,8 @@ import Testing
         // FF1 with long values: a second CBC-MAC step for the values with b ≥ 16 and one call for
         // the S blocks beyond R, per round.
         var long = NumeralBatch()
-        for _ in 0..<10 { long.append(randomValue(length: 20, radix: 10, using: &rng)) }   // b = 5
-        for _ in 0..<5 { long.append(randomValue(length: 80, radix: 10, using: &rng)) }    // b = 17, d = 24
+        for _ in 0..<10 { long.append(randomValue(length: 20, radix: 10, using: &rng)) }  // b = 5
+        for _ in 0..<5 { long.append(randomValue(length: 80, radix: 10, using: &rng)) }  // b = 17, d = 24
         r1.calls = []
         try ff1.encrypt(&long, tweak: Array("8 bytes!".utf8))
         // Setup: CIPH(P) for the new length 80 (length 20 is cached), then per round [all, second
@@ -227,4 +229,3 @@ import Testing
 }
 
 private func log2(_ x: Double) -> Double { Foundation.log2(x) }
-import Foundation

@@ -1,6 +1,7 @@
-import TestSupport
 import Crypto
 import Foundation
+import TestSupport
+
 @testable import FPE
 
 func hexBytes(_ s: String) -> [UInt8] {

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import FPE
 
 /// Cycle-walking inside the engine: the batched walk must give exactly what walking one value at a
@@ -73,6 +74,9 @@ import Testing
         }
         #expect(batch == before)
         var empty = NumeralBatch()
-        try cipher.encrypt(&empty, tweak: [], maxWalkPasses: 5) { _, _ in Issue.record("called on an empty batch"); return true }
+        try cipher.encrypt(&empty, tweak: [], maxWalkPasses: 5) { _, _ in
+            Issue.record("called on an empty batch")
+            return true
+        }
     }
 }

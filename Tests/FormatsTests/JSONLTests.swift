@@ -1,7 +1,7 @@
-import TestSupport
 import Columns
 import Formats
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("JSON Lines reader")

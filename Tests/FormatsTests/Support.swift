@@ -158,4 +158,3 @@ func firstIndex(of needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
     }
     return nil
 }
-

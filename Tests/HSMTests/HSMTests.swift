@@ -1,8 +1,8 @@
-import Testing
+import Crypto
 import Foundation
 import HSM
-import Crypto
 import TestSupport
+import Testing
 
 /// Opens a fixture token logged in with the test PIN.
 func loggedInToken(_ label: String) throws -> Token {
@@ -14,10 +14,12 @@ func loggedInToken(_ label: String) throws -> Token {
 }
 
 func aesTemplate(_ label: String, encrypt: Bool = true, decrypt: Bool = true, sign: Bool = false) -> [Attribute] {
-    [.objectClass(.secretKey), .keyType(.aes), .ulong(.valueLen, 32), .string(.label, label),
-     .bool(.token, false), .bool(.private, true), .bool(.sensitive, true), .bool(.extractable, false),
-     .bool(.encrypt, encrypt), .bool(.decrypt, decrypt), .bool(.sign, sign), .bool(.verify, false),
-     .bool(.wrap, false), .bool(.unwrap, false), .bool(.derive, false)]
+    [
+        .objectClass(.secretKey), .keyType(.aes), .ulong(.valueLen, 32), .string(.label, label),
+        .bool(.token, false), .bool(.private, true), .bool(.sensitive, true), .bool(.extractable, false),
+        .bool(.encrypt, encrypt), .bool(.decrypt, decrypt), .bool(.sign, sign), .bool(.verify, false),
+        .bool(.wrap, false), .bool(.unwrap, false), .bool(.derive, false),
+    ]
 }
 
 @Suite struct ModuleAndTokenErrors {

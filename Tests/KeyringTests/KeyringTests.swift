@@ -1,9 +1,9 @@
-import Testing
-import Foundation
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 import TestSupport
+import Testing
 
 /// A keyring over the fixture tokens whose key names are unique to the calling test, so tests
 /// running in parallel never see each other's versions.
@@ -75,15 +75,21 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
         var out = [UInt8](repeating: 0, count: 64)
         func encrypt(_ p: KeyPurpose, _ key: KeyInfo, _ m: Mechanism) throws {
             _ = try kr.token(p).withSession { s in
-                try block.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try s.encrypt(m, key: ObjectHandle(rawValue: key.handle), input: i, output: o) } }
+                try block.withUnsafeBytes { i in
+                    try out.withUnsafeMutableBytes { o in try s.encrypt(m, key: ObjectHandle(rawValue: key.handle), input: i, output: o) }
+                }
             }
         }
         func decrypt(_ p: KeyPurpose, _ key: KeyInfo, _ m: Mechanism) throws {
             _ = try kr.token(p).withSession { s in
-                try block.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try s.decrypt(m, key: ObjectHandle(rawValue: key.handle), input: i, output: o) } }
+                try block.withUnsafeBytes { i in
+                    try out.withUnsafeMutableBytes { o in try s.decrypt(m, key: ObjectHandle(rawValue: key.handle), input: i, output: o) }
+                }
             }
         }
-        #expect(throws: HSMError(.mechanismUnsupported, ""), "in-use key must not GCM-wrap") { try encrypt(.inUse, inUse, .aesGCM(iv: Array(repeating: 0, count: 12), aad: [])) }
+        #expect(throws: HSMError(.mechanismUnsupported, ""), "in-use key must not GCM-wrap") {
+            try encrypt(.inUse, inUse, .aesGCM(iv: Array(repeating: 0, count: 12), aad: []))
+        }
         #expect(throws: HSMError(.operationNotPermitted, ""), "in-use key must not decrypt") { try decrypt(.inUse, inUse, .aesECB) }
         #expect(throws: HSMError(.mechanismUnsupported, ""), "at-rest key must not do raw ECB") { try encrypt(.atRest, atRest, .aesECB) }
         #expect(throws: HSMError(.operationNotPermitted, ""), "at-rest key must not sign") {
@@ -114,9 +120,11 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
 
     @Test func missingTokenModuleAndPINSourcesAreClearErrors() throws {
         let fx = SoftHSMFixture.shared
-        var c = KeyringConfig(module: "/opt/none/libsofthsm2.so", purposes: [
-            .atRest: PurposeConfig(token: "tg-test-at-rest", pin: .environment("TG_TEST_UNSET_PIN_VAR"), keys: ["k"]),
-        ])
+        var c = KeyringConfig(
+            module: "/opt/none/libsofthsm2.so",
+            purposes: [
+                .atRest: PurposeConfig(token: "tg-test-at-rest", pin: .environment("TG_TEST_UNSET_PIN_VAR"), keys: ["k"])
+            ])
         #expect(throws: HSMError(.moduleNotFound, "")) { _ = try Keyring(config: c) }
         c.module = fx.modulePath
         let kr = try Keyring(config: c)
@@ -127,18 +135,27 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
             #expect(e.code == .pinUnavailable && e.reason.contains("TG_TEST_UNSET_PIN_VAR"))
         }
         let loose = try fx.writePINFile(name: "pin-loose", mode: 0o644)
-        let kr2 = try Keyring(config: KeyringConfig(module: fx.modulePath, purposes: [
-            .atRest: PurposeConfig(token: "tg-test-at-rest", pin: .file(loose), keys: ["k"]),
-        ]))
+        let kr2 = try Keyring(
+            config: KeyringConfig(
+                module: fx.modulePath,
+                purposes: [
+                    .atRest: PurposeConfig(token: "tg-test-at-rest", pin: .file(loose), keys: ["k"])
+                ]))
         #expect(throws: KeyringError(.pinUnavailable, "")) { _ = try kr2.token(.atRest) }
-        let kr3 = try Keyring(config: KeyringConfig(module: fx.modulePath, purposes: [
-            .atRest: PurposeConfig(token: "tg-test-absent", pin: .file(try fx.writePINFile(name: "pin-absent")), keys: ["k"]),
-        ]))
+        let kr3 = try Keyring(
+            config: KeyringConfig(
+                module: fx.modulePath,
+                purposes: [
+                    .atRest: PurposeConfig(token: "tg-test-absent", pin: .file(try fx.writePINFile(name: "pin-absent")), keys: ["k"])
+                ]))
         #expect(throws: HSMError(.tokenNotFound, "")) { _ = try kr3.token(.atRest) }
         let wrong = try fx.writePINFile(name: "pin-wrong", pin: "wrong-pin")
-        let kr4 = try Keyring(config: KeyringConfig(module: fx.modulePath, purposes: [
-            .atRest: PurposeConfig(token: "tg-test-wrongpin", pin: .file(wrong), keys: ["k"]),
-        ]))
+        let kr4 = try Keyring(
+            config: KeyringConfig(
+                module: fx.modulePath,
+                purposes: [
+                    .atRest: PurposeConfig(token: "tg-test-wrongpin", pin: .file(wrong), keys: ["k"])
+                ]))
         do {
             _ = try kr4.token(.atRest)
             Issue.record("expected wrongPIN")
@@ -154,7 +171,8 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
             return try KeyringConfig.load(path: path)
         }
-        let good = try load("""
+        let good = try load(
+            """
             version: 1
             module: /usr/lib/softhsm/libsofthsm2.so
             module-environment: { SOFTHSM2_CONF: ../hsm/softhsm2.conf }
@@ -168,7 +186,8 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
         // JSON is YAML too.
         _ = try load(#"{"version":1,"module":"/m.so","purposes":{"audit":{"token":"t","pin":{"env":"P"},"keys":["log"]}}}"#)
         #expect(throws: KeyringError(.configInvalid, ""), "shared token") {
-            _ = try load("""
+            _ = try load(
+                """
                 version: 1
                 module: /m.so
                 purposes:
@@ -237,10 +256,14 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
         #expect(throws: KeyringError(.unwrapFailed, "")) { _ = try kr.unwrapDataKey(parsed, purpose: .atRest, context: Array("file-id-0002".utf8)) }
         var tampered = wire
         tampered[tampered.count - 20] ^= 0x01
-        #expect(throws: KeyringError(.unwrapFailed, "")) { _ = try kr.unwrapDataKey(try WrappedDataKey(serialized: tampered), purpose: .atRest, context: context) }
+        #expect(throws: KeyringError(.unwrapFailed, "")) {
+            _ = try kr.unwrapDataKey(try WrappedDataKey(serialized: tampered), purpose: .atRest, context: context)
+        }
         var otherVersion = wire
         otherVersion[7 + 6 + 3] = 2  // key version field: claim v2 (id check and AAD both fail)
-        #expect(throws: KeyringError(.unwrapFailed, "")) { _ = try kr.unwrapDataKey(try WrappedDataKey(serialized: otherVersion), purpose: .atRest, context: context) }
+        #expect(throws: KeyringError(.unwrapFailed, "")) {
+            _ = try kr.unwrapDataKey(try WrappedDataKey(serialized: otherVersion), purpose: .atRest, context: context)
+        }
         #expect(throws: KeyringError(.envelopeInvalid, "")) { _ = try WrappedDataKey(serialized: Array(wire.dropLast())) }
 
         try kr.retire(ref, version: 1)

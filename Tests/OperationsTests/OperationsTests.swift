@@ -1,13 +1,13 @@
-import Testing
-import Foundation
-import Synchronization
 import Audit
+import Crypto
+import Foundation
 import Keyring
 import Operations
 import Sealing
-import Tokenize
-import Crypto
+import Synchronization
 import TestSupport
+import Testing
+import Tokenize
 
 /// Every Operations entry point called in-process, as the CLI and the server call them: each one
 /// that touches data or keys leaves its audit record, with its files and keys and without values.
@@ -38,8 +38,11 @@ import TestSupport
         var pinBytes = Array("ops-approver".utf8)
         let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pinBytes))
         var policy = try String(contentsOfFile: repository + "/keys-config/policy.default.yaml", encoding: .utf8)
-        for d in ["pan", "ssn", "email", "phone", "iban", "date", "generic"] { policy = policy.replacingOccurrences(of: "domain: \(d) }", with: "domain: ops-\(d) }") }
-        policy = policy.replacingOccurrences(of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }\n  pin-verifier: '\(verifier)'")
+        for d in ["pan", "ssn", "email", "phone", "iban", "date", "generic"] {
+            policy = policy.replacingOccurrences(of: "domain: \(d) }", with: "domain: ops-\(d) }")
+        }
+        policy = policy.replacingOccurrences(
+            of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }\n  pin-verifier: '\(verifier)'")
         try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
         return (try Gateway(keyringPath: dir + "/keyring.yaml"), dir, log, dir + "/policy.yaml")
     }
@@ -174,7 +177,8 @@ import TestSupport
     @Test func nothingRunsWithoutTheAuditTrail() throws {
         let (_, dir, _, policyPath) = try Self.setUp()
         // The same keyring without an audit purpose: every audited operation refuses before work.
-        let cfg = try String(contentsOfFile: dir + "/keyring.yaml", encoding: .utf8)
+        let cfg =
+            try String(contentsOfFile: dir + "/keyring.yaml", encoding: .utf8)
             .split(separator: "\n").filter { !$0.contains("audit:") }.joined(separator: "\n") + "\n"
         try cfg.write(toFile: dir + "/no-audit.yaml", atomically: true, encoding: .utf8)
         let g = try Gateway(keyringPath: dir + "/no-audit.yaml")

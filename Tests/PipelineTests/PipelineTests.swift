@@ -1,7 +1,7 @@
-import Testing
 import Foundation
-import Synchronization
 import Pipeline
+import Synchronization
+import Testing
 
 struct Boom: Error {}
 
@@ -9,7 +9,11 @@ final class Box<T>: @unchecked Sendable {
     let lock = NSLock()
     var value: T
     init(_ v: T) { value = v }
-    func with<R>(_ f: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return f(&value) }
+    func with<R>(_ f: (inout T) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return f(&value)
+    }
 }
 
 /// A writer stage from a closure, for tests whose writer has nothing to finish.
@@ -35,7 +39,10 @@ final class Tally {
         let result = try Pipeline.run(
             workers: workers, queueDepth: 2,
             read: {
-                let i = source.with { v -> Int in v += 1; return v }
+                let i = source.with { v -> Int in
+                    v += 1
+                    return v
+                }
                 guard i <= 200 else { return nil }
                 inFlight.with { $0 += 1 }
                 maxInFlight.with { m in m = max(m, inFlight.with { $0 }) }
@@ -72,26 +79,47 @@ final class Tally {
                 makeWorker: {
                     let n = Box(0)
                     return { (b: Int) in
-                        if n.with({ v -> Int in v += 1; return v }) == 50 { throw Boom() }
+                        if n.with({ v -> Int in
+                            v += 1
+                            return v
+                        }) == 50 {
+                            throw Boom()
+                        }
                         return (b, (rows: 1, bytes: 1))
                     }
                 },
-                makeWriter: { Writes { (_: Int) in written.with { $0 += 1 }; return (rows: 1, bytes: 1) } })
+                makeWriter: {
+                    Writes { (_: Int) in
+                        written.with { $0 += 1 }
+                        return (rows: 1, bytes: 1)
+                    }
+                })
         }
         #expect(written.value < 200)
     }
 
     @Test func readerAndWriterErrorsPropagate() throws {
         #expect(throws: Boom.self) {
-            _ = try Pipeline.run(read: { throw Boom() }, makeWorker: { { (b: Int) in (b, (rows: 1, bytes: 1)) } },
-                                 makeWriter: { Writes { (_: Int) in (rows: 1, bytes: 1) } })
+            _ = try Pipeline.run(
+                read: { throw Boom() }, makeWorker: { { (b: Int) in (b, (rows: 1, bytes: 1)) } },
+                makeWriter: { Writes { (_: Int) in (rows: 1, bytes: 1) } })
         }
         let n = Box(0)
         #expect(throws: Boom.self) {
             _ = try Pipeline.run(
-                read: { n.with { v -> Int? in v += 1; return v < 100 ? v : nil }.map { ($0, (rows: 1, bytes: 1)) } },
+                read: {
+                    n.with { v -> Int? in
+                        v += 1
+                        return v < 100 ? v : nil
+                    }.map { ($0, (rows: 1, bytes: 1)) }
+                },
                 makeWorker: { { (b: Int) in (b, (rows: 1, bytes: 1)) } },
-                makeWriter: { Writes { (b: Int) in if b == 10 { throw Boom() }; return (rows: 1, bytes: 1) } })
+                makeWriter: {
+                    Writes { (b: Int) in
+                        if b == 10 { throw Boom() }
+                        return (rows: 1, bytes: 1)
+                    }
+                })
         }
     }
 
@@ -147,7 +175,10 @@ final class Tally {
         #expect(throws: Boom.self) {
             _ = try Pipeline.run(
                 read: {
-                    let i = n.with { v -> Int in v += 1; return v }
+                    let i = n.with { v -> Int in
+                        v += 1
+                        return v
+                    }
                     if i == 20 { throw Boom() }
                     return (i, (rows: 1, bytes: 1))
                 },

@@ -1,8 +1,8 @@
-import Testing
 import Foundation
 import Keyring
 import Sealing
 import TestSupport
+import Testing
 
 @Suite struct DatasetScans {
     @Test func findsSealedFilesStillWrappedByAVersion() throws {

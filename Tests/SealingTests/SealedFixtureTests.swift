@@ -1,10 +1,10 @@
-import Testing
-import Foundation
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 import Sealing
 import TestSupport
+import Testing
 
 /// Format compatibility: `Fixtures/sealed/v1-sample.tgs` was written by the v1 `SealedWriter`
 /// (docs/sealed-format.md) and must open, byte for byte, with every later reader.
@@ -62,9 +62,10 @@ import TestSupport
         let kek = try load(TestKEK.self, directory.appendingPathComponent("test-kek.json").path)
         let fx = SoftHSMFixture.shared
         let pin = try PINSource.file(fx.writePINFile(name: "pin-sealed-fixture"))
-        let kr = try Keyring(config: KeyringConfig(
-            module: fx.modulePath,
-            purposes: [.atRest: PurposeConfig(token: "tg-test-at-rest", pin: pin, keys: [kek.keyName])]))
+        let kr = try Keyring(
+            config: KeyringConfig(
+                module: fx.modulePath,
+                purposes: [.atRest: PurposeConfig(token: "tg-test-at-rest", pin: pin, keys: [kek.keyName])]))
         try importLock.withLock {
             let token = try kr.token(.atRest)
             try token.withSession { s in
@@ -134,13 +135,16 @@ import TestSupport
 
     /// The generator of the sample: seals `v1-sample.csv` (one record per line) under the test KEK
     /// and writes `v1-sample.tgs` and `v1-sample.expected.json`. Runs only when asked.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["TOKENGATE_REGENERATE_SEALED_FIXTURE"] == "1",
-                   "set TOKENGATE_REGENERATE_SEALED_FIXTURE=1 to rewrite Fixtures/sealed/v1-sample.*"))
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["TOKENGATE_REGENERATE_SEALED_FIXTURE"] == "1",
+            "set TOKENGATE_REGENERATE_SEALED_FIXTURE=1 to rewrite Fixtures/sealed/v1-sample.*"))
     func regenerate() throws {
         let (kr, kek) = try SealedFixture.keyring()
         let plain = Array(try Data(contentsOf: URL(fileURLWithPath: SealedFixture.plainPath)))
-        let w = try SealedWriter(path: SealedFixture.sealedPath, keyring: kr, keyName: kek.keyName,
-                                 metadata: SealedFixture.metadata, frameSize: SealedFixture.frameSize)
+        let w = try SealedWriter(
+            path: SealedFixture.sealedPath, keyring: kr, keyName: kek.keyName,
+            metadata: SealedFixture.metadata, frameSize: SealedFixture.frameSize)
         var start = 0
         for (i, b) in plain.enumerated() where b == 0x0A {
             try w.write(Array(plain[start...i]), records: 1)
@@ -151,8 +155,9 @@ import TestSupport
         let size = try FileManager.default.attributesOfItem(atPath: SealedFixture.sealedPath)[.size] as? Int ?? 0
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let expected = Expected(fileID: Hex.encode(w.header.fileID), frameSize: SealedFixture.frameSize,
-                                frames: frames, records: records, fileSize: size)
+        let expected = Expected(
+            fileID: Hex.encode(w.header.fileID), frameSize: SealedFixture.frameSize,
+            frames: frames, records: records, fileSize: size)
         try (e.encode(expected) + Data("\n".utf8)).write(to: URL(fileURLWithPath: SealedFixture.expectedPath))
     }
 }

@@ -1,10 +1,10 @@
-import Testing
-import Foundation
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 import Sealing
 import TestSupport
+import Testing
 
 /// A keyring over the fixture tokens with key names unique to the calling test (tests run in parallel).
 func makeKeyring(_ prefix: String, names: [String]? = nil) throws -> Keyring {
@@ -30,7 +30,9 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(
 func payload(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
     var x = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     return (0..<count).map { _ in
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
         return UInt8(truncatingIfNeeded: x)
     }
 }
@@ -44,8 +46,10 @@ let sampleMetadata = SealedMetadata(
 
 /// Seals `data` in chunks of `chunk` bytes, one record per chunk.
 @discardableResult
-func seal(_ path: String, _ kr: Keyring, key: String, _ data: [UInt8], frameSize: Int, chunk: Int = 0,
-          metadata: SealedMetadata = sampleMetadata) throws -> (frames: Int, records: Int) {
+func seal(
+    _ path: String, _ kr: Keyring, key: String, _ data: [UInt8], frameSize: Int, chunk: Int = 0,
+    metadata: SealedMetadata = sampleMetadata
+) throws -> (frames: Int, records: Int) {
     let w = try SealedWriter(path: path, keyring: kr, keyName: key, metadata: metadata, frameSize: frameSize)
     if chunk > 0 {
         var i = 0
@@ -60,7 +64,10 @@ func seal(_ path: String, _ kr: Keyring, key: String, _ data: [UInt8], frameSize
 }
 
 func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
-    do { try body(); return nil } catch let e as SealingError { return e.code } catch {
+    do {
+        try body()
+        return nil
+    } catch let e as SealingError { return e.code } catch {
         Issue.record("expected a SealingError, got \(error)")
         return .internalError
     }
@@ -204,8 +211,9 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         let path = tempPath("flip")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let data = payload(200, seed: 5)
-        try seal(path, kr, key: "flip-a", data, frameSize: 64, chunk: 20,
-                 metadata: SealedMetadata(columns: [.init(name: "c", tag: "t", key: "in-use/k", keyVersion: 1)]))
+        try seal(
+            path, kr, key: "flip-a", data, frameSize: 64, chunk: 20,
+            metadata: SealedMetadata(columns: [.init(name: "c", tag: "t", key: "in-use/k", keyVersion: 1)]))
         let original = try readFile(path)
         #expect(try SealedReader(path: path, keyring: kr).readAll() == data)
         var undetected: [Int] = []
@@ -248,7 +256,7 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         let original = try readFile(path)
         let dataOffset = try Sealing.inspect(path: path).header.dataOffset
         let frames = 10
-        var cuts = (0...frames).map { dataOffset + $0 * 116 }      // before each frame and at the index
+        var cuts = (0...frames).map { dataOffset + $0 * 116 }  // before each frame and at the index
         cuts += [original.count - 32, original.count - 1, original.count - 33, 100, 0]
         for cut in cuts {
             try writeFile(path, Array(original[0..<cut]))
@@ -285,7 +293,10 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
     @Test func framesSplicedFromAnotherFileAreDetected() throws {
         let kr = try makeKeyring("splice")
         let a = tempPath("splice-a"), b = tempPath("splice-b")
-        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        defer {
+            try? FileManager.default.removeItem(atPath: a)
+            try? FileManager.default.removeItem(atPath: b)
+        }
         let data = payload(1000, seed: 11)
         // Same key, same data, same metadata, same frame size: only the file id differs.
         try seal(a, kr, key: "splice-a", data, frameSize: 100)

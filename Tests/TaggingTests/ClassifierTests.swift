@@ -1,6 +1,7 @@
-import Testing
 import Columns
+import Foundation
 import Tagging
+import Testing
 
 let tagger = Tagger(config: TaggerConfig(today: fixtureToday))
 
@@ -83,7 +84,6 @@ func classifyAll(_ feed: Feed) -> [ColumnClassification] {
     }
 }
 
-import Foundation
 enum JSONEncoderShim {
     static func encode(_ v: some Encodable) throws -> Data {
         let e = JSONEncoder()
@@ -219,11 +219,14 @@ enum JSONEncoderShim {
 
     @Test func lookAlikeShapes() {
         let cases: [(String, (inout Gen) -> String)] = [
-            ("order_number", { g in
-                let body = "4" + g.digits(14)
-                let good = withLuhn(body).last!.wholeNumberValue!
-                return body + String((good + 1 + Int(g.next() % 9)) % 10)
-            }),
+            (
+                "order_number",
+                { g in
+                    let body = "4" + g.digits(14)
+                    let good = withLuhn(body).last!.wholeNumberValue!
+                    return body + String((good + 1 + Int(g.next() % 9)) % 10)
+                }
+            ),
             ("zip", { g in g.digits(5) + "-" + g.digits(4) }),
             ("session_id", { g in "\(g.digits(8))-e29b-41d4-a716-\(g.digits(12))" }),
             ("created_at", { g in "2024-0\(1 + g.next() % 9)-1\(g.next() % 9)T12:00:00Z" }),

@@ -1,5 +1,5 @@
-import Testing
 import Tagging
+import Testing
 
 @Suite struct FreeTextScanning {
     func found(_ text: String) -> [(Tag, String)] {

@@ -1,5 +1,5 @@
-import Testing
 import Tagging
+import Testing
 
 @Suite struct HeaderPriorTests {
     @Test func normalization() {

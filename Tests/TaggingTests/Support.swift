@@ -1,5 +1,5 @@
-import Foundation
 import Columns
+import Foundation
 import Tagging
 
 /// Swift Testing also exports a `Tag`.
@@ -43,7 +43,10 @@ func splitCSVLine(_ line: Substring) -> [String] {
         if quoted {
             if pendingQuote {
                 pendingQuote = false
-                if c == "\"" { cur.append("\""); continue }
+                if c == "\"" {
+                    cur.append("\"")
+                    continue
+                }
                 quoted = false
             } else if c == "\"" {
                 pendingQuote = true
@@ -102,10 +105,17 @@ private func orderedKeys(_ line: String) -> [String] {
     var cur = ""
     for c in line {
         if inString {
-            if escaped { escaped = false; cur.append(c) } else if c == "\\" { escaped = true } else if c == "\"" {
+            if escaped {
+                escaped = false
+                cur.append(c)
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "\"" {
                 inString = false
                 if isKey { keys.append(cur) }
-            } else { cur.append(c) }
+            } else {
+                cur.append(c)
+            }
         } else if c == "\"" {
             inString = true
             cur = ""

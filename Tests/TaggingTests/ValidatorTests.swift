@@ -1,5 +1,5 @@
-import Testing
 import Tagging
+import Testing
 
 @Suite struct PANValidator {
     @Test(arguments: [
@@ -248,8 +248,10 @@ import Tagging
         #expect(!valid(.dateOfBirth, "2024-07-01"))  // future
         #expect(valid(.dateOfBirth, "1904-06-30"))  // exactly 120
         #expect(!valid(.dateOfBirth, "1904-06-29"))  // older than 120
-        for s in ["1990-02-30", "2023-02-29", "1900-02-29", "13/01/1990", "01.13.1990", "1990-1-15", "1990/01/15",
-                  "1990-01-15T00:00:00Z", "1990-01-15 10:00", "19900115", "01/15/90", "15 Jan 1990", "2024-13-01"] {
+        for s in [
+            "1990-02-30", "2023-02-29", "1900-02-29", "13/01/1990", "01.13.1990", "1990-1-15", "1990/01/15",
+            "1990-01-15T00:00:00Z", "1990-01-15 10:00", "19900115", "01/15/90", "15 Jan 1990", "2024-13-01",
+        ] {
             #expect(!valid(.dateOfBirth, s), "\(s)")
         }
     }
@@ -265,24 +267,32 @@ import Tagging
 
 @Suite struct NameAndAddressShapes {
     @Test func names() {
-        for s in ["John", "Mary-Jane", "O'Brien", "de la Cruz", "José García", "J. R. Smith", "SMITH", "Smith, John",
-                  "Zoë", "van der Berg", "McDonald", "Müller"] {
+        for s in [
+            "John", "Mary-Jane", "O'Brien", "de la Cruz", "José García", "J. R. Smith", "SMITH", "Smith, John",
+            "Zoë", "van der Berg", "McDonald", "Müller",
+        ] {
             #expect(valid(.personName, s), "\(s)")
         }
-        for s in ["john", "John3", "123", "John  Smith", "Smith,John", "", "John@", "A", "Customer called about delivery",
-                  "R2-D2", "John -Smith", "de la", "4111 1111 1111 1111"] {
+        for s in [
+            "john", "John3", "123", "John  Smith", "Smith,John", "", "John@", "A", "Customer called about delivery",
+            "R2-D2", "John -Smith", "de la", "4111 1111 1111 1111",
+        ] {
             #expect(!valid(.personName, s), "\(s)")
         }
     }
 
     @Test func addresses() {
-        for s in ["123 Main St", "4642 Elm Lane Apt 29", "12B Baker Street", "Hauptstraße 5", "Via Roma 12",
-                  "PO Box 123", "P.O. Box 77", "1600 Pennsylvania Avenue NW", "10 Downing St, London", "5 Rue de Rivoli",
-                  "221-223 Oak Blvd."] {
+        for s in [
+            "123 Main St", "4642 Elm Lane Apt 29", "12B Baker Street", "Hauptstraße 5", "Via Roma 12",
+            "PO Box 123", "P.O. Box 77", "1600 Pennsylvania Avenue NW", "10 Downing St, London", "5 Rue de Rivoli",
+            "221-223 Oak Blvd.",
+        ] {
             #expect(valid(.streetAddress, s), "\(s)")
         }
-        for s in ["Main St", "123", "123 Main", "2024-03-05", "Apt 5", "John Smith", "12345-6789", "1.2.3.4",
-                  "Order 4014089072871752 shipped"] {
+        for s in [
+            "Main St", "123", "123 Main", "2024-03-05", "Apt 5", "John Smith", "12345-6789", "1.2.3.4",
+            "Order 4014089072871752 shipped",
+        ] {
             #expect(!valid(.streetAddress, s), "\(s)")
         }
     }

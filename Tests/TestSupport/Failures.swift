@@ -6,6 +6,14 @@ public final class Failures: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [String] = []
     public init() {}
-    public func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
-    public var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    public func add(_ s: String) {
+        lock.lock()
+        items.append(s)
+        lock.unlock()
+    }
+    public var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
 }

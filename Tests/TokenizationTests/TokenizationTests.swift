@@ -1,12 +1,12 @@
-import Testing
-import Foundation
-import Keyring
-import HSM
+import Columns
 import Crypto
 import FPE
-import Columns
-import Transforms
+import Foundation
+import HSM
+import Keyring
 import TestSupport
+import Testing
+import Transforms
 
 func makeKeyring(_ names: [String]) throws -> Keyring {
     let fx = SoftHSMFixture.shared
@@ -93,7 +93,8 @@ func randomDigits(_ count: Int, length: Int) -> NumeralBatch {
         #expect(try encrypt(v2, .hsm) != hsm1)
         // v1 still detokenizes after rotation (decrypt-only), and is gone after retirement.
         var back = hsm1
-        try FPECipher(algorithm: .ff1, cipher: kr.blockCipher(try kr.tokenizationKey(domain: "modes-pan", version: 1), custody: .hsm), radix: 10).decrypt(&back, tweak: [])
+        try FPECipher(algorithm: .ff1, cipher: kr.blockCipher(try kr.tokenizationKey(domain: "modes-pan", version: 1), custody: .hsm), radix: 10).decrypt(
+            &back, tweak: [])
         #expect(back == input)
         try kr.retire(KeyRef(.inUse, "modes-pan"), version: 1)
         #expect(throws: KeyringError(.versionNotFound, "")) { _ = try kr.tokenizationKey(domain: "modes-pan", version: 1) }

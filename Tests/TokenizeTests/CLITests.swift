@@ -1,7 +1,7 @@
-import Testing
+import Audit
 import Foundation
 import TestSupport
-import Audit
+import Testing
 
 /// Runs the built `tokengate` executable as a data engineer would: feeds through stdin/stdout.
 @Suite(.serialized) struct ExecutableRuns {
@@ -29,7 +29,11 @@ import Audit
         return path
     }
 
-    struct Output { let status: Int32; let stdout: Data; let stderr: String }
+    struct Output {
+        let status: Int32
+        let stdout: Data
+        let stderr: String
+    }
 
     /// The audit log every executable run of this suite appends to.
     static let auditLog = SoftHSMFixture.shared.directory + "/cli-audit.jsonl"
@@ -52,8 +56,9 @@ import Audit
         p.standardError = try FileHandle(forWritingTo: errFile)
         try p.run()
         p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: try Data(contentsOf: outFile),
-                      stderr: try String(contentsOf: errFile, encoding: .utf8))
+        return Output(
+            status: p.terminationStatus, stdout: try Data(contentsOf: outFile),
+            stderr: try String(contentsOf: errFile, encoding: .utf8))
     }
 
     /// The progress line goes to a terminal only: under a pseudo-terminal (util-linux `script`)
@@ -143,7 +148,8 @@ import Audit
         while Date() < deadline {
             let text = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-               let port = UInt16(line.split(separator: ":").last ?? "") {
+                let port = UInt16(line.split(separator: ":").last ?? "")
+            {
                 return (p, port, err)
             }
             usleep(20_000)
@@ -223,9 +229,15 @@ import Audit
         #expect(verify.status == 0 && String(decoding: verify.stdout, as: UTF8.self).contains("chain intact"), "\(verify.stderr)")
 
         // No value and no token of the sensitive columns appears in the log.
-        let rows = try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        let tokens = try String(contentsOfFile: dir + "/safe.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        let sensitive = ["first_name", "last_name", "email", "phone", "ssn", "date_of_birth", "street_address", "card_number", "iban", "routing_number", "ip_address"]
+        let rows = try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        let tokens = try String(contentsOfFile: dir + "/safe.csv", encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        let sensitive = [
+            "first_name", "last_name", "email", "phone", "ssn", "date_of_birth", "street_address", "card_number", "iban", "routing_number", "ip_address",
+        ]
         let header = rows[0]
         var values: [String] = []
         for table in [rows, tokens] {

@@ -1,11 +1,11 @@
-import Testing
-import Foundation
-import Keyring
 import Columns
 import Crypto
-import Tokenize
-import TestSupport
+import Foundation
+import Keyring
 import Sealing
+import TestSupport
+import Testing
+import Tokenize
 
 /// Tags columns by their names (the real tagger is tested on its own; here the job is under test).
 let byName: TokenizeJob.Classifier = { batch in
@@ -99,7 +99,8 @@ let sampleCSV = [
     @Test func withoutARejectsFileTheRunFailsAndLeavesNoOutput() throws {
         let kr = try keyring(["jnf-pan", "jnf-ssn", "jnf-email"])
         let dir = try tempDir()
-        try (sampleCSV + "4,4111111111111112,123-45-6788,x@y.com,n,GB82WEST12345698765432\r\n").write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        try (sampleCSV + "4,4111111111111112,123-45-6788,x@y.com,n,GB82WEST12345698765432\r\n").write(
+            toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
         var o = TokenizeJob.Options()
         o.input = dir + "/in.csv"
         o.output = dir + "/safe.csv"
@@ -127,7 +128,9 @@ let sampleCSV = [
         d.mode = .detokenize
         d.input = dir + "/safe.csv"
         d.output = dir + "/back.csv"
-        #expect(throws: JobError(.permissionDenied, "")) { _ = try TokenizeJob.run(d, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName) }
+        #expect(throws: JobError(.permissionDenied, "")) {
+            _ = try TokenizeJob.run(d, policy: jobPolicy("jdn", detokenize: false), keyring: kr, classify: byName)
+        }
         #expect(!FileManager.default.fileExists(atPath: dir + "/back.csv"))
     }
 
@@ -170,7 +173,8 @@ let sampleCSV = [
         }
         let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-\(prefix)", pin: "approver-\(prefix)")
         var pin = Array("approver-\(prefix)".utf8)
-        p.detokenize = DetokenizePermission(allowed: true, pin: .file(pinFile), pinVerifier: try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin)))
+        p.detokenize = DetokenizePermission(
+            allowed: true, pin: .file(pinFile), pinVerifier: try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin)))
         return p
     }
 
@@ -191,7 +195,11 @@ let sampleCSV = [
         let s = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: Scan.classifier(policy: policy))
         #expect(s.rowsIn == 300 && s.rowsOut == 300 && s.rowsRejected == 0 && s.reconciles)
         let tagged = Set(s.columns.filter { $0.action != "keep" }.map(\.name))
-        #expect(tagged == ["first_name", "last_name", "email", "phone", "ssn", "date_of_birth", "street_address", "card_number", "iban", "routing_number", "ip_address", "memo"])
+        #expect(
+            tagged == [
+                "first_name", "last_name", "email", "phone", "ssn", "date_of_birth", "street_address", "card_number", "iban", "routing_number", "ip_address",
+                "memo",
+            ])
         // Untouched columns byte-identical, tagged ones changed.
         let original = try String(contentsOfFile: input, encoding: .utf8)
         let safe = try String(contentsOfFile: o.output, encoding: .utf8)
@@ -220,13 +228,15 @@ let sampleCSV = [
         let dir = try tempDir()
         let csv = "\u{FEFF}id,card,\"sec,ret\",note\r\n1,4111111111111111,x,\"a, b\"\r\n\r\n2,5555555555554444,y,c\r\n"
         try csv.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
-        let policy = try Policy.load(path: writePolicy("""
-            version: 1
-            tags:
-              pan: { transform: card, domain: jdr-pan }
-            columns:
-              "sec,ret": { action: drop }
-            """))
+        let policy = try Policy.load(
+            path: writePolicy(
+                """
+                version: 1
+                tags:
+                  pan: { transform: card, domain: jdr-pan }
+                columns:
+                  "sec,ret": { action: drop }
+                """))
         var o = TokenizeJob.Options()
         o.input = dir + "/in.csv"
         o.output = dir + "/out.csv"
@@ -253,13 +263,15 @@ let sampleCSV = [
             #"{"secret": "only"}"#,
         ].map { $0 + "\n" }.joined()
         try jsonl.write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
-        let policy = try Policy.load(path: writePolicy("""
-            version: 1
-            tags:
-              pan: { transform: card, domain: jdj-pan }
-            columns:
-              secret: { action: drop }
-            """))
+        let policy = try Policy.load(
+            path: writePolicy(
+                """
+                version: 1
+                tags:
+                  pan: { transform: card, domain: jdj-pan }
+                columns:
+                  secret: { action: drop }
+                """))
         var o = TokenizeJob.Options()
         o.input = dir + "/in.jsonl"
         o.output = dir + "/out.jsonl"
@@ -313,7 +325,9 @@ let sampleCSV = [
         so.keyName = "jso-pan"
         so.maxOverheadPercent = 0
         o.seal = so
-        #expect(throws: JobError(.overheadExceeded, "")) { _ = try TokenizeJob.run(o, policy: jobPolicy("jso", detokenize: false), keyring: kr, classify: byName) }
+        #expect(throws: JobError(.overheadExceeded, "")) {
+            _ = try TokenizeJob.run(o, policy: jobPolicy("jso", detokenize: false), keyring: kr, classify: byName)
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["in.csv"])
     }
 }
@@ -374,6 +388,8 @@ let sampleCSV = [
         r.input = "/nonexistent.tgs"
         r.output = "/tmp/never.tgs"
         r.seal = TokenizeJob.SealOptions()
-        #expect(throws: JobError(.permissionDenied, "")) { _ = try TokenizeJob.run(r, policy: jobPolicy("jrp", detokenize: false), keyring: kr, classify: { _ in [] }) }
+        #expect(throws: JobError(.permissionDenied, "")) {
+            _ = try TokenizeJob.run(r, policy: jobPolicy("jrp", detokenize: false), keyring: kr, classify: { _ in [] })
+        }
     }
 }

@@ -1,11 +1,11 @@
-import Testing
+import Columns
+import Crypto
 import Foundation
 import Keyring
-import Columns
-import Transforms
-import Tokenize
 import TestSupport
-import Crypto
+import Testing
+import Tokenize
+import Transforms
 
 func keyring(_ names: [String]) throws -> Keyring {
     let fx = SoftHSMFixture.shared
@@ -25,18 +25,20 @@ func writePolicy(_ yaml: String) throws -> String {
 
 @Suite struct PolicyFiles {
     @Test func policiesParseWithDefaultsAndOverrides() throws {
-        let p = try Policy.load(path: writePolicy("""
-            version: 1
-            algorithm: ff3-1
-            custody: hsm
-            tags:
-              pan: { transform: card, domain: pan }
-              email: { action: hmac, domain: email }
-            columns:
-              memo: { action: drop }
-              card_last: { action: mask, keep-last: 2 }
-              dob: { transform: date, domain: date, date-format: MM/dd/yyyy, date-min: 1920-01-01 }
-            """))
+        let p = try Policy.load(
+            path: writePolicy(
+                """
+                version: 1
+                algorithm: ff3-1
+                custody: hsm
+                tags:
+                  pan: { transform: card, domain: pan }
+                  email: { action: hmac, domain: email }
+                columns:
+                  memo: { action: drop }
+                  card_last: { action: mask, keep-last: 2 }
+                  dob: { transform: date, domain: date, date-format: MM/dd/yyyy, date-min: 1920-01-01 }
+                """))
         #expect(p.algorithm == .ff31 && p.custody == .hsm)
         #expect(p.rule(column: "cc", tag: "pan").transform == .card)
         #expect(p.rule(column: "memo", tag: "pan").action == .drop, "column overrides win")

@@ -1,9 +1,9 @@
-import Testing
-import Foundation
-import FPE
-import Crypto
 import Columns
+import Crypto
+import FPE
+import Foundation
 import Tagging
+import Testing
 import Transforms
 
 func testCipher(_ algorithm: FPEAlgorithm, seed: UInt8 = 7) throws -> AESECB {
@@ -14,8 +14,9 @@ func testCipher(_ algorithm: FPEAlgorithm, seed: UInt8 = 7) throws -> AESECB {
 }
 
 func transformer(_ spec: TransformSpec, _ alg: FPEAlgorithm = .ff1, column: String = "col") throws -> TokenTransformer {
-    try TokenTransformer(spec: spec, algorithm: alg, cipher: testCipher(alg),
-                         tweak: TokenTransformer.tweak(domain: spec.kind.rawValue, column: column, algorithm: alg))
+    try TokenTransformer(
+        spec: spec, algorithm: alg, cipher: testCipher(alg),
+        tweak: TokenTransformer.tweak(domain: spec.kind.rawValue, column: column, algorithm: alg))
 }
 
 func digitValues(_ s: String) -> [UInt8] { s.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }.map { $0 - 0x30 } }
@@ -33,9 +34,11 @@ func sameLayout(_ a: String, _ b: String, kept: (UInt8) -> Bool) -> Bool {
     return zip(x, y).allSatisfy { kept($0) ? $0 == $1 : !kept($1) }
 }
 
-let cards = ["4111111111111111", "5555555555554444", "378282246310005", "30569309025904", "6011111111111117",
-             "4222222222222", "4111 1111 1111 1111", "5555-5555-5555-4444", "2221000000000009",
-             withLuhn("50000000001"), withLuhn("601100000000000000"), withLuhn("62000000000000000")]
+let cards = [
+    "4111111111111111", "5555555555554444", "378282246310005", "30569309025904", "6011111111111117",
+    "4222222222222", "4111 1111 1111 1111", "5555-5555-5555-4444", "2221000000000009",
+    withLuhn("50000000001"), withLuhn("601100000000000000"), withLuhn("62000000000000000"),
+]
 
 @Suite struct CardTransform {
     @Test(arguments: FPEAlgorithm.allCases)

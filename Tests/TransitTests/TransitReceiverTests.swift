@@ -1,8 +1,8 @@
-import Testing
 import Foundation
 import Keyring
 import Sealing
 import TestSupport
+import Testing
 import Transit
 
 // The receiving state machine driven directly, with no socket: the same checks the TCP tests
@@ -60,7 +60,12 @@ func drive(_ kr: Keyring, _ bytes: [UInt8], chunk: Int = .max, cuts: [Int]? = ni
         #expect(d.error == nil)
         #expect(d.plaintext == fx.data)
         let src = try SealedReader(path: fx.source, keyring: fx.kr)
-        #expect(d.frames == (0..<src.frameCount).map { let r = try! src.frame(at: $0).records; return UInt64(r.lowerBound)..<UInt64(r.upperBound) })
+        #expect(
+            d.frames
+                == (0..<src.frameCount).map {
+                    let r = try! src.frame(at: $0).records
+                    return UInt64(r.lowerBound)..<UInt64(r.upperBound)
+                })
         #expect(d.totals == TransitTotals(frames: src.frameCount, records: UInt64(src.totalRecords), bytes: fx.data.count))
         #expect(d.hello?.metadata == transitMetadata)
         #expect(d.hello?.frameSize == 64 && d.hello?.frameCount == src.frameCount)
@@ -89,26 +94,26 @@ func drive(_ kr: Keyring, _ bytes: [UInt8], chunk: Int = .max, cuts: [Int]? = ni
         let fx = try Fixture("rxtamper")
         defer { fx.cleanup() }
         var m = try fx.record()
-        m[2][TransitFormat.frameHeaderSize + 5] ^= 0x01 // ciphertext of frame 1
+        m[2][TransitFormat.frameHeaderSize + 5] ^= 0x01  // ciphertext of frame 1
         let d = drive(fx.kr, Array(m.joined()), chunk: 1)
         #expect(d.error == .frameAuthenticationFailed)
         #expect(d.frames.count == 1, "frame 0 is authentic; frame 1 must not be released")
         #expect(d.plaintext == Array(fx.data[0..<d.plaintext.count]))
         m = try fx.record()
-        m[2][m[2].count - 1] ^= 0x80 // its tag
+        m[2][m[2].count - 1] ^= 0x80  // its tag
         #expect(drive(fx.kr, Array(m.joined())).error == .frameAuthenticationFailed)
         m = try fx.record()
-        m[0][m[0].count - 20] ^= 0x01 // the metadata in the hello
+        m[0][m[0].count - 20] ^= 0x01  // the metadata in the hello
         let h = drive(fx.kr, Array(m.joined()))
         #expect(h.error == .streamAuthenticationFailed && h.hello == nil && h.frames.isEmpty)
         m = try fx.record()
-        m[m.count - 1][10] ^= 0x01 // the end message's record total
+        m[m.count - 1][10] ^= 0x01  // the end message's record total
         #expect(drive(fx.kr, Array(m.joined())).error == .streamAuthenticationFailed)
         m = try fx.record()
-        m[0][0] ^= 0x01 // the magic
+        m[0][0] ^= 0x01  // the magic
         #expect(drive(fx.kr, Array(m.joined())).error == .streamProtocol)
         m = try fx.record()
-        m[0][4] = 2 // the version
+        m[0][4] = 2  // the version
         #expect(drive(fx.kr, Array(m.joined())).error == .unsupportedVersion)
     }
 

@@ -1,11 +1,11 @@
-import Testing
-import Foundation
-import Keyring
-import HSM
 import Crypto
+import Foundation
+import HSM
+import Keyring
 import Sealing
 import SystemIO
 import TestSupport
+import Testing
 import Transit
 
 // Loopback only: every socket here is on 127.0.0.1.
@@ -38,7 +38,9 @@ func readFile(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL
 func payload(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
     var x = seed &* 0x9E37_79B9_7F4A_7C15 | 1
     return (0..<count).map { _ in
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
         return UInt8(truncatingIfNeeded: x)
     }
 }
@@ -62,8 +64,16 @@ final class Box<T>: @unchecked Sendable {
     // @unchecked: every access goes through `lock`.
     private let lock = NSLock()
     private var v: T?
-    func set(_ x: T) { lock.lock(); v = x; lock.unlock() }
-    var value: T? { lock.lock(); defer { lock.unlock() }; return v }
+    func set(_ x: T) {
+        lock.lock()
+        v = x
+        lock.unlock()
+    }
+    var value: T? {
+        lock.lock()
+        defer { lock.unlock() }
+        return v
+    }
 }
 
 typealias Counts = (frames: Int, bytes: Int)
@@ -80,11 +90,15 @@ final class Receiver: Sendable {
         let result = self.result, done = self.done
         Thread {
             let r = Result { () throws -> Counts in
-                try Transit.receive(listenPort: 0, host: "127.0.0.1", keyring: keyring, output: output, seal: seal, timeout: timeout,
-                                    ready: { p in portBox.set(p); ready.signal() })
+                try Transit.receive(
+                    listenPort: 0, host: "127.0.0.1", keyring: keyring, output: output, seal: seal, timeout: timeout,
+                    ready: { p in
+                        portBox.set(p)
+                        ready.signal()
+                    })
             }
             result.set(r)
-            ready.signal() // in case listening failed
+            ready.signal()  // in case listening failed
             done.signal()
         }.start()
         guard ready.wait(timeout: .now() + 30) == .success, let p = portBox.value else {
@@ -102,7 +116,10 @@ final class Receiver: Sendable {
     /// The receive's error code, nil on success. Any error that is not a TransitError is a test
     /// failure of its own (reported as `.streamProtocol` so that it never reads as success).
     func errorCode() -> TransitError.Code? {
-        do { _ = try wait(); return nil } catch let e as TransitError { return e.code } catch {
+        do {
+            _ = try wait()
+            return nil
+        } catch let e as TransitError { return e.code } catch {
             Issue.record("expected a TransitError, got \(error)")
             return .streamProtocol
         }
@@ -115,7 +132,7 @@ func rawClient(port: UInt16, _ bytes: [UInt8], holdOpenSeconds: Double = 0) thro
     let socket = try TCPSocket.connect(host: "127.0.0.1", port: port, timeout: 30)
     defer { socket.close() }
     do { try socket.send(bytes) } catch {
-        if error.code == .disconnected { return } // the receiver gave up early: fine
+        if error.code == .disconnected { return }  // the receiver gave up early: fine
         throw error
     }
     if holdOpenSeconds > 0 {
@@ -277,19 +294,19 @@ struct Fixture {
         let fx = try Fixture("trtamper")
         defer { fx.cleanup() }
         var m = try fx.record()
-        m[2][TransitFormat.frameHeaderSize + 5] ^= 0x01 // ciphertext of frame 1
+        m[2][TransitFormat.frameHeaderSize + 5] ^= 0x01  // ciphertext of frame 1
         #expect(try fx.feed(Array(m.joined())) == .frameAuthenticationFailed)
         m = try fx.record()
-        m[2][m[2].count - 1] ^= 0x80 // its tag
+        m[2][m[2].count - 1] ^= 0x80  // its tag
         #expect(try fx.feed(Array(m.joined())) == .frameAuthenticationFailed)
         m = try fx.record()
-        m[0][70] ^= 0x01 // the session key envelope in the hello
+        m[0][70] ^= 0x01  // the session key envelope in the hello
         #expect(try fx.feed(Array(m.joined())) != nil)
         m = try fx.record()
-        m[0][m[0].count - 20] ^= 0x01 // the metadata in the hello
+        m[0][m[0].count - 20] ^= 0x01  // the metadata in the hello
         #expect(try fx.feed(Array(m.joined())) == .streamAuthenticationFailed)
         m = try fx.record()
-        m[m.count - 1][10] ^= 0x01 // the end message's record total
+        m[m.count - 1][10] ^= 0x01  // the end message's record total
         #expect(try fx.feed(Array(m.joined())) == .streamAuthenticationFailed)
     }
 
@@ -335,7 +352,8 @@ struct Fixture {
         let out = fx.dir + "/out.tgs"
         let r = try Receiver(keyring: receiverKeyring, output: out, seal: fx.atRest)
         var senderError: TransitError.Code?
-        do { try Transit.send(path: fx.source, to: "127.0.0.1", port: r.port, keyring: fx.kr, transitKey: fx.transit, timeout: 10) } catch let e as TransitError {
+        do { try Transit.send(path: fx.source, to: "127.0.0.1", port: r.port, keyring: fx.kr, transitKey: fx.transit, timeout: 10) } catch let e as TransitError
+        {
             senderError = e.code
         }
         #expect(r.errorCode() == .keyUnavailable)

@@ -6,9 +6,10 @@
 // Run (after `bash scripts/setup.sh` at the repository root):
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target CustodyBenchmarks
 import Benchmark
+import FPE
 import Foundation
 import Keyring
-import FPE
+@_spi(KeyAccess) import Operations
 
 /// The development keyring of the repository this file is in.
 let keyringPath = URL(fileURLWithPath: #filePath)
@@ -27,7 +28,8 @@ func digits16(_ count: Int) -> NumeralBatch {
 let benchmarks: @Sendable () -> Void = {
     let keyring: Keyring
     do {
-        keyring = try Keyring(configPath: keyringPath)
+        // Keys only through the operations core: one audited session for the whole run.
+        keyring = try Gateway(keyringPath: keyringPath).withAuditedKeyring(operation: "benchmark custody") { $0 }
         _ = try keyring.initialize()
     } catch {
         fatalError("CustodyBenchmarks need the development HSM: run scripts/setup.sh first (\(error))")
@@ -35,16 +37,20 @@ let benchmarks: @Sendable () -> Void = {
     let rest = KeyRef(.atRest, "datasets")
     let context = Array("benchmark-context".utf8)
 
-    Benchmark("Keyring wrap data key (at-rest, SoftHSM2)",
-              configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))) { benchmark in
+    Benchmark(
+        "Keyring wrap data key (at-rest, SoftHSM2)",
+        configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))
+    ) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try keyring.generateDataKey(rest, context: context).wrapped)
         }
     }
 
     let wrapped = try! keyring.generateDataKey(rest, context: context).wrapped
-    Benchmark("Keyring unwrap data key (at-rest, SoftHSM2)",
-              configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))) { benchmark in
+    Benchmark(
+        "Keyring unwrap data key (at-rest, SoftHSM2)",
+        configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))
+    ) { benchmark in
         for _ in benchmark.scaledIterations {
             let k = try keyring.unwrapDataKey(wrapped, purpose: .atRest, context: context)
             blackHole(k.count)
@@ -59,8 +65,10 @@ let benchmarks: @Sendable () -> Void = {
             let engine = try! FPECipher(algorithm: alg, cipher: keyring.blockCipher(key, custody: custody), radix: 10)
             // One iteration = one batch of 4096 tokens: tokens/s = 4096 × the throughput figure
             // (= 4096 / the wall-clock time per iteration).
-            Benchmark("\(alg.rawValue) \(custody) custody, 16 digits, per batch of \(batchSize) tokens",
-                      configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))) { benchmark in
+            Benchmark(
+                "\(alg.rawValue) \(custody) custody, 16 digits, per batch of \(batchSize) tokens",
+                configuration: .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(3))
+            ) { benchmark in
                 var b = input
                 for _ in benchmark.scaledIterations {
                     try engine.encrypt(&b, tweak: tweak)
@@ -71,8 +79,10 @@ let benchmarks: @Sendable () -> Void = {
         // Baseline: the same HSM key, one value per FPE call, hence one C_Encrypt per value per round.
         let perValue = try! FPECipher(algorithm: alg, cipher: keyring.blockCipher(key, custody: .hsm), radix: 10)
         let one = Array(input.value(at: 0))
-        Benchmark("\(alg.rawValue) hsm custody, 16 digits, per token, one C_Encrypt per value per round (baseline)",
-                  configuration: .init(metrics: [.throughput, .wallClock], maxDuration: .seconds(3))) { benchmark in
+        Benchmark(
+            "\(alg.rawValue) hsm custody, 16 digits, per token, one C_Encrypt per value per round (baseline)",
+            configuration: .init(metrics: [.throughput, .wallClock], maxDuration: .seconds(3))
+        ) { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(try perValue.encrypt(one, tweak: tweak))
             }

@@ -5,13 +5,13 @@
 //
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
 
-import Benchmark
 import BenchSupport
+import Benchmark
 import Crypto
 import FPE
 
 let batchSize = 4096
-let key = [UInt8](repeating: 0x5A, count: 32)   // AES-256 test key
+let key = [UInt8](repeating: 0x5A, count: 32)  // AES-256 test key
 let ff1Tweak = Array("tokengate/pan".utf8)
 let ff31Tweak: [UInt8] = [0x74, 0x6F, 0x6B, 0x65, 0x6E, 0x2D, 0x31]
 
@@ -76,7 +76,7 @@ let benchmarks: @Sendable () -> Void = {
     // static threshold (0, in `Thresholds/FPEBenchmarks.<name>.p90.json`), with no tolerance at
     // any percentile. Checked by `swift package benchmark thresholds check` (see README.md).
     let zeroMallocs: [BenchmarkMetric: BenchmarkThresholds] = [
-        .mallocCountTotal: BenchmarkThresholds(relative: BenchmarkThresholds.Relative.strict, absolute: BenchmarkThresholds.Absolute.strict),
+        .mallocCountTotal: BenchmarkThresholds(relative: BenchmarkThresholds.Relative.strict, absolute: BenchmarkThresholds.Absolute.strict)
     ]
     Benchmark.defaultConfiguration = .init(
         metrics: [tokensPerSecond, .wallClock, .mallocCountTotal],

@@ -1,3 +1,4 @@
+import BenchSupport
 // Format benchmarks: CSV and JSON Lines passthrough (read into batches + write back out) on a
 // generated ~100 MB feed of 10 columns, one core. The feeds are generated once into the temporary
 // directory (deterministic, reused by later runs); output goes to /dev/null, so the figures are
@@ -8,13 +9,12 @@
 // Run:
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target FormatsBenchmarks
 import Benchmark
-import BenchSupport
 import Columns
 import Formats
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let targetBytes = 100_000_000

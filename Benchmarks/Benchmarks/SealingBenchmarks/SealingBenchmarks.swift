@@ -8,6 +8,7 @@
 import Benchmark
 import Foundation
 import Keyring
+@_spi(KeyAccess) import Operations
 import Sealing
 
 /// The development keyring of the repository this file is in.
@@ -21,7 +22,8 @@ let frameSize = 1 << 20
 let benchmarks: @Sendable () -> Void = {
     let keyring: Keyring
     do {
-        keyring = try Keyring(configPath: keyringPath)
+        // Keys only through the operations core: one audited session for the whole run.
+        keyring = try Gateway(keyringPath: keyringPath).withAuditedKeyring(operation: "benchmark sealing") { $0 }
         _ = try keyring.initialize()
     } catch {
         fatalError("SealingBenchmarks need the development HSM: run scripts/setup.sh first (\(error))")
@@ -35,8 +37,9 @@ let benchmarks: @Sendable () -> Void = {
         try w.finish()
     }
 
-    let config = Benchmark.Configuration(metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
-                                         timeUnits: .milliseconds, maxDuration: .seconds(10), maxIterations: 10)
+    let config = Benchmark.Configuration(
+        metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
+        timeUnits: .milliseconds, maxDuration: .seconds(10), maxIterations: 10)
 
     Benchmark("seal 256 MiB, 1 MiB frames (per 256 MiB)", configuration: config) { benchmark in
         for _ in benchmark.scaledIterations { try sealFile() }

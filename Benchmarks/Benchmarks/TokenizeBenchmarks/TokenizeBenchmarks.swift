@@ -14,6 +14,7 @@
 import Benchmark
 import Foundation
 import Keyring
+@_spi(KeyAccess) import Operations
 import Tokenize
 
 let repository = URL(fileURLWithPath: #filePath)
@@ -27,8 +28,10 @@ func bench10Feed(_ size: String) -> (path: String, bytes: Int) {
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", repository.appendingPathComponent("scripts/gen_feed.py").path,
-                   "--profile", "bench10", "--format", "csv", "--bytes", size, "--out", path + ".tmp"]
+    p.arguments = [
+        "python3", repository.appendingPathComponent("scripts/gen_feed.py").path,
+        "--profile", "bench10", "--format", "csv", "--bytes", size, "--out", path + ".tmp",
+    ]
     do {
         try p.run()
         p.waitUntilExit()
@@ -36,7 +39,8 @@ func bench10Feed(_ size: String) -> (path: String, bytes: Int) {
         fatalError("cannot run python3 scripts/gen_feed.py: \(error)")
     }
     guard p.terminationStatus == 0, rename(path + ".tmp", path) == 0,
-          let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else {
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+    else {
         fatalError("scripts/gen_feed.py failed for \(size)")
     }
     return (path, bytes)
@@ -47,7 +51,10 @@ let mbps = BenchmarkMetric.custom("MB/s", polarity: .prefersLarger, useScalingFa
 let benchmarks: @Sendable () -> Void = {
     let keyring: Keyring
     do {
-        keyring = try Keyring(configPath: repository.appendingPathComponent("keys-config/keyring.dev.yaml").path)
+        // Keys only through the operations core: one audited session for the whole run.
+        keyring = try Gateway(keyringPath: repository.appendingPathComponent("keys-config/keyring.dev.yaml").path).withAuditedKeyring(
+            operation: "benchmark tokenize"
+        ) { $0 }
     } catch {
         fatalError("TokenizeBenchmarks need the development HSM: run scripts/setup.sh first (\(error))")
     }
@@ -80,16 +87,22 @@ let benchmarks: @Sendable () -> Void = {
     let feed100 = bench10Feed("100M")
     let feed1G = bench10Feed("1G")
     let metrics: [BenchmarkMetric] = [mbps, .wallClock, .cpuTotal, .peakMemoryResident]
-    Benchmark("tokenize bench10 CSV 100 MB, FF1 derived custody, 2 workers",
-              configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 9)) { benchmark in
+    Benchmark(
+        "tokenize bench10 CSV 100 MB, FF1 derived custody, 2 workers",
+        configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 9)
+    ) { benchmark in
         try job(feed100, policy: .default, workers: 2, benchmark)
     }
-    Benchmark("tokenize bench10 CSV 1 GB, FF1 derived custody, 2 workers",
-              configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 5)) { benchmark in
+    Benchmark(
+        "tokenize bench10 CSV 1 GB, FF1 derived custody, 2 workers",
+        configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 5)
+    ) { benchmark in
         try job(feed1G, policy: .default, workers: 2, benchmark)
     }
-    Benchmark("passthrough (keep-all policy) bench10 CSV 1 GB, 1 worker",
-              configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 5)) { benchmark in
+    Benchmark(
+        "passthrough (keep-all policy) bench10 CSV 1 GB, 1 worker",
+        configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(60), maxIterations: 5)
+    ) { benchmark in
         try job(feed1G, policy: keepAll, workers: 1, benchmark)
     }
 }
