@@ -27,9 +27,11 @@ extension Batch {
     ///
     /// Copies each value's bytes once; allocates the two buffers and the row list once per call.
     ///
-    /// - Parameter column: the column index.
+    /// - Parameters:
+    ///   - column: the column index.
+    ///   - fromRow: rows before this one are not gathered (they keep their values on scatter).
     /// - Returns: the gathered values and their rows; empty when no cell holds a value.
-    public func gatherValues(column: Int) -> GatheredValues {
+    public func gatherValues(column: Int, fromRow: Int = 0) -> GatheredValues {
         let source = columns[column]
         let rows = rowCount
         var picked: [Int] = []
@@ -37,7 +39,7 @@ extension Batch {
         var values = ByteColumn(reservingValues: rows, bytes: source.bytes.count)
         let kinds = layout.kinds[column]  // empty: every cell is plain CSV text
         source.bytes.withUnsafeBytes { all in
-            for r in 0..<rows {
+            for r in min(fromRow, rows)..<rows {
                 let range = source.offsets[r]..<source.offsets[r + 1]
                 guard !range.isEmpty else { continue }
                 if !kinds.isEmpty {

@@ -148,5 +148,8 @@ extension AuditRecord {
         throughputMBps = s.megabytesPerSecond
         encryptionOverheadPercent = s.encryptionOverheadPercent
         if let r = s.rejectsFile { details["rejectsFile"] = r }
+        if let v = s.outputVerified { details["outputScan"] = v ? "on" : "off (--no-verify-output)" }
+        let protected = s.columns.compactMap { c in c.protectedFromRecord.map { "\(c.name) from record \($0)" } }
+        if !protected.isEmpty { details["newEvidenceProtected"] = protected.joined(separator: "; ") }
     }
 }

@@ -23,6 +23,8 @@ struct ColumnPlan: Sendable {
     var rule: Rule
     var keyVersion: Int?
     var embeddedKeyVersions: [String: Int] = [:]
+    /// The rule applies from this record number on (a column protected mid-stream); nil: all rows.
+    var fromRecord: Int?
 }
 
 /// The plan of a run, made on the calling thread from the first batch before anything is
@@ -65,30 +67,7 @@ struct JobPlan: Sendable {
         }
         dropNames = Set(columns.filter { $0.rule.action == .drop }.map(\.name))
         // Check keys and build the reports once, on this thread (clear errors before any output).
-        reports = try columns.map { p -> ColumnReport in
-            var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
-            r.rule = p.rule
-            let versionsOut = mode == .retokenize ? [:] : p.embeddedKeyVersions
-            if p.rule.action == .embedded {
-                let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: versionsOut)
-                r.embeddedKeyVersions = ep.keys.mapValues(\.version)
-            }
-            if p.rule.action == .tokenize || p.rule.action == .hmac {
-                let cp = try ColumnProcessor(
-                    column: p.name, rule: p.rule, policy: policy, keyring: keyring,
-                    keyVersion: mode == .retokenize ? nil : p.keyVersion)
-                r.transform = p.rule.transform?.rawValue
-                r.algorithm = cp.algorithm.rawValue
-                r.custody = cp.custody.rawValue
-                r.keyLabel = cp.key?.label
-                r.keyID = cp.key?.id
-                r.keyVersion = cp.key?.version
-                if mode != .tokenize && !cp.isReversible {
-                    throw JobError(.notReversible, "column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
-                }
-            }
-            return r
-        }
+        reports = try columns.map { try Self.report(for: $0, mode: mode, policy: policy, keyring: keyring) }
         let active = columns.filter { $0.rule.action != .keep && $0.rule.action != .drop }
         let reports = self.reports
         self.active =
@@ -100,6 +79,33 @@ struct JobPlan: Sendable {
                 q.embeddedKeyVersions = reports[p.index].embeddedKeyVersions ?? [:]
                 return q
             }
+    }
+
+    /// A column's report, its keys checked (a missing key or an irreversible rule fails here).
+    static func report(for p: ColumnPlan, mode: TokenizeJob.Mode, policy: Policy, keyring: Keyring) throws -> ColumnReport {
+        var r = ColumnReport(name: p.name, index: p.index, tag: p.tag, action: p.rule.action.rawValue)
+        r.rule = p.rule
+        r.protectedFromRecord = p.fromRecord
+        let versionsOut = mode == .retokenize ? [:] : p.embeddedKeyVersions
+        if p.rule.action == .embedded {
+            let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: versionsOut)
+            r.embeddedKeyVersions = ep.keys.mapValues(\.version)
+        }
+        if p.rule.action == .tokenize || p.rule.action == .hmac {
+            let cp = try ColumnProcessor(
+                column: p.name, rule: p.rule, policy: policy, keyring: keyring,
+                keyVersion: mode == .retokenize ? nil : p.keyVersion)
+            r.transform = p.rule.transform?.rawValue
+            r.algorithm = cp.algorithm.rawValue
+            r.custody = cp.custody.rawValue
+            r.keyLabel = cp.key?.label
+            r.keyID = cp.key?.id
+            r.keyVersion = cp.key?.version
+            if mode != .tokenize && !cp.isReversible {
+                throw JobError(.notReversible, "column '\(p.name)' was transformed with \(p.rule.action.rawValue), which cannot be reversed")
+            }
+        }
+        return r
     }
 
     /// The manifest of the output (`columns`: the reports with their reject counts).
@@ -142,11 +148,23 @@ struct JobPlan: Sendable {
     /// The columns a manifest tokenized (by name), everything else kept.
     static func columns(from m: TokenManifest, names: [String]) -> [ColumnPlan] {
         let byName = Dictionary(m.columns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return names.enumerated().map { i, name in
+        let first = names.enumerated().map { i, name in
             guard let c = byName[name], let rule = c.rule, rule.action == .tokenize || rule.action == .embedded else {
                 return ColumnPlan(name: name, index: i, tag: byName[name]?.tag, rule: Rule(action: .keep), keyVersion: nil)
             }
-            return ColumnPlan(name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion, embeddedKeyVersions: c.embeddedKeyVersions ?? [:])
+            return ColumnPlan(
+                name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion, embeddedKeyVersions: c.embeddedKeyVersions ?? [:],
+                fromRecord: c.protectedFromRecord)
         }
+        // Columns the manifest names that the first batch does not have (JSON keys that appear later).
+        let present = Set(names)
+        let later = m.columns.filter { !present.contains($0.name) }
+        return first
+            + later.enumerated().compactMap { k, c -> ColumnPlan? in
+                guard let rule = c.rule, rule.action == .tokenize || rule.action == .embedded else { return nil }
+                return ColumnPlan(
+                    name: c.name, index: names.count + k, tag: c.tag, rule: rule, keyVersion: c.keyVersion,
+                    embeddedKeyVersions: c.embeddedKeyVersions ?? [:], fromRecord: c.protectedFromRecord)
+            }
     }
 }

@@ -9,6 +9,9 @@ struct JobUnit: Sendable {
     var batch: Batch
     var readRejects: [RowReject]
     var valueRejects: [ValueRejectRow]
+    /// Columns protected mid-stream (``ColumnMonitor``), decided on the calling thread before
+    /// this batch was handed on: the same map for every later batch.
+    var protected: [String: ColumnPlan] = [:]
 }
 
 /// A row a column's rule could not take: its record number, the column, why, and the row's
@@ -22,12 +25,18 @@ struct ValueRejectRow: Sendable {
 
 /// The transform stage: one per worker thread, made there by the pipeline's worker factory, so
 /// its processors (scratch buffers, cipher contexts, HSM sessions) are never shared.
-struct BatchTransform {
-    private let processors: [String: Processor]
+final class BatchTransform {
+    private var processors: [String: Processor]
+    /// The record from which a column's rule applies (protected mid-stream); absent: every row.
+    private var fromRecord: [String: Int] = [:]
     private let mode: TokenizeJob.Mode
     private let dropNames: Set<String>
+    private let policy: Policy
+    private let keyring: Keyring
+    /// Scan what leaves untokenized (``ResidualScan``); tokenize runs unless `--no-verify-output`.
+    private let verifyOutput: Bool
 
-    init(plan: JobPlan, policy: Policy, keyring: Keyring) throws {
+    init(plan: JobPlan, policy: Policy, keyring: Keyring, verifyOutput: Bool) throws {
         var processors: [String: Processor] = [:]
         for p in plan.active {
             if plan.mode == .retokenize {
@@ -47,14 +56,31 @@ struct BatchTransform {
                 : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
         }
         self.processors = processors
+        for p in plan.active { if let f = p.fromRecord { fromRecord[p.name] = f } }
         mode = plan.mode
         dropNames = plan.dropNames
+        self.policy = policy
+        self.keyring = keyring
+        self.verifyOutput = verifyOutput && plan.mode == .tokenize
+    }
+
+    /// Makes the processors of columns protected mid-stream the first time a batch names them.
+    private func adopt(_ protected: [String: ColumnPlan]) throws {
+        for (name, p) in protected where processors[name] == nil {
+            processors[name] =
+                p.rule.action == .embedded
+                ? .embedded(try EmbeddedProcessor(column: name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
+                : .column(try ColumnProcessor(column: name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
+            if let f = p.fromRecord { fromRecord[name] = f }
+        }
     }
 
     /// Transforms one batch and drops the columns the rules drop.
     func run(_ unit: JobUnit) throws -> (JobUnit, Pipeline.Count) {
         var u = unit
+        if !u.protected.isEmpty { try adopt(u.protected) }
         try transform(&u)
+        if verifyOutput { verify(&u) }
         if !dropNames.isEmpty {
             u.batch = u.batch.removingColumns(Set(u.batch.names.indices.filter { dropNames.contains(u.batch.names[$0]) }))
         }
@@ -66,26 +92,34 @@ struct BatchTransform {
     private func transform(_ u: inout JobUnit) throws {
         let rows = u.batch.rowCount
         guard rows > 0 else { return }
-        var keep = [Bool](repeating: true, count: rows)
         var reasons: [(row: Int, column: String, reason: String)] = []
         for (ci, name) in u.batch.names.enumerated() {
             guard let proc = processors[name] else { continue }
-            let gathered = u.batch.gatherValues(column: ci)
+            // A column protected from record N on: the rows before N stay as they were.
+            let firstRow = fromRecord[name].map { f in u.batch.rowNumbers.firstIndex { $0 >= f } ?? rows } ?? 0
+            guard firstRow < rows else { continue }
+            let gathered = u.batch.gatherValues(column: ci, fromRow: firstRow)
             guard !gathered.isEmpty else { continue }
             let (out, rejects) = try proc.run(gathered.values, mode: mode)
             var rejected = Set<Int>()
             for rj in rejects {
                 rejected.insert(rj.index)
-                keep[gathered.rows[rj.index]] = false
                 reasons.append((gathered.rows[rj.index], name, rj.reason))
             }
             u.batch.scatter(out, into: gathered, keepingSource: rejected)
         }
-        guard keep.contains(false) else { return }
-        // One reject per row (its first failing column), with the row's original values.
+        reject(&u, reasons)
+    }
+
+    /// Rejects the rows named (one reject per row: its first failing column), with the row's
+    /// original values for the rejects file, and removes them from the batch.
+    private func reject(_ u: inout JobUnit, _ reasons: [(row: Int, column: String, reason: String)]) {
+        guard !reasons.isEmpty else { return }
+        var keep = [Bool](repeating: true, count: u.batch.rowCount)
         var seen = Set<Int>()
         for (row, column, reason) in reasons.sorted(by: { $0.row < $1.row }) where !seen.contains(row) {
             seen.insert(row)
+            keep[row] = false
             var values: [String: String] = [:]
             for (ci, name) in u.batch.names.enumerated() where u.batch.isPresent(row: row, column: ci) {
                 values[name] = u.batch.sourceColumn(ci).string(at: row)
@@ -93,6 +127,14 @@ struct BatchTransform {
             u.valueRejects.append(ValueRejectRow(record: u.batch.rowNumbers[row], column: column, reason: reason, values: values))
         }
         u.batch.removeRows(keep: keep)
+    }
+
+    /// The residual scan of what leaves untokenized: a clear sensitive value rejects its record.
+    private func verify(_ u: inout JobUnit) {
+        let transformed = Set(processors.keys)
+        let embedded = Set(processors.compactMap { k, p -> String? in if case .embedded = p { return k } else { return nil } })
+        let findings = ResidualScan.scan(u.batch, transformed: transformed, embedded: embedded)
+        reject(&u, findings.map { ($0.row, $0.column, "residual scan: a clear \($0.tag.rawValue) value would leave the run untokenized") })
     }
 }
 

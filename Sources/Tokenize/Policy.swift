@@ -129,6 +129,17 @@ public struct DetokenizePermission: Sendable, Codable, Equatable {
     }
 }
 
+/// What a tokenize run does when a column it decided to keep starts holding values of a
+/// sensitive type later in the stream (or a JSON key first appears holding them).
+public enum NewEvidenceAction: String, Sendable, Codable, CaseIterable {
+    /// Stop the run (no output), naming the file, records, column and type. The default.
+    case stop
+    /// Apply the tag's rule to the column from that batch on, and say so in the summary, the
+    /// manifest (`protectedFromRecord`) and the audit record. Not with a sealed output, whose
+    /// manifest is fixed before the first frame: there it stops.
+    case protect
+}
+
 /// A tokenization policy (`keys-config/policy*.yaml`; schema in docs/policy.md).
 public struct Policy: Sendable, Codable {
     public var version: Int
@@ -140,10 +151,15 @@ public struct Policy: Sendable, Codable {
     /// Column name → rule; wins over the tag's rule.
     public var columns: [String: Rule]
     public var detokenize: DetokenizePermission?
+    /// New evidence in a kept column: stop (default) or protect (``NewEvidenceAction``).
+    public var onNewEvidence: NewEvidenceAction = .stop
     /// Folder of the policy file (relative PIN paths); not part of the file.
     public var baseDirectory: String = "."
 
-    enum CodingKeys: String, CodingKey { case version, algorithm, custody, tags, columns, detokenize }
+    enum CodingKeys: String, CodingKey {
+        case version, algorithm, custody, tags, columns, detokenize
+        case onNewEvidence = "on-new-evidence"
+    }
 
     public init(
         version: Int = 1, algorithm: FPEAlgorithm = .ff1, custody: Custody = .derived,
@@ -165,6 +181,7 @@ public struct Policy: Sendable, Codable {
         tags = try c.decodeIfPresent([String: Rule].self, forKey: .tags) ?? [:]
         columns = try c.decodeIfPresent([String: Rule].self, forKey: .columns) ?? [:]
         detokenize = try c.decodeIfPresent(DetokenizePermission.self, forKey: .detokenize)
+        onNewEvidence = try c.decodeIfPresent(NewEvidenceAction.self, forKey: .onNewEvidence) ?? .stop
     }
 
     /// The policy used when none is given: every tag the tagger knows gets a reversible

@@ -19,6 +19,9 @@ public struct ColumnReport: Sendable, Codable, Equatable {
     public var rule: Rule?
     /// For free text: the key version used per embedded tag.
     public var embeddedKeyVersions: [String: Int]?
+    /// Set when the column was kept at first and its rule applied only from this record on, after
+    /// values of `tag` appeared in it (`on-new-evidence: protect`); detokenize inverts only from here.
+    public var protectedFromRecord: Int?
 
     public init(name: String, index: Int, tag: String?, action: String) {
         self.name = name
@@ -58,6 +61,8 @@ public struct RunSummary: Sendable, Codable {
     /// Time spent sealing (frames encrypted and written), for `--seal`.
     public var encryptionSeconds: Double?
     public var sealed: SealReport?
+    /// tokenize: whether the residual scan checked what left untokenized (`--no-verify-output`: false).
+    public var outputVerified: Bool?
     /// SHA-256 (hex) of the bytes read and of the plaintext output written (computed on the way).
     public var inputSHA256: String?
     public var outputSHA256: String?
@@ -99,7 +104,14 @@ public struct RunSummary: Sendable, Codable {
             if let l = c.keyLabel, let id = c.keyID { s += " key \(l) id \(id)" }
             if let e = c.embeddedKeyVersions { s += " (" + e.sorted(by: { $0.key < $1.key }).map { "\($0.key) v\($0.value)" }.joined(separator: ", ") + ")" }
             if c.rejected > 0 { s += ", \(c.rejected) rejected" }
+            if let from = c.protectedFromRecord {
+                s += " — NEW EVIDENCE: kept until values of \(c.tag ?? "a sensitive type") appeared, protected from record \(from) on"
+            }
             lines.append(s)
+        }
+        if let v = outputVerified {
+            lines.append(
+                v ? "  output scan: every untokenized value checked for clear card numbers, SSNs and emails" : "  output scan: OFF (--no-verify-output)")
         }
         for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
         if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }

@@ -54,6 +54,9 @@ public enum TokenizeJob {
         /// Called on the job's calling thread after each batch is read (the queues between the
         /// stages hold at most a few batches, so this tracks the run's progress closely).
         public var progress: (@Sendable (JobProgress) -> Void)?
+        /// tokenize: scan every value that leaves untokenized with the strict validators and
+        /// reject (or, without a rejects file, fail on) any clear sensitive value. On by default.
+        public var verifyOutput = true
 
         public init() {}
     }
@@ -82,7 +85,7 @@ public enum TokenizeJob {
     /// Decides each column's tag from the first batch (the tagger).
     public typealias Classifier = @Sendable (Batch) throws -> [String?]
 
-    public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: Classifier) throws -> RunSummary {
+    public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: @escaping Classifier) throws -> RunSummary {
         let start = monotonicSeconds()
         if o.mode != .tokenize {
             guard let permission = policy.detokenize else {
@@ -117,6 +120,12 @@ public enum TokenizeJob {
             },
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input)
 
+        // Whole-stream classification: every later batch is checked against the plan (tokenize).
+        let monitor =
+            o.mode == .tokenize
+            ? ColumnMonitor(plan: plan, policy: policy, keyring: keyring, classify: classify, inputName: summary.input, sealed: o.seal != nil)
+            : nil
+        var readingFirst = true
         let result = try Pipeline.run(
             workers: max(1, o.workers), queueDepth: 4,
             read: { () throws -> (JobUnit, Pipeline.Count)? in
@@ -128,15 +137,20 @@ public enum TokenizeJob {
                     next = try input.next()
                 }
                 guard let r = next else { return nil }
+                let protected = try readingFirst ? [:] : monitor?.check(r.batch) ?? [:]
+                readingFirst = false
                 if let progress = o.progress {
                     let st = input.stats
                     progress(JobProgress(records: st.records, bytes: st.bytes, seconds: monotonicSeconds() - start))
                 }
                 let bytes = r.batch.columns.reduce(0) { $0 + $1.bytes.count }
-                return (JobUnit(batch: r.batch, readRejects: r.rejects, valueRejects: []), (rows: r.batch.rowCount + r.rejects.count, bytes: bytes))
+                return (
+                    JobUnit(batch: r.batch, readRejects: r.rejects, valueRejects: [], protected: protected),
+                    (rows: r.batch.rowCount + r.rejects.count, bytes: bytes)
+                )
             },
             makeWorker: {
-                let stage = try BatchTransform(plan: plan, policy: policy, keyring: keyring)
+                let stage = try BatchTransform(plan: plan, policy: policy, keyring: keyring, verifyOutput: o.verifyOutput)
                 return { try stage.run($0) }
             },
             makeWriter: { try JobWriter(writerConfig) })
@@ -156,11 +170,15 @@ public enum TokenizeJob {
             summary.sealed = sealed.report
         }
         summary.stages = [result.reader, result.transform, result.writer]
-        var cols = plan.reports
+        // The plan's reports, with the columns the monitor decided later (protected or new).
+        let later = monitor?.reports ?? []
+        let laterNames = Set(later.map(\.name))
+        var cols = plan.reports.filter { !laterNames.contains($0.name) } + later
         for i in cols.indices { cols[i].rejected = written.rejectedPerColumn[cols[i].name] ?? 0 }
         summary.columns = cols
         summary.rejectReasons = written.rejectReasons
         summary.rejectsFile = o.rejectsPath
+        if o.mode == .tokenize { summary.outputVerified = o.verifyOutput }
         guard summary.reconciles else {
             throw JobError(
                 .reconciliation,
@@ -212,4 +230,9 @@ public enum JobErrorCode: String, ErrorCode {
     case reconciliation
     /// Sealing took a larger share of the run than the bound allows (output discarded).
     case overheadExceeded
+    /// A column kept so far (or a JSON key first seen later) holds values of a sensitive type, or
+    /// can no longer be decided, and the policy says stop (`on-new-evidence`).
+    case newEvidence
+    /// The output scan found a sensitive value left clear (`--no-verify-output` turns it off).
+    case residualValue
 }

@@ -17,6 +17,11 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Where rejected records go (JSON Lines, mode 600: it holds clear values). Without it, any rejected record fails the run.") var rejects:
         String?
     @Flag(help: "Stop at the first rejected record, with its error.") var stopOnReject = false
+    @Flag(
+        help:
+            "tokenize: skip the residual scan of the output (every untokenized value checked for clear card numbers, SSNs and emails; a hit rejects its record or fails the run). Recorded in the summary and the audit record."
+    )
+    var noVerifyOutput = false
     @Option(help: "Manifest path (tokenize writes it, detokenize reads it; default <file>.manifest.json).") var manifest: String?
     @Option(help: "Summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Rows per batch.") var batchRows = 8192
@@ -42,6 +47,7 @@ struct DataOptions: ParsableArguments {
         o.batchRows = batchRows
         o.workers = workers
         o.manifestPath = manifest
+        o.verifyOutput = !noVerifyOutput
         return o
     }
 
