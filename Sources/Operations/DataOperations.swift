@@ -108,6 +108,19 @@ extension Gateway {
         try Scan.file(request.path, format: request.format, sampleRows: request.sampleRows)
     }
 
+    /// Scans like ``scan(_:)`` and writes a policy naming every column with the rule the scan
+    /// would apply (on top of `basePolicy`, or the built-in default), columns to review as
+    /// commented choices. Returns the classifications. No key is needed (not recorded).
+    public static func emitPolicy(_ request: ScanRequest, basePolicy: String?, to path: String) throws -> [ColumnClassification] {
+        let columns = try scan(request)
+        let base = try loadPolicy(basePolicy)
+        let text = try PolicyWriter.emit(
+            columns, base: base, source: request.path == "-" ? "stdin" : request.path,
+            baseSource: basePolicy ?? "the built-in default policy")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return columns
+    }
+
     static func loadPolicy(_ path: String?) throws -> Policy {
         try path.map(Policy.load(path:)) ?? .default
     }

@@ -9,16 +9,30 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Classify the columns of a CSV or JSON Lines file (no keys needed).",
         discussion: """
-            Example: tokengate scan Fixtures/feeds/customers.csv --json
+            Examples:
+              tokengate scan Fixtures/feeds/customers.csv --json
+              tokengate scan feed.csv --emit-policy keys-config/feed.policy.yaml   # review, commit, then: tokenize --policy keys-config/feed.policy.yaml
             JSON: {"columns":[{"name","index","tag"|null,"status","confidence","sampled","matched",…}]}
             """)
     @Argument(help: "File to scan, or - for stdin.") var path: String
     @Option(help: "csv or jsonl (default: from the extension).") var format: String?
     @Option(help: "Rows sampled from the head of the file.") var sampleRows = 2000
     @Flag(help: "Print JSON.") var json = false
+    @Option(
+        help:
+            "Write a policy naming every column with the rule this scan would apply (columns to review as commented choices), to review, commit and pass with --policy."
+    )
+    var emitPolicy: String?
+    @Option(help: "With --emit-policy: the policy whose tag rules, algorithm and custody the new one starts from (default: the built-in policy).")
+    var policy: String?
 
     func run() throws {
-        let cols = try Gateway.scan(ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows))
+        let request = ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows)
+        let cols = try emitPolicy.map { try Gateway.emitPolicy(request, basePolicy: policy, to: $0) } ?? Gateway.scan(request)
+        if let emitPolicy {
+            let review = cols.filter { $0.status == .ambiguous || $0.status == .needsReview }.count
+            FileHandle.standardError.write(Data("policy written to \(emitPolicy): \(cols.count) columns\(review > 0 ? ", \(review) to review" : "")\n".utf8))
+        }
         if json {
             struct Out: Encodable { let columns: [ColumnClassification] }
             let e = JSONEncoder()

@@ -61,6 +61,25 @@ import Testing
             stderr: try String(contentsOf: errFile, encoding: .utf8))
     }
 
+    /// `scan --emit-policy` freezes the decisions: tokenize under the emitted policy (every
+    /// column named, so the tagger decides nothing) writes exactly what the default run writes.
+    @Test func emittedPolicyReproducesTheTaggedRun() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let dir = SoftHSMFixture.shared.directory + "/emit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let scan = try Self.run(["scan", feed, "--emit-policy", dir + "/feed.policy.yaml"])
+        #expect(scan.status == 0 && scan.stderr.contains("policy written to"), "\(scan.stderr)")
+        let text = try String(contentsOfFile: dir + "/feed.policy.yaml", encoding: .utf8)
+        #expect(text.contains("card_number: {\"action\":\"tokenize\",\"domain\":\"pan\",\"transform\":\"card\"}"))
+        #expect(text.contains("order_number: {\"action\":\"keep\"}") && text.contains("memo: {\"action\":\"tokenize-embedded\"}"))
+        let tagged = try Self.run(["tokenize", "--in", feed, "--out", dir + "/a.csv", "--keyring", cfg])
+        let frozen = try Self.run(["tokenize", "--in", feed, "--out", dir + "/b.csv", "--policy", dir + "/feed.policy.yaml", "--keyring", cfg])
+        #expect(tagged.status == 0 && frozen.status == 0, "\(frozen.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.csv")) == Data(contentsOf: URL(fileURLWithPath: dir + "/b.csv")))
+    }
+
     /// The progress line goes to a terminal only: under a pseudo-terminal (util-linux `script`)
     /// stderr carries it, through a pipe it never appears.
     @Test func progressLineOnlyOnATerminal() throws {
