@@ -68,11 +68,12 @@ let benchmarks: @Sendable () -> Void = {
     }
     let output = NSTemporaryDirectory() + "/tokengate-bench-out.csv"
 
-    func job(_ feed: (path: String, bytes: Int), policy: Policy, workers: Int, _ benchmark: Benchmark) throws {
+    func job(_ feed: (path: String, bytes: Int), policy: Policy, workers: Int, verify: Bool = true, _ benchmark: Benchmark) throws {
         var o = TokenizeJob.Options()
         o.input = feed.path
         o.output = output
         o.workers = workers
+        o.verifyOutput = verify
         let start = ContinuousClock.now
         benchmark.startMeasurement()
         let summary = try TokenizeJob.run(o, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
@@ -92,6 +93,13 @@ let benchmarks: @Sendable () -> Void = {
         configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 9)
     ) { benchmark in
         try job(feed100, policy: .default, workers: 2, benchmark)
+    }
+    // The residual output scan's cost: the same run with the scan off (--no-verify-output).
+    Benchmark(
+        "tokenize bench10 CSV 100 MB, FF1 derived custody, 2 workers, residual scan off",
+        configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 9)
+    ) { benchmark in
+        try job(feed100, policy: .default, workers: 2, verify: false, benchmark)
     }
     Benchmark(
         "tokenize bench10 CSV 1 GB, FF1 derived custody, 2 workers",
