@@ -69,7 +69,8 @@ struct TransformerState {
     let dateMin: Int
     let dateSpan: Int
     /// Cycle-walking stops with an error after this many passes: 50 times the expected count for
-    /// the worst value (about 10 for cards, 1.2 for SSNs, 1,000,000 / days for dates); a value
+    /// the worst value (about 10 for Luhn-valid cards, 1.1 for failing ones, 1.2 for valid SSNs,
+    /// 9 for SSA-invalid ones, 1,000,000 / days for dates); a value
     /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
     let maxWalkPasses: Int
 
@@ -184,8 +185,8 @@ struct TransformerState {
                 datePatterns[aux[k]].format(dateMin + day, into: &out, at: input.offsets[source[k]])
                 continue
             }
-            if allowsShortForm && aux[k] == 1 {
-                if !writeShortForm(k) {
+            if (allowsShortForm || spec.kind == .email) && aux[k] == 1 {
+                if !writeShortForm(k, suffix: spec.kind == .email ? emailDomain(input, source[k]) : out[0..<0]) {
                     rejects.append(ValueReject(index: source[k], reason: "malformed escape-form token"))
                 }
                 continue
@@ -196,6 +197,12 @@ struct TransformerState {
                 j += 1
             }
             if spec.kind == .iban { fixIBANCheckDigits(&out, input.range(source[k])) }
+            if spec.kind == .email && aux[k] == 2 {
+                // A local part starting with '~': one '~' more in front of the token, one less
+                // in front of the value.
+                let v = input.range(source[k])
+                shortValues[source[k]] = decrypting ? Array(out[(v.lowerBound + 1)..<v.upperBound]) : [TokenTransformer.shortMarker] + out[v]
+            }
         }
         rejects.sort { $0.index < $1.index }
         guard !rejects.isEmpty || !shortValues.isEmpty else {
@@ -263,8 +270,11 @@ struct TransformerState {
             }
         }
         guard (12...19).contains(n) else { return "not a card number: \(n) digits (12-19 expected)" }
+        // Luhn-valid numbers get Luhn-valid tokens, numbers failing Luhn (test data, typos, masked
+        // exports) tokens failing Luhn: two disjoint cycle-walking sets, so a token's own Luhn
+        // validity tells detokenize which set it was walked in.
         let sum = Validators.luhnSum(asciiDigitsIn: b[r])
-        guard sum % 10 == 0 else { return "not a card number: Luhn check fails" }
+        let luhnFails = sum % 10 != 0
         let middle = max(6, n - 10)
         let keepFirst = n - 4 - middle
         var j = 0
@@ -277,26 +287,41 @@ struct TransformerState {
             j += 1
         }
         // The Luhn sum of the digits kept in clear: the whole sum less the tokenized middle's
-        // share (its last digit sits at position 4, before the kept last four).
-        aux.append(sum - Validators.luhnSum(batch.numerals[first...], rightmostPosition: 4))
+        // share (its last digit sits at position 4, before the kept last four); times 2, plus 1
+        // when the number fails Luhn (see `OutputRule`).
+        aux.append(2 * (sum - Validators.luhnSum(batch.numerals[first...], rightmostPosition: 4)) + (luhnFails ? 1 : 0))
         commit()
         return nil
     }
 
+    /// `AAA-GG-SSSS`, `AAA GG SSSS`, `AAAGGSSSS` (a dash or space after the area and after the
+    /// group, each optional), with leading/trailing spaces: the 9 digits are tokenized, every other
+    /// byte kept. Numbers passing the SSA rules get tokens passing them; numbers breaking them
+    /// (area 000/666/9xx, group 00, serial 0000, advertising numbers) tokens breaking them, so a
+    /// token's own validity tells detokenize which set it was walked in.
     mutating func parseSSN(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
-        let v = b[r]
-        let dashed = v.count == 11 && b[r.lowerBound + 3] == 0x2D && b[r.lowerBound + 6] == 0x2D
-        guard v.count == 9 || dashed else { return "not an SSN: expected AAA-GG-SSSS or 9 digits" }
-        var number = 0
-        for p in r where !(dashed && (p - r.lowerBound == 3 || p - r.lowerBound == 6)) {
-            guard isDigit(b[p]) else { return "not an SSN: character \(p - r.lowerBound) is not a digit" }
-            number = number * 10 + Int(b[p] - 0x30)
+        var lo = r.lowerBound, hi = r.upperBound
+        while lo < hi && b[lo] == 0x20 { lo += 1 }
+        while hi > lo && b[hi - 1] == 0x20 { hi -= 1 }
+        var number = 0, digits = 0
+        for p in lo..<hi {
+            let c = b[p]
+            if isDigit(c) {
+                guard digits < 9 else { return "not an SSN: more than 9 digits" }
+                number = number * 10 + Int(c - 0x30)
+                digits += 1
+            } else if (c == 0x2D || c == 0x20) && (digits == 3 || digits == 5) && isDigit(b[p - 1]) {
+                continue
+            } else {
+                return "not an SSN: character \(p - r.lowerBound) is not a digit or a separator after the area or group"
+            }
         }
-        guard Validators.ssnValid(number: number) else { return "not a valid SSN (SSA area/group/serial rules)" }
-        for p in r where isDigit(b[p]) {
+        guard digits == 9 else { return "not an SSN: expected AAA-GG-SSSS, AAA GG SSSS or 9 digits" }
+        for p in lo..<hi where isDigit(b[p]) {
             positions.append(p)
             batch.numerals.append(UInt16(b[p] - 0x30))
         }
+        aux.append(Validators.ssnValid(number: number) ? 0 : 1)
         commit()
         return nil
     }
@@ -347,6 +372,12 @@ struct TransformerState {
         return nil
     }
 
+    /// Local parts with ≥ 4 letters/digits (the FF1/FF3-1 minimum over radix 62) keep their layout,
+    /// the letters and digits tokenized (`aux` 0). Shorter ones (`ali@`, `a@`) take the escape
+    /// form: `~` + the whole local part encoded (2 symbols per byte, padded to at least 4) and
+    /// tokenized (`aux` 1). A local part that starts with `~` and has enough letters/digits keeps
+    /// its layout with one more `~` in front (`aux` 2), so a token's local part starts with `~~`
+    /// (prefixed), `~` + a letter/digit (escape form) or anything else (same layout).
     mutating func parseEmail(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
         var at = -1
         for p in r {
@@ -358,15 +389,47 @@ struct TransformerState {
             }
         }
         guard at > r.lowerBound, at < r.upperBound - 1 else { return "not an email: empty local part or domain" }
-        guard at - r.lowerBound <= 64 else { return "not an email: local part longer than 64" }
         guard b[(at + 1)..<r.upperBound].contains(0x2E) else { return "not an email: domain has no dot" }
+        let marked = b[r.lowerBound] == TokenTransformer.shortMarker
+        let doubled = marked && at - r.lowerBound >= 2 && b[r.lowerBound + 1] == TokenTransformer.shortMarker
+        if decrypting && marked && !doubled {
+            // An escape-form token: decrypt its symbols, then decode the local part's bytes.
+            let body = (r.lowerBound + 1)..<at
+            guard body.count >= engine.minLength, body.count <= engine.maxLength,
+                b[body].allSatisfy({ table[Int($0)] != TokenTransformer.none })
+            else { return "malformed escape-form token" }
+            for p in body { batch.numerals.append(table[Int(b[p])]) }
+            aux.append(1)
+            commit()
+            return nil
+        }
+        // A prefixed token's local part is one byte longer than the value's.
+        let extra = decrypting && doubled ? 1 : 0
+        guard at - r.lowerBound - extra <= 64 else { return "not an email: local part longer than 64" }
         var n = 0
         for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none { n += 1 }
+        if !decrypting && n < engine.minLength {
+            // The token's local part, '~' + 2 symbols per byte, stays within RFC 5321's 64.
+            let len = at - r.lowerBound, maxBytes = min(engine.maxLength, 63) / 2
+            guard len <= maxBytes else {
+                return "not an email: a local part with fewer than \(engine.minLength) letters/digits must be at most \(maxBytes) bytes"
+            }
+            let top = UInt16(symbols.count - 1)
+            for _ in 0..<max(0, engine.minLength - 2 * len) { batch.numerals.append(top) }
+            for p in r.lowerBound..<at {
+                batch.numerals.append(UInt16(Int(b[p]) / symbols.count))
+                batch.numerals.append(UInt16(Int(b[p]) % symbols.count))
+            }
+            aux.append(1)
+            commit()
+            return nil
+        }
         if let problem = lengthProblem(n, what: "letters/digits in the local part") { return problem }
         for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none {
             positions.append(p)
             batch.numerals.append(table[Int(b[p])])
         }
+        aux.append(decrypting ? (doubled ? 2 : 0) : (marked ? 2 : 0))
         commit()
         return nil
     }
@@ -496,7 +559,7 @@ struct TransformerState {
     /// Writes an escape-form value: tokenizing prints '~' + the symbols; detokenizing strips the
     /// padding (the top symbol, which no byte's first symbol can be) and decodes the bytes.
     /// Returns false for a malformed token.
-    mutating func writeShortForm(_ k: Int) -> Bool {
+    mutating func writeShortForm(_ k: Int, suffix: ArraySlice<UInt8>) -> Bool {
         let v = batch.value(at: k)
         let i = source[k]
         if decrypting {
@@ -510,15 +573,23 @@ struct TransformerState {
                 guard x < 256 else { return false }
                 bytes.append(UInt8(x))
             }
-            shortValues[i] = bytes
+            shortValues[i] = bytes + suffix
         } else {
             var bytes: [UInt8] = [TokenTransformer.shortMarker]
             for x in v { bytes.append(symbols[Int(x)]) }
-            shortValues[i] = bytes
+            shortValues[i] = bytes + suffix
         }
         return true
     }
     var shortValues: [Int: [UInt8]] = [:]
+
+    /// `@domain` of an email value (its last `@` to the end).
+    func emailDomain(_ input: ByteColumn, _ i: Int) -> ArraySlice<UInt8> {
+        let r = input.range(i)
+        var p = r.upperBound - 1
+        while p > r.lowerBound && input.bytes[p] != 0x40 { p -= 1 }
+        return input.bytes[p..<r.upperBound]
+    }
 
     // MARK: - Cycle-walking
 
@@ -531,19 +602,24 @@ struct OutputRule {
     let kind: TransformKind
     let dateSpan: Int
 
-    /// Whether the numerals `v` of batch value `k` are in the set; for cards `aux[k]` is the Luhn
-    /// sum of the digits kept in clear.
+    /// Whether the numerals `v` of batch value `k` are in the set; for cards `aux[k]` is twice the
+    /// Luhn sum of the digits kept in clear plus the fails-Luhn bit, for SSNs 1 when the number
+    /// breaks the SSA rules.
     @inline(__always)
     func contains(_ v: UnsafeBufferPointer<UInt16>, value k: Int, aux: UnsafeBufferPointer<Int>) -> Bool {
         switch kind {
         case .card:
-            // The tokenized middle ends just before the last four digits kept in clear.
-            return (aux[k] + Validators.luhnSum(v, rightmostPosition: 4)) % 10 == 0
+            // The tokenized middle ends just before the last four digits kept in clear. `aux[k]`
+            // is twice the kept digits' Luhn sum, plus 1 for a number failing Luhn: the walk
+            // stays in the Luhn-valid numbers or in the failing ones.
+            let valid = (aux[k] >> 1 + Validators.luhnSum(v, rightmostPosition: 4)) % 10 == 0
+            return valid == (aux[k] & 1 == 0)
         case .ssn:
             guard v.count == 9 else { return false }
             var x = 0
             for j in 0..<9 { x = x * 10 + Int(v[j]) }
-            return Validators.ssnValid(number: x)
+            // `aux[k]` is 1 for a number breaking the SSA rules: its tokens break them too.
+            return Validators.ssnValid(number: x) == (aux[k] == 0)
         case .date:
             guard v.count == 6 else { return true }
             var x = 0

@@ -6,10 +6,10 @@ public import SystemIO
 ///
 /// | kind | input | preserved | tokenized | output guarantee |
 /// |---|---|---|---|---|
-/// | `card` | 12–19 digits, Luhn-valid, spaces/dashes anywhere | separators; last 4; first 6 (16–19 digits) or fewer so ≥ 6 are tokenized (15: 5, 14: 4, 13: 3, 12: 2) | the middle digits (≥ 6) | Luhn-valid, same length and issuer prefix |
-/// | `ssn` | `AAA-GG-SSSS` or 9 digits, passing SSA rules | dashes | all 9 digits | passes SSA area/group/serial rules, not an advertising number |
+/// | `card` | 12–19 digits, spaces/dashes anywhere, Luhn-valid or not | separators; last 4; first 6 (16–19 digits) or fewer so ≥ 6 are tokenized (15: 5, 14: 4, 13: 3, 12: 2) | the middle digits (≥ 6) | same length and kept digits; Luhn-valid if the input was (unchanged tokens), failing Luhn if the input did (detokenize picks the inverse by the token's validity) |
+/// | `ssn` | 9 digits as `AAA-GG-SSSS`, `AAA GG SSSS`, `AAAGGSSSS` (each separator optional), leading/trailing spaces | spaces and dashes | all 9 digits | passes SSA area/group/serial rules (not an advertising number) if the input did, breaks them if the input did |
 /// | `phone` | 7–15 digits with `+ - . ( ) space` | every non-digit | all digits | same layout |
-/// | `email` | ASCII `local@domain`, one `@`, ≥ 4 letters/digits in the local part | domain, every local-part character that is not a letter or digit (`.`, `+`, `-`, `_` …) | letters and digits of the local part (radix 62) | same layout, valid email if the input was |
+/// | `email` | ASCII `local@domain`, one `@`, a dot in the domain | domain, every local-part character that is not a letter or digit (`.`, `+`, `-`, `_` …) | letters and digits of the local part (radix 62); 1–3 of them: the escape form `~` + the local part encoded (2 symbols per byte) and tokenized; a `~`-initial local part gets one `~` more | same layout (escape form: `~` + letters/digits), valid email if the input was |
 /// | `iban` | valid IBAN (known country, exact length, mod-97), spaces allowed | country code, letters of the BBAN, spaces | digits of the BBAN | check digits recomputed: a valid IBAN |
 /// | `date` | a valid date in `dateFormat` within `dateMin…dateMax` | the format | the day within the range (6-digit FF numeral, cycle-walked into the range) | a valid date in the same format and range |
 /// | `digits` | any text with ≥ 6 ASCII digits | every non-digit | digits | same layout |

@@ -63,11 +63,11 @@ let cards = [
 
     @Test func invalidCardsAreRejectedWithoutEchoingTheValue() throws {
         let t = try transformer(TransformSpec(.card))
-        let bad = ["4111111111111112", "41111111111", "4111x11111111111", "", "41111111111111111111"]
+        let bad = ["4111x11111111111", "41111111111", "", "41111111111111111111"]
         let (out, rejects) = try t.tokenize(ByteColumn(["4111111111111111"] + bad))
-        #expect(rejects.map(\.index) == [1, 2, 3, 4, 5])
+        #expect(rejects.map(\.index) == [1, 2, 3, 4])
         for r in rejects { for b in bad where !b.isEmpty { #expect(!r.reason.contains(b)) } }
-        #expect(out.count == 6 && out.string(at: 1).isEmpty && !out.string(at: 0).isEmpty)
+        #expect(out.count == 5 && out.string(at: 1).isEmpty && !out.string(at: 0).isEmpty)
     }
 }
 
@@ -83,8 +83,9 @@ let cards = [
             #expect(sameLayout(s, tok) { $0 == 0x2D })
         }
         #expect(try t.detokenize(tokens).output.strings == ssns)
-        let (_, bad) = try t.tokenize(ByteColumn(["666-12-3456", "123-00-4567", "123-45-0000", "900-12-3456", "123-45-6789", "12-345-6789"]))
-        #expect(bad.count == 6)
+        // Numbers breaking the SSA rules are tokenized too (SSNSpellings); other shapes are not.
+        let (_, bad) = try t.tokenize(ByteColumn(["12-345-6789", "123-45-678", "123_45_6789"]))
+        #expect(bad.count == 3)
     }
 
     @Test(arguments: FPEAlgorithm.allCases)
@@ -117,7 +118,7 @@ let cards = [
         }
         #expect(try t.detokenize(tokens).output.strings == emails)
         let (_, bad) = try t.tokenize(ByteColumn(["abc@x.com", "no-at-sign", "a@@b.com", "abcd@nodot", "ab cd@x.com"]))
-        #expect(bad.map(\.index) == [0, 1, 2, 3, 4])
+        #expect(bad.map(\.index) == [1, 2, 3, 4], "a short local part takes the escape form (ShortEmailLocalParts)")
     }
 
     @Test func phoneKeepsSeparators() throws {
