@@ -211,6 +211,8 @@ public struct Tagger: Sendable {
         var panShape = 0
         /// Values of an SSN's shape (9 digits, `AAA-GG-SSSS`, `AAA GG SSSS`), valid or not.
         var ssnShape = 0
+        /// Values of a phone number's shape (7–15 digits with phone punctuation, optional extension).
+        var phoneShape = 0
         /// Valid dates of birth giving an adult age (18–100): dates that look like people, not events.
         var adultDates = 0
     }
@@ -235,6 +237,7 @@ public struct Tagger: Sendable {
             }
             if ok { acc.ssnShape += 1 }
         }
+        if phoneShaped(v) { acc.phoneShape += 1 }
         var wholeCell = false
         for tag in Tag.allCases where mask & (1 << tag.ordinal) != 0 {
             let e = Validators.check(tag, v, today: today)
@@ -253,6 +256,34 @@ public struct Tagger: Sendable {
                 for tag in Tag.allCases where seen & (1 << tag.ordinal) != 0 { acc.embedded[tag.ordinal] += 1 }
             }
         }
+    }
+
+    /// A phone number's shape in any country's writing: an optional `+`, 7–15 digits with spaces,
+    /// dashes, dots and parentheses (`+49(0)5450 23709`, `(029) 2018144`, `090-4502-3709`), an
+    /// optional extension (`x123`, `ext 12`). Not a validator: it only counts under a phone header.
+    private func phoneShaped(_ v: Bytes) -> Bool {
+        var digits = 0, i = 0
+        let n = v.count
+        guard n >= 7, n <= 32 else { return false }
+        if v[0] == 0x2B { i = 1 }
+        while i < n {
+            let c = v[i]
+            if c.isDigit {
+                digits += 1
+            } else if c == 0x20 || c == 0x2D || c == 0x2E || c == 0x28 || c == 0x29 {
+            } else if c.lowered == 0x78 || c.lowered == 0x65 {
+                // Extension: letters then digits to the end.
+                var j = i
+                while j < n, v[j].isAlpha || v[j] == 0x2E || v[j] == 0x20 { j += 1 }
+                guard j < n, j - i <= 5 else { return false }
+                while j < n, v[j].isDigit { j += 1 }
+                return j == n && (7...15).contains(digits)
+            } else {
+                return false
+            }
+            i += 1
+        }
+        return (7...15).contains(digits)
     }
 
     /// Types whose validators can possibly accept the value, from one pass over its bytes.
@@ -384,7 +415,9 @@ public struct Tagger: Sendable {
 
         // A strong header with the right shape protects the column even when the values do not
         // validate (test cards failing Luhn, masked or mistyped exports): tagged, not validated.
-        for (tag, shape, needed) in [(Tag.pan, acc.panShape, HeaderPrior.strong), (.ssn, acc.ssnShape, .weak)] {
+        for (tag, shape, needed) in [
+            (Tag.pan, acc.panShape, HeaderPrior.strong), (.ssn, acc.ssnShape, .weak), (.phone, acc.phoneShape, .strong),
+        ] {
             let prior = priors[tag] ?? .none
             guard prior >= needed, Double(shape) / Double(n) >= config.shapeThreshold else { continue }
             let valid = acc.valid[tag.ordinal]
