@@ -9,6 +9,7 @@ recorded in labels.json. Run with the project's venv:
 Labels: file -> column -> expected tag (Sources/Tagging/Tag.swift raw values) or null.
 """
 import csv, json, os, random, sys, uuid
+import datetime as dt
 import faker
 from faker import Faker
 from faker.providers.credit_card import Provider as CardProvider
@@ -34,6 +35,19 @@ def table(name, columns):
         w.writerow([h for (h, _, _) in columns])
         w.writerows(rows)
     labels[name] = {h: l for (h, l, _) in columns}
+
+
+# Fixed reference date (the test's `today`): Faker's relative dates would follow the clock.
+REF = dt.date(2024, 9, 11)
+
+
+def dob(f, lo, hi):
+    return f.date_between_dates(REF.replace(year=REF.year - hi), REF.replace(year=REF.year - lo)).isoformat()
+
+
+def stamp(f, years):
+    start = dt.datetime(REF.year - years, REF.month, REF.day)
+    return f.date_time_between_dates(start, dt.datetime(REF.year, REF.month, REF.day)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def digits(n):
@@ -74,13 +88,13 @@ table("people_en_US.csv", [
     ("email", "email", us.email),
     ("phone", "phone", us.phone_number),
     ("ssn", "ssn", us.ssn),
-    ("dob", "date_of_birth", lambda: us.date_of_birth(minimum_age=18, maximum_age=95).isoformat()),
+    ("dob", "date_of_birth", lambda: dob(us, 18, 95)),
     ("street_address", "street_address", lambda: us.street_address()),
     ("company", None, us.company),
     ("city", None, us.city),
     ("zip", None, us.zipcode_plus4),
     ("customer_id", None, lambda: str(us.random_number(digits=9, fix_len=True))),
-    ("created_at", None, lambda: us.date_time_between("-3y").strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ("created_at", None, lambda: stamp(us, 3)),
     ("ip", "ip_address", us.ipv4),
     ("client_ipv6", "ip_address", us.ipv6),
     ("routing_number", "aba_routing", us.aba),
@@ -94,7 +108,7 @@ for loc in ["en_GB", "de_DE", "fr_FR", "es_ES", "ja_JP"]:
         ("telephone", "phone", f.phone_number),
         ("address", "street_address", f.street_address),
         ("iban", "iban", f.iban),
-        ("birth_date", "date_of_birth", lambda f=f: f.date_of_birth(minimum_age=18, maximum_age=90).isoformat()),
+        ("birth_date", "date_of_birth", lambda f=f: dob(f, 18, 90)),
         ("company_name", None, f.company),
         ("postcode", None, f.postcode),
         ("order_ref", None, lambda: "ORD-" + digits(8)),
@@ -111,7 +125,7 @@ cols.append(("value", "pan", lambda: us.credit_card_number(card_type="visa16")))
 cols.append(("Card Number", "pan", lambda: failing_luhn("4", 16)))
 cols.append(("order_number", None, lambda: failing_luhn("4", 16)))
 cols.append(("card_brand", None, us.credit_card_provider))
-cols.append(("card_expiry", None, us.credit_card_expire))
+cols.append(("card_expiry", None, lambda: f"{rng.randint(1, 12):02d}/{rng.randint(25, 32)}"))
 table("cards.csv", cols)
 
 # SSNs / TINs with and without separators under tax headers; EINs are not SSNs.
@@ -129,14 +143,14 @@ table("tax.csv", [
 # Headers that lie, both ways.
 table("lying_headers.csv", [
     ("customer_ref", "ssn", lambda: "-".join(ssn_digits())),
-    ("created", "date_of_birth", lambda: us.date_of_birth(minimum_age=20, maximum_age=90).isoformat()),
+    ("created", "date_of_birth", lambda: dob(us, 20, 90)),
     ("field_7", "email", us.email),
     ("notes_key", "pan", lambda: us.credit_card_number(card_type="mastercard")),
     ("ssn", None, lambda: str(uuid.UUID(int=rng.getrandbits(128)))),
     ("card_number", None, lambda: "SKU-" + digits(6) + "-" + rng.choice("ABCDEFGH")),
     ("phone", None, lambda: f"{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}"),
     ("email", None, lambda: "ORD" + digits(10)),
-    ("dob", None, lambda: us.date_time_between("-2y").strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ("dob", None, lambda: stamp(us, 2)),
     ("first_name", None, lambda: f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}"),
 ])
 
