@@ -13,6 +13,8 @@ extension Validators {
             return n == 14 || n == 16 || n == 19 ? .diners : nil
         }
         if (3528...3589).contains(p4) { return (16...19).contains(n) ? .jcb : nil }
+        // JCB's older 15-digit ranges.
+        if p4 == 2131 || p4 == 1800 { return n == 15 ? .jcb : nil }
         // The 6x schemes overlap Maestro 56–69: the specific scheme first, Maestro for the rest.
         if p4 == 6011 || (644...649).contains(p3) || p2 == 65, n == 16 || n == 19 { return .discover }
         if p2 == 62, (16...19).contains(n) { return .unionpay }

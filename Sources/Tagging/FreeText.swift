@@ -10,19 +10,22 @@ public struct EmbeddedMatch: Sendable, Hashable, Codable {
     }
 }
 
-/// Finds card numbers, dashed SSNs and email addresses inside free text (memos, notes, comments)
-/// with the same strict validators as whole cells (docs/tagging.md, Method 4: no NER on the hot path).
+/// Finds card numbers, SSNs and email addresses inside free text (memos, notes, comments) with the
+/// same strict validators as whole cells (docs/tagging.md, Method 4: no NER on the hot path).
 ///
-/// The text is cut into tokens at blanks and at `, ; : = ( ) [ ] { } < > " ' |`; a trailing `.`, `!`
-/// or `?` and a leading `#` are not part of a token. Candidates:
-/// - a token of 12–19 digits, or of digits grouped with dashes: a PAN (`Validators.panEvidence`);
-/// - a token `AAA-GG-SSSS`: an SSN (bare 9 digits in text are not reported: no header to support them);
-/// - 4-digit tokens separated by single spaces ("4111 1111 1111 1111", Amex "3782 822463 10005"),
-///   when the text before is not itself a digit group (IBANs and other grouped numbers are not
-///   folded in): a PAN;
-/// - a token with `@`: an email.
-/// Tokens joined to others by `-`, `.`, `/`, `+` or `_` (UUIDs, dates, versions, decimals, `+`
-/// phone numbers) are single tokens and fail the validators.
+/// The text is cut into tokens at blanks and at `, ; : = ( ) [ ] { } < > " ' |`. A token with `@`
+/// is checked as an email. Elsewhere, runs of digits (ASCII or fullwidth U+FF10–FF19) joined by one
+/// consistent separator (space, double space, `-`, `.`, `_`, no-break space U+00A0) form a
+/// number; candidates:
+/// - 13–19 digits, ungrouped or grouped in fours (shorter last group) or 4-6-5 / 4-6-4, passing
+///   Luhn and an issuer's prefix and length: a PAN. With a space separator a leading part of the
+///   groups may be the card ("4111 1111 1111 1111 2025"); otherwise the whole number must be.
+/// - `AAA-GG-SSSS` passing the SSA rules: an SSN; `AAA GG SSSS` or 9 bare digits only with an SSN
+///   keyword (`ssn`, `social`, `soc sec`, `tax id`, `tin`, `taxpayer`, …) within a few words.
+/// A number may follow a delimiter, a lone `-` or `#`, a non-ASCII sign (`№`) or a label word glued
+/// to it (`card4111…`, `ssn123456789`); it may not continue another token (`v1.`, `ab12-`, a UUID
+/// group, an IBAN's digits, a `+` phone number) or run into letters or digits after it.
+/// Ranges are byte offsets into the original text (fullwidth digits take 3 bytes).
 public enum FreeTextScanner {
     /// Calls `found` for each match, in order, without allocating.
     public static func scan(_ text: UnsafeBufferPointer<UInt8>, _ found: (EmbeddedMatch) -> Void) {
@@ -32,36 +35,39 @@ public enum FreeTextScanner {
             while i < n, isDelimiter(text[i]) { i += 1 }
             if i == n { break }
             var j = i
-            while j < n, !isDelimiter(text[j]) { j += 1 }
-            let next = j
-            // Trim token punctuation.
-            var s = i, e = j
-            while e > s, text[e - 1] == 0x2E || text[e - 1] == 0x21 || text[e - 1] == 0x3F { e -= 1 }
-            while s < e, text[s] == 0x23 { s += 1 }
-            i = next
-            guard e - s >= 4 else { continue }
-            let tok = slice(text, s, e)
-            var digits = 0, dashes = 0, at = false, other = false
-            for c in tok {
-                if c.isDigit { digits += 1 } else if c == 0x2D { dashes += 1 } else if c == 0x40 { at = true } else { other = true }
+            var at = false
+            while j < n, !isDelimiter(text[j]) {
+                if text[j] == 0x40 { at = true }
+                j += 1
             }
             if at {
-                if Validators.emailEvidence(tok).isValid { found(EmbeddedMatch(range: s..<e, tag: .email)) }
+                var s = i, e = j
+                while e > s, text[e - 1] == 0x2E || text[e - 1] == 0x21 || text[e - 1] == 0x3F { e -= 1 }
+                while s < e, text[s] == 0x23 { s += 1 }
+                if e - s >= 4, Validators.emailEvidence(slice(text, s, e)).isValid {
+                    found(EmbeddedMatch(range: s..<e, tag: .email))
+                }
+                i = j
                 continue
             }
-            if other { continue }
-            if dashes == 2, tok.count == 11, Validators.ssnEvidence(tok) == .formatted {
-                found(EmbeddedMatch(range: s..<e, tag: .ssn))
-                continue
+            // Numbers starting inside this token (they may run past it through space separators).
+            var k = i
+            var resume = j
+            while k < j {
+                guard digit(text, k) != nil else {
+                    k += 1
+                    continue
+                }
+                let (end, chainEnd) = number(text, start: k, found)
+                if let end {
+                    resume = max(j, end)
+                    k = end
+                    if end > j { break }
+                } else {
+                    k = chainEnd
+                }
             }
-            if digits >= 12, Validators.panEvidence(tok).isValid {
-                found(EmbeddedMatch(range: s..<e, tag: .pan))
-                continue
-            }
-            if dashes == 0, digits == 4, tok.count == 4, let end = spacedPAN(text, start: s, tokenEnd: e) {
-                found(EmbeddedMatch(range: s..<end, tag: .pan))
-                i = end
-            }
+            i = max(resume, j)
         }
     }
 
@@ -72,35 +78,236 @@ public enum FreeTextScanner {
         return out
     }
 
-    /// Space-grouped card number starting with the 4-digit token at `start`: the end offset of the
-    /// longest valid layout, nil when none.
-    static func spacedPAN(_ t: Bytes, start: Int, tokenEnd: Int) -> Int? {
-        guard !continuesGroupedNumber(t, start) else { return nil }
-        // Groups of digits separated by one space, up to six, each ending at a delimiter or
-        // sentence punctuation; group 0 is the 4-digit token.
-        @inline(__always) func nextGroupEnd(after p: Int) -> Int? {
-            guard p + 1 < t.count, t[p] == 0x20, t[p + 1].isDigit else { return nil }
-            var q = p + 1
-            while q < t.count, t[q].isDigit { q += 1 }
-            guard q - p - 1 <= 6 else { return nil }
-            if q < t.count, !(isDelimiter(t[q]) || t[q] == 0x2E || t[q] == 0x21 || t[q] == 0x3F) { return nil }
-            return q
+    // MARK: Digits and separators
+
+    /// The digit at `i` (ASCII, or fullwidth U+FF10–FF19 as EF BC 90–99) and its byte length.
+    @inline(__always)
+    static func digit(_ t: Bytes, _ i: Int) -> (value: Int, length: Int)? {
+        let c = t[i]
+        if c.isDigit { return (Int(c &- 0x30), 1) }
+        if c == 0xEF, i + 2 < t.count, t[i + 1] == 0xBC, t[i + 2] &- 0x90 < 10 { return (Int(t[i + 2] &- 0x90), 3) }
+        return nil
+    }
+
+    /// Whether a digit (ASCII or fullwidth) ends just before `i`.
+    @inline(__always)
+    static func digitEnds(before i: Int, _ t: Bytes) -> Bool {
+        guard i > 0 else { return false }
+        if t[i - 1].isDigit { return true }
+        return i >= 3 && t[i - 3] == 0xEF && t[i - 2] == 0xBC && t[i - 1] &- 0x90 < 10
+    }
+
+    /// Separator kinds: 1 space, 2 double space, 3 dash, 4 dot, 5 underscore, 6 no-break space.
+    @inline(__always)
+    static func separator(_ t: Bytes, _ p: Int) -> (kind: UInt8, length: Int)? {
+        guard p < t.count else { return nil }
+        switch t[p] {
+        case 0x20: return p + 1 < t.count && t[p + 1] == 0x20 ? (2, 2) : (1, 1)
+        case 0x2D: return (3, 1)
+        case 0x2E: return (4, 1)
+        case 0x5F: return (5, 1)
+        case 0xC2 where p + 1 < t.count && t[p + 1] == 0xA0: return (6, 2)
+        default: return nil
         }
-        var count = 1
-        var p = tokenEnd
-        while count < 6, let q = nextGroupEnd(after: p) {
+    }
+
+    /// Label words that may be glued to a number ("card4111…", "ssn123456789").
+    static let gluedLabels: Set<UInt64> = Set(
+        [
+            "card", "cc", "ccn", "pan", "visa", "amex", "mc", "mastercard", "no", "nr", "num", "number", "acct",
+            "ssn", "tin", "itin", "ss", "sin",
+        ].map(packedWord))
+
+    /// SSN keywords near a spaced or bare 9-digit number.
+    static let ssnKeywords: Set<UInt64> = Set(
+        ["ssn", "ssns", "social", "soc", "sec", "security", "tax", "taxpayer", "tin", "itin", "ss"].map(packedWord))
+
+    /// Whether a number may start at `s`: nothing it would continue before it.
+    static func mayStart(_ t: Bytes, _ s: Int) -> Bool {
+        guard s > 0 else { return true }
+        let p = t[s - 1]
+        if p.isAlpha {
+            var b = s - 1
+            while b > 0, t[b - 1].isAlpha { b -= 1 }
+            guard b == 0 || !(t[b - 1].isAlnum || t[b - 1] == 0x2D || t[b - 1] == 0x2E || t[b - 1] == 0x5F) else {
+                return false
+            }
+            return gluedLabels.contains(packedWord(slice(t, b, s)) ?? 0)
+        }
+        switch p {
+        case 0x2D, 0x2E, 0x5F, 0x2F, 0x2B, 0x40, 0x5C, 0x26, 0x25, 0x24:
+            // `-4111…` after a blank is a glued dash; after anything else it joins a token.
+            if p == 0x2D, s == 1 || isDelimiter(t[s - 2]) { return true }
+            return false
+        case 0x20:
+            return !continuesGroupedNumber(t, s)
+        default:
+            if p >= 0x80 { return !digitEnds(before: s, t) }
+            return true
+        }
+    }
+
+    /// Whether a number may end at `e`: not run into letters, digits or a joined token.
+    @inline(__always)
+    static func mayEnd(_ t: Bytes, _ e: Int) -> Bool {
+        guard e < t.count else { return true }
+        let c = t[e]
+        if c.isAlnum { return false }
+        if c == 0x2D || c == 0x5F || c == 0x2E, e + 1 < t.count, t[e + 1].isAlnum { return false }
+        return true
+    }
+
+    /// Digits of `t[s..<e]` (separators skipped): count, first six, Luhn sum, runs.
+    static func panValid(_ t: Bytes, _ s: Int, _ e: Int) -> Bool {
+        var count = 0, prefix = 0, even = 0, odd = 0
+        var prev = -1
+        var allSame = true, ascending = true, descending = true
+        var p = s
+        while p < e {
+            guard let (d, len) = digit(t, p) else {
+                p += 1
+                continue
+            }
+            if count < 6 { prefix = prefix * 10 + d }
+            if prev >= 0 {
+                if d != prev { allSame = false }
+                if d != (prev + 1) % 10 { ascending = false }
+                if d != (prev + 9) % 10 { descending = false }
+            }
+            prev = d
+            // Luhn doubling depends on the position from the right: keep both parities.
+            let dbl = d * 2 > 9 ? d * 2 - 9 : d * 2
+            if count & 1 == 0 {
+                even += dbl
+                odd += d
+            } else {
+                even += d
+                odd += dbl
+            }
             count += 1
-            p = q
+            p += len
         }
-        // Longest first; panEvidence's grouping rules decide which layouts are acceptable.
-        var k = count - 1
-        while k >= 2 {
-            var end = tokenEnd
-            for _ in 0..<k { end = nextGroupEnd(after: end)! }
-            if Validators.panEvidence(slice(t, start, end)).isValid { return end }
+        guard (13...19).contains(count), !(allSame || ascending || descending) else { return false }
+        guard Validators.cardIssuer(prefix6: prefix, length: count) != nil else { return false }
+        // The rightmost digit (index count-1) is not doubled: doubled indexes have count-1-i odd.
+        let sum = (count - 1) & 1 == 1 ? even : odd
+        return sum % 10 == 0
+    }
+
+    /// The number whose first digit is at `start`: reports a match and returns its end, or nil and
+    /// the end of the digit chain to resume after.
+    static func number(_ t: Bytes, start: Int, _ found: (EmbeddedMatch) -> Void) -> (Int?, Int) {
+        // Groups: up to 8 (digit count and end offset), one separator kind.
+        var lens: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var ends: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var groups = 0
+        var sep: UInt8 = 0
+        var p = start
+        var total = 0
+        while true {
+            var len = 0
+            while p < t.count, let (_, l) = digit(t, p) {
+                len += 1
+                p += l
+            }
+            total += len
+            if groups < 8 {
+                withUnsafeMutableBytes(of: &lens) { $0.storeBytes(of: len, toByteOffset: groups * 8, as: Int.self) }
+                withUnsafeMutableBytes(of: &ends) { $0.storeBytes(of: p, toByteOffset: groups * 8, as: Int.self) }
+            }
+            groups += 1
+            guard total <= 40, let (kind, sl) = separator(t, p), sep == 0 || kind == sep,
+                p + sl < t.count, digit(t, p + sl) != nil
+            else { break }
+            sep = kind
+            p += sl
+        }
+        let chainEnd = p
+        guard mayStart(t, start) else { return (nil, chainEnd) }
+        func len(_ g: Int) -> Int { withUnsafeBytes(of: lens) { $0.load(fromByteOffset: g * 8, as: Int.self) } }
+        func end(_ g: Int) -> Int { withUnsafeBytes(of: ends) { $0.load(fromByteOffset: g * 8, as: Int.self) } }
+        let usable = min(groups, 8)
+        // Layouts over the first `k` groups; longest first. Only space-separated numbers may end
+        // before the chain does.
+        var k = groups <= 8 ? groups : 0
+        let minK = sep == 1 || sep == 2 ? 1 : groups
+        while k >= max(minK, 1), k <= usable {
+            let e = end(k - 1)
+            if mayEnd(t, e) {
+                var digits = 0
+                for g in 0..<k { digits += len(g) }
+                // SSN layouts.
+                if digits == 9, k == 3 || k == 1, k == 1 || (len(0) == 3 && len(1) == 2 && len(2) == 4) {
+                    if ssnValid(t, start, e) {
+                        if k == 3, sep == 3 {
+                            found(EmbeddedMatch(range: start..<e, tag: .ssn))
+                            return (e, chainEnd)
+                        }
+                        if k == 1 || sep == 1, ssnKeywordNear(t, start, e) {
+                            found(EmbeddedMatch(range: start..<e, tag: .ssn))
+                            return (e, chainEnd)
+                        }
+                    }
+                }
+                if (13...19).contains(digits) {
+                    var layout = k == 1
+                    if k > 1 {
+                        var fours = true
+                        for g in 0..<(k - 1) where len(g) != 4 { fours = false }
+                        fours = fours && len(k - 1) <= 4
+                        let amex = k == 3 && len(0) == 4 && len(1) == 6 && (len(2) == 5 || len(2) == 4)
+                        layout = fours || amex
+                    }
+                    if layout, panValid(t, start, e) {
+                        found(EmbeddedMatch(range: start..<e, tag: .pan))
+                        return (e, chainEnd)
+                    }
+                }
+            }
             k -= 1
         }
-        return nil
+        return (nil, chainEnd)
+    }
+
+    /// The SSA rules on the 9 digits of `t[s..<e]`.
+    static func ssnValid(_ t: Bytes, _ s: Int, _ e: Int) -> Bool {
+        var x = 0, p = s
+        while p < e {
+            if let (d, l) = digit(t, p) {
+                x = x * 10 + d
+                p += l
+            } else {
+                p += 1
+            }
+        }
+        return Validators.ssnRules(x)
+    }
+
+    /// Whether an SSN keyword is among the 4 words before `s` or the 3 after `e` (or glued before).
+    static func ssnKeywordNear(_ t: Bytes, _ s: Int, _ e: Int) -> Bool {
+        var words = 0
+        var p = s
+        while p > 0, words < 4, s - p < 48 {
+            while p > 0, !t[p - 1].isAlpha, s - p < 48 { p -= 1 }
+            var b = p
+            while b > 0, t[b - 1].isAlpha { b -= 1 }
+            if b == p { break }
+            if ssnKeywords.contains(packedWord(slice(t, b, p)) ?? 0) { return true }
+            words += 1
+            p = b
+        }
+        words = 0
+        p = e
+        while p < t.count, words < 3, p - e < 40 {
+            while p < t.count, !t[p].isAlpha, p - e < 40 { p += 1 }
+            var q = p
+            while q < t.count, t[q].isAlpha { q += 1 }
+            if q == p { break }
+            if ssnKeywords.contains(packedWord(slice(t, p, q)) ?? 0) { return true }
+            words += 1
+            p = q
+        }
+        return false
     }
 
     /// Whether the token at `start` continues a grouped number: the previous token ends with a
@@ -114,7 +321,7 @@ public enum FreeTextScanner {
             return s < e ? s..<e : nil
         }
         guard let p1 = previousToken(before: start) else { return false }
-        if t[p1.upperBound - 1].isDigit { return true }
+        if digitEnds(before: p1.upperBound, t) { return true }
         guard p1.count == 4, p1.allSatisfy({ t[$0].isUpper || t[$0].isDigit }),
             let p2 = previousToken(before: p1.lowerBound), p2.count == 4
         else { return false }

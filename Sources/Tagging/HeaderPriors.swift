@@ -68,7 +68,7 @@ public enum HeaderPriors {
             ]),
             weak: phrases([
                 "tin", "itin", "taxpayer id", "tax id", "national id", "social", "ss", "tax number",
-                "taxpayer number",
+                "taxpayer number", "taxpayer", "tax no", "taxpayer no", "tax ident",
             ]),
             compact: ["socialsecurity", "socsec"],
             negatives: [],

@@ -7,18 +7,19 @@ extension Validators {
         return v != 78_051_120 && v != 219_099_999 && v != 123_456_789
     }
 
-    /// An SSN written `AAA-GG-SSSS` (`.formatted`) or as 9 digits (`.bare`) that passes the SSA
-    /// rules. There is no checksum: bare 9 digits are plausible for any id, so the tagger needs a
+    /// An SSN written `AAA-GG-SSSS` (`.formatted`), `AAA GG SSSS` or as 9 digits (`.bare`) that
+    /// passes the SSA rules. There is no checksum: bare 9 digits are plausible for any id, so the tagger needs a
     /// header prior for them.
     public static func ssnEvidence(_ v: UnsafeBufferPointer<UInt8>) -> ValueEvidence {
-        let dashed: Bool
+        let dashed: Bool, grouped: Bool
         switch v.count {
-        case 9: dashed = false
-        case 11 where v[3] == 0x2D && v[6] == 0x2D: dashed = true
+        case 9: (dashed, grouped) = (false, false)
+        case 11 where v[3] == 0x2D && v[6] == 0x2D: (dashed, grouped) = (true, true)
+        case 11 where v[3] == 0x20 && v[6] == 0x20: (dashed, grouped) = (false, true)
         default: return .invalid
         }
         var x = 0
-        for (i, c) in v.enumerated() where !(dashed && (i == 3 || i == 6)) {
+        for (i, c) in v.enumerated() where !(grouped && (i == 3 || i == 6)) {
             guard c.isDigit else { return .invalid }
             x = x * 10 + Int(c &- 0x30)
         }

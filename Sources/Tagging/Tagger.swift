@@ -26,6 +26,14 @@ public struct TaggerConfig: Sendable, Codable, Equatable {
     public var closeMargin: Double
     /// In a mixed column, each type's share must reach this to count.
     public var mixedShare: Double
+    /// Valid fraction with which a contextual type's values override a header naming something
+    /// else (SSN, date of birth).
+    public var overrideThreshold: Double = 0.95
+    /// Share of those values that must be formatted (dashed SSNs) or adult dates of birth.
+    public var overrideFormatted: Double = 0.9
+    /// Share of values of a PAN's or SSN's shape that, under a header naming the type, protects the
+    /// column even when the values do not validate.
+    public var shapeThreshold: Double = 0.9
     /// Scan values for embedded card numbers, SSNs and emails (`containsEmbedded`).
     public var scanFreeText: Bool
     /// The date ages are computed from; nil: today's date (UTC) when the tagger is made.
@@ -123,6 +131,13 @@ public struct ColumnClassification: Codable, Sendable, Equatable {
     public var containsEmbedded: [Tag: Int]
     /// One line for people: the deciding evidence (never a value).
     public var reason: String
+    /// False when the column is tagged on a strong header and the right shape while its values do
+    /// not pass the type's validator (test cards failing Luhn, ITIN-like SSNs): protect it, but the
+    /// transform may reject values outside its domain. True otherwise.
+    public var validated: Bool = true
+    /// True when the values' evidence overrode a header naming something else (`customer_ref` of
+    /// dashed SSNs): the confidence is lowered and the reason says so.
+    public var headerConflict: Bool = false
 
     /// The tag a policy would apply: `tag` when tagged, the leading alternative when ambiguous or
     /// needing review, nil when none.
@@ -192,6 +207,14 @@ public struct Tagger: Sendable {
         var valid = [Int](repeating: 0, count: Tag.allCases.count)
         var formatted = [Int](repeating: 0, count: Tag.allCases.count)
         var embedded = [Int](repeating: 0, count: Tag.allCases.count)
+        /// Values of a card number's shape (13–19 digits, optional space/dash grouping), valid or not.
+        var panShape = 0
+        /// Values of an SSN's shape (9 digits, `AAA-GG-SSSS`, `AAA GG SSSS`), valid or not.
+        var ssnShape = 0
+        /// Values of a phone number's shape (7–15 digits with phone punctuation, optional extension).
+        var phoneShape = 0
+        /// Valid dates of birth giving an adult age (18–100): dates that look like people, not events.
+        var adultDates = 0
     }
 
     private func add(_ v: Bytes, to acc: inout Accumulator) {
@@ -201,12 +224,29 @@ public struct Tagger: Sendable {
         }
         acc.sampled += 1
         let mask = candidateMask(v)
+        if mask & (1 << Tag.pan.ordinal) != 0 {
+            var d = 0
+            for c in v where c.isDigit { d += 1 }
+            if (13...19).contains(d) { acc.panShape += 1 }
+        }
+        if mask & (1 << Tag.ssn.ordinal) != 0 {
+            let n = v.count
+            var ok = true
+            for (i, c) in v.enumerated() where !c.isDigit {
+                if !(n == 11 && (i == 3 || i == 6) && (c == 0x2D || c == 0x20) && c == v[i == 3 ? 6 : 3]) { ok = false }
+            }
+            if ok { acc.ssnShape += 1 }
+        }
+        if phoneShaped(v) { acc.phoneShape += 1 }
         var wholeCell = false
         for tag in Tag.allCases where mask & (1 << tag.ordinal) != 0 {
             let e = Validators.check(tag, v, today: today)
             guard e.isValid else { continue }
             acc.valid[tag.ordinal] += 1
             if e == .formatted { acc.formatted[tag.ordinal] += 1 }
+            if tag == .dateOfBirth, let d = Validators.parseDate(v), (18...100).contains(today.year - d.year) {
+                acc.adultDates += 1
+            }
             if tag == .pan || tag == .ssn || tag == .email { wholeCell = true }
         }
         if config.scanFreeText, !wholeCell {
@@ -216,6 +256,34 @@ public struct Tagger: Sendable {
                 for tag in Tag.allCases where seen & (1 << tag.ordinal) != 0 { acc.embedded[tag.ordinal] += 1 }
             }
         }
+    }
+
+    /// A phone number's shape in any country's writing: an optional `+`, 7–15 digits with spaces,
+    /// dashes, dots and parentheses (`+49(0)5450 23709`, `(029) 2018144`, `090-4502-3709`), an
+    /// optional extension (`x123`, `ext 12`). Not a validator: it only counts under a phone header.
+    private func phoneShaped(_ v: Bytes) -> Bool {
+        var digits = 0, i = 0
+        let n = v.count
+        guard n >= 7, n <= 32 else { return false }
+        if v[0] == 0x2B { i = 1 }
+        while i < n {
+            let c = v[i]
+            if c.isDigit {
+                digits += 1
+            } else if c == 0x20 || c == 0x2D || c == 0x2E || c == 0x28 || c == 0x29 {
+            } else if c.lowered == 0x78 || c.lowered == 0x65 {
+                // Extension: letters then digits to the end.
+                var j = i
+                while j < n, v[j].isAlpha || v[j] == 0x2E || v[j] == 0x20 { j += 1 }
+                guard j < n, j - i <= 5 else { return false }
+                while j < n, v[j].isDigit { j += 1 }
+                return j == n && (7...15).contains(digits)
+            } else {
+                return false
+            }
+            i += 1
+        }
+        return (7...15).contains(digits)
     }
 
     /// Types whose validators can possibly accept the value, from one pass over its bytes.
@@ -270,6 +338,7 @@ public struct Tagger: Sendable {
         }
 
         var supportedTags = Set<Tag>()
+        var conflicted = Set<Tag>(), reviewOverride = Set<Tag>()
         var candidates: [Candidate] = []
         for tag in Tag.allCases {
             let matched = acc.valid[tag.ordinal], formatted = acc.formatted[tag.ordinal]
@@ -277,10 +346,21 @@ public struct Tagger: Sendable {
             guard matched > 0 || prior >= .weak else { continue }
             let fraction = Double(matched) / Double(n)
             let formattedShare = matched > 0 ? Double(formatted) / Double(matched) : 0
-            let blocked = prior == .negative && tag.kind != .checksum && tag != .email
+            var blocked = prior == .negative && tag.kind != .checksum && tag != .email
+            // Strong, well-formatted content evidence wins over a negative header: dashed SSNs, or
+            // dates of birth of adults (a generic date or an event's date is not; timestamps fail).
+            if blocked, fraction >= config.overrideThreshold {
+                if tag == .ssn, formattedShare >= config.overrideFormatted {
+                    blocked = false
+                    conflicted.insert(tag)
+                } else if tag == .dateOfBirth, Double(acc.adultDates) / Double(n) >= config.overrideFormatted {
+                    reviewOverride.insert(tag)
+                }
+            }
             let supported: Bool
             switch tag.kind {
             case .checksum, .structural: supported = true
+            case .contextual where conflicted.contains(tag): supported = true
             case .contextual:
                 let formatCounts = tag == .ssn || tag == .phone
                 supported = prior >= .weak || (formatCounts && formattedShare >= config.formattingThreshold)
@@ -324,7 +404,46 @@ public struct Tagger: Sendable {
                 result.tag = best.tag
                 result.confidence = confidence(best)
                 result.reason = describe(best)
+                if conflicted.contains(best.tag) {
+                    result.headerConflict = true
+                    result.confidence = confidence(best) * 0.7
+                    result.reason = "\(describe(best)): the values validate and are formatted, overriding the header"
+                }
             }
+            return result
+        }
+
+        // A strong header with the right shape protects the column even when the values do not
+        // validate (test cards failing Luhn, masked or mistyped exports): tagged, not validated.
+        for (tag, shape, needed) in [
+            (Tag.pan, acc.panShape, HeaderPrior.strong), (.ssn, acc.ssnShape, .weak), (.phone, acc.phoneShape, .strong),
+        ] {
+            let prior = priors[tag] ?? .none
+            guard prior >= needed, Double(shape) / Double(n) >= config.shapeThreshold else { continue }
+            let valid = acc.valid[tag.ordinal]
+            result.status = n < config.minEvidence ? .needsReview : .tagged
+            result.tag = result.status == .tagged ? tag : nil
+            result.matched = valid
+            result.validated = Double(valid) / Double(n) >= config.threshold(for: tag.kind)
+            result.confidence = 0.5 + 0.4 * Double(valid) / Double(n)
+            let lead =
+                candidates.first { $0.tag == tag }
+                ?? Candidate(
+                    tag: tag, matched: valid, formatted: 0, fraction: 0, header: prior, score: bonus(prior),
+                    verdict: .partial)
+            result.alternatives = [lead] + candidates.filter { $0.tag != tag }
+            result.reason = "\(tag.rawValue) header \(prior.rawValue), \(shape)/\(n) of its shape, \(valid) valid: shape only"
+            return result
+        }
+
+        // Dates of adults under a header naming something else (`created`): a person's, or not?
+        if let tag = reviewOverride.first, let c = candidates.first(where: { $0.tag == tag }) {
+            result.status = .needsReview
+            result.matched = c.matched
+            result.headerConflict = true
+            result.alternatives = lead(c, candidates)
+            result.confidence = confidence(c) / 2
+            result.reason = "\(describe(c)): adult ages, though the header names something else"
             return result
         }
 

@@ -247,6 +247,29 @@ extension Validators {
             "xing", "run", "junction", "jct", "turnpike", "tpke", "broadway", "causeway", "esplanade", "quay",
             "wharf", "rue", "via", "calle", "avenida", "rua", "strasse", "str", "weg", "gasse", "platz", "allee",
             "laan", "straat", "gracht", "gade", "vej", "katu", "vei", "vag", "gatan", "ulica", "ul",
+            // USPS street suffixes (Publication 28, C1) beyond the common ones.
+            "alley", "annex", "arcade", "bayou", "beach", "bend", "bluff", "bluffs", "bottom", "branch",
+            "bridge", "brook", "brooks", "burg", "burgs", "bypass", "camp", "canyon", "cape", "center",
+            "centers", "circles", "cliff", "cliffs", "club", "common", "commons", "corner", "corners",
+            "course", "courts", "cove", "coves", "creek", "crest", "curve", "dale", "dam", "divide",
+            "drives", "estate", "estates", "extension", "extensions", "fall", "falls", "ferry", "field",
+            "fields", "flat", "flats", "ford", "fords", "forest", "forge", "forges", "fork", "forks", "fort",
+            "garden", "gateway", "glen", "glens", "green", "greens", "groves", "harbor", "harbors", "haven",
+            "hills", "hollow", "inlet", "island", "islands", "isle", "junctions", "key", "keys", "knoll",
+            "knolls", "lake", "lakes", "land", "landing", "light", "lights", "loaf", "lock", "locks", "lodge",
+            "mall", "manor", "manors", "meadow", "meadows", "mill", "mills", "mission", "motorway", "mount",
+            "mountain", "mountains", "neck", "orchard", "oval", "overpass", "park", "parks", "parkways",
+            "pass", "passage", "pine", "pines", "plain", "plains", "points", "port", "ports", "prairie",
+            "radial", "ramp", "ranch", "rapid", "rapids", "rest", "ridge", "ridges", "river", "roads",
+            "shoal", "shoals", "shore", "shores", "skyway", "spring", "springs", "spur", "spurs", "squares",
+            "station", "stravenue", "stream", "streets", "summit", "throughway", "trace", "track",
+            "trafficway", "tunnel", "underpass", "union", "unions", "valley", "valleys", "viaduct", "view",
+            "views", "village", "villages", "ville", "vista", "walks", "wall", "ways", "well", "wells",
+            // French, Spanish, Italian, Portuguese street types.
+            "chemin", "impasse", "allee", "quai", "voie", "cours", "boulevard", "faubourg", "cuesta",
+            "alameda", "ronda", "paseo", "camino", "glorieta", "pasaje", "carretera", "callejon", "travesia",
+            "rambla", "acceso", "bajada", "subida", "plazuela", "vial", "viale", "piazza", "corso", "vicolo",
+            "largo", "travessa", "praca", "estrada",
         ].map(packedWord))
 
     /// Suffixes of compound street names ("Hauptstraße", "Lindenweg", "Keizersgracht").
@@ -266,6 +289,7 @@ extension Validators {
         var tokenIndex = 0
         var firstIsNumber = false, wordsAfterNumber = 0, streetWordAt = -1, numberAfterStreet = false
         var poBox = 0
+        var numberBeforeStreet = false
         var i = 0
         while i < n {
             while i < n, v[i] == 0x20 || v[i] == 0x2C { i += 1 }
@@ -283,6 +307,7 @@ extension Validators {
             if tokenIndex == 2, poBox == 2, tok.allSatisfy(\.isDigit) { return .formatted }
             if isNumber {
                 if streetWordAt >= 0, tokenIndex > streetWordAt { numberAfterStreet = true }
+                if streetWordAt < 0, tokenIndex > 0 { numberBeforeStreet = true }
             } else {
                 if firstIsNumber, tokenIndex > 0 { wordsAfterNumber += 1 }
                 if streetWordAt < 0, isStreetWord(tok) { streetWordAt = tokenIndex }
@@ -293,6 +318,10 @@ extension Validators {
         }
         if firstIsNumber, streetWordAt >= 1, wordsAfterNumber >= 2 { return .formatted }
         if !firstIsNumber, streetWordAt >= 0, numberAfterStreet { return .formatted }
+        // A unit before the house number ("Studio 41X, Pamela Crescent", "Flat 3, 12 Mill Lane").
+        if !firstIsNumber, numberBeforeStreet, streetWordAt >= 2 { return .formatted }
+        // A street named by its type word first, without a number ("Rue de Rivoli", "avenue Besson").
+        if !firstIsNumber, streetWordAt == 0, tokenIndex >= 2, tokenIndex <= 6 { return .formatted }
         return .invalid
     }
 
