@@ -79,8 +79,8 @@ public final class JSONLWriter: BatchWriter {
     }
 
     private func appendEnding(_ t: UInt8, _ o: inout OutputBuffer) {
-        if t == terminatorCRLF { o.append(cr) }
-        if t != terminatorNone { o.append(lf) }
+        if t == terminatorCR || t == terminatorCRLF { o.append(cr) }
+        if t == terminatorLF || t == terminatorCRLF { o.append(lf) }
     }
 
     /// Source lines, with changed values of replaced columns spliced in.
