@@ -118,7 +118,8 @@ public struct Batch: Sendable, Equatable {
     ///
     /// Writers encode a replaced value for its format: CSV quotes it when it contains the
     /// delimiter, a quote, CR or LF, or when the source field was quoted; JSON Lines writes it as
-    /// a JSON string. A replaced value equal to the source value is written exactly as in the
+    /// a JSON string, except a number replaced by a valid JSON number (kept a number) and an
+    /// object or array replaced by a valid one of the same kind (written as raw JSON). A replaced value equal to the source value is written exactly as in the
     /// source, and a JSON Lines key absent from a row stays absent whatever its replacement value.
     ///
     /// - Parameters:

@@ -102,6 +102,8 @@ public enum FormatErrorCode: String, ErrorCode {
     case duplicateHeader
     /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).
     case unencodableValue
+    /// A value handed to ``JSONContainer`` is not a valid JSON object or array.
+    case invalidJSON
     /// Reader or writer options are inconsistent.
     case invalidOptions
 }
