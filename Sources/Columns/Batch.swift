@@ -118,7 +118,8 @@ public struct Batch: Sendable, Equatable {
     ///
     /// Writers encode a replaced value for its format: CSV quotes it when it contains the
     /// delimiter, a quote, CR or LF, or when the source field was quoted; JSON Lines writes it as
-    /// a JSON string. A replaced value equal to the source value is written exactly as in the
+    /// a JSON string, except a number replaced by a valid JSON number (kept a number) and an
+    /// object or array replaced by a valid one of the same kind (written as raw JSON). A replaced value equal to the source value is written exactly as in the
     /// source, and a JSON Lines key absent from a row stays absent whatever its replacement value.
     ///
     /// - Parameters:
@@ -157,6 +158,8 @@ package enum LineTerminator {
     package static let none: UInt8 = 0
     package static let lf: UInt8 = 1
     package static let crlf: UInt8 = 2
+    /// A lone CR (classic Mac line endings).
+    package static let cr: UInt8 = 3
 }
 
 /// Source-format details a writer needs to reproduce its input. Opaque to stages.
@@ -170,7 +173,7 @@ package struct SourceLayout: Sendable, Equatable {
     package var sourceNames: [String] = []
     /// Per column, per row ``CellKind`` raw values; an empty array means every cell is `.text`.
     package var kinds: [[UInt8]]
-    /// Per row line terminator (``LineTerminator``); empty means every row ends with LF.
+    /// Per row line terminator (``LineTerminator``: LF, CRLF, CR or none); empty means every row ends with LF.
     package var terminators: [UInt8] = []
     /// Ascending indexes of rows preceded by blank lines, and those lines' bytes (value `k`
     /// precedes row `leadingRows[k]`).

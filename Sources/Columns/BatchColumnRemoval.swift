@@ -39,13 +39,17 @@ extension Batch {
         if end > 0 && prologue[end - 1] == 0x0A {
             end -= 1
             ending = [0x0A]
-        }
-        if end > 0 && prologue[end - 1] == 0x0D && !ending.isEmpty {
+            if end > 0 && prologue[end - 1] == 0x0D {
+                end -= 1
+                ending = [0x0D, 0x0A]
+            }
+        } else if end > 0 && prologue[end - 1] == 0x0D {
             end -= 1
-            ending = [0x0D, 0x0A]
+            ending = [0x0D]  // a CR-terminated stream
         }
+        let crOnly = ending == [0x0D]
         var start = end
-        while start > 0 && prologue[start - 1] != 0x0A { start -= 1 }
+        while start > 0 && prologue[start - 1] != 0x0A && !(crOnly && prologue[start - 1] == 0x0D) { start -= 1 }
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         if start == 0 && prologue.count >= 3 && Array(prologue[0..<3]) == bom { start = 3 }
         guard start < end else { return prologue }  // no header line (blank lines only)

@@ -314,6 +314,37 @@ struct InputBuffer {
 let terminatorNone: UInt8 = 0
 let terminatorLF: UInt8 = 1
 let terminatorCRLF: UInt8 = 2
+let terminatorCR: UInt8 = 3
+
+/// Bytes of a recorded line terminator.
+@inline(__always)
+func terminatorLength(_ t: UInt8) -> Int { t == terminatorCRLF ? 2 : (t == terminatorNone ? 0 : 1) }
+
+/// The line terminator byte of a stream, decided from its first line ending: CR when that is a CR
+/// not followed by LF (classic Mac files), LF otherwise (LF and CRLF files). A CSV quoted field
+/// (a quote at the start of a field, up to its closing quote) is skipped when `delimiter` is
+/// given. Returns `nil` when the bytes in `[start, end)` do not decide yet and more may come.
+func detectTerminator(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, eof: Bool, delimiter: UInt8?) -> UInt8? {
+    var inQuotes = false
+    var fieldStart = true
+    var i = start
+    while i < end {
+        let c = base[i]
+        if inQuotes {
+            if c == quote { inQuotes = false }
+        } else if c == quote && fieldStart && delimiter != nil {
+            inQuotes = true
+        } else if c == lf {
+            return lf
+        } else if c == cr {
+            if i + 1 < end { return base[i + 1] == lf ? lf : cr }
+            return eof ? cr : nil
+        }
+        fieldStart = delimiter != nil && c == delimiter!
+        i += 1
+    }
+    return eof ? lf : nil
+}
 
 /// Whether `n` bytes at `a` and `b` are equal; short ones compared inline (reads stay in `[0, n)`).
 @inline(__always)
@@ -389,12 +420,12 @@ func find(_ byte: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) 
     return from + r
 }
 
-/// Index of the first delimiter or LF in `[from, end)`, or `end` (8 bytes at a time).
+/// Index of the first delimiter or line terminator byte (`tMask`: LF or CR in every byte) in
+/// `[from, end)`, or `end` (8 bytes at a time).
 @inline(__always)
-func findDelimiterOrLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ dMask: UInt64) -> Int {
+func findDelimiterOrLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ dMask: UInt64, _ lfMask: UInt64) -> Int {
     let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
-    let lfMask: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
     var i = from
     let raw = UnsafeRawPointer(base)
     while i &+ 8 <= end {
@@ -406,9 +437,10 @@ func findDelimiterOrLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ 
         i &+= 8
     }
     let d = UInt8(truncatingIfNeeded: dMask)
+    let t = UInt8(truncatingIfNeeded: lfMask)
     while i < end {
         let c = base[i]
-        if c == d || c == lf { return i }
+        if c == d || c == t { return i }
         i &+= 1
     }
     return end
@@ -443,19 +475,19 @@ struct StructuralScanner {
         mask = 0
     }
 
-    /// Index of the first delimiter or LF in `[from, end)`, or `end`.
+    /// Index of the first delimiter or line terminator byte (`lfMask`) in `[from, end)`, or `end`.
     @inline(__always)
-    mutating func next(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ dMask: UInt64) -> Int {
+    mutating func next(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ dMask: UInt64, _ lfMask: UInt64) -> Int {
         var p = from
         while true {
             if p >= blockEnd {
                 if p &+ 64 > end {
                     blockEnd = 0
-                    return findDelimiterOrLF(base, p, end, dMask)
+                    return findDelimiterOrLF(base, p, end, dMask, lfMask)
                 }
                 blockStart = p
                 blockEnd = p &+ 64
-                mask = block(base + p, dMask)
+                mask = block(base + p, dMask, lfMask)
             } else {
                 mask &= ~0 &<< UInt64(p &- blockStart)
             }
@@ -465,9 +497,8 @@ struct StructuralScanner {
     }
 
     @inline(__always)
-    func block(_ p: UnsafePointer<UInt8>, _ dMask: UInt64) -> UInt64 {
+    func block(_ p: UnsafePointer<UInt8>, _ dMask: UInt64, _ lfMask: UInt64) -> UInt64 {
         let raw = UnsafeRawPointer(p)
-        let lfMask: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
         var m: UInt64 = 0
         for k in 0..<8 {
             let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k &* 8, as: UInt64.self))
@@ -477,14 +508,14 @@ struct StructuralScanner {
     }
 }
 
-/// Number of LF bytes in `[from, end)`.
+/// Number of `byte` bytes (LF, or CR for a CR-terminated stream) in `[from, end)`.
 @inline(__always)
-func countLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+func countLF(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ byte: UInt8 = lf) -> Int {
     var n = 0
-    var i = find(lf, base, from, end)
+    var i = find(byte, base, from, end)
     while i < end {
         n += 1
-        i = find(lf, base, i + 1, end)
+        i = find(byte, base, i + 1, end)
     }
     return n
 }

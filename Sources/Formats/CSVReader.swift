@@ -6,7 +6,14 @@ public struct CSVReadOptions: Sendable {
     public var delimiter: UInt8 = UInt8(ascii: ",")
     /// Whether the first record is a header naming the columns. Without one, columns are
     /// named `column1`, `column2`, … after the field count of the first record.
+    ///
+    /// A header is checked before anything is returned: one that looks like a data row
+    /// (``CSVHeaderCheck/dataLikeReason(_:)``) throws ``FormatErrorCode/headerLooksLikeData``, one
+    /// with a name used twice throws ``FormatErrorCode/duplicateHeader``. Only `hasHeader: false`
+    /// (`--no-header`) turns the check off.
     public var hasHeader = true
+    /// How errors name the input (a path, `stdin`).
+    public var sourceName = "input"
     /// Most rows per batch (rows and rejects together never exceed it).
     public var batchRows = 8192
     /// A batch also ends once its records hold this many source bytes.
@@ -21,8 +28,9 @@ public struct CSVReadOptions: Sendable {
 
     public init(
         delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true, batchRows: Int = 8192,
-        chunkSize: Int = 1 << 20, maxRecordBytes: Int = 16 << 20, validateUTF8: Bool = true
+        chunkSize: Int = 1 << 20, maxRecordBytes: Int = 16 << 20, validateUTF8: Bool = true, sourceName: String = "input"
     ) {
+        self.sourceName = sourceName
         self.delimiter = delimiter
         self.hasHeader = hasHeader
         self.batchRows = batchRows
@@ -36,8 +44,12 @@ public struct CSVReadOptions: Sendable {
 ///
 /// - Quoted fields may hold delimiters, CR, LF and `""` (one quote). A quote inside an unquoted
 ///   field is taken literally (lenient); text after a closing quote rejects the record.
-/// - Records end with LF or CRLF (recorded per row and reproduced by ``CSVWriter``); the last
-///   record may lack one. A UTF-8 byte-order mark is skipped and kept in the first batch's prologue.
+/// - Records end with LF, CRLF or CR (recorded per row and reproduced by ``CSVWriter``); the
+///   last record may lack one. The stream's first line ending outside quotes decides whether a
+///   lone CR ends records (CR files: then a lone LF is data) or a lone LF does (LF and CRLF
+///   files: then a lone CR is data); CRLF ends records in both.
+/// - With ``CSVReadOptions/hasHeader`` the header is checked (``CSVHeaderCheck``) before any
+///   batch: data-like or duplicate names stop the stream. A UTF-8 byte-order mark is skipped and kept in the first batch's prologue.
 /// - An empty line (nothing before its LF/CRLF) is not a record: it is passed through to the
 ///   output at its place (as the next row's leading bytes, or in the epilogue).
 /// - Records with a field count other than the header's (or the first record's), an unclosed
@@ -63,6 +75,9 @@ public final class CSVReader: BatchReader {
     private var record = 0  // number of the last record started
     private var line = 1  // line where the next record starts
     private var skipping = false  // discarding the rest of an over-long line
+    /// The stream's line terminator byte: LF (LF and CRLF records) or CR (CR and CRLF records),
+    /// decided from the first line ending (``detectTerminator(_:_:_:eof:delimiter:)``).
+    private var terminatorByte = lf
     private var valueCapacityHint = 1024
     private var byteCapacityHint = 16 * 1024
 
@@ -115,6 +130,7 @@ public final class CSVReader: BatchReader {
                 prologue.append(contentsOf: [0xEF, 0xBB, 0xBF])
                 input.start += 3
             }
+            try detectLineTerminator()
         }
         builders.resetAll()
         var rows = 0
@@ -128,6 +144,9 @@ public final class CSVReader: BatchReader {
         var batchBytes = 0
         let delimiter = options.delimiter
         let dMask = UInt64(delimiter) &* 0x0101_0101_0101_0101
+        let term = terminatorByte
+        let crMode = term == cr
+        let tMask = UInt64(term) &* 0x0101_0101_0101_0101
         let validate = options.validateUTF8
         let batchRows = options.batchRows
         let maxBatchBytes = options.maxBatchBytes
@@ -137,7 +156,7 @@ public final class CSVReader: BatchReader {
 
         reading: while rows + rejects.count < batchRows && batchBytes < maxBatchBytes {
             if skipping {
-                let i = find(lf, input.base, input.start, input.end)
+                let i = find(term, input.base, input.start, input.end)
                 if i < input.end {
                     input.start = i + 1
                     skipping = false
@@ -164,7 +183,7 @@ public final class CSVReader: BatchReader {
             let c0 = base[start]
             if c0 == lf || c0 == cr {
                 var blankEnd = -1
-                if c0 == lf {
+                if c0 == lf || (crMode && start + 1 < end && base[start + 1] != lf) || (crMode && start + 1 == end && input.eof) {
                     blankEnd = start + 1
                 } else if start + 1 < end {
                     if base[start + 1] == lf { blankEnd = start + 2 }
@@ -186,17 +205,17 @@ public final class CSVReader: BatchReader {
             let result: CSVRecord?
             if columnCount == 0 {
                 // Header, or first record without a header: count its fields, then store them.
-                if let counted = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, 0, &scanner) {
+                if let counted = parseCSVRecord(base, start, end, input.eof, dMask, tMask, builders.base, 0, &scanner) {
                     for _ in builders.count..<counted.fields {
                         builders.add(ColumnBuilder(byteCapacity: byteCapacityHint / 4, valueCapacity: valueCapacityHint))
                     }
                     scanner.reset()
-                    result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, counted.fields, &scanner)
+                    result = parseCSVRecord(base, start, end, input.eof, dMask, tMask, builders.base, counted.fields, &scanner)
                 } else {
                     result = nil
                 }
             } else {
-                result = parseCSVRecord(base, start, end, input.eof, dMask, builders.base, columnCount, &scanner)
+                result = parseCSVRecord(base, start, end, input.eof, dMask, tMask, builders.base, columnCount, &scanner)
             }
 
             guard let r = result else {
@@ -242,6 +261,7 @@ public final class CSVReader: BatchReader {
                 names = (0..<columnCount).map { j in
                     String(decoding: UnsafeBufferPointer(start: builders.base[j].bytes, count: builders.base[j].byteCount), as: UTF8.self)
                 }
+                try checkHeader(line: recordLine)
                 builders.resetAll()
                 prologue.append(contentsOf: UnsafeBufferPointer(start: base + start, count: r.end - start))
                 headerPending = false
@@ -298,6 +318,39 @@ public final class CSVReader: BatchReader {
         return ReadResult(batch: batch, rejects: rejects)
     }
 
+    /// Refuses a header that looks like a data row or repeats a name (``CSVHeaderCheck``).
+    private func checkHeader(line: Int) throws {
+        let at = "\(options.sourceName), line \(line)"
+        if let why = CSVHeaderCheck.dataLikeReason(names) {
+            throw FormatError(
+                .headerLooksLikeData,
+                "\(at): the header record looks like data, not column names (\(why)); "
+                    + "if the file has no header line, use --no-header")
+        }
+        let dups = CSVHeaderCheck.duplicates(names)
+        if !dups.isEmpty {
+            let list = dups.map { d in "\"\(d.name)\" at columns \(d.columns.map(String.init).joined(separator: ", "))" }
+            throw FormatError(
+                .duplicateHeader,
+                "\(at): duplicate column names \(list.joined(separator: "; ")); refused because one policy rule "
+                    + "would apply to different columns: rename the columns or use --no-header")
+        }
+    }
+
+    /// Decides ``terminatorByte`` from the first line ending outside quotes (reading at most
+    /// about a megabyte ahead; LF when none is found).
+    private func detectLineTerminator() throws {
+        let limit = min(options.maxRecordBytes, 1 << 20)
+        while true {
+            if let t = detectTerminator(input.base, input.start, input.end, eof: input.eof, delimiter: options.delimiter) {
+                terminatorByte = t
+                return
+            }
+            if input.available >= limit { return }
+            try refill()
+        }
+    }
+
     /// Rejects the first line of the record at `input.start` (its quote never closed, or it is
     /// too long) and resumes after that line.
     private func rejectFirstLine(reason: String) -> RowReject {
@@ -306,10 +359,11 @@ public final class CSVReader: BatchReader {
         stats.rejects += 1
         let start = input.start
         let limit = min(input.end, start + options.maxRecordBytes)
-        let i = find(lf, input.base, start, limit)
+        let i = find(terminatorByte, input.base, start, limit)
         let reject: RowReject
         if i < limit || limit == input.end && input.eof {
-            let stop = i < limit ? i + 1 : limit
+            var stop = i < limit ? i + 1 : limit
+            if terminatorByte == cr && stop < input.end && input.base[stop] == lf { stop += 1 }
             reject = RowReject(
                 record: record, line: line, reason: reason,
                 raw: Array(UnsafeBufferPointer(start: input.base + start, count: stop - start)))
@@ -344,10 +398,13 @@ struct CSVRecord {
 /// The caller truncates the builders after `nil` or a rejected record.
 @inline(__always)
 func parseCSVRecord(
-    _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ eof: Bool, _ dMask: UInt64,
+    _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ eof: Bool, _ dMask: UInt64, _ tMask: UInt64,
     _ builders: UnsafeMutablePointer<ColumnBuilder>, _ columns: Int, _ scanner: inout StructuralScanner
 ) -> CSVRecord? {
     let d = UInt8(truncatingIfNeeded: dMask)
+    // The line terminator byte: LF (LF and CRLF records), or CR (CR and CRLF records).
+    let t = UInt8(truncatingIfNeeded: tMask)
+    let crMode = t == cr
     let quoted = CellKind.quotedText.rawValue
     let text = CellKind.text.rawValue
     var p = start
@@ -363,7 +420,7 @@ func parseCSVRecord(
                 let qq = find(quote, base, q, end)
                 if qq == end { return nil }  // more input needed, or unclosed at EOF
                 if store { builders[field].appendFromInput(base + q, qq - q) }
-                newlines += countLF(base, q, qq)
+                newlines += countLF(base, q, qq, t)
                 if qq + 1 == end {
                     if !eof { return nil }
                     if store { builders[field].finishValue(kind: quoted) }
@@ -389,24 +446,34 @@ func parseCSVRecord(
                     if qq + 2 < end && base[qq + 2] == lf {
                         return CSVRecord(end: qq + 3, fields: field, terminator: terminatorCRLF, newlines: newlines + 1, error: error)
                     }
+                    if crMode {
+                        return CSVRecord(end: qq + 2, fields: field, terminator: terminatorCR, newlines: newlines + 1, error: error)
+                    }
                 }
                 // Text after the closing quote: the record is malformed; find where it ends.
                 error = true
-                let r = findDelimiterOrLF(base, qq + 1, end, dMask)
+                let r = findDelimiterOrLF(base, qq + 1, end, dMask, tMask)
                 if r == end {
                     if !eof { return nil }
                     return CSVRecord(end: end, fields: field, terminator: terminatorNone, newlines: newlines, error: error)
                 }
-                if base[r] == lf {
-                    return CSVRecord(end: r + 1, fields: field, terminator: terminatorLF, newlines: newlines + 1, error: error)
+                if base[r] == t {
+                    if !crMode {
+                        return CSVRecord(end: r + 1, fields: field, terminator: terminatorLF, newlines: newlines + 1, error: error)
+                    }
+                    if r + 1 == end && !eof { return nil }
+                    let crlf = r + 1 < end && base[r + 1] == lf
+                    return CSVRecord(
+                        end: crlf ? r + 2 : r + 1, fields: field, terminator: crlf ? terminatorCRLF : terminatorCR,
+                        newlines: newlines + 1, error: error)
                 }
                 p = r + 1
                 break
             }
             continue
         }
-        // Unquoted field: up to the next delimiter or LF.
-        let r = scanner.next(base, p, end, dMask)
+        // Unquoted field: up to the next delimiter or line terminator byte.
+        let r = scanner.next(base, p, end, dMask, tMask)
         if r == end {
             if !eof { return nil }
             if field < columns {
@@ -424,16 +491,28 @@ func parseCSVRecord(
             p = r + 1
             continue
         }
+        if crMode {
+            // CR, or CRLF when an LF follows.
+            if r + 1 == end && !eof { return nil }
+            let crlf = r + 1 < end && base[r + 1] == lf
+            if field < columns {
+                builders[field].appendFromInput(base + p, r - p)
+                builders[field].finishValue(kind: text)
+            }
+            return CSVRecord(
+                end: crlf ? r + 2 : r + 1, fields: field + 1, terminator: crlf ? terminatorCRLF : terminatorCR,
+                newlines: newlines + 1, error: error)
+        }
         var valueEnd = r
-        var t = terminatorLF
+        var terminator = terminatorLF
         if r > p && base[r - 1] == cr {
             valueEnd = r - 1
-            t = terminatorCRLF
+            terminator = terminatorCRLF
         }
         if field < columns {
             builders[field].appendFromInput(base + p, valueEnd - p)
             builders[field].finishValue(kind: text)
         }
-        return CSVRecord(end: r + 1, fields: field + 1, terminator: t, newlines: newlines + 1, error: error)
+        return CSVRecord(end: r + 1, fields: field + 1, terminator: terminator, newlines: newlines + 1, error: error)
     }
 }

@@ -28,7 +28,7 @@ public struct CSVWriteOptions: Sendable {
 /// Writes batches as CSV, reproducing a CSV source byte for byte where values were not changed.
 ///
 /// For a batch read by ``CSVReader`` (same delimiter): the prologue (byte-order mark, header line
-/// as in the source), each row's blank lines and line ending (LF, CRLF, or none for a last line
+/// as in the source), each row's blank lines and line ending (LF, CRLF, CR, or none for a last line
 /// without one), a quoted source field stays quoted, an unquoted one is written as it was.
 /// A value changed by ``Batch/replaceColumn(_:with:)`` is quoted when the source field was quoted
 /// or when it holds the delimiter, a quote, CR or LF (quotes doubled).
@@ -155,7 +155,7 @@ public final class CSVWriter: BatchWriter {
             flags.withUnsafeMutableBufferPointer { fp in
                 // Pass 1: lengths.
                 for k in layout.leadingRows.indices { rp[layout.leadingRows[k]] += layout.leading.range(k).count }
-                for r in 0..<n { rp[r] += Int(terminator(r)) + max(m - 1, 0) }
+                for r in 0..<n { rp[r] += terminatorLength(terminator(r)) + max(m - 1, 0) }
                 for j in 0..<m {
                     let kinds = preserve ? layout.kinds[j] : []
                     let original = preserve ? layout.originals[j] : nil
@@ -261,6 +261,10 @@ public final class CSVWriter: BatchWriter {
                 for r in 0..<n {
                     let t = terminator(r)
                     var w = dst + rp[r]
+                    if t == terminatorCR {
+                        w.pointee = cr
+                        continue
+                    }
                     if t == terminatorCRLF {
                         w.pointee = cr
                         w += 1

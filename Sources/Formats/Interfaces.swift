@@ -95,8 +95,15 @@ public enum FormatErrorCode: String, ErrorCode {
     case io
     /// The CSV header record is malformed.
     case badHeader
+    /// The CSV header record looks like a data row (a card number, SSN, email, phone, IBAN, or
+    /// mostly numbers and dates): the file probably has no header; read it with `--no-header`.
+    case headerLooksLikeData
+    /// The CSV header names a column twice (the names would share one policy rule).
+    case duplicateHeader
     /// A value cannot be written in the output format (for example invalid UTF-8 in a JSON string).
     case unencodableValue
+    /// A value handed to ``JSONContainer`` is not a valid JSON object or array.
+    case invalidJSON
     /// Reader or writer options are inconsistent.
     case invalidOptions
 }

@@ -51,6 +51,9 @@ public final class JSONLReader: BatchReader {
     private var pendingLeading: [UInt8] = []
     private var lineNumber = 0
     private var skipping = false
+    /// The stream's line terminator byte: LF (LF and CRLF lines) or CR (CR and CRLF lines),
+    /// decided from the first line ending.
+    private var terminatorByte = lf
 
     /// - Throws: ``FormatError/Code/invalidOptions`` for non-positive sizes.
     public init(source: some ByteSource, options: JSONLReadOptions = .init()) throws {
@@ -92,7 +95,17 @@ public final class JSONLReader: BatchReader {
                 prologue.append(contentsOf: [0xEF, 0xBB, 0xBF])
                 input.start += 3
             }
+            let limit = min(options.maxRecordBytes, 1 << 20)
+            while true {
+                if let t = detectTerminator(input.base, input.start, input.end, eof: input.eof, delimiter: nil) {
+                    terminatorByte = t
+                    break
+                }
+                if input.available >= limit { break }
+                try refill()
+            }
         }
+        let term = terminatorByte
         var t = table!
         table = nil
         defer { table = t }
@@ -108,7 +121,7 @@ public final class JSONLReader: BatchReader {
 
         while rows + rejects.count < options.batchRows && batchBytes < options.maxBatchBytes {
             if skipping {
-                let i = find(lf, input.base, input.start, input.end)
+                let i = find(term, input.base, input.start, input.end)
                 if i < input.end {
                     input.start = i + 1
                     skipping = false
@@ -129,11 +142,23 @@ public final class JSONLReader: BatchReader {
             let base = UnsafePointer(input.base)
             let start = input.start
             let end = input.end
-            let i = find(lf, base, start, end)
+            let i = find(term, base, start, end)
             var contentEnd = i
             var recordEnd = i + 1
             var terminator = terminatorLF
-            if i == end {
+            if term == cr && i < end {
+                // CR, or CRLF when an LF follows.
+                if i + 1 == end && !input.eof {
+                    try refill()
+                    continue
+                }
+                if i + 1 < end && base[i + 1] == lf {
+                    recordEnd = i + 2
+                    terminator = terminatorCRLF
+                } else {
+                    terminator = terminatorCR
+                }
+            } else if i == end {
                 let partial = end - start
                 if !input.eof {
                     if partial > options.maxRecordBytes {

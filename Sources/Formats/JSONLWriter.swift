@@ -19,7 +19,10 @@ public struct JSONLWriteOptions: Sendable {
 /// For a batch read by ``JSONLReader``: each row's raw line is written as it was (key order,
 /// spacing, escapes, nested values, line ending, blank lines before it), except that a value
 /// changed by ``Batch/replaceColumn(_:with:)`` is spliced in place of the source value as a JSON
-/// string (escaped). A key absent from a row stays absent.
+/// string (escaped), except that a source number replaced by a valid JSON number (a digits-only
+/// token without a leading zero, for example) stays an unquoted number, and a source object or
+/// array replaced by a valid object or array (``JSONContainer/replacingLeaves(in:with:)``) is
+/// written as raw JSON. A key absent from a row stays absent.
 ///
 /// Other batches (CSV, built in memory) become one object per row, keys in column order, every
 /// value a JSON string.
@@ -79,8 +82,8 @@ public final class JSONLWriter: BatchWriter {
     }
 
     private func appendEnding(_ t: UInt8, _ o: inout OutputBuffer) {
-        if t == terminatorCRLF { o.append(cr) }
-        if t != terminatorNone { o.append(lf) }
+        if t == terminatorCR || t == terminatorCRLF { o.append(cr) }
+        if t == terminatorLF || t == terminatorCRLF { o.append(lf) }
     }
 
     /// Source lines, with changed values of replaced columns spliced in.
@@ -95,6 +98,9 @@ public final class JSONLWriter: BatchWriter {
         defer { edits = list }
         list.removeAll(keepingCapacity: true)
         let absent = CellKind.absent.rawValue
+        let numberKind = CellKind.number.rawValue
+        let objectKind = CellKind.object.rawValue
+        let arrayKind = CellKind.array.rawValue
         for j in 0..<batch.columnCount {
             guard let original = layout.originals[j] else { continue }
             let kinds = layout.kinds[j]
@@ -111,8 +117,14 @@ public final class JSONLWriter: BatchWriter {
                             return
                         }
                         let vs = s.count
-                        s.reserve(jsonStringLength(v, len))
-                        s.count += writeJSONString(v, len, s.base + s.count)
+                        let kind = kinds.isEmpty ? 0 : kinds[r]
+                        if kind == numberKind || kind == objectKind || kind == arrayKind, keepsKind(v, len, kind) {
+                            // A number stays a number, a container stays raw JSON.
+                            s.append(v, len)
+                        } else {
+                            s.reserve(jsonStringLength(v, len))
+                            s.count += writeJSONString(v, len, s.base + s.count)
+                        }
                         list.append(Edit(row: r, start: spans[2 * r], end: spans[2 * r + 1], valueStart: vs, valueEnd: s.count))
                     }
                 }
@@ -154,6 +166,15 @@ public final class JSONLWriter: BatchWriter {
                 lastRowUnterminated = t == terminatorNone
             }
         }
+    }
+
+    /// Whether a replacement for a cell of `kind` (number, object, array) is written raw: a valid
+    /// JSON number for a number, a valid object (array) for an object (array).
+    private func keepsKind(_ v: UnsafePointer<UInt8>, _ len: Int, _ kind: UInt8) -> Bool {
+        guard len > 0 else { return false }
+        if kind == CellKind.number.rawValue { return scanJSONNumber(v, 0, len) == len }
+        let open = kind == CellKind.object.rawValue ? UInt8(ascii: "{") : UInt8(ascii: "[")
+        return v[0] == open && skipJSONValue(v, 0, len, depth: 0, maxDepth: 256) == len
     }
 
     /// One object per row from the values (batches not read from JSON Lines).

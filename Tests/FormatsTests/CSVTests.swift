@@ -258,7 +258,7 @@ struct CSVWriterTests {
         "basic.csv", "quoted.csv", "crlf.csv", "mixed-endings.csv", "bom.csv", "no-trailing-newline.csv",
         "no-trailing-newline-crlf.csv", "semicolon.csv", "tab.tsv", "pipe.csv", "no-header.csv", "blank-lines.csv",
         "empty-fields.csv", "unicode.csv", "single-column.csv", "ragged.csv", "unclosed-quote.csv",
-        "invalid-utf8.csv", "after-quote.csv",
+        "invalid-utf8.csv", "after-quote.csv", "cr.csv", "cr-mixed.csv",
     ]
 
     @Test(arguments: csvFixtures)

@@ -126,7 +126,7 @@ struct JSONLReaderTests {
 struct JSONLWriterTests {
     static let jsonlFixtures = [
         "types.jsonl", "absent.jsonl", "escapes.jsonl", "bad-lines.jsonl", "crlf.jsonl", "bom.jsonl",
-        "blank-lines.jsonl", "no-trailing-newline.jsonl", "spacing.jsonl",
+        "blank-lines.jsonl", "no-trailing-newline.jsonl", "spacing.jsonl", "cr.jsonl",
     ]
 
     @Test(arguments: jsonlFixtures)
