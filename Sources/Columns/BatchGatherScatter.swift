@@ -53,6 +53,18 @@ extension Batch {
         return GatheredValues(column: column, rows: picked, values: values)
     }
 
+    /// Gathers exactly the cells of `rows` (ascending) of a column, whatever they hold — for a stage
+    /// that computes their new values itself (for example rebuilt JSON containers) and scatters
+    /// them back with ``scatter(_:into:keepingSource:)``.
+    public func gatherCells(column: Int, rows: [Int]) -> GatheredValues {
+        let source = columns[column]
+        var values = ByteColumn(reservingValues: rows.count, bytes: 0)
+        source.bytes.withUnsafeBytes { all in
+            for r in rows { values.append(bytes: UnsafeRawBufferPointer(rebasing: all[source.offsets[r]..<source.offsets[r + 1]])) }
+        }
+        return GatheredValues(column: column, rows: rows, values: values)
+    }
+
     /// Scatters transformed values back into the cells they were gathered from: the column is
     /// replaced (``replaceColumn(_:with:)``) by its source values with each gathered cell set to
     /// its replacement, except the gathered values listed in `keepingSource`, which keep theirs.

@@ -46,7 +46,10 @@ public final class EmbeddedProcessor {
             for m in matches where processors[m.tag] != nil {
                 spans[m.tag, default: ([], [], ByteColumn())].cells.append(i)
                 spans[m.tag]!.starts.append(base + m.range.lowerBound)
-                spans[m.tag]!.column.append(values.bytes[(base + m.range.lowerBound)..<(base + m.range.upperBound)])
+                let span = values.bytes[(base + m.range.lowerBound)..<(base + m.range.upperBound)]
+                // Card numbers as people write them (dots, underscores, no-break spaces, fullwidth
+                // digits) go to the card transform in its ASCII form and come back in theirs.
+                spans[m.tag]!.column.append(m.tag == .pan ? Self.asciiCard(span)[...] : span)
             }
         }
         var out = values
@@ -60,10 +63,55 @@ public final class EmbeddedProcessor {
                 guard t.count == s.column.range(k).count else {
                     throw PolicyError(.lengthNotPreserved, "embedded \(tag.rawValue) token changed length; the \(tag.rawValue) transform must preserve length")
                 }
-                out.bytes.replaceSubrange(s.starts[k]..<(s.starts[k] + t.count), with: t)
+                if tag == .pan {
+                    Self.writeCard(t, into: &out.bytes, at: s.starts[k])
+                } else {
+                    out.bytes.replaceSubrange(s.starts[k]..<(s.starts[k] + t.count), with: t)
+                }
             }
         }
         rejects.sort { $0.index < $1.index }
         return (out, rejects)
+    }
+
+    /// A card number's ASCII form for the card transform: ASCII digits, spaces and dashes as they
+    /// are, a fullwidth digit (U+FF10–FF19, 3 bytes) as its ASCII digit, every other separator
+    /// byte (`.`, `_`, the two bytes of U+00A0) as a space.
+    static func asciiCard(_ span: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(span.count)
+        var i = span.startIndex
+        while i < span.endIndex {
+            let c = span[i]
+            if (0x30...0x39).contains(c) || c == 0x20 || c == 0x2D {
+                out.append(c)
+                i += 1
+            } else if c == 0xEF, i + 2 < span.endIndex, span[i + 1] == 0xBC, (0x90...0x99).contains(span[i + 2]) {
+                out.append(0x30 + (span[i + 2] - 0x90))
+                i += 3
+            } else {
+                out.append(0x20)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// Writes a card token (ASCII form, as ``asciiCard(_:)`` made it) back over the original span
+    /// at `start`: digits in the original's form (ASCII or fullwidth), separators untouched.
+    static func writeCard(_ token: ArraySlice<UInt8>, into bytes: inout [UInt8], at start: Int) {
+        var p = start
+        for t in token {
+            let c = bytes[p]
+            if (0x30...0x39).contains(c) {
+                if (0x30...0x39).contains(t) { bytes[p] = t }
+                p += 1
+            } else if c == 0xEF, p + 2 < bytes.count, bytes[p + 1] == 0xBC, (0x90...0x99).contains(bytes[p + 2]) {
+                if (0x30...0x39).contains(t) { bytes[p + 2] = 0x90 + (t - 0x30) }
+                p += 3
+            } else {
+                p += 1
+            }
+        }
     }
 }

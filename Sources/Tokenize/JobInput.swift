@@ -54,7 +54,11 @@ final class JobInput {
         }
         reader =
             switch format {
-            case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows))
+            case .csv:
+                try CSVReader(
+                    source: input,
+                    options: CSVReadOptions(
+                        delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows, sourceName: o.input == "-" ? "stdin" : o.input))
             case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
             }
         self.format = format

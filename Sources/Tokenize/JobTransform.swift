@@ -99,7 +99,7 @@ final class BatchTransform {
             let firstRow = fromRecord[name].map { f in u.batch.rowNumbers.firstIndex { $0 >= f } ?? rows } ?? 0
             guard firstRow < rows else { continue }
             let gathered = u.batch.gatherValues(column: ci, fromRow: firstRow)
-            guard !gathered.isEmpty else { continue }
+            if gathered.isEmpty { continue }
             let (out, rejects) = try proc.run(gathered.values, mode: mode)
             var rejected = Set<Int>()
             for rj in rejects {
@@ -108,7 +108,80 @@ final class BatchTransform {
             }
             u.batch.scatter(out, into: gathered, keepingSource: rejected)
         }
+        let rowNumbers = u.batch.rowNumbers
+        try transformContainers(
+            &u,
+            firstRows: { name in
+                self.fromRecord[name].map { f in rowNumbers.firstIndex { $0 >= f } ?? rows } ?? 0
+            }, reasons: &reasons)
         reject(&u, reasons)
+    }
+
+    /// JSON objects and arrays in a transformed column: the column's rule applies to every string
+    /// and number leaf inside (free text: embedded scanning of each leaf), all leaves of the batch
+    /// in one call; structure, key order and spacing stay byte for byte. A leaf the rule cannot
+    /// take rejects its row, like a scalar value.
+    private func transformContainers(
+        _ u: inout JobUnit, firstRows: (String) -> Int, reasons: inout [(row: Int, column: String, reason: String)]
+    ) throws {
+        let kinds = (0..<u.batch.columnCount).map { u.batch.kinds(column: $0) }
+        for (ci, name) in u.batch.names.enumerated() {
+            guard let proc = processors[name], !kinds[ci].isEmpty else { continue }
+            let from = firstRows(name)
+            var rows: [Int] = []
+            for r in from..<u.batch.rowCount {
+                let k = CellKind(rawValue: kinds[ci][r])
+                if k == .object || k == .array { rows.append(r) }
+            }
+            guard !rows.isEmpty else { continue }
+            let cells = u.batch.gatherCells(column: ci, rows: rows)
+            // Every leaf of every container cell, in one dense column.
+            var leaves = ByteColumn(reservingValues: rows.count * 4, bytes: cells.values.bytes.count)
+            var where_: [(cell: Int, range: Range<Int>, kind: JSONLeaf.Kind)] = []
+            try cells.values.bytes.withUnsafeBufferPointer { all in
+                for k in 0..<cells.count {
+                    let raw = UnsafeBufferPointer(rebasing: all[cells.values.offsets[k]..<cells.values.offsets[k + 1]])
+                    try JSONContainer.forEachLeaf(in: raw) { kind, _, range, value in
+                        guard !value.isEmpty else { return }
+                        leaves.append(bytes: UnsafeRawBufferPointer(value))
+                        where_.append((k, range, kind))
+                    }
+                }
+            }
+            guard !where_.isEmpty else { continue }
+            let (out, rejects) = try proc.run(leaves, mode: mode)
+            var badCells = Set<Int>()
+            for rj in rejects {
+                badCells.insert(where_[rj.index].cell)
+                reasons.append(
+                    (
+                        rows[where_[rj.index].cell], name,
+                        rj.reason + " (inside a JSON \(CellKind(rawValue: kinds[ci][rows[where_[rj.index].cell]]) == .array ? "array" : "object"))"
+                    ))
+            }
+            var perCell = [[JSONLeafReplacement]](repeating: [], count: cells.count)
+            for (j, w) in where_.enumerated() where !badCells.contains(w.cell) {
+                let v = Array(out[j])
+                // A token that is no JSON number (a leading zero) is written as a string.
+                let kind: JSONLeaf.Kind = w.kind == .number && !Self.isJSONNumber(v) ? .string : w.kind
+                perCell[w.cell].append(JSONLeafReplacement(range: w.range, kind: kind, value: v))
+            }
+            var rebuilt = ByteColumn(reservingValues: cells.count, bytes: cells.values.bytes.count + 16 * where_.count)
+            for k in 0..<cells.count {
+                let raw = cells.values[k]
+                let bytes = badCells.contains(k) ? Array(raw) : try JSONContainer.replacingLeaves(in: raw, with: perCell[k])
+                bytes.withUnsafeBytes { rebuilt.append(bytes: $0) }
+            }
+            u.batch.scatter(rebuilt, into: cells, keepingSource: Set(badCells))
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)` — the digit tokens a transform writes (no fraction or exponent).
+    private static func isJSONNumber(_ v: [UInt8]) -> Bool {
+        var s = v[...]
+        if s.first == 0x2D { s = s.dropFirst() }
+        guard let f = s.first, s.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        return f != 0x30 || s.count == 1
     }
 
     /// Rejects the rows named (one reject per row: its first failing column), with the row's

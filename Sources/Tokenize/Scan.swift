@@ -31,7 +31,11 @@ public enum Scan {
         let input = PrefixedSource(prefix: head, then: source)
         var reader: any BatchReader =
             switch chosen {
-            case .csv: try CSVReader(source: input, options: CSVReadOptions(delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows))
+            case .csv:
+                try CSVReader(
+                    source: input,
+                    options: CSVReadOptions(
+                        delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows, sourceName: path == "-" ? "stdin" : path))
             case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: sampleRows))
             }
         guard let first = try reader.next() else { return [] }

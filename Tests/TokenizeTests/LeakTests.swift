@@ -210,4 +210,92 @@ import Tokenize
         #expect(r.error == nil, "\(r.error.map { "\($0)" } ?? "")")
         #expect(r.summary?.rowsOut == 3000)
     }
+
+    /// Case 2: JSON values that are objects or arrays are walked; every leaf holding a sensitive
+    /// value is tokenized, structure, key order and spacing untouched; numbers stay numbers.
+    @Test func nestedJSONLeavesAreTokenized() throws {
+        var g = SplitMix64(seed: 21)
+        var lines: [String] = []
+        var secrets: [String] = []
+        for i in 1...200 {
+            let a = Self.card(&g), b = Self.card(&g), c = Self.card(&g)
+            secrets += [a, b, c]
+            lines.append("{\"id\": \(i), \"payment\": {\"pan\": \"\(a)\", \"note\": \"ok\"}, \"cards\": [\"\(b)\", \(c)], \"city\": \"Springfield\"}")
+        }
+        let r = try Self.run("lk7", input: lines.joined(separator: "\n") + "\n", ext: "jsonl", policy: Self.policy("lk7"))
+        #expect(r.error == nil, "\(r.error.map { "\($0)" } ?? "")")
+        Self.expectNoLeak(r, secrets)
+        let out = r.output.split(separator: "\n")
+        #expect(out.count == 200)
+        if let first = out.first, let obj = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any] {
+            #expect((obj["payment"] as? [String: Any])?["note"] as? String == "ok")
+            let cards = obj["cards"] as? [Any]
+            #expect(cards?.count == 2 && cards?[0] is String && cards?[1] is NSNumber, "\(String(describing: cards))")
+            #expect(first.hasPrefix("{\"id\": 1, \"payment\": {\"pan\": \""), "\(first)")
+        } else {
+            Issue.record("output line is not a JSON object")
+        }
+    }
+
+    /// Case 3: a file without a header row is refused (pointing to --no-header) instead of its
+    /// first data row becoming the header; CR-only line endings are read as records.
+    @Test func headerlessFilesAreRefusedAndCROnlyFilesAreRead() throws {
+        var g = SplitMix64(seed: 22)
+        var rows: [String] = []
+        var cards: [String] = []
+        for i in 1...300 {
+            let c = Self.card(&g)
+            cards.append(c)
+            rows.append("\(i),\(c),person\(i)@example.org")
+        }
+        let headerless = try Self.run("lk8", input: rows.joined(separator: "\n") + "\n", ext: "csv", policy: Self.policy("lk8"))
+        let e = headerless.error.map { "\($0)" } ?? ""
+        #expect(headerless.error != nil && e.contains("--no-header") && !e.contains(cards[0]), "\(e)")
+        #expect(headerless.output.isEmpty)
+        let cr = try Self.run("lk8", input: (["id,card_number,email"] + rows).joined(separator: "\r") + "\r", ext: "csv", policy: Self.policy("lk8"))
+        #expect(cr.error == nil && cr.summary?.rowsOut == 300, "\(cr.error.map { "\($0)" } ?? "")")
+        #expect(cr.output.split(separator: "\r").count == 301)
+        Self.expectNoLeak(cr, cards + ["person1@example.org"])
+    }
+
+    /// Cases 4–7: a negative header over values that validate, a strong header over values that
+    /// fail the check digit, spaced SSNs, short emails, duplicate headers.
+    @Test func headerAndShapeCasesNeverLeak() throws {
+        var g = SplitMix64(seed: 23)
+        var rows = ["customer_ref,Card Number,tax_id,contact,city"]
+        var secrets: [String] = []
+        for i in 1...300 {
+            let area = 100 + Int(g.next() % 500), group = 10 + Int(g.next() % 89), serial = 1000 + Int(g.next() % 8999)
+            let ssn = "\(area)-\(group)-\(serial)"
+            var card = Self.card(&g)
+            card = String(card.dropLast()) + String((Int(String(card.last!))! + 1) % 10)  // fails Luhn
+            let spaced = "\(area) \(group) \(serial)"
+            let email = i % 3 == 0 ? "al\(i % 10)@gmail.com" : "person\(i)@example.org"
+            secrets += [ssn, card, spaced]
+            rows.append("\(ssn),\(card),\(spaced),\(email),Springfield")
+        }
+        let r = try Self.run("lk9", input: rows.joined(separator: "\n") + "\n", ext: "csv", policy: Self.policy("lk9"))
+        #expect(r.error == nil, "\(r.error.map { "\($0)" } ?? "")")
+        #expect(r.summary?.rowsOut == 300 && r.summary?.rowsRejected == 0)
+        Self.expectNoLeak(r, secrets + ["al3@gmail.com"])
+        let dup = try Self.run("lk9", input: "id,email,email\n1,a@example.org,b@example.org\n", ext: "csv", policy: Self.policy("lk9"))
+        #expect((dup.error.map { "\($0)" } ?? "").contains("duplicate"), "\(dup.error.map { "\($0)" } ?? "no error")")
+        #expect(dup.output.isEmpty)
+    }
+
+    /// Case 6: card numbers written the ways people write them in free text.
+    @Test func freeTextSpellingsOfCardNumbersAreTokenized() throws {
+        let pan = "4111111111111111"
+        let variants = [
+            "paid \(pan)/12 today", "card\(pan) ok", "paid 4111.1111.1111.1111 today", "paid 4111_1111_1111_1111 today",
+            "paid 4111\u{00A0}1111\u{00A0}1111\u{00A0}1111 today", "paid 4111  1111  1111  1111 today", "ref -\(pan)",
+            "ref №\(pan)", "paid ４１１１１１１１１１１１１１１１ today", "card 4111-1111-1111-1111 exp", "cc#\(pan)",
+        ]
+        var rows = ["id,memo"]
+        for i in 1...300 { rows.append("\(i),\"\(i % 4 == 0 ? variants[(i / 4) % variants.count] : "called about the delivery window")\"") }
+        let r = try Self.run("lk10", input: rows.joined(separator: "\n") + "\n", ext: "csv", policy: Self.policy("lk10"))
+        #expect(r.error == nil, "\(r.error.map { "\($0)" } ?? "")")
+        Self.expectNoLeak(r, [pan, "4111.1111.1111.1111", "4111_1111_1111_1111", "4111  1111  1111  1111", "4111-1111-1111-1111", "１１１１１１１１１１１１"])
+        #expect(r.summary.map { $0.rowsOut + $0.rowsRejected } == 300)
+    }
 }
