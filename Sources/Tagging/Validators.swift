@@ -34,6 +34,49 @@ public enum Validators {
         luhnSum(bytes.lazy.filter { $0 &- 0x30 < 10 }.map { $0 &- 0x30 })
     }
 
+    /// ``luhnSum(_:rightmostPosition:)`` over numerals in a buffer: the form the cycle-walking
+    /// rule calls once per walked value per pass (a plain index loop, no generic iteration).
+    @inlinable
+    public static func luhnSum(_ digits: UnsafeBufferPointer<UInt16>, rightmostPosition: Int = 0) -> Int {
+        var sum = 0
+        var double = rightmostPosition & 1 == 1
+        var i = digits.count
+        while i > 0 {
+            i -= 1
+            sum += luhnContribution(Int(digits[i]), doubled: double)
+            double.toggle()
+        }
+        return sum
+    }
+
+    /// ``luhnSum(_:rightmostPosition:)`` over a slice of numerals (the card transform's middle).
+    @inlinable
+    public static func luhnSum(_ digits: ArraySlice<UInt16>, rightmostPosition: Int = 0) -> Int {
+        digits.withUnsafeBufferPointer { luhnSum($0, rightmostPosition: rightmostPosition) }
+    }
+
+    /// ``luhnSum(asciiDigitsIn:)`` over a byte buffer (the validators' and transforms' form).
+    @inlinable
+    public static func luhnSum(asciiDigitsIn bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var sum = 0
+        var double = false
+        var i = bytes.count
+        while i > 0 {
+            i -= 1
+            let d = bytes[i] &- 0x30
+            guard d < 10 else { continue }
+            sum += luhnContribution(Int(d), doubled: double)
+            double.toggle()
+        }
+        return sum
+    }
+
+    /// ``luhnSum(asciiDigitsIn:)`` over a slice of a byte buffer.
+    @inlinable
+    public static func luhnSum(asciiDigitsIn bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int {
+        luhnSum(asciiDigitsIn: UnsafeBufferPointer(rebasing: bytes))
+    }
+
     @inlinable @inline(__always)
     static func luhnContribution(_ d: Int, doubled: Bool) -> Int {
         guard doubled else { return d }

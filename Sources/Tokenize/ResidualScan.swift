@@ -43,6 +43,8 @@ struct ResidualScan {
                             if Validators.panEvidence(value).isValid { wholeCards.append(r) }
                             continue
                         }
+                        // Nothing the scanner finds fits in fewer than 9 digits without an `@`.
+                        guard Self.mayHoldSensitive(value) else { continue }
                         let s = source.offsets[r]..<source.offsets[r + 1]
                         let src = UnsafeBufferPointer(rebasing: sb[s])
                         var hit: Tag?
@@ -61,6 +63,22 @@ struct ResidualScan {
             }
         }
         return findings
+    }
+
+    /// At least 9 digits (ASCII, or the lead bytes of fullwidth ones) or an `@`: the least a card
+    /// number, an SSN or an email needs.
+    @inline(__always)
+    private static func mayHoldSensitive(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var digits = 0
+        for c in v {
+            if c &- 0x30 < 10 || c == 0xEF {
+                digits += 1
+                if digits >= 9 { return true }
+            } else if c == 0x40 {
+                return true
+            }
+        }
+        return false
     }
 
     /// Digits only (no separators, no text).
