@@ -148,13 +148,7 @@ public final class FileDescriptor: Sendable {
 
     /// Writes all of `bytes`.
     public func write(_ bytes: [UInt8]) throws(SystemError) {
-        do {
-            try bytes.withUnsafeBytes { try write($0) }
-        } catch let e as SystemError {
-            throw e
-        } catch {
-            throw SystemError(.write, "cannot write '\(label)': \(error)")
-        }
+        try withRawBytes(of: bytes) { (b) throws(SystemError) in try write(b) }
     }
 
     // MARK: - Durability, locks, size

@@ -89,3 +89,15 @@ func retryingInterrupts<R: FixedWidthInteger>(
         throw e
     }
 }
+
+/// `bytes.withUnsafeBytes` for a body that throws only `SystemError` (the standard library's form
+/// rethrows untyped): the one place that narrows the error back.
+func withRawBytes<R>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(SystemError) -> R) throws(SystemError) -> R {
+    do {
+        return try bytes.withUnsafeBytes { try body($0) }
+    } catch let e as SystemError {
+        throw e
+    } catch {
+        preconditionFailure("unreachable: the body throws only SystemError (\(error))")
+    }
+}

@@ -219,13 +219,7 @@ public final class TCPSocket: Sendable {
 
     /// Sends all of `bytes`.
     public func send(_ bytes: [UInt8]) throws(SystemError) {
-        do {
-            try bytes.withUnsafeBytes { try send($0) }
-        } catch let e as SystemError {
-            throw e
-        } catch {
-            throw SystemError(.write, "cannot send to \(address): \(error)")
-        }
+        try withRawBytes(of: bytes) { (b) throws(SystemError) in try send(b) }
     }
 
     /// One `recv(2)` into `buffer`: how many bytes arrived, 0 when the peer closed its side.

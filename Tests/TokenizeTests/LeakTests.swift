@@ -83,6 +83,23 @@ import Tokenize
         #expect(r.output.isEmpty, "a failed run leaves no output", sourceLocation: sourceLocation)
     }
 
+    /// 9,000 rows of plain notes; from record 8,601 every third mentions a card number.
+    static func notesFeed(seed: UInt64) -> (rows: [String], cards: [String]) {
+        var g = SplitMix64(seed: seed)
+        var rows = ["id,notes"]
+        var cards: [String] = []
+        for i in 1...9000 {
+            if i > 8600 && i % 3 == 0 {
+                let c = card(&g)
+                cards.append(c)
+                rows.append("\(i),paid with card \(c) at the desk")
+            } else {
+                rows.append("\(i),customer called about the delivery window")
+            }
+        }
+        return (rows, cards)
+    }
+
     /// Case 1: a card column whose first 8,500 rows are empty.
     @Test func cardsAfterEmptyRowsAreNeverPassedClear() throws {
         var g = SplitMix64(seed: 11)
@@ -100,18 +117,7 @@ import Tokenize
 
     /// Case 1b: plain notes that start mentioning card numbers later stop the run by default …
     @Test func freeTextThatLaterHoldsCardsStopsByDefault() throws {
-        var g = SplitMix64(seed: 12)
-        var rows = ["id,notes"]
-        var cards: [String] = []
-        for i in 1...9000 {
-            if i > 8600 && i % 3 == 0 {
-                let c = Self.card(&g)
-                cards.append(c)
-                rows.append("\(i),paid with card \(c) at the desk")
-            } else {
-                rows.append("\(i),customer called about the delivery window")
-            }
-        }
+        let (rows, cards) = Self.notesFeed(seed: 12)
         let r = try Self.run("lk2", input: rows.joined(separator: "\n") + "\n", ext: "csv", policy: Self.policy("lk2"))
         Self.expectStopped(r, naming: "notes")
         #expect((r.error as? JobError)?.code == .newEvidence)
@@ -121,18 +127,7 @@ import Tokenize
     /// … and with `on-new-evidence: protect` are tokenized from that batch on, said in the summary,
     /// and detokenize inverts exactly that.
     @Test func protectModeTokenizesFromTheNewEvidenceOn() throws {
-        var g = SplitMix64(seed: 13)
-        var rows = ["id,notes"]
-        var cards: [String] = []
-        for i in 1...9000 {
-            if i > 8600 && i % 3 == 0 {
-                let c = Self.card(&g)
-                cards.append(c)
-                rows.append("\(i),paid with card \(c) at the desk")
-            } else {
-                rows.append("\(i),customer called about the delivery window")
-            }
-        }
+        let (rows, cards) = Self.notesFeed(seed: 13)
         let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-lk3", pin: "approver-lk3")
         var pin = Array("approver-lk3".utf8)
         let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
