@@ -62,6 +62,13 @@ public struct CustodyPolicy: Sendable {
         ]
     }
 
+    /// The violations that describe a key's history rather than what it can do now
+    /// (`CKA_ALWAYS_SENSITIVE` / `CKA_NEVER_EXTRACTABLE` false: the key was imported, or was once
+    /// extractable). `keys list` reports them; using the key is not refused for them alone.
+    public static func isProvenanceOnly(_ violation: String) -> Bool {
+        violation.hasPrefix("\(AttributeType.alwaysSensitive) ") || violation.hasPrefix("\(AttributeType.neverExtractable) ")
+    }
+
     /// Checks attributes read back from the HSM against this policy; returns the violations.
     public func violations(_ attrs: [AttributeType: [UInt8]]) -> [String] {
         var out: [String] = []

@@ -143,13 +143,29 @@ public final class Keyring: @unchecked Sendable {
         guard let p = try versions(ref).last else {
             throw KeyringError(.keyNotInitialized, "key \(ref) has no version in the HSM; run `tokengate keys init`")
         }
-        return p
+        return try usable(p)
     }
 
     /// A specific version of a key.
     public func version(_ ref: KeyRef, _ version: Int) throws -> KeyInfo {
         guard let k = try versions(ref).first(where: { $0.version == version }) else {
             throw KeyringError(.versionNotFound, "key \(ref) has no version \(version) (retired or never created)")
+        }
+        return try usable(k)
+    }
+
+    /// Custody at every use: the attributes of a key version, read back from the HSM when an
+    /// operation resolves it, must meet its purpose's custody policy (sensitive, not extractable,
+    /// not modifiable, token, private, only its usage flags and mechanisms). A non-compliant
+    /// object — e.g. one planted under the next version's label with `CKA_SENSITIVE=false` — is
+    /// refused with its label; only `keys list` and `keys retire` still see it.
+    func usable(_ k: KeyInfo) throws -> KeyInfo {
+        let hard = k.custodyViolations.filter { !CustodyPolicy.isProvenanceOnly($0) }
+        guard hard.isEmpty else {
+            throw KeyringError(
+                .custodyViolation,
+                "refusing to use \(k.label) (CKA_ID \(k.id)): its HSM attributes break the \(k.purpose) custody policy (\(hard.joined(separator: "; "))); "
+                    + "`tokengate keys list` shows it — find out who created it, then retire it")
         }
         return k
     }
@@ -198,7 +214,9 @@ public final class Keyring: @unchecked Sendable {
             guard let target = all.first(where: { $0.version == version }) else {
                 throw KeyringError(.versionNotFound, "key \(ref) has no version \(version) (present: \(all.map { "v\($0.version)" }.joined(separator: ", ")))")
             }
-            guard !target.primary else {
+            // A primary version that breaks custody is unusable anyway: it may be destroyed.
+            let brokenCustody = target.custodyViolations.contains { !CustodyPolicy.isProvenanceOnly($0) }
+            guard !target.primary || brokenCustody else {
                 throw KeyringError(.retirePrimary, "refusing to retire \(target.label): it is the primary version; rotate first")
             }
             try token(ref.purpose).withSession { s in
@@ -242,7 +260,9 @@ public final class Keyring: @unchecked Sendable {
                 _ = try s.createObject(CustodyPolicy.metadataTemplate(keyLabel: label, json: Array(meta)))
             }
         }
-        let info = try self.version(ref, version)
+        guard let info = try versions(ref).first(where: { $0.version == version }) else {
+            throw KeyringError(.versionNotFound, "\(label) was not found after it was created")
+        }
         guard info.custodyViolations.isEmpty else {
             // Never leave a key with weaker custody than the policy: destroy it and fail.
             try? token.withSession { s in try s.destroy(ObjectHandle(rawValue: info.handle)) }
