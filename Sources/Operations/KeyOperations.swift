@@ -41,7 +41,8 @@ extension Gateway {
 
     /// Destroys one non-primary version of `ref` in the HSM. For an at-rest key with `datasets`,
     /// refuses (``OperationError/Code/keyStillNeeded``, naming the files) while sealed files
-    /// under that folder are still wrapped by the version, unless `force`. Audited as
+    /// under that folder are still wrapped by the version, unless `force`. An audit key version
+    /// that MAC'd any record of the audit log is never retired (no force). Audited as
     /// `keys retire`.
     public func retireKey(_ ref: KeyRef, version: Int, datasets: String? = nil, force: Bool = false) throws -> RetireResult {
         guard version > 0 else { throw OperationError(.invalidArgument, "key version must be 1 or more") }
@@ -54,6 +55,26 @@ extension Gateway {
                 throw OperationError(
                     .keyStillNeeded,
                     "refusing to retire \(ref.label(version: version)) while \(needed.count) sealed file(s) in \(datasets) need it; rewrap them (`tokengate rewrap`), or force:\n\(list)"
+                )
+            }
+        }
+        if ref.purpose == .audit {
+            // The log's chain is verified with the version that MAC'd each record: a version the
+            // log still needs can never be retired (it would make the log unverifiable for good).
+            let log = AuditLog.default(keyring: keyring, keyName: ref.name)
+            let label = ref.label(version: version)
+            var records: [AuditRecord] = []
+            if FileManager.default.fileExists(atPath: log.path) {
+                do { records = try log.records() } catch {
+                    throw OperationError(
+                        .keyStillNeeded, "refusing to retire \(label): the audit log \(log.path) cannot be read to check whether it needs the key (\(error))")
+                }
+            }
+            let using = records.filter { $0.auditKey?.label == label }.count
+            if using > 0 {
+                throw OperationError(
+                    .keyStillNeeded,
+                    "refusing to retire \(label): \(using) record(s) of the audit log \(log.path) are MAC'd with it, and `audit verify` needs it for as long as the log exists"
                 )
             }
         }

@@ -165,6 +165,15 @@ import Tokenize
         }
         #expect(failed?.operation == "open" && failed?.outcome == .failure && failed?.error?.isEmpty == false)
 
+        // The audit key version that MAC'd the log cannot be retired, even after a rotation.
+        let auditV1 = try #require(g.listKeys().first { $0.label == "tokengate/audit/log/v1" })
+        _ = try Self.recordOf(log) { _ = try g.rotateKey(auditV1.ref) }
+        let auditRefusal = try Self.recordOf(log, expected: 0) {
+            #expect(throws: OperationError(.keyStillNeeded, "")) { try g.retireKey(auditV1.ref, version: 1) }
+            #expect(throws: OperationError(.keyStillNeeded, "")) { try g.retireKey(auditV1.ref, version: 1, force: true) }
+        }
+        #expect(auditRefusal == nil)
+
         // The chain holds, and no clear value of the feed is in it.
         let (path, v) = try g.verifyAudit()
         let total = try Self.records(log, after: 0).count
