@@ -49,7 +49,9 @@ extension Gateway {
         var needed: [String] = []
         if let datasets {
             guard ref.purpose == .atRest else { throw OperationError(.invalidArgument, "datasets applies to at-rest keys, not \(ref)") }
-            needed = try Sealing.files(under: datasets, wrappedBy: ref, version: version)
+            let scan = try Sealing.scan(under: datasets, wrappedBy: ref, version: version)
+            // A sealed file whose header cannot be read may need the version too.
+            needed = scan.wrapped + scan.unreadable.map { "\($0.path) (header unreadable: \($0.reason))" }
             if !needed.isEmpty && !force {
                 let list = needed.map { "  \($0)" }.joined(separator: "\n")
                 throw OperationError(

@@ -180,6 +180,12 @@ public final class FileDescriptor: Sendable {
         _ = try retryingInterrupts(.lock, "cannot unlock '\(label)'") { flock(raw, LOCK_UN) }
     }
 
+    /// Sets the file's permission bits (`fchmod(2)`).
+    public func setMode(_ mode: UInt32) throws(SystemError) {
+        let raw = rawValue
+        _ = try retryingInterrupts(.stat, "cannot set the mode of '\(label)'") { fchmod(raw, mode_t(mode)) }
+    }
+
     /// The file size (`fstat(2)`).
     /// - Throws: ``SystemError`` `.stat`.
     public func size() throws(SystemError) -> Int {

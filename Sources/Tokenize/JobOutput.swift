@@ -34,7 +34,12 @@ final class RejectsFile {
             file = nil
             return
         }
-        do { file = try FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600) } catch {
+        do {
+            let f = try FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600)
+            // It holds clear values: 0600 even when the file existed with a wider mode.
+            try f.setMode(0o600)
+            file = f
+        } catch {
             throw JobError(.rejectsUnwritable, "rejects file: \(error)")
         }
     }

@@ -110,6 +110,18 @@ import Tokenize
             #expect(throws: OperationError(.keyStillNeeded, "")) { try g.retireKey(v1.ref, version: 1, datasets: dir) }
         }
         #expect(refusal == nil)
+        // A sealed file whose header cannot be read may need the version: the scan goes on past
+        // it, and the retirement is refused naming it.
+        let broken = dir + "-broken"
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try Data(Array("TGSF".utf8) + [UInt8](repeating: 0xA5, count: 64)).write(to: URL(fileURLWithPath: broken + "/damaged.tgs"))
+        try FileManager.default.copyItem(atPath: dir + "/again.tgs", toPath: broken + "/fine.tgs")
+        do {
+            _ = try g.retireKey(v1.ref, version: 1, datasets: broken)
+            Issue.record("retire must refuse while a sealed header cannot be read")
+        } catch let e as OperationError {
+            #expect(e.code == .keyStillNeeded && e.reason.contains("damaged.tgs"), "\(e)")
+        }
         _ = try Self.recordOf(log) { _ = try g.rewrap(path: dir + "/safe.tgs") }
         let retireRec = try Self.recordOf(log) { _ = try g.retireKey(v1.ref, version: 1, datasets: dir) }
         #expect(retireRec?.operation == "keys retire" && retireRec?.keys.first?.label == v1.label)

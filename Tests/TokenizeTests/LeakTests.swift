@@ -41,6 +41,7 @@ import Tokenize
         var output: String
         var manifest: String
         var summaryJSON: String
+        var rejectsPath: String
     }
 
     static func run(_ prefix: String, input: String, ext: String, policy: Policy, rejects: Bool = false, verify: Bool = true) throws -> Run {
@@ -53,8 +54,12 @@ import Tokenize
         o.output = dir + "/out." + ext
         o.workers = 2
         o.verifyOutput = verify
-        if rejects { o.rejectsPath = dir + "/rejects.jsonl" }
-        var r = Run(summary: nil, error: nil, output: "", manifest: "", summaryJSON: "")
+        if rejects {
+            // A pre-existing, world-readable rejects file.
+            o.rejectsPath = dir + "/rejects.jsonl"
+            FileManager.default.createFile(atPath: dir + "/rejects.jsonl", contents: Data(), attributes: [.posixPermissions: 0o644])
+        }
+        var r = Run(summary: nil, error: nil, output: "", manifest: "", summaryJSON: "", rejectsPath: o.rejectsPath ?? "")
         do {
             let s = try TokenizeJob.run(o, policy: policy, keyring: kr, classify: Scan.classifier(policy: policy))
             r.summary = s
@@ -187,6 +192,9 @@ import Tokenize
         Self.expectStopped(failed, naming: "ref")
         Self.expectNoLeak(failed, cards)
         let rejected = try Self.run("lk5", input: feed, ext: "csv", policy: keep, rejects: true)
+        // The rejects file holds clear values: 0600, even though it existed with 0644 before.
+        let mode = try FileManager.default.attributesOfItem(atPath: rejected.rejectsPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "rejects file mode \(String(mode ?? 0, radix: 8))")
         #expect(rejected.summary?.rowsRejected == cards.count && rejected.summary?.rowsOut == 300 - cards.count)
         Self.expectNoLeak(rejected, cards)
         let optedOut = try Self.run("lk5", input: feed, ext: "csv", policy: keep, verify: false)
