@@ -15,6 +15,8 @@ public final class AuditLog: Sendable {
     public let keyRef: KeyRef
 
     public static let zeroMAC = String(repeating: "0", count: 64)
+    /// The largest record `append` writes and `verify` accepts.
+    public static let maxRecordBytes = 16 << 20
 
     public init(path: String, keyring: Keyring, keyName: String = "log") {
         self.path = path
@@ -22,12 +24,14 @@ public final class AuditLog: Sendable {
         self.keyRef = KeyRef(.audit, keyName)
     }
 
-    /// The log path: `explicit`, else `$TOKENGATE_AUDIT_LOG`, else `.dev/audit/audit.jsonl` in the
-    /// parent of the keyring config's folder (`keys-config/../.dev/audit/audit.jsonl`).
+    /// The log path: `explicit` (reading a given log), else the keyring config's `audit-log` (the
+    /// environment cannot override it), else `$TOKENGATE_AUDIT_LOG`, else `.dev/audit/audit.jsonl`
+    /// in the parent of the keyring config's folder (`keys-config/../.dev/audit/audit.jsonl`).
     public static func defaultPath(for config: KeyringConfig, explicit: String? = nil) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
-        if let env = ProcessInfo.processInfo.environment["TOKENGATE_AUDIT_LOG"], !env.isEmpty { return env }
+        // The keyring config's audit-log is the custodians' choice: the environment cannot move it.
         if let configured = config.auditLog, !configured.isEmpty { return config.resolve(configured) }
+        if let env = ProcessInfo.processInfo.environment["TOKENGATE_AUDIT_LOG"], !env.isEmpty { return env }
         return URL(fileURLWithPath: config.baseDirectory).deletingLastPathComponent()
             .appendingPathComponent(".dev/audit/audit.jsonl").standardizedFileURL.path
     }
@@ -106,6 +110,9 @@ public final class AuditLog: Sendable {
         }
         r.mac = Hex.encode(m)
         let bytes = try r.line() + [UInt8(ascii: "\n")]
+        guard bytes.count <= AuditLog.maxRecordBytes else {
+            throw AuditError(.io, "audit record of \(bytes.count) bytes is over the \(AuditLog.maxRecordBytes >> 20) MiB limit; nothing appended")
+        }
         do {
             try file.write(bytes)
             try file.sync()

@@ -57,6 +57,9 @@ extension AuditLog {
         var seen: [String: Int] = [:]
         for (i, rec) in decoded.enumerated() {
             let n = i + 1
+            guard lines[i].count <= AuditLog.maxRecordBytes else {
+                return broken(i, .malformed, "record \(n) is \(lines[i].count) bytes, over the \(AuditLog.maxRecordBytes >> 20) MiB limit of a record")
+            }
             guard let r = rec, let mac = r.mac, let prev = Hex.decode(r.previousMAC), prev.count == 32 else {
                 return broken(i, .malformed, "record \(n) is not a valid audit record (edited?)")
             }
@@ -82,7 +85,12 @@ extension AuditLog {
             else {
                 return broken(i, .edited, "record \(n) was edited (MAC mismatch)")
             }
-            // 2. Its place in the chain.
+            // 2. Exactly the bytes `append` writes: an unknown field, a reordered key or extra
+            // spacing is an edit the MAC cannot see (it covers the record's own fields only).
+            guard (try? r.line()) == lines[i] else {
+                return broken(i, .malformed, "record \(n) has fields or formatting that are not part of an audit record (edited)")
+            }
+            // 3. Its place in the chain.
             if let first = seen[mac] {
                 return broken(i, .inserted, "record \(n) is an inserted copy of record \(first)")
             }

@@ -348,6 +348,26 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         #expect(try AuditLog.occurrences(of: ["disk full", "absent"], inLogAt: log.path) == ["disk full"])
     }
 
+    /// Fields the MAC does not cover — an unknown field added to a record — and oversized
+    /// records fail verification (issue 12, item 2).
+    @Test func unknownFieldsAndOversizedRecordsFailVerify() throws {
+        let log = try makeLog("strict")
+        for i in 0..<3 { try log.append(sample(i)) }
+        let original = try lines(log.path)
+        var edited = original
+        edited[1] = String(original[1].dropLast()) + ",\"zzApproved\":true}"
+        try write(edited, to: log.path)
+        let v = try log.verify()
+        #expect(v.firstBroken == 2 && v.problem == .malformed, "\(v.summary)")
+        var big = original
+        big[2] = String(original[2].dropLast()) + ",\"pad\":\"" + String(repeating: "x", count: AuditLog.maxRecordBytes) + "\"}"
+        try write(big, to: log.path)
+        let w = try log.verify()
+        #expect(w.firstBroken == 3 && w.problem == .malformed && w.summary.contains("MiB"), "\(w.summary.prefix(200))")
+        try write(original, to: log.path)
+        #expect(try log.verify().intact)
+    }
+
     @Test func defaultPathIsNextToTheKeyringConfigFolder() throws {
         var config = KeyringConfig(module: "/x.so", purposes: [:])
         config.baseDirectory = "/repo/keys-config"

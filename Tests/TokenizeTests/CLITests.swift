@@ -80,6 +80,25 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.csv")) == Data(contentsOf: URL(fileURLWithPath: dir + "/b.csv")))
     }
 
+    /// The keyring config's audit-log wins over $TOKENGATE_AUDIT_LOG (issue 12, item 2): the
+    /// environment of the caller cannot move the trail away from where the custodians put it.
+    @Test func configuredAuditLogCannotBeMovedByTheEnvironment() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/auditlog-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pinned = try String(contentsOfFile: cfg, encoding: .utf8) + "audit-log: \(dir)/configured.jsonl\n"
+        try pinned.write(toFile: dir + "/keyring.yaml", atomically: true, encoding: .utf8)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        // Self.run sets TOKENGATE_AUDIT_LOG to the suite's log: it must not be used here.
+        let before = (try? String(contentsOfFile: Self.auditLog, encoding: .utf8))?.count ?? 0
+        let r = try Self.run(["tokenize", "--in", feed, "--out", dir + "/safe.csv", "--keyring", dir + "/keyring.yaml"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let configured = try String(contentsOfFile: dir + "/configured.jsonl", encoding: .utf8)
+        #expect(configured.contains("\"operation\":\"tokenize\""))
+        #expect(((try? String(contentsOfFile: Self.auditLog, encoding: .utf8))?.count ?? 0) == before)
+    }
+
     /// The progress line goes to a terminal only: under a pseudo-terminal (util-linux `script`)
     /// stderr carries it, through a pipe it never appears.
     @Test func progressLineOnlyOnATerminal() throws {
