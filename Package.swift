@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "Operations", "Keyring", "Crypto", "FPE", "Tokenize", "Tagging", "Sealing",
+                "Operations", "Keyring", "Crypto", "FPE", "Tokenize", "Tagging", "Sealing", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

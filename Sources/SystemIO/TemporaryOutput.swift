@@ -1,4 +1,11 @@
+import Dispatch
 import Synchronization
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
 
 /// A file written under a temporary name in the target's own folder (created mode 600, never
 /// over an existing file) and renamed over the target only on ``commit()`` (after fsync), so an
@@ -20,10 +27,63 @@ public final class TemporaryOutput: Sendable {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        for stale in TemporaryOutput.removeStale(in: folder.isEmpty ? "." : folder) {
+            // Left by a run that was killed (kill -9, a crash): it may hold clear values.
+            let line = "tokengate: removed \(stale), the temporary output of a process that is no longer running\n"
+            _ = try? FileDescriptor(borrowing: 2, label: "stderr").write(Array(line.utf8))
+        }
         temp = "\(folder).\(name).tokengate-\(FileSystem.processID).tmp"
         descriptor = try FileDescriptor.open(temp, [.writeOnly, .create, .exclusive], mode: 0o600)
         self.path = path
+        TemporaryOutput.live.withLock { $0.insert(temp) }
     }
+
+    /// Temporary files of this process not yet committed or discarded (removed on SIGINT/SIGTERM).
+    private static let live = Mutex<Set<String>>([])
+
+    /// Removes `.<name>.tokengate-<pid>.tmp` files in `folder` whose process is gone; returns them.
+    @discardableResult
+    public static func removeStale(in folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var removed: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix("."), name.hasSuffix(".tmp") else { continue }
+            let parts = name.dropLast(4).split(separator: "-")
+            guard parts.count >= 2, parts[parts.count - 2].hasSuffix(".tokengate"), let pid = Int32(parts[parts.count - 1]), pid > 0,
+                pid != FileSystem.processID
+            else { continue }
+            // kill(pid, 0): ESRCH means no such process; EPERM means it runs under another user.
+            if kill(pid, 0) == 0 || errno != ESRCH { continue }
+            let path = folder == "." ? name : (folder.hasSuffix("/") ? folder + name : folder + "/" + name)
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed.sorted()
+    }
+
+    /// On SIGINT or SIGTERM, removes this process's uncommitted temporary outputs, then exits
+    /// with status 128 + the signal number. Call once at program start (the CLI does).
+    public static func removeOnSignals() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                for t in live.withLock({ $0 }) { unlink(t) }
+                // Exit as a shell reports a death by signal (128 + N): nothing else runs after
+                // the temporary files are gone (no commit, no partial output).
+                _exit(128 + sig)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// The signal sources, kept alive for the life of the process. Written only by
+    /// ``removeOnSignals()``, which the CLI calls once on its main thread before any other work.
+    nonisolated(unsafe) private static var signalSources: [any DispatchSourceSignal] = []
 
     /// fsyncs, closes and renames the temporary file over the target. On failure the temporary
     /// file is removed.
@@ -32,6 +92,7 @@ public final class TemporaryOutput: Sendable {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else {
             throw SystemError(.rename, "'\(temp)' was already committed or discarded")
         }
+        defer { TemporaryOutput.live.withLock { _ = $0.remove(temp) } }
         do {
             try descriptor.sync()
             try descriptor.close()
@@ -49,12 +110,14 @@ public final class TemporaryOutput: Sendable {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? descriptor.close()
         try? FileSystem.remove(temp)
+        TemporaryOutput.live.withLock { _ = $0.remove(temp) }
     }
 
     deinit {
         if !finished.load(ordering: .acquiring) {
             try? descriptor.close()
             try? FileSystem.remove(temp)
+            TemporaryOutput.live.withLock { _ = $0.remove(temp) }
         }
     }
 }

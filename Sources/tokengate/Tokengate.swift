@@ -1,4 +1,5 @@
 import ArgumentParser
+import SystemIO
 
 @main
 struct Tokengate: AsyncParsableCommand {
@@ -20,4 +21,19 @@ struct Tokengate: AsyncParsableCommand {
             RewrapCommand.self, SendCommand.self, ReceiveCommand.self, AuditCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self,
         ]
     )
+
+    /// Installs the temporary-output cleanup on SIGINT/SIGTERM, then runs the command.
+    static func main() async {
+        TemporaryOutput.removeOnSignals()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

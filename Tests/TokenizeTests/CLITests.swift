@@ -99,6 +99,52 @@ import Testing
         #expect(((try? String(contentsOfFile: Self.auditLog, encoding: .utf8))?.count ?? 0) == before)
     }
 
+    /// Temporary outputs (issue 12, item 6): SIGTERM mid-run leaves no temporary file and no
+    /// output; a temporary file left by a process that died (kill -9) is removed, and reported, by
+    /// the next run that writes in that folder.
+    @Test func temporaryOutputsNeverOutliveTheirRun() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/tmpout-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let lines = try String(contentsOfFile: Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path, encoding: .utf8)
+            .split(separator: "\n")
+        var big = String(lines[0]) + "\n"
+        for _ in 0..<200 { big += lines.dropFirst().joined(separator: "\n") + "\n" }  // 60,000 rows
+        try big.write(toFile: dir + "/big.csv", atomically: true, encoding: .utf8)
+
+        let p = Process()
+        p.executableURL = try Self.executable()
+        p.arguments = ["tokenize", "--in", dir + "/big.csv", "--out", dir + "/out.csv", "--keyring", cfg]
+        var env = ProcessInfo.processInfo.environment
+        env["TOKENGATE_AUDIT_LOG"] = Self.auditLog
+        p.environment = env
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until the temporary output exists, then stop the run.
+        let temp = dir + "/.out.csv.tokengate-\(p.processIdentifier).tmp"
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: temp) { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(FileManager.default.fileExists(atPath: temp), "the run did not start writing")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 128 + SIGTERM, "\(p.terminationReason.rawValue) \(p.terminationStatus)")
+        #expect(!FileManager.default.fileExists(atPath: temp) && !FileManager.default.fileExists(atPath: dir + "/out.csv"))
+
+        // A dead process's leftover is removed by the next run writing there.
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run()
+        dead.waitUntilExit()
+        let stale = dir + "/.other.csv.tokengate-\(dead.processIdentifier).tmp"
+        FileManager.default.createFile(atPath: stale, contents: Data("4111111111111111\n".utf8), attributes: [.posixPermissions: 0o640])
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let r = try Self.run(["tokenize", "--in", feed, "--out", dir + "/safe.csv", "--keyring", cfg])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale) && r.stderr.contains("removed \(stale)"), "\(r.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/safe.csv")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
     /// The progress line goes to a terminal only: under a pseudo-terminal (util-linux `script`)
     /// stderr carries it, through a pipe it never appears.
     @Test func progressLineOnlyOnATerminal() throws {
