@@ -79,6 +79,9 @@ public struct AuditKey: Codable, Sendable, Equatable, Hashable {
 public struct AuditRecord: Codable, Sendable, Equatable {
     public enum Outcome: String, Codable, Sendable {
         case success, failure
+        /// Written before the work (write-ahead): the outcome record that closes it names this
+        /// record's sequence in ``AuditRecord/startedRecord``.
+        case started
     }
 
     /// ISO 8601, UTC, with milliseconds.
@@ -113,6 +116,8 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var auditKey: AuditKey?
     /// Hex HMAC-SHA-256 (in the HSM, audit key) over previousMAC bytes ‖ canonical bytes.
     public var mac: String?
+    /// On an outcome record: the sequence of the `started` record written before the work.
+    public var startedRecord: Int?
 
     public init(
         operation: String, outcome: Outcome = .success, error: String? = nil,

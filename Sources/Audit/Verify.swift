@@ -30,12 +30,27 @@ public struct AuditVerification: Sendable, Encodable, Equatable {
     public let firstBroken: Int?
     public let problem: Problem?
     public let reason: String?
+    /// Sequences of `started` records that no outcome record closes: runs killed (or still
+    /// running) after they were recorded as started.
+    public var unclosed: [Int] = []
+
+    public init(records: Int, firstBroken: Int?, problem: Problem?, reason: String?, unclosed: [Int] = []) {
+        self.records = records
+        self.firstBroken = firstBroken
+        self.problem = problem
+        self.reason = reason
+        self.unclosed = unclosed
+    }
 
     public var intact: Bool { firstBroken == nil }
 
     public var summary: String {
         if firstBroken != nil, let reason { return reason }
-        return "\(records) records, chain intact"
+        let open =
+            unclosed.isEmpty
+            ? ""
+            : "; \(unclosed.count) run(s) started and never closed (killed, or still running): record(s) \(unclosed.prefix(20).map(String.init).joined(separator: ", "))"
+        return "\(records) records, chain intact" + open
     }
 }
 
@@ -121,7 +136,9 @@ extension AuditLog {
                 records: lines.count, firstBroken: n, problem: .incomplete,
                 reason: "record \(n) is incomplete (crash during append?)")
         }
-        return AuditVerification(records: lines.count, firstBroken: nil, problem: nil, reason: nil)
+        let closed = Set(decoded.compactMap { $0?.startedRecord })
+        let unclosed = decoded.compactMap { r -> Int? in r.flatMap { $0.outcome == .started && !closed.contains($0.sequence) ? $0.sequence : nil } }
+        return AuditVerification(records: lines.count, firstBroken: nil, problem: nil, reason: nil, unclosed: unclosed)
     }
 }
 

@@ -59,7 +59,7 @@ extension Gateway {
     public func tokenize(_ request: DataRequest) throws -> RunSummary {
         var options = request.job
         options.mode = .tokenize
-        return try audited("tokenize") { record in
+        return try audited("tokenize", inputs: [AuditFile(path: absolute(options.input, stream: "stdin"))]) { record in
             record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
             let policy = try Self.loadPolicy(request.policyPath)
             let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
@@ -73,7 +73,7 @@ extension Gateway {
     public func detokenize(_ request: DataRequest) throws -> RunSummary {
         var options = request.job
         options.mode = .detokenize
-        return try audited("detokenize") { record in
+        return try audited("detokenize", inputs: [AuditFile(path: absolute(options.input, stream: "stdin"))]) { record in
             record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
             let policy = try Self.loadPolicy(request.policyPath)
             let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: { _ in [] })
@@ -94,7 +94,7 @@ extension Gateway {
         so.keyName = request.sealKey
         so.maxOverheadPercent = 100
         o.seal = so
-        return try audited("retokenize") { record in
+        return try audited("retokenize", inputs: [AuditFile(path: absolute(request.input, stream: "stdin"))]) { record in
             record.inputs = [auditFile(request.input, stream: "stdin")]
             let s = try TokenizeJob.run(o, policy: Policy.load(path: request.policyPath), keyring: keyring, classify: { _ in [] })
             record.add(s, input: request.input, output: request.output, policyPath: request.policyPath)

@@ -25,7 +25,7 @@ extension Gateway {
         input: String, output: String, keyName: String = "datasets",
         frameSize: Int = SealedFormat.defaultFrameSize
     ) throws -> SealResult {
-        try audited("seal") { record in
+        try audited("seal", inputs: [AuditFile(path: absolute(input, stream: "stdin"))]) { record in
             record.inputs = [auditFile(input, stream: "stdin")]
             let r = try Sealing.sealFile(input: input, output: output, keyring: keyring, keyName: keyName, frameSize: frameSize)
             record.outputs = [auditFile(output, stream: "stdout")]
@@ -39,7 +39,7 @@ extension Gateway {
     /// Authenticates and decrypts a sealed file to `output` (`-`: stdout): every frame, or the
     /// `frames` given, in that order. Audited as `open`.
     public func open(path: String, output: String, frames: [Int]? = nil) throws -> OpenResult {
-        try audited("open") { record in
+        try audited("open", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             record.inputs = [auditFile(path, stream: "stdin")]
             let h = try Sealing.inspect(path: path).header
             record.keys = [AuditKey(envelopeOf: h)]
@@ -59,7 +59,7 @@ extension Gateway {
     /// Moves one sealed file's key envelope to the primary at-rest key version (frames
     /// untouched; idempotent). Audited as `rewrap`, one record per file.
     public func rewrap(path: String) throws -> RewrapResult {
-        try audited("rewrap") { record in
+        try audited("rewrap", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             record.inputs = [auditFile(path, stream: "stdin")]
             let r = try Sealing.rewrap(path: path, keyring: keyring)
             record.outputs = record.inputs

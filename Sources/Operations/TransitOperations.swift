@@ -21,7 +21,7 @@ extension Gateway {
         path: String, host: String, port: UInt16, transitKey: String = "streams",
         timeout: Double = Gateway.defaultTransitTimeout
     ) throws -> TransitResult {
-        try audited("send") { record in
+        try audited("send", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             record.inputs = [auditFile(path, stream: "stdin")]
             let r = try Transit.send(path: path, to: host, port: port, keyring: keyring, transitKey: transitKey, timeout: timeout)
             let peer = "tcp://\(host.contains(":") ? "[\(host)]" : host):\(port)"

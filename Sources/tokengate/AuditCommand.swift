@@ -41,7 +41,7 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var keys: KeyringOptions
         @OptionGroup var options: AuditLogOptions
         @Argument(help: "Audit log (overrides --log).") var file: String?
-        @Flag(help: "Print JSON: {records, intact, firstBroken, problem, reason, summary}") var json = false
+        @Flag(help: "Print JSON: {records, intact, firstBroken, problem, reason, unclosed, summary}") var json = false
 
         func run() throws {
             let (path, v) = try keys.open().verifyAudit(options.selection(positional: file))
@@ -53,6 +53,7 @@ struct AuditCommand: ParsableCommand {
                     let firstBroken: Int?
                     let problem: String?
                     let reason: String?
+                    let unclosed: [Int]
                     let summary: String
                 }
                 let enc = JSONEncoder()
@@ -62,7 +63,8 @@ struct AuditCommand: ParsableCommand {
                         decoding: try enc.encode(
                             Out(
                                 log: path, records: v.records, intact: v.intact, firstBroken: v.firstBroken,
-                                problem: v.problem?.rawValue, reason: v.reason, summary: v.summary)), as: UTF8.self))
+                                problem: v.problem?.rawValue, reason: v.reason, unclosed: v.unclosed, summary: v.summary)),
+                        as: UTF8.self))
             } else {
                 print("\(path): \(v.summary)")
             }

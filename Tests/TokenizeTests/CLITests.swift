@@ -129,6 +129,15 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 128 + SIGTERM, "\(p.terminationReason.rawValue) \(p.terminationStatus)")
         #expect(!FileManager.default.fileExists(atPath: temp) && !FileManager.default.fileExists(atPath: dir + "/out.csv"))
+        // Write-ahead audit: the stopped run left its started record, and verify lists it as never
+        // closed (kill -9 leaves the same; only the cleanup above needs a catchable signal).
+        let started = try String(contentsOfFile: Self.auditLog, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.last { $0["outcome"] as? String == "started" && ($0["inputs"] as? [[String: Any]])?.first?["path"] as? String == dir + "/big.csv" }
+        let seq = try #require(started?["sequence"] as? Int)
+        let verify = try Self.run(["audit", "verify", Self.auditLog, "--json", "--keyring", cfg])
+        let v = try #require(try JSONSerialization.jsonObject(with: verify.stdout) as? [String: Any])
+        #expect((v["unclosed"] as? [Int])?.contains(seq) == true && v["intact"] as? Bool == true, "\(v)")
 
         // A dead process's leftover is removed by the next run writing there.
         let dead = Process()
@@ -305,7 +314,11 @@ import Testing
         let failed = try Self.run(["open", dir + "/missing.tgs", "--keyring", cfg])
         #expect(failed.status != 0)
         let lines = try String(contentsOfFile: Self.auditLog, encoding: .utf8).split(separator: "\n").dropFirst(before)
-        let ops = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let all = try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        // Write-ahead: a started record before each operation, closed by its outcome record.
+        let ops = all.filter { $0["outcome"] as? String != "started" }
+        let started = all.filter { $0["outcome"] as? String == "started" }
+        #expect(started.count == ops.count && ops.allSatisfy { o in started.contains { $0["sequence"] as? Int == o["startedRecord"] as? Int } })
         #expect(ops.map { $0["operation"] as? String } == steps.map(\.0) + ["open"])
         #expect(ops.last?["outcome"] as? String == "failure")
         #expect((ops.first?["inputs"] as? [[String: Any]])?.first?["sha256"] != nil)
