@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Development set-up, idempotent:
-#  1. installs the Debian packages tokengate needs (libssl-dev libp11-kit-dev softhsm2 pkg-config)
+#  1. installs the Debian packages tokengate needs (libssl-dev libp11-kit-dev softhsm2 pkg-config;
+#     bsdutils for `script`, which a test uses as a pseudo-terminal)
 #     when they are missing (as root: apt-get; otherwise it says what to install);
 #  2. creates SoftHSM2 development tokens, one per key purpose, under .dev/hsm/ (git-ignored),
 #     with random PINs stored in .dev/hsm/pins/ (mode 600) — DEVELOPMENT ONLY;
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
 need=()
-for pkg in libssl-dev libp11-kit-dev softhsm2 pkg-config; do
+for pkg in libssl-dev libp11-kit-dev softhsm2 pkg-config bsdutils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

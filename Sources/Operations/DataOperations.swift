@@ -57,26 +57,26 @@ extension Gateway {
     /// Tags the input's columns and replaces sensitive values with format-preserving tokens (or
     /// the policy's other transforms), optionally sealing the output. Audited as `tokenize`.
     public func tokenize(_ request: DataRequest) throws -> RunSummary {
-        var options = request.job
-        options.mode = .tokenize
-        return try audited("tokenize", inputs: [AuditFile(path: absolute(options.input, stream: "stdin"))]) { record in
-            record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
-            let policy = try Self.loadPolicy(request.policyPath)
-            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: Scan.classifier(policy: policy))
-            record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
-            return s
-        }
+        try run(request, .tokenize)
     }
 
     /// Inverts a tokenize run exactly, as its manifest records; needs the policy's detokenize
     /// permission and PIN. Audited as `detokenize`.
     public func detokenize(_ request: DataRequest) throws -> RunSummary {
+        try run(request, .detokenize)
+    }
+
+    /// tokenize or detokenize: the job under the request's policy, audited as the mode's name
+    /// (the tagger classifies only when tokenizing; detokenize follows the manifest).
+    private func run(_ request: DataRequest, _ mode: TokenizeJob.Mode) throws -> RunSummary {
         var options = request.job
-        options.mode = .detokenize
-        return try audited("detokenize", inputs: [AuditFile(path: absolute(options.input, stream: "stdin"))]) { record in
-            record.inputs = [AuditFile(path: absolute(options.input, stream: "stdin"))]
+        options.mode = mode
+        let input = [AuditFile(path: absolute(options.input, stream: "stdin"))]
+        return try audited(mode.rawValue, inputs: input) { record in
+            record.inputs = input
             let policy = try Self.loadPolicy(request.policyPath)
-            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: { _ in [] })
+            let classify: TokenizeJob.Classifier = mode == .tokenize ? Scan.classifier(policy: policy) : { @Sendable _ in [] }
+            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: classify)
             record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
             return s
         }

@@ -65,12 +65,10 @@ extension Gateway {
             // log still needs can never be retired (it would make the log unverifiable for good).
             let log = AuditLog.default(keyring: keyring, keyName: ref.name)
             let label = ref.label(version: version)
-            var records: [AuditRecord] = []
-            if FileManager.default.fileExists(atPath: log.path) {
-                do { records = try log.records() } catch {
-                    throw OperationError(
-                        .keyStillNeeded, "refusing to retire \(label): the audit log \(log.path) cannot be read to check whether it needs the key (\(error))")
-                }
+            let records: [AuditRecord]
+            do { records = try log.records() } catch {  // an absent log holds no records
+                throw OperationError(
+                    .keyStillNeeded, "refusing to retire \(label): the audit log \(log.path) cannot be read to check whether it needs the key (\(error))")
             }
             let using = records.filter { $0.auditKey?.label == label }.count
             if using > 0 {

@@ -27,13 +27,6 @@ public enum Validators {
         return sum
     }
 
-    /// The Luhn sum (``luhnSum(_:rightmostPosition:)``) of the ASCII digits among `bytes`, every
-    /// other byte (a space or dash separator) skipped without taking a position.
-    @inlinable
-    public static func luhnSum<C: BidirectionalCollection>(asciiDigitsIn bytes: C) -> Int where C.Element == UInt8 {
-        luhnSum(bytes.lazy.filter { $0 &- 0x30 < 10 }.map { $0 &- 0x30 })
-    }
-
     /// ``luhnSum(_:rightmostPosition:)`` over numerals in a buffer: the form the cycle-walking
     /// rule calls once per walked value per pass (a plain index loop, no generic iteration).
     @inlinable
@@ -55,7 +48,8 @@ public enum Validators {
         digits.withUnsafeBufferPointer { luhnSum($0, rightmostPosition: rightmostPosition) }
     }
 
-    /// ``luhnSum(asciiDigitsIn:)`` over a byte buffer (the validators' and transforms' form).
+    /// The Luhn sum (``luhnSum(_:rightmostPosition:)``) of the ASCII digits among `bytes`, every
+    /// other byte (a space or dash separator) skipped without taking a position.
     @inlinable
     public static func luhnSum(asciiDigitsIn bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var sum = 0

@@ -36,11 +36,10 @@ final class ColumnMonitor {
 
     /// Checks a batch after the first; returns the columns to protect in it (all protected so far).
     func check(_ batch: Batch) throws -> [String: ColumnPlan] {
-        let fresh = batch.names.filter { !known.contains($0) }
-        guard batch.rowCount > 0, !fresh.isEmpty || batch.names.contains(where: watched.contains) else { return protected }
-        let records = "records \(batch.rowNumbers.first ?? 0)–\(batch.rowNumbers.last ?? 0)"
         // Classify only the columns whose decision can still change (the others are decided).
         let open = batch.names.indices.filter { watched.contains(batch.names[$0]) || !known.contains(batch.names[$0]) }
+        guard batch.rowCount > 0, !open.isEmpty else { return protected }
+        let records = "records \(batch.rowNumbers.first ?? 0)–\(batch.rowNumbers.last ?? 0)"
         var view = Batch(names: open.map { batch.names[$0] }, columns: open.map { batch.columns[$0] }, rowNumbers: batch.rowNumbers)
         // The tagger reads a sample from the head of what it gets: spread it over the whole batch,
         // so evidence in the batch's tail is seen (the residual scan still checks every value).

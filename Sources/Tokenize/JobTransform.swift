@@ -39,6 +39,7 @@ final class BatchTransform {
     init(plan: JobPlan, policy: Policy, keyring: Keyring, verifyOutput: Bool) throws {
         var processors: [String: Processor] = [:]
         for p in plan.active {
+            if let f = p.fromRecord { fromRecord[p.name] = f }
             if plan.mode == .retokenize {
                 processors[p.name] =
                     p.rule.action == .embedded
@@ -50,13 +51,9 @@ final class BatchTransform {
                         try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: nil))
                 continue
             }
-            processors[p.name] =
-                p.rule.action == .embedded
-                ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
-                : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
+            processors[p.name] = try Self.processor(for: p, policy: policy, keyring: keyring)
         }
         self.processors = processors
-        for p in plan.active { if let f = p.fromRecord { fromRecord[p.name] = f } }
         mode = plan.mode
         dropNames = plan.dropNames
         self.policy = policy
@@ -67,12 +64,22 @@ final class BatchTransform {
     /// Makes the processors of columns protected mid-stream the first time a batch names them.
     private func adopt(_ protected: [String: ColumnPlan]) throws {
         for (name, p) in protected where processors[name] == nil {
-            processors[name] =
-                p.rule.action == .embedded
-                ? .embedded(try EmbeddedProcessor(column: name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
-                : .column(try ColumnProcessor(column: name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
+            processors[name] = try Self.processor(for: p, policy: policy, keyring: keyring)
             if let f = p.fromRecord { fromRecord[name] = f }
         }
+    }
+
+    /// What tokenize and detokenize apply to a planned column, with the key versions it names.
+    private static func processor(for p: ColumnPlan, policy: Policy, keyring: Keyring) throws -> Processor {
+        p.rule.action == .embedded
+            ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
+            : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
+    }
+
+    /// The first row of `batch` a column's rule applies to: 0, or for a column protected from
+    /// record N on, the first row at or after N (the batch's row count when there is none).
+    private func firstRow(of name: String, in batch: Batch) -> Int {
+        fromRecord[name].map { f in batch.rowNumbers.firstIndex { $0 >= f } ?? batch.rowCount } ?? 0
     }
 
     /// Transforms one batch and drops the columns the rules drop.
@@ -96,9 +103,9 @@ final class BatchTransform {
         for (ci, name) in u.batch.names.enumerated() {
             guard let proc = processors[name] else { continue }
             // A column protected from record N on: the rows before N stay as they were.
-            let firstRow = fromRecord[name].map { f in u.batch.rowNumbers.firstIndex { $0 >= f } ?? rows } ?? 0
-            guard firstRow < rows else { continue }
-            let gathered = u.batch.gatherValues(column: ci, fromRow: firstRow)
+            let from = firstRow(of: name, in: u.batch)
+            guard from < rows else { continue }
+            let gathered = u.batch.gatherValues(column: ci, fromRow: from)
             if gathered.isEmpty { continue }
             let (out, rejects) = try proc.run(gathered.values, mode: mode)
             var rejected = Set<Int>()
@@ -108,12 +115,7 @@ final class BatchTransform {
             }
             u.batch.scatter(out, into: gathered, keepingSource: rejected)
         }
-        let rowNumbers = u.batch.rowNumbers
-        try transformContainers(
-            &u,
-            firstRows: { name in
-                self.fromRecord[name].map { f in rowNumbers.firstIndex { $0 >= f } ?? rows } ?? 0
-            }, reasons: &reasons)
+        try transformContainers(&u, reasons: &reasons)
         reject(&u, reasons)
     }
 
@@ -121,13 +123,11 @@ final class BatchTransform {
     /// and number leaf inside (free text: embedded scanning of each leaf), all leaves of the batch
     /// in one call; structure, key order and spacing stay byte for byte. A leaf the rule cannot
     /// take rejects its row, like a scalar value.
-    private func transformContainers(
-        _ u: inout JobUnit, firstRows: (String) -> Int, reasons: inout [(row: Int, column: String, reason: String)]
-    ) throws {
+    private func transformContainers(_ u: inout JobUnit, reasons: inout [(row: Int, column: String, reason: String)]) throws {
         let kinds = (0..<u.batch.columnCount).map { u.batch.kinds(column: $0) }
         for (ci, name) in u.batch.names.enumerated() {
             guard let proc = processors[name], !kinds[ci].isEmpty else { continue }
-            let from = firstRows(name)
+            let from = firstRow(of: name, in: u.batch)
             var rows: [Int] = []
             for r in from..<u.batch.rowCount {
                 let k = CellKind(rawValue: kinds[ci][r])
