@@ -4,6 +4,7 @@ import Formats
 import Foundation
 public import Keyring
 import Pipeline
+import Synchronization
 public import SystemIO
 
 /// Input and output formats the job reads and writes.
@@ -120,6 +121,10 @@ public enum TokenizeJob {
             },
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input)
 
+        // Handed once to the writer thread.
+        let outputFD = output.fd
+        let sealer = Mutex(try writerConfig.seal.map { try SealingStage.make($0, fd: outputFD, keyring: keyring) })
+
         // Whole-stream classification: every later batch is checked against the plan (tokenize).
         let monitor =
             o.mode == .tokenize
@@ -153,7 +158,7 @@ public enum TokenizeJob {
                 let stage = try BatchTransform(plan: plan, policy: policy, keyring: keyring, verifyOutput: o.verifyOutput)
                 return { try stage.run($0) }
             },
-            makeWriter: { try JobWriter(writerConfig) })
+            makeWriter: { try JobWriter(writerConfig, sealer: sealer.withLock { $0.take() }) })
 
         let written = result.output
         let stats = input.stats

@@ -57,7 +57,7 @@ import Tokenize
         if rejects {
             // A pre-existing, world-readable rejects file.
             o.rejectsPath = dir + "/rejects.jsonl"
-            FileManager.default.createFile(atPath: dir + "/rejects.jsonl", contents: Data(), attributes: [.posixPermissions: 0o644])
+            _ = FileManager.default.createFile(atPath: dir + "/rejects.jsonl", contents: Data(), attributes: [.posixPermissions: 0o644])
         }
         var r = Run(summary: nil, error: nil, output: "", manifest: "", summaryJSON: "", rejectsPath: o.rejectsPath ?? "")
         do {
