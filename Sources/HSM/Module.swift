@@ -1,6 +1,7 @@
 internal import CPKCS11
 internal import Glibc
 import Synchronization
+import SystemIO
 
 /// A loaded PKCS#11 module (`libsofthsm2.so`, the p11-kit proxy, a vendor library).
 ///
@@ -15,6 +16,10 @@ public final class PKCS11Module: @unchecked Sendable {
     /// SoftHSM2 2.6 races when objects are created, found or destroyed from several sessions at
     /// once: every such call goes through this lock.
     let objectLock = Mutex<Void>(())
+    /// The cross-process lock (see ``exclusively(_:)``): an `flock(2)` on the module file itself,
+    /// which every process that loads the module can open read-only.
+    private let processLock: FileDescriptor
+    private let processLockHeld = Mutex<Void>(())
 
     private static let loaded = Mutex<[String: PKCS11Module]>([:])
 
@@ -45,6 +50,11 @@ public final class PKCS11Module: @unchecked Sendable {
             dlclose(h)
             throw HSMError(.moduleInvalid, "'\(path)' is not a PKCS#11 module (no C_GetFunctionList)")
         }
+        let lockFile: FileDescriptor
+        do { lockFile = try FileDescriptor.open(path, .readOnly) } catch {
+            dlclose(h)
+            throw HSMError(.moduleNotFound, "cannot open PKCS#11 module '\(path)' for its process lock: \(error)")
+        }
         typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
         let getList = unsafeBitCast(sym, to: GetFunctionList.self)
         var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
@@ -59,7 +69,17 @@ public final class PKCS11Module: @unchecked Sendable {
         }
         var args = CK_C_INITIALIZE_ARGS()
         args.flags = CK_FLAGS(2)  // CKF_OS_LOCKING_OK: the module may be called from several threads
-        let irv = initialize(&args)
+        // C_Initialize reads every token's files: under the cross-process lock, so that it never
+        // reads a token file another process is rewriting (a login does).
+        let irv: CK_RV
+        do {
+            try lockFile.lockExclusive()
+            irv = initialize(&args)
+            try lockFile.unlock()
+        } catch {
+            dlclose(h)
+            throw HSMError(.deviceError, "cannot take the process lock of PKCS#11 module '\(path)': \(error)")
+        }
         guard irv == CKR_OK || irv == CK_RV(0x191) /* CKR_CRYPTOKI_ALREADY_INITIALIZED */ else {
             dlclose(h)
             throw HSMError.fromRV(irv, function: "C_Initialize", context: "module '\(path)'")
@@ -67,6 +87,61 @@ public final class PKCS11Module: @unchecked Sendable {
         self.path = path
         self.handle = h
         self.functions = list
+        self.processLock = lockFile
+    }
+
+    /// Runs `body` holding the module's cross-process lock (and an in-process mutex, since
+    /// `flock(2)` does not exclude threads sharing a descriptor).
+    ///
+    /// SoftHSM2 keeps each token in files that it rewrites on login (its token flags) and on
+    /// every token-object change, and re-reads them when listing slots and at `C_Initialize`:
+    /// a process that reads while another writes sees the token missing (`no token labelled …`),
+    /// its user PIN "not initialized" or fails with `CKR_GENERAL_ERROR`, and has been seen to abort.
+    /// Slot enumeration, login and token-object creation and destruction therefore run under an
+    /// `flock` on the module file, held for milliseconds. Processes of other programs using the
+    /// same token are not covered; ``retryingContention(_:)`` absorbs what remains.
+    func exclusively<R: Sendable>(_ body: () throws -> R) throws -> R {
+        try processLockHeld.withLock { _ in
+            do { try processLock.lockExclusive() } catch {
+                throw HSMError(.deviceError, "cannot take the process lock of PKCS#11 module '\(path)': \(error)")
+            }
+            defer { try? processLock.unlock() }
+            return try body()
+        }
+    }
+
+    /// Runs an object call (create, generate, find, destroy) serialized within the process and
+    /// under the cross-process lock.
+    func objectCall<R: Sendable>(_ body: () throws -> R) throws -> R {
+        try objectLock.withLock { _ in try exclusively(body) }
+    }
+
+    /// Errors a token store returns transiently while another process rewrites it.
+    static func isContention(_ e: HSMError) -> Bool {
+        switch e.code {
+        case .tokenNotFound, .tokenAbsent, .deviceError: return true
+        case .other:
+            return e.returnValue == UInt(CKR_GENERAL_ERROR) || e.returnValue == UInt(CKR_USER_PIN_NOT_INITIALIZED)
+                || e.returnValue == UInt(CKR_FUNCTION_FAILED)
+        default: return false
+        }
+    }
+
+    /// Runs `body`, retrying up to 6 times with exponential backoff (10 ms … 320 ms, with jitter)
+    /// while it fails with a contention error (``isContention(_:)``). Never retries a wrong or
+    /// locked PIN: each attempt would count against the token's PIN retry limit.
+    public static func retryingContention<R>(_ body: () throws -> R) throws -> R {
+        var delay = 10_000
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let e as HSMError where attempt < 6 && isContention(e) {
+                usleep(useconds_t(delay + Int.random(in: 0..<delay)))
+                delay *= 2
+                attempt += 1
+            }
+        }
     }
 
     /// Resolves a function slot, throwing instead of crashing on a NULL entry.
@@ -86,6 +161,12 @@ public final class PKCS11Module: @unchecked Sendable {
     public func tokenLabels() throws -> [(slot: UInt, label: String)] {
         let getSlotList = try require(functions.pointee.C_GetSlotList, "C_GetSlotList")
         let getTokenInfo = try require(functions.pointee.C_GetTokenInfo, "C_GetTokenInfo")
+        return try exclusively { try slotLabels(getSlotList, getTokenInfo) }
+    }
+
+    private func slotLabels(
+        _ getSlotList: CK_C_GetSlotList, _ getTokenInfo: CK_C_GetTokenInfo
+    ) throws -> [(slot: UInt, label: String)] {
         var count: CK_ULONG = 0
         try check(getSlotList(CK_BBOOL(CK_TRUE), nil, &count), "C_GetSlotList", "module '\(path)'")
         var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))

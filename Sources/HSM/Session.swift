@@ -38,7 +38,7 @@ public struct Session {
         let gen = try module.require(f.C_GenerateKey, "C_GenerateKey")
         var m = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(mechanism.rawValue), pParameter: nil, ulParameterLen: 0)
         var h: CK_OBJECT_HANDLE = 0
-        let rv = module.objectLock.withLock { _ in
+        let rv = try module.objectCall {
             withTemplate(template) { t, n in gen(handle, &m, t, n, &h) }
         }
         try module.check(rv, "C_GenerateKey", "\(token.context) (\(mechanism))")
@@ -52,15 +52,15 @@ public struct Session {
         let create = try module.require(f.C_CreateObject, "C_CreateObject")
         let template = template.filter { $0.type != .valueLen }
         var h: CK_OBJECT_HANDLE = 0
-        let rv: CK_RV = value.withUnsafeBytes { v in
-            withTemplate(template) { t, n in
+        let rv: CK_RV = try value.withUnsafeBytes { v in
+            try withTemplate(template) { t, n in
                 // Append CKA_VALUE pointing straight at the zeroizing buffer.
                 var all = Array(UnsafeBufferPointer(start: t, count: Int(n)))
                 all.append(
                     CK_ATTRIBUTE(
                         type: CK_ATTRIBUTE_TYPE(AttributeType.value.rawValue),
                         pValue: UnsafeMutableRawPointer(mutating: v.baseAddress), ulValueLen: CK_ULONG(v.count)))
-                return module.objectLock.withLock { _ in
+                return try module.objectCall {
                     all.withUnsafeMutableBufferPointer { create(handle, $0.baseAddress, CK_ULONG($0.count), &h) }
                 }
             }
@@ -73,7 +73,7 @@ public struct Session {
     public func createObject(_ template: [Attribute]) throws -> ObjectHandle {
         let create = try module.require(f.C_CreateObject, "C_CreateObject")
         var h: CK_OBJECT_HANDLE = 0
-        let rv = module.objectLock.withLock { _ in withTemplate(template) { t, n in create(handle, t, n, &h) } }
+        let rv = try module.objectCall { withTemplate(template) { t, n in create(handle, t, n, &h) } }
         try module.check(rv, "C_CreateObject", token.context)
         return ObjectHandle(rawValue: UInt(h))
     }
@@ -83,7 +83,7 @@ public struct Session {
         let initF = try module.require(f.C_FindObjectsInit, "C_FindObjectsInit")
         let find = try module.require(f.C_FindObjects, "C_FindObjects")
         let final = try module.require(f.C_FindObjectsFinal, "C_FindObjectsFinal")
-        return try module.objectLock.withLock { _ in
+        return try module.objectCall {
             try module.check(withTemplate(template) { t, n in initF(handle, t, n) }, "C_FindObjectsInit", token.context)
             defer { _ = final(handle) }
             var out: [ObjectHandle] = []
@@ -139,7 +139,7 @@ public struct Session {
     /// Destroys an object (serialized).
     public func destroy(_ object: ObjectHandle) throws {
         let destroy = try module.require(f.C_DestroyObject, "C_DestroyObject")
-        let rv = module.objectLock.withLock { _ in destroy(handle, CK_OBJECT_HANDLE(object.rawValue)) }
+        let rv = try module.objectCall { destroy(handle, CK_OBJECT_HANDLE(object.rawValue)) }
         try module.check(rv, "C_DestroyObject", token.context)
     }
 

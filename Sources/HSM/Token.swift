@@ -32,8 +32,12 @@ public final class Token: @unchecked Sendable {
             if state { return }
             let session = try openSession()
             defer { closeOrPool(session) }
-            let rv = pin.withUnsafeBytes { p in
-                login(session, CK_USER_TYPE(CKU_USER), UnsafeMutablePointer(mutating: p.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(p.count))
+            // C_Login rewrites SoftHSM2's token file: under the module's cross-process lock.
+            let rv = try module.exclusively {
+                pin.withUnsafeBytes { p in
+                    login(
+                        session, CK_USER_TYPE(CKU_USER), UnsafeMutablePointer(mutating: p.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(p.count))
+                }
             }
             if rv != CKR_OK && rv != CK_RV(CKR_USER_ALREADY_LOGGED_IN) {
                 throw HSMError.fromRV(rv, function: "C_Login", context: context)

@@ -70,9 +70,14 @@ public final class Keyring: @unchecked Sendable {
         try tokens.withLock { cache in
             if let t = cache[purpose] { return t }
             let pc = try config.purpose(purpose)
-            let token = try module.token(label: pc.token)
             let pin = try pc.pin.read(config: config, token: pc.token)
-            try token.login(pin: pin)
+            // Another process logging in or changing the token can make it look absent for a
+            // moment (SoftHSM2): bounded retries, never on a wrong PIN.
+            let token = try PKCS11Module.retryingContention {
+                let token = try module.token(label: pc.token)
+                try token.login(pin: pin)
+                return token
+            }
             cache[purpose] = token
             return token
         }
