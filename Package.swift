@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "HSMTests", dependencies: ["HSM", "Crypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KeyringTests", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "TokenizationTests",
             dependencies: ["Keyring", "HSM", "Crypto", "FPE", "Transforms", "Columns", "TestSupport"],

@@ -1,6 +1,7 @@
 public import Crypto
 import Foundation
 internal import Glibc
+import SystemIO
 internal import Yams
 
 typealias SecretPIN = SecretBytes
@@ -99,11 +100,16 @@ public struct KeyringConfig: Codable, Sendable {
     /// The audit log (JSON Lines, HMAC-chained); relative to this file's folder. Default:
     /// `../.dev/audit/audit.jsonl` (the development location).
     public var auditLog: String?
+    /// Privileged operations the key custodians grant (``Grants``).
+    public var grants: Grants?
     /// Folder the config was loaded from (for relative paths); not part of the file.
     public var baseDirectory: String = "."
+    /// The file the config was read from, and its owner and mode as read; not part of the file.
+    public internal(set) var loadedFrom: String?
+    public internal(set) var fileOwnerAndMode: (owner: UInt32, mode: UInt32)?
 
     enum CodingKeys: String, CodingKey {
-        case version, module, development, purposes
+        case version, module, development, purposes, grants
         case moduleEnvironment = "module-environment"
         case auditLog = "audit-log"
     }
@@ -124,10 +130,20 @@ public struct KeyringConfig: Codable, Sendable {
     public static func load(path: String) throws -> KeyringConfig {
         let url = URL(fileURLWithPath: path)
         let text: String
+        let ownerAndMode: (owner: UInt32, mode: UInt32)
         do {
-            text = try String(contentsOf: url, encoding: .utf8)
+            // Owner and mode come from the descriptor the text is read from (a grant is honoured
+            // only from a file the caller cannot change: see GrantTrust).
+            let fd = try FileDescriptor.open(path, .readOnly)
+            ownerAndMode = try fd.ownerAndMode()
+            guard let t = String(validating: try fd.readToEnd(), as: UTF8.self) else {
+                throw KeyringError(.configInvalid, "keyring config '\(path)' is not UTF-8")
+            }
+            text = t
+        } catch let e as KeyringError {
+            throw e
         } catch {
-            throw KeyringError(.configInvalid, "cannot read keyring config '\(path)': \(error.localizedDescription)")
+            throw KeyringError(.configInvalid, "cannot read keyring config '\(path)': \(error)")
         }
         var config: KeyringConfig
         do {
@@ -138,6 +154,8 @@ public struct KeyringConfig: Codable, Sendable {
             throw KeyringError(.configInvalid, "keyring config '\(path)' is not valid YAML/JSON: \(error)")
         }
         config.baseDirectory = url.deletingLastPathComponent().path
+        config.loadedFrom = url.standardizedFileURL.path
+        config.fileOwnerAndMode = ownerAndMode
         try config.validate(source: path)
         return config
     }
@@ -178,6 +196,12 @@ public struct KeyringConfig: Codable, Sendable {
             guard Set(p.keys).count == p.keys.count else {
                 throw KeyringError(.configInvalid, "keyring config '\(source)': purpose '\(name)' lists a key twice")
             }
+        }
+        if let g = grants?.detokenize, g.parsed() == nil {
+            throw KeyringError(
+                .configInvalid,
+                "keyring config '\(source)': grants.detokenize.pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash from `tokengate policy pin-verifier`)"
+            )
         }
     }
 

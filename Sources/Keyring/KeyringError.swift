@@ -17,6 +17,9 @@ public enum KeyringErrorCode: String, ErrorCode {
     case envelopeInvalid
     case unwrapFailed
     case custodyViolation
+    /// A privileged operation is not granted to the caller (no grant, an untrusted grant, not
+    /// among its users, wrong PIN).
+    case permissionDenied
 }
 
 /// `<purpose>/<name>`, e.g. `in-use/pan`.

@@ -75,8 +75,10 @@ extension Gateway {
         return try audited(mode.rawValue, inputs: input) { record in
             record.inputs = input
             let policy = try Self.loadPolicy(request.policyPath)
+            let grant = try TokenizeJob.authorize(mode, policy: policy, config: keyring.config)
+            if let grant { record.details["grantedBy"] = grant.grantSource }
             let classify: TokenizeJob.Classifier = mode == .tokenize ? Scan.classifier(policy: policy) : { @Sendable _ in [] }
-            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: classify)
+            let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: classify, authorization: grant)
             record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
             return s
         }
@@ -96,7 +98,10 @@ extension Gateway {
         o.seal = so
         return try audited("retokenize", inputs: [AuditFile(path: absolute(request.input, stream: "stdin"))]) { record in
             record.inputs = [auditFile(request.input, stream: "stdin")]
-            let s = try TokenizeJob.run(o, policy: Policy.load(path: request.policyPath), keyring: keyring, classify: { _ in [] })
+            let policy = try Policy.load(path: request.policyPath)
+            let grant = try TokenizeJob.authorize(.retokenize, policy: policy, config: keyring.config)
+            record.details["grantedBy"] = grant?.grantSource
+            let s = try TokenizeJob.run(o, policy: policy, keyring: keyring, classify: { _ in [] }, authorization: grant)
             record.add(s, input: request.input, output: request.output, policyPath: request.policyPath)
             return s
         }

@@ -186,6 +186,34 @@ public final class FileDescriptor: Sendable {
         _ = try retryingInterrupts(.stat, "cannot set the mode of '\(label)'") { fchmod(raw, mode_t(mode)) }
     }
 
+    /// The file's owner and permission bits (`fstat(2)`): what was opened, not what the path
+    /// names now.
+    /// - Throws: ``SystemError`` `.stat`.
+    public func ownerAndMode() throws(SystemError) -> (owner: UInt32, mode: UInt32) {
+        var st = stat()
+        let raw = rawValue
+        _ = try retryingInterrupts(.stat, "cannot stat '\(label)'") { fstat(raw, &st) }
+        return (UInt32(st.st_uid), UInt32(st.st_mode & 0o7777))
+    }
+
+    /// The whole rest of the file, read in 64 KiB steps.
+    /// - Throws: ``SystemError`` `.read`.
+    public func readToEnd(limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var n = 0
+            var failure: SystemError?
+            chunk.withUnsafeMutableBytes { b in
+                do throws(SystemError) { n = try read(into: b) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > limit { throw SystemError(.read, "'\(label)' is larger than \(limit) bytes", errorNumber: EFBIG) }
+        }
+    }
+
     /// The file size (`fstat(2)`).
     /// - Throws: ``SystemError`` `.stat`.
     public func size() throws(SystemError) -> Int {

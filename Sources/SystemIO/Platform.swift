@@ -43,3 +43,22 @@ var socketCloseOnExec: Int32 {
         Int32(SOCK_CLOEXEC.rawValue)
     #endif
 }
+
+/// Who this process runs as.
+public enum ProcessIdentity {
+    /// The effective user id (`geteuid(2)`): what the kernel checks file access against.
+    public static var effectiveUserID: UInt32 { UInt32(geteuid()) }
+
+    /// The login name of `uid` from the user database (`getpwuid_r(3)`), nil when it has none.
+    public static func userName(_ uid: UInt32) -> String? {
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBufferPointer { b -> String? in
+            guard let base = b.baseAddress, getpwuid_r(uid_t(uid), &pw, base, b.count, &result) == 0, result != nil,
+                let name = pw.pw_name
+            else { return nil }
+            return String(cString: name)  // copied while the buffer it points into is alive
+        }
+    }
+}

@@ -73,60 +73,51 @@ public struct Rule: Sendable, Codable, Equatable {
     }
 }
 
-/// Who may detokenize. Detokenizing needs `allowed: true` in the policy *and* the detokenize
-/// PIN — a secret separate from the in-use token's PIN, held by the people allowed to see clear
-/// values. The policy stores only a PBKDF2-HMAC-SHA-256 verifier of it (`pin-verifier`, made by
-/// `tokengate policy pin-verifier`).
+/// What the policy says of detokenizing. The grant itself is not here: it lives in the keyring
+/// config, where only the key custodians can change it (``DetokenizeGrant``); a policy can only
+/// narrow it (`allowed: false` refuses even a granted caller) and names where the caller's
+/// detokenize PIN comes from.
 ///
-/// - Note: FF1/FF3-1 are symmetric: whoever can log in to the in-use token could compute the
-///   inverse with other software. This permission is the gateway's authorization control (and,
-///   with the audit trail, its accountability), not a cryptographic barrier; the HSM PIN of the
-///   in-use token must stay with the gateway's operators.
+/// A `pin-verifier` in a policy is refused: a caller who writes their own policy could grant
+/// themselves with a verifier of their own PIN.
 public struct DetokenizePermission: Sendable, Codable, Equatable {
+    /// false: this policy refuses detokenize and retokenize whatever the grant says.
     public var allowed: Bool
-    /// Where the detokenize PIN comes from at run time (environment variable or file).
+    /// Where the detokenize PIN comes from at run time (environment variable or file). Default:
+    /// the environment variable `TOKENGATE_DETOKENIZE_PIN`.
     public var pin: PINSource?
-    /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`.
-    public var pinVerifier: String?
 
     enum CodingKeys: String, CodingKey {
         case allowed, pin
         case pinVerifier = "pin-verifier"
     }
 
-    public init(allowed: Bool, pin: PINSource?, pinVerifier: String?) {
+    public init(allowed: Bool, pin: PINSource? = nil) {
         self.allowed = allowed
         self.pin = pin
-        self.pinVerifier = pinVerifier
     }
 
-    static let iterations = 200_000
-
-    /// A verifier for `pin` with a random salt.
-    public static func verifier(for pin: borrowing SecretBytes) throws -> String {
-        let salt = try SecureRandom.bytes(16)
-        let hash = try PBKDF2.sha256(password: pin, salt: salt, iterations: iterations, count: 32)
-        return "pbkdf2-sha256$\(iterations)$\(Hex.encode(salt))$\(Hex.encode(hash))"
-    }
-
-    /// Checks that detokenizing is allowed and that the PIN from `pin` matches the verifier.
-    /// - Parameter directory: the policy file's folder (relative PIN files resolve against it).
-    public func authorize(relativeTo directory: String) throws {
-        guard allowed else { throw PolicyError(.detokenizeNotPermitted, "detokenize is not permitted by this policy (detokenize.allowed is false)") }
-        guard let source = pin, let v = pinVerifier else {
-            throw PolicyError(.detokenizeConfigInvalid, "detokenize permission needs 'pin' and 'pin-verifier' in the policy")
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.pinVerifier) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .pinVerifier, in: c,
+                debugDescription:
+                    "a policy cannot grant detokenize: the pin-verifier belongs in the keyring config's grants.detokenize, where only the key custodians can change it (keys-config/README.md)"
+            )
         }
-        let parts = v.split(separator: "$").map(String.init)
-        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iters = Int(parts[1]), iters >= 10_000,
-            let salt = Hex.decode(parts[2]), let expected = Hex.decode(parts[3]), expected.count == 32
-        else {
-            throw PolicyError(.detokenizeConfigInvalid, "detokenize pin-verifier is malformed (expected pbkdf2-sha256$iterations$salt$hash)")
-        }
-        let secret = try source.read(relativeTo: directory, what: "detokenize")
-        let got = try PBKDF2.sha256(password: secret, salt: salt, iterations: iters, count: 32)
-        let same = got.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
-        guard same else { throw PolicyError(.wrongPIN, "detokenize refused: wrong detokenize PIN") }
+        allowed = try c.decode(Bool.self, forKey: .allowed)
+        pin = try c.decodeIfPresent(PINSource.self, forKey: .pin)
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(allowed, forKey: .allowed)
+        try c.encodeIfPresent(pin, forKey: .pin)
+    }
+
+    /// The PIN source when the policy names none.
+    public static let defaultPIN = PINSource.environment("TOKENGATE_DETOKENIZE_PIN")
 }
 
 /// What a tokenize run does when a column it decided to keep starts holding values of a
@@ -248,13 +239,6 @@ public struct Policy: Sendable, Codable {
                 }
             }
         }
-        if let d = detokenize, d.allowed {
-            guard d.pin != nil, let v = d.pinVerifier, v.hasPrefix("pbkdf2-sha256$") else {
-                throw PolicyError(
-                    .detokenizeConfigInvalid,
-                    "policy '\(source)': detokenize.allowed needs 'pin' (env or file) and 'pin-verifier' (from `tokengate policy pin-verifier`)")
-            }
-        }
     }
 
     /// The in-use key names the policy's rules use.
@@ -278,10 +262,6 @@ public enum PolicyErrorCode: String, ErrorCode {
     case ruleInvalid
     /// The policy does not allow detokenizing (`detokenize.allowed` is false).
     case detokenizeNotPermitted
-    /// The detokenize section lacks its PIN or PIN verifier, or the verifier is malformed.
-    case detokenizeConfigInvalid
-    /// The detokenize PIN does not match the verifier.
-    case wrongPIN
     /// A column's action (mask, hmac, drop) cannot be inverted.
     case notReversible
     /// An embedded value's token has another length than the value.

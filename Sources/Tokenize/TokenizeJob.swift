@@ -86,13 +86,30 @@ public enum TokenizeJob {
     /// Decides each column's tag from the first batch (the tagger).
     public typealias Classifier = @Sendable (Batch) throws -> [String?]
 
-    public static func run(_ o: Options, policy: Policy, keyring: Keyring, classify: @escaping Classifier) throws -> RunSummary {
+    /// Checks that `mode` may run: tokenize always; detokenize and retokenize need the key
+    /// custodians' grant in the keyring config (``KeyringConfig/authorizeDetokenize(pin:relativeTo:)``)
+    /// and a policy that does not narrow it away (`detokenize.allowed: false`).
+    public static func authorize(_ mode: Mode, policy: Policy, config: KeyringConfig) throws -> DetokenizeAuthorization? {
+        guard mode != .tokenize else { return nil }
+        if let p = policy.detokenize, !p.allowed {
+            throw PolicyError(.detokenizeNotPermitted, "\(mode.rawValue) is not permitted by this policy (detokenize.allowed is false)")
+        }
+        let pin = policy.detokenize?.pin ?? DetokenizePermission.defaultPIN
+        do {
+            return try config.authorizeDetokenize(pin: pin, relativeTo: policy.baseDirectory)
+        } catch let e as KeyringError where e.code == .permissionDenied {
+            throw JobError(.permissionDenied, "\(mode.rawValue) refused: \(e.reason)")
+        }
+    }
+
+    /// Runs the job. A detokenizing mode needs the `authorization` ``authorize(_:policy:config:)``
+    /// returned.
+    public static func run(
+        _ o: Options, policy: Policy, keyring: Keyring, classify: @escaping Classifier, authorization: DetokenizeAuthorization? = nil
+    ) throws -> RunSummary {
         let start = monotonicSeconds()
-        if o.mode != .tokenize {
-            guard let permission = policy.detokenize else {
-                throw JobError(.permissionDenied, "\(o.mode.rawValue) is not permitted by the policy (no detokenize section)")
-            }
-            try permission.authorize(relativeTo: policy.baseDirectory)
+        if o.mode != .tokenize && authorization == nil {
+            throw JobError(.permissionDenied, "\(o.mode.rawValue) refused: not authorized by the keyring's detokenize grant")
         }
         let manifestFile: TokenManifest? = try o.mode == .detokenize ? JobPlan.loadManifest(o) : nil
         let input = try JobInput(o, keyring: keyring)

@@ -21,7 +21,9 @@ struct PolicyCommand: ParsableCommand {
             print("policy \(path): version \(p.version), default \(p.algorithm.rawValue), \(p.custody.rawValue) custody")
             for (tag, r) in p.tags.sorted(by: { $0.key < $1.key }) { print("  tag \(tag): \(describe(r))") }
             for (col, r) in p.columns.sorted(by: { $0.key < $1.key }) { print("  column \(col): \(describe(r))") }
-            print("  detokenize: \(p.detokenize?.allowed == true ? "allowed with the detokenize PIN" : "not permitted")")
+            print(
+                "  detokenize: \(p.detokenize?.allowed == false ? "refused by this policy" : "as the keyring config's grants.detokenize allows (a policy can only narrow it)")"
+            )
         }
 
         func describe(_ r: Rule) -> String {
@@ -35,9 +37,12 @@ struct PolicyCommand: ParsableCommand {
     struct PinVerifier: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "pin-verifier",
-            abstract: "Print the PBKDF2 verifier of a detokenize PIN for the policy's detokenize.pin-verifier.",
+            abstract: "Print the PBKDF2 verifier of a detokenize PIN for the keyring config's grants.detokenize.pin-verifier.",
             discussion: """
-                The PIN is read from an environment variable or a file, never from the command line.
+                The key custodians put the verifier in the keyring config (a file the callers cannot \
+                change: owned by root or a custodian account, not group- or world-writable); a policy \
+                cannot grant detokenize. The PIN is read from an environment variable or a file, \
+                never from the command line.
                 Example: TOKENGATE_DETOKENIZE_PIN=… tokengate policy pin-verifier --pin-env TOKENGATE_DETOKENIZE_PIN
                 """)
         @Option(help: "Environment variable holding the PIN.") var pinEnv: String?
@@ -50,7 +55,7 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let source: PINSource = pinEnv.map { .environment($0) } ?? .file(pinFile!)
             let pin = try source.read(relativeTo: FileManager.default.currentDirectoryPath, what: "detokenize")
-            print(try DetokenizePermission.verifier(for: pin))
+            print(try DetokenizeGrant.verifier(for: pin))
         }
     }
 }

@@ -21,6 +21,10 @@ import Tokenize
         let pin = try fx.writePINFile(name: "ops.pin")
         let log = dir + "/audit.jsonl"
         let domains = ["pan", "ssn", "email", "phone", "iban", "date", "generic"].map { "ops-\($0)" }
+        // The custodians' detokenize grant lives in the keyring config.
+        let detokPIN = try fx.writePINFile(name: "ops-detok.pin", pin: "ops-approver")
+        var pinBytes = Array("ops-approver".utf8)
+        let verifier = try DetokenizeGrant.verifier(for: SecretBytes(consumingArray: &pinBytes))
         let yaml = """
             version: 1
             module: \(fx.modulePath)
@@ -30,19 +34,18 @@ import Tokenize
               in-transit: { token: tg-test-in-transit, pin: { file: \(pin) }, keys: [ops-streams] }
               in-use: { token: tg-test-in-use, pin: { file: \(pin) }, keys: [\(domains.joined(separator: ", "))] }
               audit: { token: tg-test-audit, pin: { file: \(pin) }, keys: [log] }
+            grants:
+              detokenize: { pin-verifier: '\(verifier)' }
 
             """
         try yaml.write(toFile: dir + "/keyring.yaml", atomically: true, encoding: .utf8)
-        // The default policy with this suite's domains, and the detokenize permission.
-        let detokPIN = try fx.writePINFile(name: "ops-detok.pin", pin: "ops-approver")
-        var pinBytes = Array("ops-approver".utf8)
-        let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pinBytes))
+        // The default policy with this suite's domains, and where the detokenize PIN comes from.
         var policy = try String(contentsOfFile: repository + "/keys-config/policy.default.yaml", encoding: .utf8)
         for d in ["pan", "ssn", "email", "phone", "iban", "date", "generic"] {
             policy = policy.replacingOccurrences(of: "domain: \(d) }", with: "domain: ops-\(d) }")
         }
         policy = policy.replacingOccurrences(
-            of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }\n  pin-verifier: '\(verifier)'")
+            of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }")
         try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
         return (try Gateway(keyringPath: dir + "/keyring.yaml"), dir, log, dir + "/policy.yaml")
     }
@@ -143,6 +146,7 @@ import Tokenize
         detok.job.output = dir + "/clear.csv"
         let detokRec = try Self.recordOf(log) { _ = try g.detokenize(detok) }
         #expect(detokRec?.operation == "detokenize" && detokRec?.outcome == .success)
+        #expect(detokRec?.details["grantedBy"] == URL(fileURLWithPath: dir + "/keyring.yaml").standardizedFileURL.path)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/clear.csv")) == Data(contentsOf: URL(fileURLWithPath: Self.feed)))
         var retok = RetokenizeRequest(input: dir + "/safe.tgs", output: dir + "/safe.v2.tgs", policyPath: policyPath)
         retok.sealKey = "ops-datasets"
@@ -219,5 +223,59 @@ import Tokenize
         #expect(throws: OperationError(.auditUnavailable, "")) { try g.rotateKey(KeyRef(.inUse, "ops-pan")) }
         #expect(!FileManager.default.fileExists(atPath: dir + "/never.csv"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/never.tgs"))
+    }
+
+    /// Issue 12, item 1, as the attacker with a shell account tried it: whoever can tokenize
+    /// copies the keyring config (their copy has no grant, or one of their own in a file others
+    /// can write), writes a policy allowing detokenize, and asks for clear values. Refused before
+    /// any output, and the refusal is in the audit trail; the custodians' config still admits.
+    @Test func detokenizeIsGrantedByTheCustodiansConfigOnly() throws {
+        let (g, dir, log, policyPath) = try Self.setUp()
+        var t = DataRequest(policyPath: policyPath)
+        t.job.input = Self.feed
+        t.job.output = dir + "/tok.csv"
+        _ = try g.tokenize(t)
+        let custodians = try String(contentsOfFile: dir + "/keyring.yaml", encoding: .utf8)
+        let ungranted =
+            custodians.split(separator: "\n").filter { !$0.contains("grants:") && !$0.contains("pin-verifier") }
+            .joined(separator: "\n") + "\n"
+        try ungranted.write(toFile: dir + "/mine.yaml", atomically: true, encoding: .utf8)
+        var attackerPIN = Array("mine".utf8)
+        let own = try DetokenizeGrant.verifier(for: SecretBytes(consumingArray: &attackerPIN))
+        let selfGranted = ungranted + "grants:\n  detokenize: { pin-verifier: '\(own)' }\n"
+        try selfGranted.write(toFile: dir + "/writable.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: dir + "/writable.yaml")
+        let minePIN = try SoftHSMFixture.shared.writePINFile(name: "ops-mine.pin", pin: "mine")
+        let policy = try String(contentsOfFile: policyPath, encoding: .utf8)
+        let minePolicy = dir + "/mine.policy.yaml"
+        try policy.replacing(#/pin: \{ file: [^}]+\}/#, with: "pin: { file: \(minePIN) }")
+            .write(toFile: minePolicy, atomically: true, encoding: .utf8)
+
+        for (config, needle) in [("mine.yaml", "has no grants.detokenize"), ("writable.yaml", "writable by group or others")] {
+            let attacker = try Gateway(keyringPath: dir + "/" + config)
+            var d = DataRequest(policyPath: minePolicy)
+            d.job.input = dir + "/tok.csv"
+            d.job.output = dir + "/stolen.csv"
+            let rec = try Self.recordOf(log) {
+                do {
+                    _ = try attacker.detokenize(d)
+                    Issue.record("\(config): detokenize was granted")
+                } catch let e as JobError {
+                    #expect(e.code == .permissionDenied && e.reason.contains(needle), "\(e)")
+                }
+            }
+            #expect(rec?.operation == "detokenize" && rec?.outcome == .failure && rec?.error?.contains(needle) == true)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/stolen.csv"))
+        }
+        // The custodians' config with the attacker's PIN: wrong PIN; with the approver's: clear values.
+        var wrong = DataRequest(policyPath: minePolicy)
+        wrong.job.input = dir + "/tok.csv"
+        wrong.job.output = dir + "/stolen.csv"
+        #expect(throws: JobError(.permissionDenied, "")) { try g.detokenize(wrong) }
+        var right = wrong
+        right.policyPath = policyPath
+        right.job.output = dir + "/clear.csv"
+        _ = try g.detokenize(right)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/clear.csv")) == Data(contentsOf: URL(fileURLWithPath: Self.feed)))
     }
 }

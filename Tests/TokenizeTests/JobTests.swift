@@ -28,14 +28,13 @@ func jobPolicy(_ prefix: String, detokenize: Bool) throws -> Policy {
           iban: { transform: iban, domain: \(prefix)-pan }
 
         """
-    if detokenize {
-        let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-\(prefix)", pin: "approver-\(prefix)")
-        var pin = Array("approver-\(prefix)".utf8)
-        let v = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
-        yaml += "detokenize: { allowed: true, pin: { file: \(pinFile) }, pin-verifier: '\(v)' }\n"
-    }
+    if detokenize { yaml += "detokenize: { allowed: true }\n" }
     return try Policy.load(path: writePolicy(yaml))
 }
+
+/// What the gateway passes once the keyring config's detokenize grant admitted the caller: the
+/// job tests exercise the job itself (the grant is tested in KeyringTests and OperationsTests).
+let grantedForTests = DetokenizeAuthorization(user: "tests", grantSource: "TokenizeTests")
 
 let sampleCSV = [
     "id,card,ssn,email,note,iban",
@@ -70,7 +69,7 @@ let sampleCSV = [
         d.mode = .detokenize
         d.input = dir + "/safe.csv"
         d.output = dir + "/back.csv"
-        let s2 = try TokenizeJob.run(d, policy: jobPolicy("jrt", detokenize: true), keyring: kr, classify: byName)
+        let s2 = try TokenizeJob.run(d, policy: jobPolicy("jrt", detokenize: true), keyring: kr, classify: byName, authorization: grantedForTests)
         #expect(s2.reconciles && s2.rowsOut == 3)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/back.csv")) == Data(sampleCSV.utf8))
     }
@@ -155,7 +154,7 @@ let sampleCSV = [
         d.mode = .detokenize
         d.input = dir + "/safe.jsonl"
         d.output = dir + "/back.jsonl"
-        _ = try TokenizeJob.run(d, policy: jobPolicy("jjl", detokenize: true), keyring: kr, classify: byName)
+        _ = try TokenizeJob.run(d, policy: jobPolicy("jjl", detokenize: true), keyring: kr, classify: byName, authorization: grantedForTests)
         #expect(try String(contentsOfFile: dir + "/back.jsonl", encoding: .utf8) == jsonl)
     }
 }
@@ -171,10 +170,7 @@ let sampleCSV = [
             r.domain = "\(prefix)-\(rule.domain!)"
             p.tags[tag] = r
         }
-        let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-\(prefix)", pin: "approver-\(prefix)")
-        var pin = Array("approver-\(prefix)".utf8)
-        p.detokenize = DetokenizePermission(
-            allowed: true, pin: .file(pinFile), pinVerifier: try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin)))
+        p.detokenize = DetokenizePermission(allowed: true)
         return p
     }
 
@@ -216,7 +212,7 @@ let sampleCSV = [
         d.output = dir + "/back-" + file
         d.manifestPath = o.manifestPath
         d.workers = 2
-        let s2 = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: { _ in [] })
+        let s2 = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: { _ in [] }, authorization: grantedForTests)
         #expect(s2.reconciles && s2.rowsOut == 300)
         #expect(try Data(contentsOf: URL(fileURLWithPath: d.output)) == Data(contentsOf: URL(fileURLWithPath: input)))
     }
@@ -353,7 +349,7 @@ let sampleCSV = [
         r.input = dir + "/v1.tgs"
         r.output = dir + "/v2.tgs"
         r.seal = so
-        let s = try TokenizeJob.run(r, policy: policy, keyring: kr, classify: { _ in [] })
+        let s = try TokenizeJob.run(r, policy: policy, keyring: kr, classify: { _ in [] }, authorization: grantedForTests)
         #expect(s.reconciles && s.rowsOut == 3)
         #expect(s.columns.first { $0.name == "card" }?.keyVersion == 2)
         #expect(s.columns.first { $0.name == "ssn" }?.keyVersion == 1, "columns of unrotated keys keep their version")
@@ -373,11 +369,11 @@ let sampleCSV = [
         var again = r
         again.input = dir + "/v2.tgs"
         again.output = dir + "/v2b.tgs"
-        _ = try TokenizeJob.run(again, policy: policy, keyring: kr, classify: { _ in [] })
+        _ = try TokenizeJob.run(again, policy: policy, keyring: kr, classify: { _ in [] }, authorization: grantedForTests)
         #expect(throws: KeyringError(.versionNotFound, "")) {
             var old = r
             old.output = dir + "/v1b.tgs"
-            _ = try TokenizeJob.run(old, policy: policy, keyring: kr, classify: { _ in [] })
+            _ = try TokenizeJob.run(old, policy: policy, keyring: kr, classify: { _ in [] }, authorization: grantedForTests)
         }
     }
 

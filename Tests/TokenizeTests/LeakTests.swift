@@ -133,11 +133,7 @@ import Tokenize
     /// and detokenize inverts exactly that.
     @Test func protectModeTokenizesFromTheNewEvidenceOn() throws {
         let (rows, cards) = Self.notesFeed(seed: 13)
-        let pinFile = try SoftHSMFixture.shared.writePINFile(name: "detok-lk3", pin: "approver-lk3")
-        var pin = Array("approver-lk3".utf8)
-        let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
-        let policy = try Self.policy(
-            "lk3", "on-new-evidence: protect\ndetokenize: { allowed: true, pin: { file: \(pinFile) }, pin-verifier: '\(verifier)' }\n")
+        let policy = try Self.policy("lk3", "on-new-evidence: protect\n")
         let feed = rows.joined(separator: "\n") + "\n"
         let r = try Self.run("lk3", input: feed, ext: "csv", policy: policy)
         #expect(r.error == nil, "\(r.error.map { "\($0)" } ?? "")")
@@ -149,7 +145,7 @@ import Tokenize
         d.mode = .detokenize
         d.input = dir + "/safe.csv"
         d.output = dir + "/clear.csv"
-        _ = try TokenizeJob.run(d, policy: policy, keyring: keyring(Self.domains.map { "lk3-\($0)" }), classify: { _ in [] })
+        _ = try TokenizeJob.run(d, policy: policy, keyring: keyring(Self.domains.map { "lk3-\($0)" }), classify: { _ in [] }, authorization: grantedForTests)
         #expect(try String(contentsOfFile: dir + "/clear.csv", encoding: .utf8) == feed)
         let notes = r.summary?.columns.first { $0.name == "notes" }
         #expect((8192...8194).contains(notes?.protectedFromRecord ?? 0) && notes?.action == "tokenize-embedded", "\(String(describing: notes))")

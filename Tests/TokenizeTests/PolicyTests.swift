@@ -54,7 +54,7 @@ func writePolicy(_ yaml: String) throws -> String {
             ("version: 1\ntags:\n  pan: { transform: card }\n", "domain"),
             ("version: 1\ncolumns:\n  x: { action: hmac }\n", "columns.x"),
             ("version: 2\n", "version"),
-            ("version: 1\ndetokenize: { allowed: true }\n", "pin-verifier"),
+            ("version: 1\ndetokenize: { allowed: true, pin-verifier: 'pbkdf2-sha256$200000$00$00' }\n", "grants.detokenize"),
             ("version: 1\ntags:\n  pan: { transform: nonsense, domain: pan }\n", "invalid"),
         ] {
             do {
@@ -96,23 +96,43 @@ func writePolicy(_ yaml: String) throws -> String {
 }
 
 @Suite struct DetokenizePermissions {
-    @Test func detokenizeNeedsPermissionAndTheSeparatePIN() throws {
-        let fx = SoftHSMFixture.shared
-        var pin = Array("detok-approver-7731".utf8)
-        let verifier = try DetokenizePermission.verifier(for: SecretBytes(consumingArray: &pin))
-        #expect(verifier.hasPrefix("pbkdf2-sha256$200000$") && !verifier.contains("detok-approver"))
-        let good = try fx.writePINFile(name: "detok-good", pin: "detok-approver-7731")
-        let bad = try fx.writePINFile(name: "detok-bad", pin: "guess")
+    /// Issue 12, item 1: a policy cannot grant detokenize — a verifier in it is refused (the
+    /// caller writes their own policy); it can only narrow (`allowed: false`) and name the PIN source.
+    @Test func aPolicyCanNarrowButNeverGrant() throws {
         let base = "version: 1\ntags:\n  pan: { transform: card, domain: pan }\n"
-        let allowed = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(good) }, pin-verifier: '\(verifier)' }\n"))
-        try allowed.detokenize!.authorize(relativeTo: allowed.baseDirectory)
-        let wrong = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { file: \(bad) }, pin-verifier: '\(verifier)' }\n"))
-        #expect(throws: PolicyError(.wrongPIN, "")) { try wrong.detokenize!.authorize(relativeTo: wrong.baseDirectory) }
+        var pin = Array("attacker".utf8)
+        let verifier = try DetokenizeGrant.verifier(for: SecretBytes(consumingArray: &pin))
+        do {
+            _ = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { env: X }, pin-verifier: '\(verifier)' }\n"))
+            Issue.record("a policy carrying a pin-verifier was accepted")
+        } catch let e as PolicyError {
+            #expect(e.code == .invalid && "\(e)".contains("grants.detokenize"), "\(e)")
+        }
         let off = try Policy.load(path: writePolicy(base + "detokenize: { allowed: false }\n"))
-        #expect(throws: PolicyError(.detokenizeNotPermitted, "")) { try off.detokenize!.authorize(relativeTo: off.baseDirectory) }
-        let unset = try Policy.load(path: writePolicy(base + "detokenize: { allowed: true, pin: { env: TG_UNSET_DETOK_PIN }, pin-verifier: '\(verifier)' }\n"))
-        #expect(throws: KeyringError(.pinUnavailable, "")) { try unset.detokenize!.authorize(relativeTo: unset.baseDirectory) }
+        let config = try KeyringConfig.load(path: writeGrantConfig(verifier: verifier))
+        #expect(throws: PolicyError(.detokenizeNotPermitted, "")) { _ = try TokenizeJob.authorize(.detokenize, policy: off, config: config) }
+        #expect(try TokenizeJob.authorize(.tokenize, policy: off, config: config) == nil)
     }
+}
+
+/// A keyring config holding a detokenize grant, written by the test process (mode 0644).
+func writeGrantConfig(verifier: String, users: String? = nil, mode: Int = 0o644) throws -> String {
+    let dir = SoftHSMFixture.shared.directory + "/grant-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var yaml = """
+        version: 1
+        module: \(SoftHSMFixture.shared.modulePath)
+        purposes:
+          in-use: { token: tg-test-in-use, pin: { env: TG_UNUSED }, keys: [pan] }
+        grants:
+          detokenize: { pin-verifier: '\(verifier)' }
+
+        """
+    if let users { yaml = yaml.replacingOccurrences(of: "pin-verifier: '\(verifier)' }", with: "pin-verifier: '\(verifier)', users: \(users) }") }
+    let path = dir + "/keyring.yaml"
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    return path
 }
 
 @Suite struct ShippedPolicy {
