@@ -19,11 +19,15 @@ public final class TemporaryOutput: Sendable {
     public let path: String
     /// The temporary name, in the target's folder.
     public let temp: String
+    /// The permission bits the target gets at commit.
+    public let mode: UInt32
     private let finished = Atomic<Bool>(false)
 
-    /// Creates `.<name>.tokengate-<pid>.tmp` next to `path`.
+    /// Creates `.<name>.tokengate-<pid>.tmp` next to `path`, mode 600; the target gets `mode`
+    /// at ``commit()`` (the temporary file, written while the run is unfinished, never has more).
     /// - Throws: ``SystemError`` `.open`.
-    public init(path: String) throws(SystemError) {
+    public init(path: String, mode: UInt32 = 0o600) throws(SystemError) {
+        self.mode = mode & 0o777
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -94,6 +98,7 @@ public final class TemporaryOutput: Sendable {
         }
         defer { TemporaryOutput.live.withLock { _ = $0.remove(temp) } }
         do {
+            if mode != 0o600 { try descriptor.setMode(mode) }
             try descriptor.sync()
             try descriptor.close()
             try FileSystem.rename(temp, to: path)

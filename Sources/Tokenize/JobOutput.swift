@@ -13,8 +13,8 @@ final class OutputFile {
     private let file: TemporaryOutput?
     var fd: Int32 { file?.fd ?? 1 }
 
-    init(path: String) throws {
-        file = path == "-" ? nil : try TemporaryOutput(path: path)
+    init(path: String, mode: UInt32 = 0o600) throws {
+        file = path == "-" ? nil : try TemporaryOutput(path: path, mode: mode)
     }
 
     func commit() throws { try file?.commit() }

@@ -37,6 +37,9 @@ public enum TokenizeJob {
         public var input = "-"
         /// File path or `-` (stdout). A file is written to a temporary name and renamed on success.
         public var output = "-"
+        /// Permission bits of the output file, set when it is committed: 600 unless the caller
+        /// says otherwise (a detokenize output holds clear values).
+        public var outputMode: UInt32 = 0o600
         public var format: DataFormat?
         public var delimiter: UInt8 = UInt8(ascii: ",")
         public var hasHeader = true
@@ -118,7 +121,7 @@ public enum TokenizeJob {
             output: o.output == "-" ? "stdout" : o.output, format: input.format.rawValue)
 
         // Output: a temporary file beside the target, renamed only on success.
-        let output = try OutputFile(path: o.output)
+        let output = try OutputFile(path: o.output, mode: o.outputMode)
         var committed = false
         defer { if !committed { output.discard() } }
         let rejects = try RejectsFile(path: o.rejectsPath)

@@ -26,8 +26,11 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Summary as JSON to this file.") var summaryJson: String?
     @Option(help: "Rows per batch.") var batchRows = 8192
     @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
+    @Option(help: "Permission bits of the output file, octal, set when it is complete (default 600: a detokenize output holds clear values).")
+    var mode = "600"
 
     func validate() throws {
+        _ = try fileMode(mode)
         guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv or jsonl") }
         guard delimiter == "tab" || delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one character or 'tab'") }
         guard batchRows > 0, workers > 0 else { throw ValidationError("--batch-rows and --workers must be positive") }
@@ -48,6 +51,7 @@ struct DataOptions: ParsableArguments {
         o.workers = workers
         o.manifestPath = manifest
         o.verifyOutput = !noVerifyOutput
+        o.outputMode = (try? fileMode(self.mode)) ?? 0o600
         return o
     }
 
@@ -157,4 +161,12 @@ struct RetokenizeCommand: ParsableCommand {
         let s = try keys.open().retokenize(request)
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
     }
+}
+
+/// Parses a `--mode` value: octal permission bits, at most 777 (no set-id or sticky bits).
+func fileMode(_ text: String) throws -> UInt32 {
+    guard !text.isEmpty, text.count <= 4, let m = UInt32(text, radix: 8), m <= 0o777 else {
+        throw ValidationError("--mode must be octal permission bits, 000 to 777 (e.g. 600, 640)")
+    }
+    return m
 }
