@@ -145,6 +145,9 @@ public struct KeyringConfig: Codable, Sendable {
         } catch {
             throw KeyringError(.configInvalid, "cannot read keyring config '\(path)': \(error)")
         }
+        if let why = DocumentBounds.violation(text, maxBytes: 1 << 20) {
+            throw KeyringError(.configInvalid, "keyring config '\(path)' refused before parsing: \(why)")
+        }
         var config: KeyringConfig
         do {
             config = try YAMLDecoder().decode(KeyringConfig.self, from: text)

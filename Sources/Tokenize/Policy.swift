@@ -197,6 +197,10 @@ public struct Policy: Sendable, Codable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw PolicyError(.unreadable, "cannot read policy '\(path)': \(error.localizedDescription)")
         }
+        // An emitted policy names every column of a feed: 16 MiB is thousands of columns.
+        if let why = DocumentBounds.violation(text, maxBytes: 16 << 20) {
+            throw PolicyError(.invalid, "policy '\(path)' refused before parsing: \(why)")
+        }
         var p: Policy
         do { p = try YAMLDecoder().decode(Policy.self, from: text) } catch {
             throw PolicyError(.invalid, "policy '\(path)' is invalid: \(error)")

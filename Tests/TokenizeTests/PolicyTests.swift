@@ -145,3 +145,38 @@ func writeGrantConfig(verifier: String, users: String? = nil, mode: Int = 0o644)
         #expect(file.detokenize?.allowed == false)
     }
 }
+
+/// Issue 19: a policy nesting `[` 5,000 deep crashed the YAML parser (stack overflow, SIGSEGV);
+/// documents over the nesting, indentation or size bounds are refused before parsing.
+@Suite struct PolicyDocumentBounds {
+    @Test func deepNestingIsACleanErrorNotACrash() throws {
+        for deep in [String(repeating: "[", count: 5000), String(repeating: "{a: ", count: 100) + "1" + String(repeating: "}", count: 100)] {
+            do {
+                _ = try Policy.load(path: writePolicy("version: 1\ntags: " + deep + "\n"))
+                Issue.record("accepted")
+            } catch let e as PolicyError {
+                #expect(e.code == .invalid && e.reason.contains("refused before parsing") && e.reason.contains("deep"), "\(e)")
+            }
+        }
+        let indented = "version: 1\ntags:\n" + String(repeating: " ", count: 300) + "pan: { transform: card, domain: pan }\n"
+        #expect(throws: PolicyError(.invalid, "")) { _ = try Policy.load(path: writePolicy(indented)) }
+        // Brackets inside quotes and comments do not count; 64 levels are accepted by the bound.
+        let quoted = "version: 1 # [[[[\ncolumns:\n  \"a[[[\": { action: keep }\n  'b{{{': { action: keep }\n"
+        #expect(try Policy.load(path: writePolicy(quoted)).columns.count == 2)
+        #expect(DocumentBounds.violation(String(repeating: "[", count: 64) + String(repeating: "]", count: 64), maxBytes: 1000) == nil)
+        #expect(DocumentBounds.violation(String(repeating: "[", count: 65), maxBytes: 1000) != nil)
+        #expect(DocumentBounds.violation(String(repeating: "a", count: 1001), maxBytes: 1000)?.contains("1001 bytes") == true)
+    }
+
+    @Test func aKeyringConfigIsBoundedToo() throws {
+        let dir = SoftHSMFixture.shared.directory + "/bounds-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try ("version: 1\nmodule: " + String(repeating: "[", count: 5000) + "\n").write(toFile: dir + "/k.yaml", atomically: true, encoding: .utf8)
+        do {
+            _ = try KeyringConfig.load(path: dir + "/k.yaml")
+            Issue.record("accepted")
+        } catch let e as KeyringError {
+            #expect(e.code == .configInvalid && e.reason.contains("refused before parsing"), "\(e)")
+        }
+    }
+}
