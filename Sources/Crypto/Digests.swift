@@ -19,9 +19,11 @@ public enum SHA256 {
     }
 }
 
-/// Incremental SHA-256 for streamed data (file digests).
+/// Incremental SHA-256 for streamed data (file digests). Not thread-safe: feed it from one
+/// thread (or one serial queue) at a time.
 public final class SHA256Hasher {
     private let ctx: OpaquePointer
+    private var finalized = false
 
     public init() throws {
         guard let c = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
@@ -32,12 +34,19 @@ public final class SHA256Hasher {
         ctx = c
     }
 
+    /// Adds `data` to the digest.
+    /// - Throws: ``CryptoError`` `.openSSL` if OpenSSL fails, `.invalidLength` after ``finalize()``.
     public func update(_ data: UnsafeRawBufferPointer) throws {
+        guard !finalized else { throw CryptoError(.invalidLength, "SHA-256 update after finalize") }
         guard data.count > 0 else { return }
         guard EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1 else { throw CryptoError.openSSL("EVP_DigestUpdate") }
     }
 
+    /// The digest of everything added (32 bytes); the hasher takes no more input afterwards.
+    /// - Throws: ``CryptoError`` `.openSSL` if OpenSSL fails, `.invalidLength` if already finalized.
     public func finalize() throws -> [UInt8] {
+        guard !finalized else { throw CryptoError(.invalidLength, "SHA-256 finalized twice") }
+        finalized = true
         var out = [UInt8](repeating: 0, count: 32)
         var len: UInt32 = 0
         guard EVP_DigestFinal_ex(ctx, &out, &len) == 1, len == 32 else { throw CryptoError.openSSL("EVP_DigestFinal_ex") }

@@ -26,13 +26,14 @@ extension Gateway {
         frameSize: Int = SealedFormat.defaultFrameSize
     ) throws -> SealResult {
         try audited("seal", inputs: [AuditFile(path: absolute(input, stream: "stdin"))]) { record in
-            record.inputs = [auditFile(input, stream: "stdin")]
+            // Both digests are computed while sealing (input as read, output as written): neither
+            // file is read again, and the header comes from the writer.
             let r = try Sealing.sealFile(input: input, output: output, keyring: keyring, keyName: keyName, frameSize: frameSize)
-            record.outputs = [auditFile(output, stream: "stdout")]
-            let h = try Sealing.inspect(path: output).header
-            record.keys = [AuditKey(envelopeOf: h)]
-            record.details = ["frames": "\(r.frames)", "sealedFileID": Hex.encode(h.fileID)]
-            return SealResult(output: output, frames: r.frames, bytes: r.bytes, header: h)
+            record.inputs = [AuditFile(absolute(input, stream: "stdin"), r.input)]
+            record.outputs = [AuditFile(absolute(output, stream: "stdout"), r.output)]
+            record.keys = [AuditKey(envelopeOf: r.header)]
+            record.details = ["frames": "\(r.frames)", "sealedFileID": Hex.encode(r.header.fileID)]
+            return SealResult(output: output, frames: r.frames, bytes: r.input.bytes, header: r.header)
         }
     }
 
@@ -40,13 +41,18 @@ extension Gateway {
     /// `frames` given, in that order. Audited as `open`.
     public func open(path: String, output: String, frames: [Int]? = nil) throws -> OpenResult {
         try audited("open", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
-            record.inputs = [auditFile(path, stream: "stdin")]
+            // The header is read (no key, a few hundred bytes) before the work so that a failure
+            // record, an unwrap refused by the HSM included, still names the key.
             let h = try Sealing.inspect(path: path).header
+            record.inputs = [AuditFile(path: absolute(path, stream: "stdin"))]
             record.keys = [AuditKey(envelopeOf: h)]
             let r = try Sealing.openFile(path: path, output: output, keyring: keyring, frames: frames)
-            record.outputs = [output == "-" ? AuditFile(path: "stdout", bytes: Int64(r.bytes)) : auditFile(output, stream: "stdout")]
+            // A full open hashed the sealed file as it read it; a frame subset read only those
+            // frames, so the whole file is read once more for its digest (as every open did before).
+            record.inputs = [r.input.map { AuditFile(absolute(path, stream: "stdin"), $0) } ?? auditFile(path, stream: "stdin")]
+            record.outputs = [AuditFile(absolute(output, stream: "stdout"), r.output)]
             record.details = ["frames": frames.map { $0.map(String.init).joined(separator: ",") } ?? "all", "sealedFileID": Hex.encode(h.fileID)]
-            return OpenResult(frames: r.frames, bytes: r.bytes)
+            return OpenResult(frames: r.frames, bytes: r.output.bytes)
         }
     }
 
@@ -66,6 +72,13 @@ extension Gateway {
             record.details = ["keyName": "at-rest/\(r.keyName)", "fromVersion": "\(r.fromVersion)", "toVersion": "\(r.toVersion)", "changed": "\(r.changed)"]
             return r
         }
+    }
+}
+
+extension AuditFile {
+    /// A file (or stream, by name) with the size and digest computed while it was read or written.
+    init(_ path: String, _ d: StreamDigest) {
+        self.init(path: path, bytes: Int64(d.bytes), sha256: d.hex)
     }
 }
 

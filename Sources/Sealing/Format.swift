@@ -122,6 +122,12 @@ public struct SealedHeader: Sendable {
 
     /// Parses and validates the header (no key needed).
     static func read(_ file: FileIO, path: String) throws -> SealedHeader {
+        try readWithBytes(file, path: path).header
+    }
+
+    /// Parses and validates the header; also returns its bytes as read (the file's first
+    /// `dataOffset` bytes), for the digest of a sealed file read front to back.
+    static func readWithBytes(_ file: FileIO, path: String) throws -> (header: SealedHeader, bytes: [UInt8]) {
         let size = try file.size()
         guard size >= SealedFormat.metadataOffset else {
             if size >= 4, try file.read(at: 0, count: 4) != SealedFormat.magic {
@@ -173,10 +179,11 @@ public struct SealedHeader: Sendable {
         do { metadata = try JSONDecoder().decode(SealedMetadata.self, from: Data(metaBytes)) } catch {
             throw SealingError(.metadataInvalid, "\(path): header metadata is not valid JSON for the schema")
         }
-        return SealedHeader(
+        let header = SealedHeader(
             formatVersion: fixed[4], frameSize: frameSize, fileID: Array(fixed[12..<44]), keyCommitment: Array(fixed[44..<76]),
             metadata: metadata, envelope: envelope, dataOffset: SealedFormat.metadataOffset + m,
             hash: try headerHash(fixed: fixed[0..<SealedFormat.fixedHeaderSize], metadata: metaBytes[...]))
+        return (header, fixed + metaBytes)
     }
 }
 

@@ -23,10 +23,15 @@ public final class SealedReader {
     private let gcm: AESGCM
     private let entries: [(offset: Int, length: Int, first: Int, count: Int)]
     private var scratch: [UInt8] = []
+    /// The file's bytes before data frame 0 (header), as read and checked by `init`.
+    let headerBytes: [UInt8]
+    /// The file's bytes after the last data frame (sealed index and trailer), as read and checked
+    /// by `init`: with the data frames in order between them, the whole file.
+    let tailBytes: [UInt8]
 
     public init(path: String, keyring: Keyring) throws {
         let file = try FileIO.open(path, .readOnly)
-        let header = try SealedHeader.read(file, path: path)
+        let (header, headerBytes) = try SealedHeader.readWithBytes(file, path: path)
         let size = try file.size()
         // Data key, then the commitment, before anything is decrypted.
         let dataKey: SecretBytes
@@ -99,31 +104,64 @@ public final class SealedReader {
         self.entries = entries
         self.frameCount = n
         self.totalRecords = Int(r64)
+        self.headerBytes = headerBytes
+        self.tailBytes = sealedIndex + trailer
     }
 
     /// Reads and authenticates data frame `i` (0-based).
     public func frame(at i: Int) throws -> SealedFrame {
-        guard i >= 0, i < frameCount else {
-            throw SealingError(.frameOutOfRange, "\(path): frame \(i) out of range 0..<\(frameCount)")
-        }
-        let e = entries[i]
+        let e = try entry(i)
         let total = e.length + SealedFormat.tagSize
         if scratch.count < total { scratch = [UInt8](repeating: 0, count: total) }
-        try scratch.withUnsafeMutableBytes { try file.read(at: e.offset, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<total])) }
+        var plain = [UInt8](repeating: 0, count: e.length)
+        try scratch.withUnsafeMutableBytes { sb in
+            let sealed = UnsafeMutableRawBufferPointer(rebasing: sb[0..<total])
+            _ = try readFrame(i, into: sealed)
+            _ = try plain.withUnsafeMutableBytes { try decryptFrame(i, sealed: UnsafeRawBufferPointer(sealed), into: $0) }
+        }
+        return SealedFrame(index: i, records: e.first..<(e.first + e.count), plaintext: plain)
+    }
+
+    /// The plaintext length of data frame `i`.
+    func frameLength(_ i: Int) throws -> Int { try entry(i).length }
+
+    /// Reads data frame `i` and its tag (still sealed) into the front of `sealed`.
+    /// - Returns: the bytes read (the frame's length plus the tag).
+    func readFrame(_ i: Int, into sealed: UnsafeMutableRawBufferPointer) throws -> Int {
+        let e = try entry(i)
+        let total = e.length + SealedFormat.tagSize
+        guard sealed.count >= total else { throw SealingError(.internalError, "frame buffer of \(sealed.count) bytes for \(total)") }
+        try file.read(at: e.offset, into: UnsafeMutableRawBufferPointer(rebasing: sealed[0..<total]))
+        return total
+    }
+
+    /// Authenticates data frame `i` read by ``readFrame(_:into:)`` and decrypts it into the
+    /// front of `plaintext`, which is written only if the frame authenticates (zeroed otherwise).
+    /// - Returns: the plaintext length.
+    /// - Throws: ``SealingError`` `.frameAuthenticationFailed`.
+    func decryptFrame(_ i: Int, sealed: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawBufferPointer) throws -> Int {
+        let e = try entry(i)
+        guard sealed.count >= e.length + SealedFormat.tagSize, plaintext.count >= e.length else {
+            throw SealingError(.internalError, "frame buffers too small for frame \(i)")
+        }
         let nonce = FileKeys.nonce(frame: UInt64(i), flags: i == frameCount - 1 ? SealedFormat.lastFrameFlag : 0)
         let aad = FileKeys.aad(headerHash: header.hash, frame: UInt64(i), firstRecord: UInt64(e.first), recordCount: UInt64(e.count))
-        var plain = [UInt8](repeating: 0, count: e.length)
-        let tag = Array(scratch[e.length..<total])
+        let tag = Array(sealed[e.length..<(e.length + SealedFormat.tagSize)])
         do {
-            try scratch.withUnsafeBytes { sb in
-                try plain.withUnsafeMutableBytes { ob in
-                    try gcm.open(nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sb[0..<e.length]), tag: tag, into: ob)
-                }
-            }
+            try gcm.open(
+                nonce: nonce, aad: aad, ciphertext: UnsafeRawBufferPointer(rebasing: sealed[0..<e.length]), tag: tag,
+                into: UnsafeMutableRawBufferPointer(rebasing: plaintext[0..<e.length]))
         } catch let err as CryptoError where err.code == .authenticationFailed {
             throw SealingError(.frameAuthenticationFailed, "\(path): frame \(i) failed authentication (tampered, reordered, spliced or truncated)")
         }
-        return SealedFrame(index: i, records: e.first..<(e.first + e.count), plaintext: plain)
+        return e.length
+    }
+
+    private func entry(_ i: Int) throws -> (offset: Int, length: Int, first: Int, count: Int) {
+        guard i >= 0, i < frameCount else {
+            throw SealingError(.frameOutOfRange, "\(path): frame \(i) out of range 0..<\(frameCount)")
+        }
+        return entries[i]
     }
 
     /// Calls `body` with every frame in order, each authenticated first.

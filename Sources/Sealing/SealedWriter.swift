@@ -8,6 +8,10 @@ import SystemIO
 /// Plaintext is buffered into frames of at most `frameSize` bytes; each frame is sealed with
 /// AES-256-GCM in process under the per-file key. Call ``finish()`` to write the index frame and
 /// the trailer; a file without them does not open. Not thread-safe: use one writer from one thread.
+///
+/// Every byte written (header, frames, index, trailer) is SHA-256-hashed on the way, on a helper
+/// queue beside the encryption, so ``finish()`` returns the sealed output's size and digest with
+/// no second read of it.
 public final class SealedWriter {
     public let header: SealedHeader
     public let frameSize: Int
@@ -17,7 +21,10 @@ public final class SealedWriter {
     private let file: FileIO
     private let gcm: AESGCM
     private var buffer: [UInt8]
-    private var out: [UInt8]
+    /// Sealed frames are encrypted into its slots, written from there and hashed there.
+    private let outRing: DigestRing
+    /// The frame with the last-frame flag is written (by ``writeFrame(_:last:)``).
+    private var lastSealed = false
     private var pendingRecords = 0
     private var recordsFlushed = 0
     private var offset: Int
@@ -72,9 +79,9 @@ public final class SealedWriter {
         self.syncOnFinish = sync
         self.buffer = []
         self.buffer.reserveCapacity(frameSize)
-        self.out = [UInt8](repeating: 0, count: frameSize + SealedFormat.tagSize)
+        self.outRing = try DigestRing(slotSize: frameSize + SealedFormat.tagSize)
         self.offset = bytes.count
-        try bytes.withUnsafeBytes { try file.write($0) }
+        try emit(bytes)
     }
 
     /// Appends a chunk of `records` records (0 for a plain byte stream).
@@ -83,7 +90,7 @@ public final class SealedWriter {
     /// is closed early instead); byte streams and larger chunks fill frames to `frameSize`. The
     /// chunk's records count in the frame holding its last byte.
     public func write(_ bytes: UnsafeRawBufferPointer, records: Int = 0) throws {
-        guard !closed else { throw SealingError(.writerClosed, "the sealed writer is finished or failed") }
+        guard !closed, !lastSealed else { throw SealingError(.writerClosed, "the sealed writer is finished or failed") }
         guard records >= 0 else { throw SealingError(.invalidArgument, "negative record count \(records)") }
         do {
             if records > 0, bytes.count <= frameSize, !buffer.isEmpty, buffer.count + bytes.count > frameSize {
@@ -109,14 +116,40 @@ public final class SealedWriter {
         try bytes.withUnsafeBytes { try write($0, records: records) }
     }
 
+    /// Seals one whole frame straight from the caller's memory (no copy into the writer's frame
+    /// buffer): for a caller that reads a byte stream in frames and looks one frame ahead, so it
+    /// knows which frame is the last. Holds no records.
+    /// - Parameters:
+    ///   - plaintext: exactly `frameSize` bytes, or at most that for the last frame.
+    ///   - last: no data follows; ``finish()`` then writes only the index and the trailer.
+    /// - Throws: ``SealingError`` `.invalidArgument` if bytes given to ``write(_:records:)`` are
+    ///   still buffered or the size is wrong; `.writerClosed` after the last frame or a failure.
+    public func writeFrame(_ plaintext: UnsafeRawBufferPointer, last: Bool) throws {
+        guard !closed, !lastSealed else { throw SealingError(.writerClosed, "the sealed writer is finished or failed") }
+        guard buffer.isEmpty, pendingRecords == 0 else {
+            throw SealingError(.invalidArgument, "writeFrame with \(buffer.count) bytes buffered by write")
+        }
+        guard plaintext.count == frameSize || (last && plaintext.count < frameSize) else {
+            throw SealingError(.invalidArgument, "a frame of \(plaintext.count) bytes (frame size \(frameSize), last: \(last))")
+        }
+        do {
+            try seal(plaintext, last: last)
+            lastSealed = last
+        } catch {
+            closed = true
+            zeroize()
+            throw error
+        }
+    }
+
     /// Seals the last frame, writes the index frame and the trailer (and fsyncs a file opened by path).
-    /// - Returns: frames and records written.
+    /// - Returns: frames and records written, and the size and SHA-256 of every byte written.
     @discardableResult
-    public func finish() throws -> (frames: Int, records: Int) {
+    public func finish() throws -> SealedWriteSummary {
         guard !closed else { throw SealingError(.writerClosed, "the sealed writer is finished or failed") }
         closed = true
         defer { zeroize() }
-        try flush(last: true)
+        if !lastSealed { try flush(last: true) }
         // Index frame.
         let n = UInt64(frameCount)
         var sealed = [UInt8](repeating: 0, count: index.count + SealedFormat.tagSize)
@@ -133,25 +166,46 @@ public final class SealedWriter {
         trailer.appendBE64(n)
         trailer.appendBE64(UInt64(recordsFlushed))
         trailer += SealedFormat.trailerMagic
-        try (sealed + trailer).withUnsafeBytes { try file.write($0) }
+        try emit(sealed + trailer)
         if syncOnFinish { try file.sync() }
-        return (frameCount, recordsFlushed)
+        let digest = try outRing.finish()
+        return SealedWriteSummary(frames: frameCount, records: recordsFlushed, bytes: digest.bytes, sha256: digest.sha256)
     }
 
+    /// Writes `bytes` and adds them to the output digest.
+    private func emit(_ bytes: [UInt8]) throws {
+        outRing.submit(bytes: bytes)
+        try bytes.withUnsafeBytes { try file.write($0) }
+    }
+
+    /// Seals the buffered bytes as the next frame.
     private func flush(last: Bool) throws {
+        try buffer.withUnsafeBytes { try seal($0, last: last) }
+        buffer.withUnsafeMutableBytes { Crypto.zeroize($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Encrypts `plaintext` as the next frame (with the pending records) into a slot of the output
+    /// ring, hands the slot to the digest queue and writes it.
+    private func seal(_ plaintext: UnsafeRawBufferPointer, last: Bool) throws {
         let i = UInt64(frameCount)
-        let count = buffer.count
+        let count = plaintext.count
         let nonce = FileKeys.nonce(frame: i, flags: last ? SealedFormat.lastFrameFlag : 0)
         let aad = FileKeys.aad(headerHash: header.hash, frame: i, firstRecord: UInt64(recordsFlushed), recordCount: UInt64(pendingRecords))
-        let t0 = sealingClock()
-        let tag = try buffer.withUnsafeBytes { pb in
-            try out.withUnsafeMutableBytes { ob in try gcm.seal(nonce: nonce, aad: aad, plaintext: pb, into: ob) }
+        let slot = outRing.acquire()
+        let total = count + SealedFormat.tagSize
+        do {
+            let t0 = sealingClock()
+            let tag = try gcm.seal(nonce: nonce, aad: aad, plaintext: plaintext, into: slot.buffer)
+            encryptionSeconds += sealingClock() - t0
+            guard tag.count == SealedFormat.tagSize else { throw SealingError(.internalError, "AES-GCM tag of \(tag.count) bytes") }
+            tag.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: slot.buffer[count..<total]).copyMemory(from: $0) }
+        } catch {
+            outRing.submit(slot, count: 0)
+            throw error
         }
-        encryptionSeconds += sealingClock() - t0
-        out.withUnsafeMutableBytes { ob in
-            tag.withUnsafeBytes { tb in (ob.baseAddress! + count).copyMemory(from: tb.baseAddress!, byteCount: tb.count) }
-        }
-        try out.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<(count + SealedFormat.tagSize)])) }
+        outRing.submit(slot, count: total)
+        try file.write(UnsafeRawBufferPointer(rebasing: slot.buffer[0..<total]))
         index.appendBE64(UInt64(offset))
         index.appendBE32(UInt32(count))
         index.appendBE64(UInt64(recordsFlushed))
@@ -160,8 +214,6 @@ public final class SealedWriter {
         recordsFlushed += pendingRecords
         pendingRecords = 0
         frameCount += 1
-        buffer.withUnsafeMutableBytes { Crypto.zeroize($0) }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     private func zeroize() {
@@ -170,6 +222,16 @@ public final class SealedWriter {
     }
 
     deinit { zeroize() }
+}
+
+/// What ``SealedWriter/finish()`` wrote.
+public struct SealedWriteSummary: Sendable, Equatable {
+    public let frames: Int
+    public let records: Int
+    /// Bytes written in all (header, frames, index, trailer): the sealed file's size.
+    public let bytes: Int
+    /// SHA-256 of those bytes, computed as they were written.
+    public let sha256: [UInt8]
 }
 
 /// Monotonic seconds.

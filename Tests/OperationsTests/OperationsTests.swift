@@ -207,6 +207,58 @@ import Tokenize
         #expect(try g.auditLineage(of: dir + "/safe.csv").upstream.contains { $0.operation == "open" })
     }
 
+    /// `sha256sum`'s digest of a file (independent of the digests under test).
+    static func sha256sum(_ path: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        p.arguments = [path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: out, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    static func size(_ path: String) throws -> Int64 {
+        Int64(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? -1)
+    }
+
+    @Test func sealAndOpenRecordTheDigestsSha256sumGives() throws {
+        let (g, dir, log, _) = try Self.setUp()
+        _ = try g.initializeKeys()
+        // A multi-frame file: 9 frames of 4 KiB and a short last one.
+        var bytes: [UInt8] = []
+        var x: UInt64 = 0x1234_5678
+        for _ in 0..<(9 * 4096 + 300) {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            bytes.append(UInt8(truncatingIfNeeded: x >> 33))
+        }
+        let input = dir + "/plain.bin", sealed = dir + "/plain.tgs", opened = dir + "/opened.bin", part = dir + "/part.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+
+        var sealResult: SealResult?
+        let sealRec = try Self.recordOf(log) { sealResult = try g.seal(input: input, output: sealed, keyName: "ops-datasets", frameSize: 4096) }
+        #expect(sealResult?.frames == 10 && sealResult?.bytes == bytes.count)
+        #expect(try sealRec?.inputs == [AuditFile(path: input, bytes: Int64(bytes.count), sha256: Self.sha256sum(input))])
+        #expect(try sealRec?.outputs == [AuditFile(path: sealed, bytes: Self.size(sealed), sha256: Self.sha256sum(sealed))])
+        #expect(sealRec?.keys.first?.label.hasPrefix("tokengate/at-rest/ops-datasets/v") == true)
+        #expect(try sealRec?.details["sealedFileID"] == Hex.encode(Gateway.inspect(path: sealed).header.fileID))
+
+        let openRec = try Self.recordOf(log) { _ = try g.open(path: sealed, output: opened) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: opened)) == Data(bytes))
+        #expect(try openRec?.inputs == [AuditFile(path: sealed, bytes: Self.size(sealed), sha256: Self.sha256sum(sealed))])
+        #expect(try openRec?.outputs == [AuditFile(path: opened, bytes: Int64(bytes.count), sha256: Self.sha256sum(opened))])
+        #expect(openRec?.keys == sealRec?.keys)
+
+        // A frame subset: the released bytes are hashed as released; the input is still named
+        // with its digest.
+        let partRec = try Self.recordOf(log) { _ = try g.open(path: sealed, output: part, frames: [9, 0]) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: part)) == Data(bytes[(9 * 4096)...] + bytes[0..<4096]))
+        #expect(try partRec?.inputs == [AuditFile(path: sealed, bytes: Self.size(sealed), sha256: Self.sha256sum(sealed))])
+        #expect(try partRec?.outputs == [AuditFile(path: part, bytes: Int64(300 + 4096), sha256: Self.sha256sum(part))])
+    }
+
     @Test func nothingRunsWithoutTheAuditTrail() throws {
         let (_, dir, _, policyPath) = try Self.setUp()
         // The same keyring without an audit purpose: every audited operation refuses before work.

@@ -151,7 +151,8 @@ import Testing
             start = i + 1
         }
         if start < plain.count { try w.write(Array(plain[start...]), records: 1) }
-        let (frames, records) = try w.finish()
+        let done = try w.finish()
+        let (frames, records) = (done.frames, done.records)
         let size = try FileManager.default.attributesOfItem(atPath: SealedFixture.sealedPath)[.size] as? Int ?? 0
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
