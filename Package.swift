@@ -39,7 +39,9 @@ let package = Package(
         ),
         // Stages, one module each (see docs/ARCHITECTURE.md).
         // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
-        .target(name: "SystemIO", swiftSettings: strict),
+        .target(name: "SystemIO", dependencies: ["CLinux"], swiftSettings: strict),
+        // Linux calls the Glibc module does not export (sync_file_range).
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "HSM", dependencies: ["CPKCS11", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Crypto", dependencies: ["COpenSSL", "SystemIO"], swiftSettings: strict),
         .target(

@@ -56,6 +56,10 @@ now() { date +%s.%N; }
 timed() { # label command...: appends the wall seconds to $tmp/label
   local label=$1 t0 t1
   shift
+  # Untimed: flush what the previous command left dirty. age does not fsync, so without this its
+  # unwritten gigabyte would be flushed during (and charged to) the next command. tokengate's own
+  # fsync before the rename stays inside its time.
+  sync
   t0=$(now)
   "$@" 2> "$tmp/stderr" || { echo "bench-seal: $label failed:" >&2; cat "$tmp/stderr" >&2; exit 1; }
   t1=$(now)

@@ -56,6 +56,7 @@ extension Sealing {
                 try writer.writeFrame(frame, last: true)
                 break
             }
+            try pace(out, writer.bytesWritten)
             // A full frame: read the next one first, to know whether this one is the last.
             let next = ring.acquire()
             let m = try fill(next.buffer, from: source)
@@ -119,6 +120,7 @@ extension Sealing {
         let sealedRing = try DigestRing(slotSize: frameSize + SealedFormat.tagSize)
         let plainRing = try DigestRing(slotSize: frameSize)
         if whole { sealedRing.submit(bytes: reader.headerBytes) }
+        var written = 0
         for f in selected {
             let sealed = sealedRing.acquire()
             let n: Int
@@ -135,7 +137,11 @@ extension Sealing {
             }
             // Authenticated: released to the digest and the sink.
             plainRing.submit(plain, count: length)
-            do { try sink.write(UnsafeRawBufferPointer(rebasing: plain.buffer[0..<length])) } catch { throw SealingError(.io, "\(error)") }
+            do {
+                try sink.write(UnsafeRawBufferPointer(rebasing: plain.buffer[0..<length]))
+                written += length
+                try out?.wrote(upTo: written)
+            } catch { throw SealingError(.io, "\(error)") }
         }
         if whole { sealedRing.submit(bytes: reader.tailBytes) }
         let input = try sealedRing.finish()
@@ -143,6 +149,11 @@ extension Sealing {
         done = true
         if let out { try commit(out) }
         return OpenFileResult(frames: selected.count, header: reader.header, input: whole ? input : nil, output: released)
+    }
+
+    /// Paces `out`'s write-back (``TemporaryOutput/wrote(upTo:)``), its failure a ``SealingError`` `.io`.
+    static func pace(_ out: TemporaryOutput, _ size: Int) throws {
+        do { try out.wrote(upTo: size) } catch { throw SealingError(.io, "\(error)") }
     }
 
     /// A ``TemporaryOutput`` for `path`, its failure a ``SealingError`` `.io`.

@@ -28,6 +28,8 @@ public final class SealedWriter {
     private var pendingRecords = 0
     private var recordsFlushed = 0
     private var offset: Int
+    /// Bytes written to the file so far.
+    public var bytesWritten: Int { offset }
     private var index: [UInt8] = []
     private var frameCount = 0
     private var closed = false

@@ -1,5 +1,9 @@
 import Synchronization
 
+#if os(Linux)
+    internal import CLinux
+#endif
+
 #if canImport(Glibc)
     internal import Glibc
 #elseif canImport(Musl)
@@ -171,6 +175,28 @@ public final class FileDescriptor: Sendable {
     public func lockExclusive() throws(SystemError) {
         let raw = rawValue
         _ = try retryingInterrupts(.lock, "cannot lock '\(label)'") { flock(raw, LOCK_EX) }
+    }
+
+    /// Starts write-back of `count` bytes at `offset` to the device, and first waits for any
+    /// write-back already under way in that range (`sync_file_range(2)`, Linux; a no-op
+    /// elsewhere). Not a durability guarantee — ``sync(ignoringUnsupported:)`` is — but it lets a
+    /// long write overlap the disk with the work, so the final fsync has little left to do.
+    /// File systems that do not support it (`EINVAL`, `ESPIPE`) are not an error.
+    /// - Parameter wait: also wait until that range is written (bounds the dirty pages).
+    public func writeBack(offset: Int, count: Int, wait: Bool = false) throws(SystemError) {
+        #if os(Linux)
+            let raw = rawValue
+            var flags = TG_SYNC_FILE_RANGE_WRITE | TG_SYNC_FILE_RANGE_WAIT_BEFORE
+            if wait { flags |= TG_SYNC_FILE_RANGE_WAIT_AFTER }
+            do {
+                _ = try retryingInterrupts(.sync, "cannot start write-back of '\(label)'") {
+                    sync_file_range(raw, Int64(offset), Int64(count), flags)
+                }
+            } catch {
+                if error.errorNumber == EINVAL || error.errorNumber == ESPIPE || error.errorNumber == ENOSYS { return }
+                throw error
+            }
+        #endif
     }
 
     /// Releases the `flock(2)`.

@@ -22,6 +22,8 @@ public final class TemporaryOutput: Sendable {
     /// The permission bits the target gets at commit.
     public let mode: UInt32
     private let finished = Atomic<Bool>(false)
+    /// Write-back pacing: where the range started last began, and where it ended.
+    private let writeback = Mutex<(Int, Int)>((0, 0))
 
     /// Creates `.<name>.tokengate-<pid>.tmp` next to `path`, mode 600; the target gets `mode`
     /// at ``commit()`` (the temporary file, written while the run is unfinished, never has more).
@@ -107,6 +109,19 @@ public final class TemporaryOutput: Sendable {
             try? FileSystem.remove(temp)
             throw error
         }
+    }
+
+    /// Paces write-back for a long sequential write: call after writing, with the file's size so
+    /// far. Every 8 MiB it starts write-back of the new range and waits for the range before it,
+    /// so the disk works while the caller computes and ``commit()``'s fsync finds little left.
+    public func wrote(upTo size: Int) throws(SystemError) {
+        let chunk = 8 << 20
+        let (previous, started) = writeback.withLock { $0 }
+        guard size - started >= chunk else { return }
+        // The range started last time: wait until it is on the device (bounded dirty memory).
+        if started > previous { try descriptor.writeBack(offset: previous, count: started - previous, wait: true) }
+        try descriptor.writeBack(offset: started, count: size - started)
+        writeback.withLock { $0 = (started, size) }
     }
 
     /// Closes and removes the temporary file (nothing is left at the target). Idempotent; does

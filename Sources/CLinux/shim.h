@@ -1,0 +1,16 @@
+// Linux calls Swift's Glibc module does not export (they need _GNU_SOURCE), declared as glibc
+// defines them. Used by SystemIO only, behind safe APIs.
+#ifndef TOKENGATE_CLINUX_SHIM_H
+#define TOKENGATE_CLINUX_SHIM_H
+#include <stdint.h>
+
+#if defined(__linux__)
+/// sync_file_range(2): start (and optionally wait for) write-back of a byte range.
+extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
+#endif
+
+#define TG_SYNC_FILE_RANGE_WAIT_BEFORE 1u
+#define TG_SYNC_FILE_RANGE_WRITE 2u
+#define TG_SYNC_FILE_RANGE_WAIT_AFTER 4u
+
+#endif
