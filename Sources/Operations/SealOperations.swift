@@ -39,14 +39,14 @@ extension Gateway {
 
     /// Authenticates and decrypts a sealed file to `output` (`-`: stdout): every frame, or the
     /// `frames` given, in that order. Audited as `open`.
-    public func open(path: String, output: String, frames: [Int]? = nil) throws -> OpenResult {
+    public func open(path: String, output: String, frames: [Int]? = nil, mode: UInt32 = 0o600) throws -> OpenResult {
         try audited("open", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             // The header is read (no key, a few hundred bytes) before the work so that a failure
             // record, an unwrap refused by the HSM included, still names the key.
             let h = try Sealing.inspect(path: path).header
             record.inputs = [AuditFile(path: absolute(path, stream: "stdin"))]
             record.keys = [AuditKey(envelopeOf: h)]
-            let r = try Sealing.openFile(path: path, output: output, keyring: keyring, frames: frames)
+            let r = try Sealing.openFile(path: path, output: output, keyring: keyring, frames: frames, mode: mode)
             // A full open hashed the sealed file as it read it; a frame subset read only those
             // frames, so the whole file is read once more for its digest (as every open did before).
             record.inputs = [r.input.map { AuditFile(absolute(path, stream: "stdin"), $0) } ?? auditFile(path, stream: "stdin")]

@@ -36,14 +36,14 @@ extension Gateway {
     /// output appears only after the authenticated end message. Audited as `receive`.
     public func receive(
         port: UInt16, host: String = "127.0.0.1", output: String, seal: String? = nil,
-        timeout: Double = Gateway.defaultTransitTimeout,
+        timeout: Double = Gateway.defaultTransitTimeout, mode: UInt32 = 0o600,
         listening: (UInt16) -> Void = { _ in }
     ) throws -> TransitResult {
         try audited("receive") { record in
             var bound = port
             let r = try Transit.receive(
                 listenPort: port, host: host, keyring: keyring, output: output,
-                seal: seal, timeout: timeout
+                seal: seal, timeout: timeout, mode: mode
             ) { p in
                 bound = p
                 listening(p)

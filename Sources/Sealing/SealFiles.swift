@@ -103,13 +103,15 @@ extension Sealing {
     /// (``OpenFileResult/input`` is nil).
     /// - Parameter frames: frame indexes to release (random access), nil = all, in order.
     @discardableResult
-    public static func openFile(path: String, output: String, keyring: Keyring, frames: [Int]? = nil) throws -> OpenFileResult {
+    public static func openFile(
+        path: String, output: String, keyring: Keyring, frames: [Int]? = nil, mode: UInt32 = 0o600
+    ) throws -> OpenFileResult {
         let reader = try SealedReader(path: path, keyring: keyring)
         let selected = frames ?? Array(0..<reader.frameCount)
         for f in selected where f < 0 || f >= reader.frameCount {
             throw SealingError(.frameOutOfRange, "\(path) has \(reader.frameCount) frames; frame \(f) does not exist")
         }
-        let out: TemporaryOutput? = output == "-" ? nil : try temporaryOutput(output)
+        let out: TemporaryOutput? = output == "-" ? nil : try temporaryOutput(output, mode: mode)
         var done = false
         defer { if !done { out?.discard() } }
         let sink = out?.descriptor ?? .standardOutput
@@ -157,8 +159,8 @@ extension Sealing {
     }
 
     /// A ``TemporaryOutput`` for `path`, its failure a ``SealingError`` `.io`.
-    static func temporaryOutput(_ path: String) throws -> TemporaryOutput {
-        do { return try TemporaryOutput(path: path) } catch { throw SealingError(.io, "\(error)") }
+    static func temporaryOutput(_ path: String, mode: UInt32 = 0o600) throws -> TemporaryOutput {
+        do { return try TemporaryOutput(path: path, mode: mode) } catch { throw SealingError(.io, "\(error)") }
     }
 
     /// Commits `out` (which removes its temporary file on failure), the failure a ``SealingError`` `.io`.

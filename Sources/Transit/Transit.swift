@@ -74,18 +74,20 @@ public enum Transit {
     @discardableResult
     public static func receive(
         listenPort: UInt16, host: String = "127.0.0.1", keyring: Keyring, output: String,
-        seal: String?, timeout: Double = defaultTimeout,
+        seal: String?, timeout: Double = defaultTimeout, mode: UInt32 = 0o600,
         ready: (UInt16) -> Void = { _ in }
     ) throws -> (frames: Int, bytes: Int) {
         let listener = try TransitSocket.listen(host: host, port: listenPort)
         ready(listener.localPort)
         let socket = try listener.accept(timeout: timeout)
         try socket.setTimeout(timeout)
-        return try receiveStream(socket, keyring: keyring, output: output, seal: seal)
+        return try receiveStream(socket, keyring: keyring, output: output, seal: seal, mode: mode)
     }
 
     /// Feeds the connection's bytes into a ``TransitReceiver`` and writes what it releases.
-    static func receiveStream(_ socket: TransitSocket, keyring: Keyring, output: String, seal: String?) throws -> (frames: Int, bytes: Int) {
+    static func receiveStream(
+        _ socket: TransitSocket, keyring: Keyring, output: String, seal: String?, mode: UInt32 = 0o600
+    ) throws -> (frames: Int, bytes: Int) {
         var receiver = TransitReceiver(keyring: keyring)
         // Output: created once the hello is authenticated, temporary until the end message is.
         var out: TemporaryOutput?
@@ -101,7 +103,7 @@ public enum Transit {
                 switch event {
                 case .hello(let hello):
                     let file: TemporaryOutput
-                    do { file = try TemporaryOutput(path: output) } catch { throw TransitError(.io, "\(error)") }
+                    do { file = try TemporaryOutput(path: output, mode: mode) } catch { throw TransitError(.io, "\(error)") }
                     out = file
                     writer = try seal.map {
                         try SealedWriter(fileDescriptor: file.fd, keyring: keyring, keyName: $0, metadata: hello.metadata, frameSize: hello.frameSize)

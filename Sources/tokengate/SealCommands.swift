@@ -51,7 +51,11 @@ struct OpenCommand: ParsableCommand {
     @Argument(help: "Sealed file.") var path: String
     @Option(name: .customLong("out"), help: "Output file, or - for stdout.") var output = "-"
     @Option(help: "Comma-separated frame indexes to release, in that order.") var frames: String?
+    @Option(help: "Permission bits of the output file, octal, set when it is complete (default 600: it holds the plaintext).")
+    var mode = "600"
     @OptionGroup var keys: KeyringOptions
+
+    func validate() throws { _ = try fileMode(mode) }
 
     func run() throws {
         let list = try frames.map { spec in
@@ -60,7 +64,7 @@ struct OpenCommand: ParsableCommand {
                 return i
             }
         }
-        _ = try keys.open().open(path: path, output: output, frames: list)
+        _ = try keys.open().open(path: path, output: output, frames: list, mode: try fileMode(mode))
     }
 }
 

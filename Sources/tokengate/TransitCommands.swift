@@ -45,11 +45,15 @@ struct ReceiveCommand: ParsableCommand {
     @Flag(help: "Write a new sealed file under the at-rest key --seal-key instead of plaintext.") var seal = false
     @Option(help: "At-rest key for --seal.") var sealKey = "datasets"
     @Option(help: "Seconds any single wait (accept, each receive) may take.") var timeout = Gateway.defaultTransitTimeout
+    @Option(help: "Permission bits of the output file, octal, set when it is complete (default 600).") var mode = "600"
     @OptionGroup var keys: KeyringOptions
+
+    func validate() throws { _ = try fileMode(mode) }
 
     func run() throws {
         let host = self.host
-        let r = try keys.open().receive(port: listen, host: host, output: output, seal: seal ? sealKey : nil, timeout: timeout) { port in
+        let r = try keys.open().receive(port: listen, host: host, output: output, seal: seal ? sealKey : nil, timeout: timeout, mode: try fileMode(mode)) {
+            port in
             FileHandle.standardError.write(Data("listening on \(host):\(port)\n".utf8))
         }
         FileHandle.standardError.write(Data("received \(r.bytes) bytes in \(r.frames) frames: \(output)\(seal ? " (sealed)" : "")\n".utf8))

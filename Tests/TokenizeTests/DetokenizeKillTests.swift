@@ -82,4 +82,20 @@ extension ExecutableRuns {
         #expect(try FileManager.default.attributesOfItem(atPath: dir + "/shared.csv")[.posixPermissions] as? Int == 0o640)
         #expect(try Self.run(["detokenize", "--in", dir + "/safe.csv", "--out", dir + "/x.csv", "--mode", "4755"]).status != 0)
     }
+
+    /// `open --out` writes plaintext: 0600 unless `--mode` says otherwise; a bad mode is refused.
+    @Test func openedOutputsAre600UnlessModeSaysOtherwise() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/open-mode-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let feed = Self.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        #expect(try Self.run(["seal", feed, "--out", dir + "/f.tgs", "--keyring", cfg]).status == 0)
+        #expect(try Self.run(["open", dir + "/f.tgs", "--out", dir + "/a.csv", "--keyring", cfg]).status == 0)
+        #expect(try Self.run(["open", dir + "/f.tgs", "--out", dir + "/b.csv", "--mode", "640", "--keyring", cfg]).status == 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: dir + "/a.csv")[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: dir + "/b.csv")[.posixPermissions] as? Int == 0o640)
+        let bad = try Self.run(["open", dir + "/f.tgs", "--out", dir + "/c.csv", "--mode", "rw-r--r--", "--keyring", cfg])
+        #expect(bad.status != 0 && bad.stderr.contains("--mode must be octal"), "\(bad.stderr)")
+    }
 }
