@@ -105,7 +105,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
-        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging"], swiftSettings: strict),
+        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(name: "ColumnsTests", dependencies: ["Columns"], swiftSettings: strict),

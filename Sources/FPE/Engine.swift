@@ -127,26 +127,43 @@ struct Group {
     /// FF1 multi-limb path: offsets (in bytes) of this group's Q bytes and extra S blocks.
     var qBase = 0
     var extBase = 0
+    /// FF1 with per-value tweaks: constant bytes before [i] in Q's first variable block.
+    var headCount = 0
+}
+
+/// The tweaks of one call: one for the whole batch, or one per value (flat, fixed length).
+enum Tweaks {
+    case shared([UInt8])
+    case perValue([UInt8], Int)
 }
 
 extension FPECipher {
     // MARK: - Call
 
-    func process(_ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool) throws {
-        guard try begin(batch, tweak: tweak) else { return }
+    func process(_ batch: inout NumeralBatch, tweaks: Tweaks, decrypting: Bool) throws {
+        guard try begin(batch, tweaks: tweaks) else { return }
         defer { endCall() }
-        try runRounds(count: batch.count, tweak: tweak, decrypting: decrypting)
+        try runRounds(count: batch.count, tweaks: tweaks, decrypting: decrypting)
         store(&batch)
     }
 
     /// Validates, groups and lays out the batch, prepares the FF1 constants and loads the halves
     /// as integers; false for an empty batch. A caller that gets true must call `endCall()`.
-    func begin(_ batch: NumeralBatch, tweak: [UInt8]) throws -> Bool {
-        guard tweakLengths.contains(tweak.count) else {
-            let expected = tweakLengths.count == 1 ? "\(tweakLengths.lowerBound)" : "\(tweakLengths.lowerBound)...\(tweakLengths.upperBound)"
-            throw FPEError(.invalidTweak, "\(algorithm.rawValue) tweak must be \(expected) bytes, got \(tweak.count)")
-        }
+    func begin(_ batch: NumeralBatch, tweaks: Tweaks) throws -> Bool {
         let count = batch.count
+        let tweakLength: Int
+        switch tweaks {
+        case .shared(let t): tweakLength = t.count
+        case .perValue(let t, let length):
+            tweakLength = length
+            guard length >= 0, t.count == length * count else {
+                throw FPEError(.invalidTweak, "per-value tweaks: \(t.count) bytes for \(count) values of \(length) bytes")
+            }
+        }
+        guard tweakLengths.contains(tweakLength) else {
+            let expected = tweakLengths.count == 1 ? "\(tweakLengths.lowerBound)" : "\(tweakLengths.lowerBound)...\(tweakLengths.upperBound)"
+            throw FPEError(.invalidTweak, "\(algorithm.rawValue) tweak must be \(expected) bytes, got \(tweakLength)")
+        }
         guard batch.offsets.count >= 1, batch.offsets[0] == 0, batch.offsets[count] == batch.numerals.count else {
             throw FPEError(.invalidBatch, "batch offsets must start at 0 and end at the numeral count")
         }
@@ -155,7 +172,13 @@ extension FPECipher {
         do {
             try classify(batch)
             layout(count)
-            if algorithm == .ff1 { try prepareFF1(tweak: tweak) }
+            switch tweaks {
+            case .shared(let tweak):
+                if algorithm == .ff1 { try prepareFF1(tweak: tweak) }
+            case .perValue(let t, let length):
+                perValueTweaks = true
+                if algorithm == .ff1 { try prepareFF1PerValue(t, length) } else { prepareFF31PerValue(t) }
+            }
         } catch {
             endCall()
             throw error
@@ -196,6 +219,8 @@ extension FPECipher {
         fastState.wipe()
         wideState.wipe()
         temp.wipe()
+        slotTweaks.wipe()
+        perValueTweaks = false
     }
 
     // MARK: - Validation and grouping
@@ -463,6 +488,115 @@ extension FPECipher {
             var head = Block16()
             withUnsafeMutableBytes(of: &head) { for j in 0..<headCount { $0[j] = tp(16 * constBlocks[k] + j) } }
             ff1TweakState[p] = FF1TweakState(epoch: tweakEpoch, chain: chains[k], head: head, headCount: headCount)
+        }
+    }
+
+    // MARK: - Per-value tweaks
+
+    /// The FF1 P block of a length group for tweaks of `t` bytes.
+    private func ff1P(_ lp: LengthParams, tweakLength t: Int) -> [UInt8] {
+        let radix = UInt32(self.radix)
+        return [
+            1, 2, 1,
+            UInt8(truncatingIfNeeded: radix >> 16), UInt8(truncatingIfNeeded: radix >> 8), UInt8(truncatingIfNeeded: radix),
+            10, UInt8(truncatingIfNeeded: lp.u),
+            UInt8(truncatingIfNeeded: lp.n >> 24), UInt8(truncatingIfNeeded: lp.n >> 16),
+            UInt8(truncatingIfNeeded: lp.n >> 8), UInt8(truncatingIfNeeded: lp.n),
+            UInt8(truncatingIfNeeded: t >> 24), UInt8(truncatingIfNeeded: t >> 16),
+            UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t),
+        ]
+    }
+
+    /// FF1 with a tweak per value: per slot, CIPH(P) of its length group chained through the
+    /// blocks of Q made only of its tweak and padding (batched: one AES call per block step),
+    /// and the head of Q's first variable block, into ``slotTweaks``.
+    private func prepareFF1PerValue(_ tweaks: [UInt8], _ t: Int) throws {
+        let count = order.count
+        let out = blocks.base
+        for (k, g) in groups.enumerated() {
+            ff1P(params[g.param], tweakLength: t).withUnsafeBytes { (out + 16 * k).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        }
+        try blockCipher.encryptBlocks(UnsafeMutableRawBufferPointer(start: out, count: 16 * groups.count))
+        let pChains = groups.indices.map { Block16(loading: out + 16 * $0) }
+        slotTweaks.reserve(32 * count)
+        let st = slotTweaks.base
+        var constBlocks = [Int](repeating: 0, count: groups.count)
+        try order.withUnsafeBufferPointer { ord in
+            try tweaks.withUnsafeBufferPointer { tw in
+                for gi in groups.indices {
+                    let g = groups[gi]
+                    let pad = ((-(t + params[g.param].b + 1)) % 16 + 16) % 16
+                    constBlocks[gi] = (t + pad) / 16
+                    let h = (t + pad) % 16
+                    groups[gi].headCount = h
+                    for slot in g.slotStart..<(g.slotStart + g.count) {
+                        let base = Int(ord[slot]) * t
+                        pChains[gi].store(to: st + 32 * slot)
+                        var head = Block16()
+                        withUnsafeMutableBytes(of: &head) { hb in
+                            for j in 0..<h {
+                                let idx = 16 * constBlocks[gi] + j
+                                hb[j] = idx < t ? tw[base + idx] : 0
+                            }
+                        }
+                        head.store(to: st + 32 * slot + 16)
+                    }
+                }
+                var step = 0
+                while constBlocks.contains(where: { $0 > step }) {
+                    var m = 0
+                    for gi in groups.indices where constBlocks[gi] > step {
+                        let g = groups[gi]
+                        for slot in g.slotStart..<(g.slotStart + g.count) {
+                            let base = Int(ord[slot]) * t
+                            var q = Block16()
+                            withUnsafeMutableBytes(of: &q) { qb in
+                                for j in 0..<16 {
+                                    let idx = 16 * step + j
+                                    qb[j] = idx < t ? tw[base + idx] : 0
+                                }
+                            }
+                            (Block16(loading: st + 32 * slot) ^ q).store(to: out + 16 * m)
+                            m += 1
+                        }
+                    }
+                    try blockCipher.encryptBlocks(UnsafeMutableRawBufferPointer(start: out, count: 16 * m))
+                    m = 0
+                    for gi in groups.indices where constBlocks[gi] > step {
+                        let g = groups[gi]
+                        for slot in g.slotStart..<(g.slotStart + g.count) {
+                            (st + 32 * slot).copyMemory(from: out + 16 * m, byteCount: 16)
+                            m += 1
+                        }
+                    }
+                    step += 1
+                }
+            }
+        }
+    }
+
+    /// FF3-1 with a tweak per value: per slot the tails of T_R and T_L (the last 4 bytes of
+    /// REVB(W ⊕ [i]^4) before the round number), into ``slotTweaks``.
+    private func prepareFF31PerValue(_ tweaks: [UInt8]) {
+        let count = order.count
+        slotTweaks.reserve(8 * count)
+        let st = slotTweaks.base
+        order.withUnsafeBufferPointer { ord in
+            tweaks.withUnsafeBufferPointer { tw in
+                for slot in 0..<count {
+                    let b = Int(ord[slot]) * 7
+                    // T_L = T[0..27] || 0^4, T_R = T[32..55] || T[28..31] || 0^4; tail bytes W3 W2 W1 W0.
+                    let p = st + 8 * slot
+                    p.storeBytes(of: (tw[b + 3] & 0x0F) << 4, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 6], toByteOffset: 1, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 5], toByteOffset: 2, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 4], toByteOffset: 3, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 3] & 0xF0, toByteOffset: 4, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 2], toByteOffset: 5, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 1], toByteOffset: 6, as: UInt8.self)
+                    p.storeBytes(of: tw[b + 0], toByteOffset: 7, as: UInt8.self)
+                }
+            }
         }
     }
 }

@@ -91,6 +91,12 @@ public final class FPECipher {
     var fastState = Scratch()
     var wideState = Scratch()
     var temp = Scratch()
+    /// Per-value tweaks (current call): per slot, FF1 the CBC-MAC state after P and Q's constant
+    /// blocks then the head of Q's first variable block (32 bytes); FF3-1 the round tails of
+    /// T_R and T_L (8 bytes).
+    var slotTweaks = Scratch()
+    /// Whether the current call uses per-value tweaks (``slotTweaks``).
+    var perValueTweaks = false
 
     /// A cipher over a batched block cipher.
     ///
@@ -199,14 +205,14 @@ public final class FPECipher {
     /// - Throws: ``FPEError`` when the tweak or any value is outside the domain (naming the first
     ///   offending value's index), or the block cipher's error. On any error the batch is unchanged.
     public func encrypt(_ batch: inout NumeralBatch, tweak: [UInt8]) throws {
-        try process(&batch, tweak: tweak, decrypting: false)
+        try process(&batch, tweaks: .shared(tweak), decrypting: false)
     }
 
     /// Decrypts every value of `batch` in place under one tweak.
     ///
     /// - Throws: as ``encrypt(_:tweak:)``; on any error the batch is unchanged.
     public func decrypt(_ batch: inout NumeralBatch, tweak: [UInt8]) throws {
-        try process(&batch, tweak: tweak, decrypting: true)
+        try process(&batch, tweaks: .shared(tweak), decrypting: true)
     }
 
     /// Encrypts every value of `batch` and cycle-walks (Black–Rogaway): re-encrypts each value
@@ -225,7 +231,7 @@ public final class FPECipher {
         _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
         walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
     ) throws {
-        try processWalking(&batch, tweak: tweak, decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(&batch, tweaks: .shared(tweak), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
     }
 
     /// Inverts ``encrypt(_:tweak:maxWalkPasses:walkingUntil:)``: decrypts and cycle-walks until
@@ -234,7 +240,42 @@ public final class FPECipher {
         _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
         walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
     ) throws {
-        try processWalking(&batch, tweak: tweak, decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(&batch, tweaks: .shared(tweak), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
+    }
+
+    // MARK: - Per-value tweaks
+
+    /// Encrypts every value of `batch` in place, value `k` under its own tweak
+    /// `tweaks[k·tweakLength ..< (k+1)·tweakLength]` (all tweaks have one length). Same result as
+    /// encrypting each value alone under its tweak, at the cost of one batch: the tweak-dependent
+    /// FF1 constants are computed per value in batched AES calls, the rounds stay one call each.
+    ///
+    /// - Throws: as ``encrypt(_:tweak:)``; `.invalidTweak` when `tweakLength` does not fit the
+    ///   algorithm or `tweaks` does not hold one tweak per value.
+    public func encrypt(_ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int) throws {
+        try process(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: false)
+    }
+
+    /// Inverts ``encrypt(_:tweaks:tweakLength:)``.
+    public func decrypt(_ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int) throws {
+        try process(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: true)
+    }
+
+    /// ``encrypt(_:tweak:maxWalkPasses:walkingUntil:)`` with a tweak per value (see
+    /// ``encrypt(_:tweaks:tweakLength:)``).
+    public func encrypt(
+        _ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int, maxWalkPasses: Int,
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
+        try processWalking(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
+    }
+
+    /// Inverts ``encrypt(_:tweaks:tweakLength:maxWalkPasses:walkingUntil:)``.
+    public func decrypt(
+        _ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int, maxWalkPasses: Int,
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+    ) throws {
+        try processWalking(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
     }
 
     /// Encrypts one value (a batch of one).

@@ -191,12 +191,12 @@ extension FPECipher {
 
     // MARK: - Rounds
 
-    func runRounds(count: Int, tweak: [UInt8], decrypting: Bool) throws {
+    func runRounds(count: Int, tweaks: Tweaks, decrypting: Bool) throws {
         let rounds = algorithm.rounds
         let all = UnsafeMutableRawBufferPointer(start: blocks.base, count: 16 * count)
         // FF3-1: T_L = T[0..27] || 0^4, T_R = T[32..55] || T[28..31] || 0^4.
         var tL: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0), tR = tL
-        if algorithm == .ff31 {
+        if algorithm == .ff31, case .shared(let tweak) = tweaks {
             tL = (tweak[0], tweak[1], tweak[2], tweak[3] & 0xF0)
             tR = (tweak[4], tweak[5], tweak[6], (tweak[3] & 0x0F) << 4)
         }
@@ -242,6 +242,10 @@ extension FPECipher {
         let wide = wideState.base.assumingMemoryBound(to: UInt32.self)
         let qb = qBytes.base
         for g in groups {
+            if perValueTweaks {
+                buildFF1PerValue(g, round: i, src: src, wide: wide, srcIndex: srcIndex)
+                continue
+            }
             let ts = ff1TweakState[g.param]
             if g.fast {
                 // Q's last block: constant head || [i] || [NUM(B)]^b (b ≤ 8), chained with the state.
@@ -268,6 +272,43 @@ extension FPECipher {
                     }
                     (ts.chain ^ Block16(loading: qv)).store(to: buf + 16 * (g.slotStart + q))
                 }
+            }
+        }
+    }
+
+    /// ``buildFF1(round:)`` for one group with per-value tweaks: each slot's chain and head come
+    /// from ``slotTweaks``.
+    @inline(__always)
+    private func buildFF1PerValue(
+        _ g: Group, round i: Int, src: UnsafeMutablePointer<UInt64>, wide: UnsafeMutablePointer<UInt32>, srcIndex: Int
+    ) {
+        let buf = blocks.base
+        let st = UnsafeRawPointer(slotTweaks.base)
+        var roundByte = Block16()
+        roundByte.xorByte(UInt8(i), at: g.headCount)
+        if g.fast {
+            for slot in g.slotStart..<(g.slotStart + g.count) {
+                let block = Block16(loading: st + 32 * slot) ^ Block16(loading: st + 32 * slot + 16) ^ roundByte
+                let p = buf + 16 * slot
+                p.storeBytes(of: block.w0, as: UInt64.self)
+                p.storeBytes(of: block.w1 ^ src[slot].bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+        } else {
+            let p = params[g.param]
+            let w = p.limbs, b = p.b, h = g.headCount
+            let qLength = 16 * p.varBlocks
+            let qb = qBytes.base
+            for q in 0..<g.count {
+                let slot = g.slotStart + q
+                let x = wide + g.wideBase + (srcIndex == 0 ? q : g.count + q) * w
+                let qv = qb + g.qBase + q * qLength
+                qv.copyMemory(from: st + 32 * slot + 16, byteCount: h)
+                qv.storeBytes(of: UInt8(i), toByteOffset: h, as: UInt8.self)
+                for j in 0..<b {
+                    let limb = j / 4 < w ? x[j / 4] : 0
+                    qv.storeBytes(of: UInt8(truncatingIfNeeded: limb >> UInt32(8 * (j % 4))), toByteOffset: h + b - j, as: UInt8.self)
+                }
+                (Block16(loading: st + 32 * slot) ^ Block16(loading: qv)).store(to: buf + 16 * slot)
             }
         }
     }
@@ -412,11 +453,18 @@ extension FPECipher {
         let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
         let src = fast + srcIndex * fastStride
         // REVB(P) = [NUM(REV(B))]^12 little-endian || REVB(W ⊕ [i]^4).
+        let st = UnsafeRawPointer(slotTweaks.base)
+        let perValue = perValueTweaks
+        let tailOffset = i & 1 == 0 ? 0 : 4
+        let roundWord = UInt32(UInt8(i)).littleEndian
+        @inline(__always) func tailOf(_ slot: Int) -> UInt32 {
+            perValue ? st.loadUnaligned(fromByteOffset: 8 * slot + tailOffset, as: UInt32.self) ^ roundWord : tail
+        }
         for slot in 0..<nf {
             let p = buf + 16 * slot
             p.storeBytes(of: src[slot].littleEndian, as: UInt64.self)
             p.storeBytes(of: UInt32(0), toByteOffset: 8, as: UInt32.self)
-            p.storeBytes(of: tail, toByteOffset: 12, as: UInt32.self)
+            p.storeBytes(of: tailOf(slot), toByteOffset: 12, as: UInt32.self)
         }
         let wide = wideState.base.assumingMemoryBound(to: UInt32.self)
         for g in groups where !g.fast {
@@ -427,7 +475,7 @@ extension FPECipher {
                 for l in 0..<3 {
                     p.storeBytes(of: (l < w ? x[l] : 0).littleEndian, toByteOffset: 4 * l, as: UInt32.self)
                 }
-                p.storeBytes(of: tail, toByteOffset: 12, as: UInt32.self)
+                p.storeBytes(of: tailOf(g.slotStart + q), toByteOffset: 12, as: UInt32.self)
             }
         }
     }

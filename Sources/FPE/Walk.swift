@@ -7,19 +7,19 @@
 
 extension FPECipher {
     func processWalking(
-        _ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+        _ batch: inout NumeralBatch, tweaks: Tweaks, decrypting: Bool, maxWalkPasses: Int,
         accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
     ) throws {
-        guard try begin(batch, tweak: tweak) else { return }
+        guard try begin(batch, tweaks: tweaks) else { return }
         var ended = false
         defer { if !ended { endCall() } }
-        try runRounds(count: batch.count, tweak: tweak, decrypting: decrypting)
+        try runRounds(count: batch.count, tweaks: tweaks, decrypting: decrypting)
         store(&batch)
         guard fastCount == batch.count else {
             // Some values are on the multi-limb path: walk by re-submitting the rejected values.
             endCall()
             ended = true
-            try walkResubmitting(&batch, tweak: tweak, decrypting: decrypting, maxWalkPasses: maxWalkPasses, accept: accept)
+            try walkResubmitting(&batch, tweaks: tweaks, decrypting: decrypting, maxWalkPasses: maxWalkPasses, accept: accept)
             return
         }
         var passes = 0
@@ -28,7 +28,7 @@ extension FPECipher {
             guard passes <= maxWalkPasses else {
                 throw FPEError(.walkDidNotConverge, "cycle-walking left \(fastCount) values outside the accepted set after \(maxWalkPasses) passes")
             }
-            try runRounds(count: fastCount, tweak: tweak, decrypting: decrypting)
+            try runRounds(count: fastCount, tweaks: tweaks, decrypting: decrypting)
             store(&batch)
         }
     }
@@ -42,6 +42,9 @@ extension FPECipher {
         swap(&groups, &self.groups)
         defer { swap(&groups, &self.groups) }
         var kept = 0
+        // Per-value tweaks move with their slots.
+        let tweakStride = perValueTweaks ? (algorithm == .ff1 ? 32 : 8) : 0
+        let st = slotTweaks.base
         batch.numerals.withUnsafeBufferPointer { nums in
             batch.offsets.withUnsafeBufferPointer { offs in
                 order.withUnsafeMutableBufferPointer { ord in
@@ -53,6 +56,9 @@ extension FPECipher {
                             ord[kept] = ord[slot]
                             fast[kept] = fast[slot]
                             fast[stride + kept] = fast[stride + slot]
+                            if tweakStride > 0 && kept != slot {
+                                (st + tweakStride * kept).copyMemory(from: st + tweakStride * slot, byteCount: tweakStride)
+                            }
                             kept += 1
                         }
                         groups[g].slotStart = start
@@ -68,7 +74,7 @@ extension FPECipher {
     /// The general walk: copies the rejected values into a batch of their own, applies the cipher
     /// to it, copies the results back, and repeats with the values still rejected.
     private func walkResubmitting(
-        _ batch: inout NumeralBatch, tweak: [UInt8], decrypting: Bool, maxWalkPasses: Int,
+        _ batch: inout NumeralBatch, tweaks: Tweaks, decrypting: Bool, maxWalkPasses: Int,
         accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
     ) throws {
         func rejected(_ k: Int, _ b: NumeralBatch, _ i: Int) -> Bool {
@@ -84,7 +90,15 @@ extension FPECipher {
             }
             walking.removeAll(keepingCapacity: true)
             for k in pending { walking.append(batch.value(at: k)) }
-            try process(&walking, tweak: tweak, decrypting: decrypting)
+            switch tweaks {
+            case .shared:
+                try process(&walking, tweaks: tweaks, decrypting: decrypting)
+            case .perValue(let all, let length):
+                var sub: [UInt8] = []
+                sub.reserveCapacity(pending.count * length)
+                for k in pending { sub.append(contentsOf: all[(k * length)..<((k + 1) * length)]) }
+                try process(&walking, tweaks: .perValue(sub, length), decrypting: decrypting)
+            }
             for (w, k) in pending.enumerated() {
                 batch.numerals.replaceSubrange(batch.offsets[k]..<batch.offsets[k + 1], with: walking.value(at: w))
             }

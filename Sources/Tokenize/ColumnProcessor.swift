@@ -17,18 +17,26 @@ public final class ColumnProcessor {
     private let transformer: TokenTransformer?
     private let pseudonymKey: SecretBytes?
     private let tweak: [UInt8]
+    /// The transform version whose rules apply (``TransformSpec/version``).
+    public let transformVersion: Int
 
     /// - Parameters:
     ///   - keyVersion: nil = the domain key's primary (tokenize); a specific version to detokenize
     ///     what an older version tokenized.
-    public init(column: String, rule: Rule, policy: Policy, keyring: Keyring?, keyVersion: Int? = nil) throws {
+    ///   - transformVersion: the transform rules to apply: the current version for new tokens,
+    ///     the version a dataset recorded to invert it (1 where it recorded none).
+    public init(
+        column: String, rule: Rule, policy: Policy, keyring: Keyring?, keyVersion: Int? = nil,
+        transformVersion: Int = TransformSpec.currentVersion
+    ) throws {
+        self.transformVersion = transformVersion
         self.column = column
         self.rule = rule
         algorithm = rule.algorithm ?? policy.algorithm
         custody = rule.custody ?? policy.custody
         switch rule.action {
         case .tokenize:
-            guard let keyring, let domain = rule.domain, let spec = rule.spec else {
+            guard let keyring, let domain = rule.domain, let spec = rule.spec(version: transformVersion) else {
                 throw PolicyError(.ruleInvalid, "column '\(column)': tokenize needs a keyring, a domain and a transform")
             }
             let k = try keyring.tokenizationKey(domain: domain, version: keyVersion)

@@ -14,7 +14,10 @@ public final class EmbeddedProcessor {
     private var processors: [Tag: ColumnProcessor] = [:]
     public let tags: [String]
 
-    public init(column: String, policy: Policy, keyring: Keyring, keyVersions: [String: Int] = [:]) throws {
+    public init(
+        column: String, policy: Policy, keyring: Keyring, keyVersions: [String: Int] = [:],
+        transformVersion: Int = TransformSpec.currentVersion
+    ) throws {
         self.column = column
         var tags: [String] = []
         for tag in [Tag.pan, .ssn, .email] {
@@ -23,7 +26,9 @@ public final class EmbeddedProcessor {
                 throw PolicyError(
                     .ruleInvalid, "column '\(column)' holds embedded \(tag.rawValue) values but the policy's \(tag.rawValue) rule is not tokenize")
             }
-            processors[tag] = try ColumnProcessor(column: column, rule: rule, policy: policy, keyring: keyring, keyVersion: keyVersions[tag.rawValue])
+            processors[tag] = try ColumnProcessor(
+                column: column, rule: rule, policy: policy, keyring: keyring, keyVersion: keyVersions[tag.rawValue],
+                transformVersion: transformVersion)
             tags.append(tag.rawValue)
         }
         self.tags = tags

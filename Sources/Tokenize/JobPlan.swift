@@ -2,6 +2,7 @@ import Columns
 import Foundation
 import Keyring
 import Sealing
+import Transforms
 
 /// What tokenize wrote about each column; `detokenize` reads it back to invert exactly the same
 /// rules with the same key versions (from `<out>.manifest.json`, or from a sealed file's metadata).
@@ -23,6 +24,9 @@ struct ColumnPlan: Sendable {
     var rule: Rule
     var keyVersion: Int?
     var embeddedKeyVersions: [String: Int] = [:]
+    /// The transform version of the tokens in the input (detokenize, retokenize: from the
+    /// manifest, 1 where it records none); new tokens are always the current version.
+    var transformVersion: Int = TransformSpec.currentVersion
     /// The rule applies from this record number on (a column protected mid-stream); nil: all rows.
     var fromRecord: Int?
 }
@@ -87,14 +91,19 @@ struct JobPlan: Sendable {
         r.rule = p.rule
         r.protectedFromRecord = p.fromRecord
         let versionsOut = mode == .retokenize ? [:] : p.embeddedKeyVersions
+        // What the output holds: new tokens in the current version, or (detokenize) the version inverted.
+        let transformVersion = mode == .detokenize ? p.transformVersion : TransformSpec.currentVersion
         if p.rule.action == .embedded {
-            let ep = try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: versionsOut)
+            let ep = try EmbeddedProcessor(
+                column: p.name, policy: policy, keyring: keyring, keyVersions: versionsOut, transformVersion: transformVersion)
             r.embeddedKeyVersions = ep.keys.mapValues(\.version)
+            r.transformVersion = transformVersion
         }
         if p.rule.action == .tokenize || p.rule.action == .hmac {
             let cp = try ColumnProcessor(
                 column: p.name, rule: p.rule, policy: policy, keyring: keyring,
-                keyVersion: mode == .retokenize ? nil : p.keyVersion)
+                keyVersion: mode == .retokenize ? nil : p.keyVersion, transformVersion: transformVersion)
+            if p.rule.action == .tokenize { r.transformVersion = transformVersion }
             r.transform = p.rule.transform?.rawValue
             r.algorithm = cp.algorithm.rawValue
             r.custody = cp.custody.rawValue
@@ -154,7 +163,7 @@ struct JobPlan: Sendable {
             }
             return ColumnPlan(
                 name: name, index: i, tag: c.tag, rule: rule, keyVersion: c.keyVersion, embeddedKeyVersions: c.embeddedKeyVersions ?? [:],
-                fromRecord: c.protectedFromRecord)
+                transformVersion: c.transformVersion ?? 1, fromRecord: c.protectedFromRecord)
         }
         // Columns the manifest names that the first batch does not have (JSON keys that appear later).
         let present = Set(names)
@@ -164,7 +173,8 @@ struct JobPlan: Sendable {
                 guard let rule = c.rule, rule.action == .tokenize || rule.action == .embedded else { return nil }
                 return ColumnPlan(
                     name: c.name, index: names.count + k, tag: c.tag, rule: rule, keyVersion: c.keyVersion,
-                    embeddedKeyVersions: c.embeddedKeyVersions ?? [:], fromRecord: c.protectedFromRecord)
+                    embeddedKeyVersions: c.embeddedKeyVersions ?? [:], transformVersion: c.transformVersion ?? 1,
+                    fromRecord: c.protectedFromRecord)
             }
     }
 }

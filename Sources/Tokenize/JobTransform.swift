@@ -43,11 +43,17 @@ final class BatchTransform {
             if plan.mode == .retokenize {
                 processors[p.name] =
                     p.rule.action == .embedded
+                    // Inverted with the input's key and transform versions, tokenized again with the
+                    // primary key and the current transform version.
                     ? .embeddedRekey(
-                        try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions),
+                        try EmbeddedProcessor(
+                            column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions,
+                            transformVersion: p.transformVersion),
                         try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring))
                     : .rekey(
-                        try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion),
+                        try ColumnProcessor(
+                            column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion,
+                            transformVersion: p.transformVersion),
                         try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: nil))
                 continue
             }
@@ -72,8 +78,13 @@ final class BatchTransform {
     /// What tokenize and detokenize apply to a planned column, with the key versions it names.
     private static func processor(for p: ColumnPlan, policy: Policy, keyring: Keyring) throws -> Processor {
         p.rule.action == .embedded
-            ? .embedded(try EmbeddedProcessor(column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions))
-            : .column(try ColumnProcessor(column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion))
+            ? .embedded(
+                try EmbeddedProcessor(
+                    column: p.name, policy: policy, keyring: keyring, keyVersions: p.embeddedKeyVersions, transformVersion: p.transformVersion))
+            : .column(
+                try ColumnProcessor(
+                    column: p.name, rule: p.rule, policy: policy, keyring: keyring, keyVersion: p.keyVersion,
+                    transformVersion: p.transformVersion))
     }
 
     /// The first row of `batch` a column's rule applies to: 0, or for a column protected from

@@ -38,13 +38,18 @@ public struct Rule: Sendable, Codable, Equatable {
     public var dateMax: String?
     /// For `mask`: how many trailing letters/digits stay visible (default 4).
     public var keepLast: Int?
+    /// For `card`: `valid` or `preserve` (default) — see ``LuhnMode``.
+    public var luhn: LuhnMode?
+    /// For `phone`: leading digits kept in clear (default: country code, and NANP area code).
+    public var keepLeading: Int?
 
     enum CodingKeys: String, CodingKey {
-        case action, transform, domain, algorithm, custody, alphabet
+        case action, transform, domain, algorithm, custody, alphabet, luhn
         case dateFormat = "date-format"
         case dateMin = "date-min"
         case dateMax = "date-max"
         case keepLast = "keep-last"
+        case keepLeading = "keep-leading"
     }
 
     public init(action: Action = .tokenize, transform: TransformKind? = nil, domain: String? = nil) {
@@ -65,12 +70,22 @@ public struct Rule: Sendable, Codable, Equatable {
         dateMin = try c.decodeIfPresent(String.self, forKey: .dateMin)
         dateMax = try c.decodeIfPresent(String.self, forKey: .dateMax)
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast)
+        luhn = try c.decodeIfPresent(LuhnMode.self, forKey: .luhn)
+        keepLeading = try c.decodeIfPresent(Int.self, forKey: .keepLeading)
     }
 
-    /// The transform spec of a `tokenize` rule.
-    public var spec: TransformSpec? {
-        transform.map { TransformSpec($0, alphabet: alphabet, dateFormat: dateFormat, dateMin: dateMin, dateMax: dateMax) }
+    /// The transform spec of a `tokenize` rule, with the rules of transform version `version`
+    /// (new runs: the current one; detokenize: the version the dataset recorded).
+    public func spec(version: Int) -> TransformSpec? {
+        transform.map {
+            TransformSpec(
+                $0, alphabet: alphabet, dateFormat: dateFormat, dateMin: dateMin, dateMax: dateMax, luhn: luhn, keepLeading: keepLeading,
+                version: version)
+        }
     }
+
+    /// The transform spec of a `tokenize` rule in the current transform version.
+    public var spec: TransformSpec? { spec(version: TransformSpec.currentVersion) }
 }
 
 /// What the policy says of detokenizing. The grant itself is not here: it lives in the keyring
@@ -184,7 +199,7 @@ public struct Policy: Sendable, Codable {
         "phone": Rule(transform: .phone, domain: "phone"),
         "iban": Rule(transform: .iban, domain: "iban"),
         "date_of_birth": Rule(transform: .date, domain: "date"),
-        "aba_routing": Rule(transform: .digits, domain: "generic"),
+        "aba_routing": Rule(transform: .aba, domain: "generic"),
         "ip_address": Rule(transform: .alphanumeric, domain: "generic"),
         "person_name": Rule(transform: .alphanumeric, domain: "generic"),
         "street_address": Rule(transform: .alphanumeric, domain: "generic"),

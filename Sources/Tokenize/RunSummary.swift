@@ -19,6 +19,10 @@ public struct ColumnReport: Sendable, Codable, Equatable {
     public var rule: Rule?
     /// For free text: the key version used per embedded tag.
     public var embeddedKeyVersions: [String: Int]?
+    /// For tokenized and free-text columns: the transform version of the tokens written (or, for
+    /// detokenize, inverted) — ``TransformSpec/version``. Absent in manifests written before
+    /// transform versions existed: those columns are version 1.
+    public var transformVersion: Int?
     /// Set when the column was kept at first and its rule applied only from this record on, after
     /// values of `tag` appeared in it (`on-new-evidence: protect`); detokenize inverts only from here.
     public var protectedFromRecord: Int?

@@ -74,8 +74,20 @@ struct TransformerState {
     /// still walking then has probability below e⁻⁵⁰, so reaching it means a broken cipher.
     let maxWalkPasses: Int
 
+    /// Version 2 `card`, `email`, `aba`: every value's tweak is the column tweak bound to what the
+    /// value keeps in clear (``binding(_:)``), one tweak per value.
+    let bindsKept: Bool
+
     // Scratch, reused across batches.
     var batch = NumeralBatch()
+    /// Per value of `batch` (when `bindsKept`): the 64-bit binding of its kept parts.
+    var bindings: [UInt64] = []
+    /// The per-value tweaks built from `bindings`.
+    var valueTweaks: [UInt8] = []
+    /// The last email domain seen (ASCII-lowercased) and its binding: emails of a column share few domains.
+    var lastDomain: [UInt8] = []
+    var lastDomainBinding: UInt64 = 0
+    var hasLastDomain = false
     var positions: [Int] = []
     var positionOffsets: [Int] = [0]
     var source: [Int] = []
@@ -89,9 +101,17 @@ struct TransformerState {
         self.spec = spec
         self.algorithm = algorithm
         self.tweak = tweak
+        guard TransformSpec.supportedVersions.contains(spec.version) else {
+            throw TransformError(.unsupportedVersion, "transform version \(spec.version) is not supported (this build: \(TransformSpec.supportedVersions))")
+        }
+        if spec.kind == .aba && spec.version < 2 {
+            throw TransformError(.unsupportedVersion, "transform '\(spec.kind.rawValue)' exists from version 2")
+        }
+        bindsKept = spec.version >= 2 && (spec.kind == .card || spec.kind == .email || spec.kind == .aba || spec.kind == .phone)
+        if let k = spec.keepLeading, k < 0 { throw TransformError(.invalidKeep, "keep-leading must be 0 or more") }
         var symbols: [UInt8]
         switch spec.kind {
-        case .card, .ssn, .phone, .iban, .digits, .date:
+        case .card, .ssn, .phone, .iban, .digits, .date, .aba:
             symbols = Array("0123456789".utf8)
         case .email, .alphanumeric:
             symbols = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
@@ -148,6 +168,7 @@ struct TransformerState {
         positionOffsets.append(0)
         source.removeAll(keepingCapacity: true)
         aux.removeAll(keepingCapacity: true)
+        bindings.removeAll(keepingCapacity: true)
         // Upper bounds (every byte a symbol): the appends below never reallocate.
         batch.numerals.reserveCapacity(input.bytes.count)
         positions.reserveCapacity(input.bytes.count)
@@ -164,15 +185,26 @@ struct TransformerState {
             }
         }
         if !batch.isEmpty {
+            if bindsKept { buildValueTweaks() }
+            let perValue = bindsKept, length = valueTweakLength, tweaks = valueTweaks
             if !needsWalk {
-                if decrypt { try engine.decrypt(&batch, tweak: tweak) } else { try engine.encrypt(&batch, tweak: tweak) }
+                switch (perValue, decrypt) {
+                case (false, false): try engine.encrypt(&batch, tweak: tweak)
+                case (false, true): try engine.decrypt(&batch, tweak: tweak)
+                case (true, false): try engine.encrypt(&batch, tweaks: tweaks, tweakLength: length)
+                case (true, true): try engine.decrypt(&batch, tweaks: tweaks, tweakLength: length)
+                }
             } else {
                 let rule = OutputRule(kind: spec.kind, dateSpan: dateSpan), aux = self.aux
                 try aux.withUnsafeBufferPointer { aux in
-                    if decrypt {
-                        try engine.decrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses) { rule.contains($1, value: $0, aux: aux) }
-                    } else {
-                        try engine.encrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses) { rule.contains($1, value: $0, aux: aux) }
+                    let accept = { (k: Int, v: UnsafeBufferPointer<UInt16>) in rule.contains(v, value: k, aux: aux) }
+                    switch (perValue, decrypt) {
+                    case (false, false): try engine.encrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
+                    case (false, true): try engine.decrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
+                    case (true, false):
+                        try engine.encrypt(&batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
+                    case (true, true):
+                        try engine.decrypt(&batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
                     }
                 }
             }
@@ -189,6 +221,17 @@ struct TransformerState {
                 if !writeShortForm(k, suffix: spec.kind == .email ? emailDomain(input, source[k]) : out[0..<0]) {
                     rejects.append(ValueReject(index: source[k], reason: "malformed escape-form token"))
                 }
+                continue
+            }
+            if spec.kind == .aba {
+                // The check digit: the token's own, shifted by the value's check-digit offset.
+                var j = batch.offsets[k]
+                for p in positions[positionOffsets[k]..<positionOffsets[k + 1]] {
+                    out[p] = symbols[Int(batch.numerals[j])]
+                    j += 1
+                }
+                let start = input.offsets[source[k]]
+                out[start + 8] = 0x30 + UInt8((Self.abaCheckDigit(out, start) + aux[k] & 0xF) % 10)
                 continue
             }
             var j = batch.offsets[k]
@@ -228,9 +271,39 @@ struct TransformerState {
 
     // MARK: - Parsing (validation first, then append: a rejected value leaves no trace)
 
-    mutating func commit() {
+    /// Closes the value just appended; `binding` (version 2 `card`, `email`, `aba`): what it keeps
+    /// in clear, bound into its tweak.
+    mutating func commit(binding: UInt64 = 0) {
         batch.offsets.append(batch.numerals.count)
         positionOffsets.append(positions.count)
+        if bindsKept { bindings.append(binding) }
+    }
+
+    /// Per-value tweak length: FF1 the column tweak followed by the 8-byte binding; FF3-1 (7 bytes)
+    /// the column tweak XOR the binding's low 56 bits.
+    var valueTweakLength: Int { algorithm == .ff31 ? 7 : tweak.count + 8 }
+
+    /// Fills `valueTweaks` from `bindings` (no allocation once the buffer has grown).
+    mutating func buildValueTweaks() {
+        valueTweaks.removeAll(keepingCapacity: true)
+        valueTweaks.reserveCapacity(bindings.count * valueTweakLength)
+        let ff31 = algorithm == .ff31
+        for b in bindings {
+            if ff31 {
+                for j in 0..<7 { valueTweaks.append(tweak[j] ^ UInt8(truncatingIfNeeded: b >> UInt64(8 * (6 - j)))) }
+            } else {
+                valueTweaks.append(contentsOf: tweak)
+                for j in 0..<8 { valueTweaks.append(UInt8(truncatingIfNeeded: b >> UInt64(8 * (7 - j)))) }
+            }
+        }
+    }
+
+    /// The ABA check digit that makes `3(d1+d4+d7) + 7(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10)` for
+    /// the ASCII digits at `b[start..<start+8]`.
+    static func abaCheckDigit(_ b: [UInt8], _ start: Int) -> Int {
+        var sum = 0
+        for i in 0..<8 { sum += Int(b[start + i] - 0x30) * (i % 3 == 0 ? 3 : i % 3 == 1 ? 7 : 1) }
+        return (10 - sum % 10) % 10
     }
 
     func lengthProblem(_ n: Int, what: String) -> String? {
@@ -254,6 +327,7 @@ struct TransformerState {
         case .iban: return parseIBAN(b, r)
         case .date: return parseDate(b, r)
         case .digits, .alphanumeric, .alphabet: return parseGeneric(b, r)
+        case .aba: return parseABA(b, r)
         }
     }
 
@@ -275,14 +349,20 @@ struct TransformerState {
         // validity tells detokenize which set it was walked in.
         let sum = Validators.luhnSum(asciiDigitsIn: b[r])
         let luhnFails = sum % 10 != 0
+        if luhnFails && spec.luhn == .valid { return "not a card number: fails the Luhn check (luhn: valid)" }
         let middle = max(6, n - 10)
         let keepFirst = n - 4 - middle
         var j = 0
         let first = batch.numerals.count
+        var keptFirst: UInt64 = 0, keptLast: UInt64 = 0
         for p in r where isDigit(b[p]) {
             if j >= keepFirst && j < n - 4 {
                 positions.append(p)
                 batch.numerals.append(UInt16(b[p] - 0x30))
+            } else if j < keepFirst {
+                keptFirst = keptFirst * 10 + UInt64(b[p] - 0x30)
+            } else {
+                keptLast = keptLast * 10 + UInt64(b[p] - 0x30)
             }
             j += 1
         }
@@ -290,7 +370,8 @@ struct TransformerState {
         // share (its last digit sits at position 4, before the kept last four); times 2, plus 1
         // when the number fails Luhn (see `OutputRule`).
         aux.append(2 * (sum - Validators.luhnSum(batch.numerals[first...], rightmostPosition: 4)) + (luhnFails ? 1 : 0))
-        commit()
+        // Version 2: the tweak binds the length and the kept digits (first ≤ 6 < 2^20, last 4 < 2^14).
+        commit(binding: UInt64(n) << 34 | keptFirst << 14 | keptLast)
         return nil
     }
 
@@ -363,6 +444,7 @@ struct TransformerState {
             }
         }
         guard (7...15).contains(n) else { return "not a phone number: \(n) digits (7-15 expected)" }
+        if spec.version >= 2 { return parsePhoneV2(b, r, digits: n) }
         if let problem = lengthProblem(n, what: "digits") { return problem }
         for p in r where isDigit(b[p]) {
             positions.append(p)
@@ -370,6 +452,87 @@ struct TransformerState {
         }
         commit()
         return nil
+    }
+
+    /// Digits of the E.164 country code starting with `d1 d2` (ITU-T E.164 assignments: 1 and 7
+    /// are one digit, the listed two-digit codes two, every other code three).
+    static func countryCodeLength(_ d1: Int, _ d2: Int) -> Int {
+        if d1 == 1 || d1 == 7 { return 1 }
+        let two = d1 * 10 + d2
+        switch two {
+        case 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58,
+            60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98:
+            return 2
+        default: return 3
+        }
+    }
+
+    /// Version 2 `phone`: the leading digits kept — by default the country code of a `+` number
+    /// (E.164) and, for NANP numbers (`+1`, 10 digits, or 11 starting with 1), the area code too;
+    /// `keep-leading` overrides the count — and the rest tokenized. NANP numbers passing the NANP
+    /// rules (area code and exchange start 2–9, no N11, area code's second digit not 9) get tokens
+    /// passing them, others tokens failing them (cycle-walking), so the class is reversible.
+    mutating func parsePhoneV2(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, digits n: Int) -> String? {
+        var plus = false
+        for p in r where b[p] != 0x20 {
+            plus = b[p] == 0x2B
+            break
+        }
+        var d: (Int, Int) = (0, 0)
+        var seen = 0
+        for p in r where isDigit(b[p]) {
+            if seen == 0 { d.0 = Int(b[p] - 0x30) } else if seen == 1 { d.1 = Int(b[p] - 0x30) } else { break }
+            seen += 1
+        }
+        let ccLength: Int, nanp: Bool
+        if plus {
+            ccLength = Self.countryCodeLength(d.0, d.1)
+            nanp = d.0 == 1 && n == 11
+        } else if n == 10 {
+            (ccLength, nanp) = (0, true)
+        } else if n == 11 && d.0 == 1 {
+            (ccLength, nanp) = (1, true)
+        } else {
+            (ccLength, nanp) = (0, false)
+        }
+        let keep = spec.keepLeading ?? (ccLength + (nanp ? 3 : 0))
+        guard n - keep >= engine.minLength else {
+            return "phone number: \(max(0, n - keep)) digits to tokenize after \(keep) kept leading digits; at least \(engine.minLength) are needed"
+        }
+        var kept: UInt64 = 0, national = 0, j = 0
+        for p in r where isDigit(b[p]) {
+            let digit = Int(b[p] - 0x30)
+            if j >= ccLength { national = national * 10 + digit }
+            if j < keep {
+                kept = kept * 10 + UInt64(digit)
+            } else {
+                positions.append(p)
+                batch.numerals.append(UInt16(digit))
+            }
+            j += 1
+        }
+        // aux: bit 1 = NANP rule applies, bit 0 = the number fails it, bits 4–7 the national
+        // digits kept, bits 8… their value (see `OutputRule`).
+        let nationalKept = keep - ccLength
+        if nanp && nationalKept >= 0 {
+            var prefix = 0, x = national
+            for _ in 0..<(10 - nationalKept) { x /= 10 }
+            prefix = x
+            aux.append(prefix << 8 | nationalKept << 4 | 2 | (Self.nanpValid(national) ? 0 : 1))
+        } else {
+            aux.append(0)
+        }
+        commit(binding: UInt64(n) << 56 | UInt64(keep) << 48 | kept)
+        return nil
+    }
+
+    /// NANP rules on a 10-digit national number: NPA and NXX start 2–9, no N11, NPA's second digit not 9.
+    @inline(__always)
+    static func nanpValid(_ national: Int) -> Bool {
+        let npa = national / 10_000_000, nxx = national / 10_000 % 1000
+        let n1 = npa / 100, n2 = npa / 10 % 10, n3 = npa % 10
+        let x1 = nxx / 100, x2 = nxx / 10 % 10, x3 = nxx % 10
+        return n1 >= 2 && n2 != 9 && !(n2 == 1 && n3 == 1) && x1 >= 2 && !(x2 == 1 && x3 == 1)
     }
 
     /// Local parts with ≥ 4 letters/digits (the FF1/FF3-1 minimum over radix 62) keep their layout,
@@ -390,6 +553,12 @@ struct TransformerState {
         }
         guard at > r.lowerBound, at < r.upperBound - 1 else { return "not an email: empty local part or domain" }
         guard b[(at + 1)..<r.upperBound].contains(0x2E) else { return "not an email: domain has no dot" }
+        // Version 2: the tweak binds the domain.
+        var binding: UInt64 = 0
+        if bindsKept {
+            guard let d = domainBinding(b, (at + 1)..<r.upperBound) else { return "email domain could not be hashed" }
+            binding = d
+        }
         let marked = b[r.lowerBound] == TokenTransformer.shortMarker
         let doubled = marked && at - r.lowerBound >= 2 && b[r.lowerBound + 1] == TokenTransformer.shortMarker
         if decrypting && marked && !doubled {
@@ -400,7 +569,7 @@ struct TransformerState {
             else { return "malformed escape-form token" }
             for p in body { batch.numerals.append(table[Int(b[p])]) }
             aux.append(1)
-            commit()
+            commit(binding: binding)
             return nil
         }
         // A prefixed token's local part is one byte longer than the value's.
@@ -421,7 +590,7 @@ struct TransformerState {
                 batch.numerals.append(UInt16(Int(b[p]) % symbols.count))
             }
             aux.append(1)
-            commit()
+            commit(binding: binding)
             return nil
         }
         if let problem = lengthProblem(n, what: "letters/digits in the local part") { return problem }
@@ -430,7 +599,53 @@ struct TransformerState {
             batch.numerals.append(table[Int(b[p])])
         }
         aux.append(decrypting ? (doubled ? 2 : 0) : (marked ? 2 : 0))
-        commit()
+        commit(binding: binding)
+        return nil
+    }
+
+    /// The binding of an email domain: the first 8 bytes of SHA-256("tokengate/email-domain/v2" ‖ 0 ‖
+    /// domain, ASCII-lowercased), cached for the last domain seen; nil if hashing fails.
+    mutating func domainBinding(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> UInt64? {
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+        if hasLastDomain && lastDomain.count == r.count && zip(lastDomain, b[r]).allSatisfy({ $0 == lower($1) }) {
+            return lastDomainBinding
+        }
+        lastDomain.removeAll(keepingCapacity: true)
+        for p in r { lastDomain.append(lower(b[p])) }
+        guard let h = try? SHA256.hash(Self.domainLabel + lastDomain) else { return nil }
+        var x: UInt64 = 0
+        for j in 0..<8 { x = x << 8 | UInt64(h[j]) }
+        lastDomainBinding = x
+        hasLastDomain = true
+        return x
+    }
+    static let domainLabel = Array("tokengate/email-domain/v2".utf8) + [0]
+
+    /// `aba`: exactly 9 ASCII digits with a Federal Reserve prefix (00–12, 21–32, 61–72, 80). The
+    /// prefix is kept, digits 3–8 are tokenized and the check digit is recomputed for the token,
+    /// shifted by the value's own offset from its correct check digit (0 for a valid number), so
+    /// valid numbers get valid tokens and the transform stays reversible for every input.
+    mutating func parseABA(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
+        guard r.count == 9, b[r].allSatisfy(isDigit) else { return "not an ABA routing number: expected 9 digits" }
+        let s = r.lowerBound
+        let prefix = Int(b[s] - 0x30) * 10 + Int(b[s + 1] - 0x30)
+        guard prefix <= 12 || (21...32).contains(prefix) || (61...72).contains(prefix) || prefix == 80 else {
+            return "not an ABA routing number: prefix outside 00-12, 21-32, 61-72, 80"
+        }
+        var sum = 0, middleZero = true
+        for i in 0..<8 {
+            sum += Int(b[s + i] - 0x30) * (i % 3 == 0 ? 3 : i % 3 == 1 ? 7 : 1)
+            if i >= 2 && b[s + i] != 0x30 { middleZero = false }
+        }
+        if prefix == 0 && middleZero { return "not an ABA routing number: all digits before the check digit are zero" }
+        let offset = (Int(b[s + 8] - 0x30) - (10 - sum % 10) % 10 + 10) % 10
+        for p in (s + 2)..<(s + 8) {
+            positions.append(p)
+            batch.numerals.append(UInt16(b[p] - 0x30))
+        }
+        // aux: the check-digit offset, and 16 when the prefix is 00 (the walk then avoids 000000).
+        aux.append(offset | (prefix == 0 ? 16 : 0))
+        commit(binding: UInt64(prefix) | UInt64(offset) << 8)
         return nil
     }
 
@@ -593,7 +808,9 @@ struct TransformerState {
 
     // MARK: - Cycle-walking
 
-    var needsWalk: Bool { spec.kind == .card || spec.kind == .ssn || spec.kind == .date }
+    var needsWalk: Bool {
+        spec.kind == .card || spec.kind == .ssn || spec.kind == .date || spec.kind == .aba || (spec.kind == .phone && spec.version >= 2)
+    }
 }
 
 /// The set a cycle-walking transform's tokens must land in (a permutation restricted to it is a
@@ -620,6 +837,17 @@ struct OutputRule {
             for j in 0..<9 { x = x * 10 + Int(v[j]) }
             // `aux[k]` is 1 for a number breaking the SSA rules: its tokens break them too.
             return Validators.ssnValid(number: x) == (aux[k] == 0)
+        case .phone:
+            // NANP numbers stay in their class (passing or failing the NANP rules).
+            let a = aux[k]
+            guard a & 2 != 0 else { return true }
+            var national = a >> 8
+            for d in v { national = national * 10 + Int(d) }
+            return TransformerState.nanpValid(national) == (a & 1 == 0)
+        case .aba:
+            // Prefix 00: never the all-zero number.
+            guard aux[k] & 16 != 0 else { return true }
+            return v.contains { $0 != 0 }
         case .date:
             guard v.count == 6 else { return true }
             var x = 0
