@@ -62,14 +62,14 @@ import Transforms
         d.mode = .detokenize
         d.input = dir + "/v1.csv"
         d.output = dir + "/back1.csv"
-        let s1 = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: byName)
+        let s1 = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: byName, authorization: grantedForTests)
         #expect(s1.reconciles && s1.rowsOut == 3)
         for c in s1.columns where c.action == "tokenize" { #expect(c.transformVersion == 1, "\(c.name)") }
         #expect(try String(contentsOfFile: dir + "/back1.csv", encoding: .utf8) == sampleCSV)
         // The v2 dataset detokenizes with its own rules.
         d.input = dir + "/v2.csv"
         d.output = dir + "/back2.csv"
-        _ = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: byName)
+        _ = try TokenizeJob.run(d, policy: policy, keyring: kr, classify: byName, authorization: grantedForTests)
         #expect(try String(contentsOfFile: dir + "/back2.csv", encoding: .utf8) == sampleCSV)
     }
 }
