@@ -58,8 +58,11 @@ public final class SealedReader {
             throw SealingError(.truncated, "\(path): trailer frame count \(n64) is inconsistent with the file size")
         }
         let n = Int(n64)
-        let indexLength = n * SealedFormat.indexEntrySize
-        guard indexOffset == UInt64(size - SealedFormat.trailerSize - indexLength - SealedFormat.tagSize) else {
+        // Checked arithmetic: the trailer is not authenticated yet (a changed frame count made
+        // this subtraction negative and trapped; found by fuzzing).
+        let (indexLength, o1) = n.multipliedReportingOverflow(by: SealedFormat.indexEntrySize)
+        let expectedIndexOffset = size - SealedFormat.trailerSize - SealedFormat.tagSize - (o1 ? 0 : indexLength)
+        guard !o1, expectedIndexOffset >= header.dataOffset, indexOffset == UInt64(expectedIndexOffset) else {
             throw SealingError(.truncated, "\(path): trailer index offset is inconsistent with the file size (truncated or appended?)")
         }
         // Index frame.

@@ -274,6 +274,29 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         #expect(sealingCode { _ = try SealedReader(path: path, keyring: kr).readAll() } != nil)
     }
 
+    /// Fuzzing found `open` trapping (SIGILL) on one changed trailer byte: the unauthenticated
+    /// frame count made an index-offset subtraction negative. Every byte of the trailer, changed
+    /// to several values, must give a named error and release nothing.
+    @Test func everyChangedTrailerByteIsANamedError() throws {
+        let kr = try makeKeyring("trailer")
+        let path = tempPath("trailer")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try seal(path, kr, key: "trailer-a", payload(1000), frameSize: 100)
+        let original = try readFile(path)
+        let trailerStart = original.count - SealedFormat.trailerSize
+        for i in trailerStart..<original.count {
+            // The frame count (bytes 8-15): every value, since only some pass its first bound.
+            let values: [UInt8] = (8..<16).contains(i - trailerStart) ? Array(0...255) : [0x00, 0x01, 0x7F, 0x80, 0xFF]
+            for v in values where original[i] != v {
+                var b = original
+                b[i] = v
+                try writeFile(path, b)
+                let code = sealingCode { _ = try SealedReader(path: path, keyring: kr).readAll() }
+                #expect(code != nil, "trailer byte \(i - trailerStart) = \(v) not detected")
+            }
+        }
+    }
+
     @Test func swappedFramesAreDetected() throws {
         let kr = try makeKeyring("swap")
         let path = tempPath("swap")
