@@ -285,8 +285,8 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         let original = try readFile(path)
         let trailerStart = original.count - SealedFormat.trailerSize
         for i in trailerStart..<original.count {
-            // The frame count (bytes 8-15): every value, since only some pass its first bound.
-            let values: [UInt8] = (8..<16).contains(i - trailerStart) ? Array(0...255) : [0x00, 0x01, 0x7F, 0x80, 0xFF]
+            // The frame count's low bytes (14, 15): every value, since only some pass its first bound.
+            let values: [UInt8] = (14..<16).contains(i - trailerStart) ? Array(0...255) : [0x00, 0x01, 0x7F, 0x80, 0xFF]
             for v in values where original[i] != v {
                 var b = original
                 b[i] = v
