@@ -1,4 +1,5 @@
 internal import COpenSSL
+package import Synchronization
 
 /// Key material held in process memory: non-copyable, zeroized (`OPENSSL_cleanse`) on release.
 ///
@@ -67,8 +68,17 @@ public struct SecretBytes: ~Copyable {
 
     deinit {
         OPENSSL_cleanse(storage.baseAddress, storage.count)
+        #if DEBUG
+            if let observe = SecretBytes.wipeObserver.withLock({ $0 }) { observe(UnsafeRawBufferPointer(storage)) }
+        #endif
         storage.deallocate()
     }
+
+    #if DEBUG
+        /// Test hook, debug builds only: called with every buffer after it was wiped and before it
+        /// is freed, so a test can prove the wipe (nothing else can observe it).
+        package static let wipeObserver = Mutex<(@Sendable (UnsafeRawBufferPointer) -> Void)?>(nil)
+    #endif
 }
 
 /// Constant-time comparison of two byte buffers of equal length.

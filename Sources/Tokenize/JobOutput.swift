@@ -68,6 +68,8 @@ struct JobWriter: PipelineWriter {
         var mode: TokenizeJob.Mode
         /// The input's name in messages.
         var inputName: String
+        /// A fault the tests inject (``JobFault``).
+        var fault: JobFault? = nil
 
         struct Seal: Sendable {
             var keyName: String
@@ -146,7 +148,11 @@ struct JobWriter: PipelineWriter {
             try writer.flush()
             try sealer.seal(sink.takeBuffered(), records: u.batch.rowCount)
         }
-        return (rows: u.batch.rowCount, bytes: 0)
+        switch config.fault {
+        case .writerLosesARow: return (rows: max(0, u.batch.rowCount - 1), bytes: 0)
+        case .writerDuplicatesARow: return (rows: u.batch.rowCount + 1, bytes: 0)
+        case nil: return (rows: u.batch.rowCount, bytes: 0)
+        }
     }
 
     mutating func finish() throws -> Output {
@@ -250,4 +256,13 @@ struct RejectsWriter {
         data.append(0x0A)
         try handle.write(contentsOf: data)
     }
+}
+
+/// Faults the tests inject into a run to prove that its own checks fire (rows in = rows out +
+/// rows rejected). Never set outside this package.
+package enum JobFault: Sendable {
+    /// The writer reports one row fewer per batch than it received.
+    case writerLosesARow
+    /// The writer reports one row more per batch than it received.
+    case writerDuplicatesARow
 }

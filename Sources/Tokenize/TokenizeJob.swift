@@ -61,6 +61,9 @@ public enum TokenizeJob {
         /// tokenize: scan every value that leaves untokenized with the strict validators and
         /// reject (or, without a rejects file, fail on) any clear sensitive value. On by default.
         public var verifyOutput = true
+        /// A fault to inject, for the tests that prove the run's own checks; `package`, so no
+        /// caller outside this package can set it.
+        package var fault: JobFault?
 
         public init() {}
     }
@@ -139,7 +142,8 @@ public enum TokenizeJob {
                     keyName: so.keyName, frameSize: so.frameSize,
                     metadata: try plan.sealedMetadata(policy: policy, source: summary.input))
             },
-            keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input)
+            keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input,
+            fault: o.fault)
 
         // Handed once to the writer thread.
         let outputFD = output.fd

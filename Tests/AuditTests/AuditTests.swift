@@ -377,3 +377,28 @@ func expectNoValues(_ values: [String], inLogAt path: String, sourceLocation: So
         #expect(AuditLog.defaultPath(for: config, explicit: "/tmp/a.jsonl") == "/tmp/a.jsonl")
     }
 }
+
+/// Issue 19: the `previousMAC` link is what catches a record spliced in from a fork of the log
+/// (same audit key, right sequence number, its own MAC valid): no sequence, MAC or duplicate
+/// check sees it, so only `.chainBroken` can.
+@Suite struct ForkedLogSplice {
+    @Test func aValidRecordFromAForkBreaksTheChain() throws {
+        let kr = try makeKeyring("fork")
+        let dir = try tempDir("fork")
+        let main = AuditLog(path: dir + "/main.jsonl", keyring: kr, keyName: "fork-log")
+        for i in 0..<3 { try main.append(sample(i)) }
+        try FileManager.default.copyItem(atPath: dir + "/main.jsonl", toPath: dir + "/fork.jsonl")
+        let fork = AuditLog(path: dir + "/fork.jsonl", keyring: kr, keyName: "fork-log")
+        try main.append(sample(10))
+        try main.append(sample(11))
+        try fork.append(sample(20))
+        try fork.append(sample(21))
+        #expect(try main.verify().intact && fork.verify().intact)
+        // main's record 5 replaced by fork's record 5: valid MAC, sequence 5, wrong predecessor.
+        var spliced = try lines(dir + "/main.jsonl")
+        spliced[4] = try lines(dir + "/fork.jsonl")[4]
+        try write(spliced, to: dir + "/main.jsonl")
+        let v = try main.verify()
+        #expect(!v.intact && v.firstBroken == 5 && v.problem == .chainBroken, "\(v.summary)")
+    }
+}

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import Testing
 
 func hex(_ s: String) -> [UInt8] {
@@ -137,5 +138,34 @@ func hexString(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.jo
         #expect(throws: CryptoError(.authenticationFailed, "")) { _ = try open(hex(ct), hex(aad), badTag) }
         // The context still works after a failure.
         #expect(hexString(try open(hex(ct), hex(aad), hex(tag))) == pt)
+    }
+}
+
+/// Issue 19: `SecretBytes` wipes its buffer before freeing it. Unobservable from outside, so a
+/// debug-only hook hands each buffer to the test after the wipe and before the free.
+@Suite struct SecretWipe {
+    @Test func everySecretBufferIsZeroBeforeItIsFreed() throws {
+        let seen = Mutex<[(count: Int, zero: Bool)]>([])
+        SecretBytes.wipeObserver.withLock {
+            $0 = { buffer in
+                let zero = buffer.allSatisfy { $0 == 0 }
+                seen.withLock { $0.append((buffer.count, zero)) }
+            }
+        }
+        defer { SecretBytes.wipeObserver.withLock { $0 = nil } }
+        do {
+            var key = [UInt8](repeating: 0xA5, count: 77)
+            let s = SecretBytes(consumingArray: &key)
+            #expect(s.count == 77 && key.allSatisfy { $0 == 0 })
+            let copy = s.duplicate()
+            #expect(copy.count == 77)
+            var fresh = SecretBytes(zeroedCount: 32)
+            try fresh.withUnsafeMutableBytes { try SecureRandom.fill($0) }
+            #expect(fresh.count == 32)
+        }
+        let mine = seen.withLock { $0 }.filter { $0.count == 77 || $0.count == 32 }
+        #expect(mine.count >= 3, "the hook saw \(mine.count) of the 3 buffers")
+        let all = seen.withLock { $0 }
+        #expect(all.allSatisfy { $0.zero }, "a secret buffer was freed holding its bytes")
     }
 }

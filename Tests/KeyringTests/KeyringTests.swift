@@ -67,6 +67,13 @@ func makeKeyring(_ prefix: String, pin: PINSource? = nil, extra: [KeyPurpose: [S
         #expect(throws: KeyringError(.wrongPurpose, "")) { _ = try kr.generateDataKey(KeyRef(.audit, "xpurpose-a"), context: []) }
         let dk = try kr.generateDataKey(KeyRef(.atRest, "xpurpose-a"), context: [1])
         #expect(throws: KeyringError(.wrongPurpose, "")) { _ = try kr.unwrapDataKey(dk.wrapped, purpose: .inTransit, context: [1]) }
+        // Each guard on its own (issue 19): the envelope's purpose is checked before any key is
+        // looked up — the error names the envelope, not the key the later handle check would.
+        do {
+            _ = try kr.unwrapDataKey(dk.wrapped, purpose: .inTransit, context: [1])
+        } catch let e as KeyringError {
+            #expect(e.reason.contains("data key is wrapped by a at-rest key, not a in-transit key"), "\(e)")
+        }
         // The HSM refuses too: try each key with another purpose's mechanism directly.
         let inUse = try kr.primary(KeyRef(.inUse, "xpurpose-a"))
         let atRest = try kr.primary(KeyRef(.atRest, "xpurpose-a"))

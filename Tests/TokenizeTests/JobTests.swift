@@ -389,3 +389,25 @@ let sampleCSV = [
         }
     }
 }
+
+/// Issue 19: rows in = rows out + rows rejected is enforced — a stage that loses or duplicates a
+/// row (injected) fails the run with no output.
+@Suite struct Reconciliation {
+    @Test(arguments: [JobFault.writerLosesARow, .writerDuplicatesARow])
+    func aRunThatDoesNotReconcileLeavesNoOutput(fault: JobFault) throws {
+        let kr = try keyring(["jrc-pan", "jrc-ssn", "jrc-email"])
+        let dir = try tempDir()
+        try sampleCSV.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.csv"
+        o.fault = fault
+        #expect(throws: JobError(.reconciliation, "")) {
+            _ = try TokenizeJob.run(o, policy: jobPolicy("jrc", detokenize: false), keyring: kr, classify: byName)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/safe.csv"))
+        o.fault = nil
+        let s = try TokenizeJob.run(o, policy: jobPolicy("jrc", detokenize: false), keyring: kr, classify: byName)
+        #expect(s.reconciles && FileManager.default.fileExists(atPath: dir + "/safe.csv"))
+    }
+}
