@@ -42,6 +42,8 @@ MUTATIONS = [
     ("grant-users", "Sources/Keyring/Grant.swift",
      "guard users.contains(String(caller)) || name.map(users.contains) == true else {",
      "guard true || users.contains(String(caller)) || name.map(users.contains) == true else {", "KeyringTests"),
+    ("unverified-output-grant", "Sources/Keyring/Grant.swift",
+     "guard grants?.unverifiedOutput == true else {", "guard true || grants?.unverifiedOutput == true else {", "OperationsAudit"),
     ("policy-narrows", "Sources/Tokenize/TokenizeJob.swift",
      "if let p = policy.detokenize, !p.allowed {", "if false, let p = policy.detokenize, !p.allowed {", "DetokenizePermissions"),
     ("policy-verifier-refused", "Sources/Tokenize/Policy.swift",

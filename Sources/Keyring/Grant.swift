@@ -7,9 +7,19 @@ import SystemIO
 public struct Grants: Codable, Sendable, Equatable {
     /// Who may detokenize (and retokenize, which detokenizes in memory).
     public var detokenize: DetokenizeGrant?
+    /// Whether `tokenize --no-verify-output` (the residual scan of the output turned off) is
+    /// allowed; absent or false: refused. The scan is a control, so the caller cannot switch it
+    /// off alone.
+    public var unverifiedOutput: Bool?
 
-    public init(detokenize: DetokenizeGrant? = nil) {
+    enum CodingKeys: String, CodingKey {
+        case detokenize
+        case unverifiedOutput = "unverified-output"
+    }
+
+    public init(detokenize: DetokenizeGrant? = nil, unverifiedOutput: Bool? = nil) {
         self.detokenize = detokenize
+        self.unverifiedOutput = unverifiedOutput
     }
 }
 
@@ -98,6 +108,28 @@ public struct DetokenizeAuthorization: Sendable, Equatable {
 }
 
 extension KeyringConfig {
+    /// Why the grants of this config do not bind the calling process (nil: they do).
+    func grantRefusal(_ source: String) -> String? {
+        guard let (owner, mode) = fileOwnerAndMode else { return "the grant of '\(source)' was not read from a file" }
+        return GrantTrust.refusal(owner: owner, mode: mode, caller: ProcessIdentity.effectiveUserID).map {
+            "the grant in '\(source)' does not bind: \($0)"
+        }
+    }
+
+    /// Checks that the custodians allow turning the residual output scan off
+    /// (`grants.unverified-output: true` in a config the caller cannot change).
+    /// - Throws: ``KeyringError`` `.permissionDenied`.
+    public func authorizeUnverifiedOutput() throws {
+        let source = loadedFrom ?? "(in-memory keyring config)"
+        guard grants?.unverifiedOutput == true else {
+            throw KeyringError(
+                .permissionDenied,
+                "--no-verify-output refused: the keyring config '\(source)' does not set grants.unverified-output (the residual scan is a control; the key custodians decide)"
+            )
+        }
+        if let why = grantRefusal(source) { throw KeyringError(.permissionDenied, "--no-verify-output refused: \(why)") }
+    }
+
     /// Checks the custodians' detokenize grant for the calling process: the config holds a
     /// grant, the config file cannot be changed by the caller, the caller is among its users,
     /// and the PIN from `pin` matches its verifier.
@@ -112,13 +144,8 @@ extension KeyringConfig {
                 .permissionDenied,
                 "detokenize is not granted: the keyring config '\(source)' has no grants.detokenize (the key custodians add it; see keys-config/README.md)")
         }
-        guard let (owner, mode) = fileOwnerAndMode else {
-            throw KeyringError(.permissionDenied, "detokenize refused: the grant of '\(source)' was not read from a file")
-        }
+        if let why = grantRefusal(source) { throw KeyringError(.permissionDenied, "detokenize refused: \(why)") }
         let caller = ProcessIdentity.effectiveUserID
-        if let why = GrantTrust.refusal(owner: owner, mode: mode, caller: caller) {
-            throw KeyringError(.permissionDenied, "detokenize refused: the grant in '\(source)' does not bind: \(why)")
-        }
         let name = ProcessIdentity.userName(caller)
         if let users = grant.users {
             guard users.contains(String(caller)) || name.map(users.contains) == true else {

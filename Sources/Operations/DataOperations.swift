@@ -1,6 +1,7 @@
 import Audit
 import Crypto
 import Foundation
+import Keyring
 public import Tagging
 public import Tokenize
 
@@ -76,6 +77,12 @@ extension Gateway {
             record.inputs = input
             let policy = try Self.loadPolicy(request.policyPath)
             let grant = try TokenizeJob.authorize(mode, policy: policy, config: keyring.config)
+            if mode == .tokenize && !options.verifyOutput {
+                do { try keyring.config.authorizeUnverifiedOutput() } catch let e as KeyringError {
+                    throw JobError(.permissionDenied, e.reason)
+                }
+                record.details["unverifiedOutputGrantedBy"] = keyring.config.loadedFrom
+            }
             if let grant { record.details["grantedBy"] = grant.grantSource }
             let classify: TokenizeJob.Classifier = mode == .tokenize ? Scan.classifier(policy: policy) : { @Sendable _ in [] }
             let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: classify, authorization: grant)

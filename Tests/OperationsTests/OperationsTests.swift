@@ -283,6 +283,7 @@ import Tokenize
     /// any output, and the refusal is in the audit trail; the custodians' config still admits.
     @Test func detokenizeIsGrantedByTheCustodiansConfigOnly() throws {
         let (g, dir, log, policyPath) = try Self.setUp()
+        _ = try g.initializeKeys()
         var t = DataRequest(policyPath: policyPath)
         t.job.input = Self.feed
         t.job.output = dir + "/tok.csv"
@@ -329,5 +330,30 @@ import Tokenize
         right.job.output = dir + "/clear.csv"
         _ = try g.detokenize(right)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/clear.csv")) == Data(contentsOf: URL(fileURLWithPath: Self.feed)))
+    }
+
+    /// The residual output scan is a control: `--no-verify-output` is refused unless the
+    /// custodians' keyring config grants it (a caller cannot switch it off alone).
+    @Test func turningTheOutputScanOffNeedsTheCustodians() throws {
+        let (g, dir, log, policyPath) = try Self.setUp()
+        _ = try g.initializeKeys()
+        var t = DataRequest(policyPath: policyPath)
+        t.job.input = Self.feed
+        t.job.output = dir + "/unverified.csv"
+        t.job.verifyOutput = false
+        let rec = try Self.recordOf(log) {
+            do {
+                _ = try g.tokenize(t)
+                Issue.record("--no-verify-output ran without the grant")
+            } catch let e as JobError {
+                #expect(e.code == .permissionDenied && e.reason.contains("grants.unverified-output"), "\(e)")
+            }
+        }
+        #expect(rec?.outcome == .failure && !FileManager.default.fileExists(atPath: dir + "/unverified.csv"))
+        let granted = try String(contentsOfFile: dir + "/keyring.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "grants:\n", with: "grants:\n  unverified-output: true\n")
+        try granted.write(toFile: dir + "/granted.yaml", atomically: true, encoding: .utf8)
+        let ok = try Self.recordOf(log) { _ = try Gateway(keyringPath: dir + "/granted.yaml").tokenize(t) }
+        #expect(ok?.outcome == .success && ok?.details["unverifiedOutputGrantedBy"] != nil)
     }
 }
