@@ -197,6 +197,20 @@ import Tokenize
         #expect(optedOut.error == nil && optedOut.summary?.outputVerified == false && optedOut.output.contains(cards[0]))
     }
 
+    /// The residual scan reads inside values too: a column the policy keeps by name, whose values
+    /// are text with a card number, an SSN or an email inside, stops the run (no output).
+    @Test func residualScanFindsValuesInsideKeptText() throws {
+        var g = SplitMix64(seed: 16)
+        let card = Self.card(&g)
+        for (i, inside) in ["paid with \(card) on file", "ssn 536-22-8412 noted", "write to carol.r@example.net please"].enumerated() {
+            var rows = ["id,remark,city"]
+            for r in 1...200 { rows.append("\(r),\(r == 120 ? inside : "no remark \(r)"),Springfield") }
+            let keep = try Self.policy("lk6\(i)", "columns:\n  remark: { action: keep }\n")
+            let r = try Self.run("lk6\(i)", input: rows.joined(separator: "\n") + "\n", ext: "csv", policy: keep)
+            Self.expectStopped(r, naming: "remark")
+        }
+    }
+
     /// No false alarm: a column of random 16-digit ids (one in ten passes Luhn by chance).
     @Test func randomIdsAreNotMistakenForCards() throws {
         var g = SplitMix64(seed: 16)
