@@ -297,6 +297,23 @@ func sealingCode(_ body: () throws -> Void) -> SealingError.Code? {
         }
     }
 
+    /// A nonce is never reused within a file: frames of equal plaintext seal to different
+    /// ciphertexts and tags (the frame index is in the nonce, not only in the AAD).
+    @Test func equalPlaintextFramesGiveDifferentCiphertext() throws {
+        let kr = try makeKeyring("samefr")
+        let path = tempPath("samefr")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let frame = payload(100, seed: 3)
+        try seal(path, kr, key: "samefr-a", frame + frame + frame + frame, frameSize: 100)
+        let bytes = try readFile(path)
+        let d = try Sealing.inspect(path: path).header.dataOffset
+        let sealed = (0..<4).map { Array(bytes[(d + $0 * 116)..<(d + ($0 + 1) * 116)]) }
+        #expect(Set(sealed).count == 4, "two frames of equal plaintext sealed to the same bytes")
+        #expect(Set(sealed.map { $0.suffix(16) }).count == 4)
+        let r = try SealedReader(path: path, keyring: kr)
+        #expect(try r.readAll() == frame + frame + frame + frame)
+    }
+
     @Test func swappedFramesAreDetected() throws {
         let kr = try makeKeyring("swap")
         let path = tempPath("swap")
