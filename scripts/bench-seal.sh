@@ -76,13 +76,22 @@ for i in $(seq "$runs"); do
   timed age-decrypt age -d -i "$tmp/age-key.txt" -o "$tmp/data.out" "$tmp/data.age"
   if [ "$i" = 1 ]; then cmp -s "$in" "$tmp/data.out" || { echo "bench-seal: age -d did not give the input back" >&2; exit 1; }; fi
   rm -f "$tmp/data.age" "$tmp/data.out"
+  # The same with the output made durable (tokengate fsyncs before its rename; age does not):
+  # age, then fsync of its output (coreutils `sync FILE`).
+  timed age-encrypt-sync sh -c 'age -r "$1" -o "$2" "$3" && sync "$2"' sh "$recipient" "$tmp/data.age" "$in"
+  timed age-decrypt-sync sh -c 'age -d -i "$1" -o "$2" "$3" && sync "$2"' sh "$tmp/age-key.txt" "$tmp/data.out" "$tmp/data.age"
+  rm -f "$tmp/data.age" "$tmp/data.out"
 done
 
 median() { sort -g "$tmp/$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 all() { sort -g "$tmp/$1" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }'; }
 seal=$(median seal) open=$(median open) ae=$(median age-encrypt) ad=$(median age-decrypt)
+aes=$(median age-encrypt-sync) ads=$(median age-decrypt-sync)
 printf '%-24s median %6.2f s  (%s)\n' "tokengate seal (audited)" "$seal" "$(all seal)"
 printf '%-24s median %6.2f s  (%s)\n' "age -e" "$ae" "$(all age-encrypt)"
 printf '%-24s median %6.2f s  (%s)\n' "tokengate open (audited)" "$open" "$(all open)"
 printf '%-24s median %6.2f s  (%s)\n' "age -d" "$ad" "$(all age-decrypt)"
-awk -v s="$seal" -v o="$open" -v e="$ae" -v d="$ad" 'BEGIN { printf "seal / age -e = %.2f   open / age -d = %.2f\n", s / e, o / d }'
+printf '%-24s median %6.2f s  (%s)\n' "age -e + fsync" "$aes" "$(all age-encrypt-sync)"
+printf '%-24s median %6.2f s  (%s)\n' "age -d + fsync" "$ads" "$(all age-decrypt-sync)"
+awk -v s="$seal" -v o="$open" -v e="$ae" -v d="$ad" -v es="$aes" -v ds="$ads" 'BEGIN {
+  printf "seal / age -e = %.2f   open / age -d = %.2f   (durable: seal / (age -e + fsync) = %.2f   open / (age -d + fsync) = %.2f)\n", s / e, o / d, s / es, o / ds }'
