@@ -102,6 +102,8 @@ struct TransformerState {
     var lastIPKeep = 0
     var lastIPBinding: UInt64 = 0
     var hasLastIPPrefix = false
+    /// `name`: its own state (alphabets, two tiers).
+    var name: NameState?
 
     /// - Parameters:
     ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
@@ -114,7 +116,7 @@ struct TransformerState {
         guard TransformSpec.supportedVersions.contains(spec.version) else {
             throw TransformError(.unsupportedVersion, "transform version \(spec.version) is not supported (this build: \(TransformSpec.supportedVersions))")
         }
-        if (spec.kind == .aba || spec.kind == .ip) && spec.version < 2 {
+        if (spec.kind == .aba || spec.kind == .ip || spec.kind == .name) && spec.version < 2 {
             throw TransformError(.unsupportedVersion, "transform '\(spec.kind.rawValue)' exists from version 2")
         }
         bindsKept = spec.version >= 2 && (spec.kind == .card || spec.kind == .email || spec.kind == .aba || spec.kind == .phone || spec.kind == .ip)
@@ -126,6 +128,8 @@ struct TransformerState {
             symbols = Array("0123456789".utf8)
         case .ip:
             symbols = Array("0123456789abcdef".utf8)
+        case .name:
+            symbols = Array("abcdefghijklmnopqrstuvwxyz".utf8)
         case .email, .alphanumeric:
             symbols = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         case .alphabet:
@@ -167,12 +171,19 @@ struct TransformerState {
             maxWalkPasses = 2_000
         }
         engine = try FPECipher(algorithm: algorithm, cipher: cipher, radix: symbols.count)
+        if spec.kind == .name { name = try NameState(spec: spec, algorithm: algorithm, cipher: cipher, tweak: tweak) }
         guard engine.tweakLengths.contains(tweak.count) else {
             throw TransformError(.invalidTweak, "\(algorithm.rawValue) needs a tweak of \(engine.tweakLengths) bytes, got \(tweak.count)")
         }
     }
 
     mutating func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        if var n = name {
+            // `name` has its own batches (two alphabets); moved out so its buffers are not copied.
+            name = nil
+            defer { name = n }
+            return try n.run(input, decrypt: decrypt)
+        }
         decrypting = decrypt
         shortValues.removeAll(keepingCapacity: true)
         batch.removeAll(keepingCapacity: true)
@@ -345,6 +356,7 @@ struct TransformerState {
         case .digits, .alphanumeric, .alphabet: return parseGeneric(b, r)
         case .aba: return parseABA(b, r)
         case .ip: return parseIP(b, r)
+        case .name: return "name values are parsed by NameState"
         }
     }
 

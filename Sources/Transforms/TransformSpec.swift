@@ -11,6 +11,7 @@ public import SystemIO
 /// | `phone` | 7–15 digits with `+ - . ( ) space`, optional extension | every non-digit; v2: the country code (and NANP area code) or `keepLeading` digits | the other digits | same layout; v2: NANP rules kept (valid stays valid, invalid invalid) |
 /// | `aba` (v2) | 9 digits, Federal Reserve prefix | the 2-digit prefix | digits 3–8 | check digit recomputed (shifted by the value's own offset) |
 /// | `ip` (v2) | IPv4 dotted quad or IPv6 text (strict validators) | family; `keepPrefix`/`keepPrefixV6` bits; IPv6 text layout (`::`, widths, case, zone) | hex nibbles after the prefix (IPv6: the digits as written, the embedded IPv4's 32 bits) | a valid address of the same family (docs/policy.md) |
+/// | `name` (v2) | letters (Latin by default, `alphabet` for others) with spaces, `-`, `'`, `’`, `.` | separators, the case of every letter, the letter count | every letter; ≥ 5 ASCII letters over radix 26, others over the 120 Latin letters; short names widened and cycle-walked | letters only, same case pattern |
 /// | `email` | ASCII `local@domain`, one `@`, a dot in the domain | domain, every local-part character that is not a letter or digit (`.`, `+`, `-`, `_` …) | letters and digits of the local part (radix 62); 1–3 of them: the escape form `~` + the local part encoded (2 symbols per byte) and tokenized; a `~`-initial local part gets one `~` more | same layout (escape form: `~` + letters/digits), valid email if the input was |
 /// | `iban` | valid IBAN (known country, exact length, mod-97), spaces allowed | country code, letters of the BBAN, spaces | digits of the BBAN | check digits recomputed: a valid IBAN |
 /// | `date` | a valid date in `dateFormat` within `dateMin…dateMax` | the format | the day within the range (6-digit FF numeral, cycle-walked into the range) | a valid date in the same format and range |
@@ -31,6 +32,9 @@ public enum TransformKind: String, Sendable, Codable, CaseIterable {
     /// (`::`, group widths, case, embedded IPv4, zone) kept; `keepPrefix`/`keepPrefixV6` bits
     /// kept in clear.
     case ip
+    /// A person's name (v2): letters replaced by letters of the same alphabet and case, spaces,
+    /// hyphens, apostrophes and periods kept; short names widened (docs/policy.md).
+    case name
 }
 
 /// How the `card` transform treats the Luhn check digit.
@@ -45,7 +49,8 @@ public enum LuhnMode: String, Sendable, Codable, CaseIterable {
 /// A transform and its parameters.
 public struct TransformSpec: Sendable, Codable, Equatable {
     public var kind: TransformKind
-    /// For `alphabet`: the ASCII symbols, in numeral order (radix = count).
+    /// For `alphabet`: the ASCII symbols, in numeral order (radix = count). For `name`: the letters
+    /// of another script (each with its case partner); nil: Latin (ASCII and accented).
     public var alphabet: String?
     /// For `date`: `yyyy-MM-dd` (default), `MM/dd/yyyy`, `dd/MM/yyyy`, `dd.MM.yyyy`, `yyyyMMdd`, or any
     /// fixed-width pattern of `yyyy`, `MM`, `dd` and literal characters.
@@ -68,7 +73,7 @@ public struct TransformSpec: Sendable, Codable, Equatable {
     /// Version 2 changes `card` (the tweak binds the kept first and last digits and the length),
     /// `email` (the tweak binds the domain) and `phone` (country code and NANP area code kept,
     /// NANP rules hold); every other transform is the same in both versions, and `aba` exists
-    /// only from version 2, as does `ip`.
+    /// only from version 2, as do `ip` and `name`.
     public var version: Int
 
     /// The version new runs write.
