@@ -207,8 +207,8 @@ public struct Policy: Sendable, Codable {
         "iban": Rule(transform: .iban, domain: "iban"),
         "date_of_birth": Rule(transform: .date, domain: "date"),
         "aba_routing": Rule(transform: .aba, domain: "generic"),
-        "ip_address": Rule(transform: .alphanumeric, domain: "generic"),
-        "person_name": Rule(transform: .alphanumeric, domain: "generic"),
+        "ip_address": Rule(transform: .ip, domain: "generic"),
+        "person_name": Rule(transform: .name, domain: "generic"),
         "street_address": Rule(transform: .alphanumeric, domain: "generic"),
         "free_text": Rule(action: .embedded),
     ])
