@@ -42,6 +42,9 @@ public struct Rule: Sendable, Codable, Equatable {
     public var luhn: LuhnMode?
     /// For `phone`: leading digits kept in clear (default: country code, and NANP area code).
     public var keepLeading: Int?
+    /// For `ip`: leading bits of IPv4 / IPv6 addresses kept in clear (default 0).
+    public var keepPrefix: Int?
+    public var keepPrefixV6: Int?
 
     enum CodingKeys: String, CodingKey {
         case action, transform, domain, algorithm, custody, alphabet, luhn
@@ -50,6 +53,8 @@ public struct Rule: Sendable, Codable, Equatable {
         case dateMax = "date-max"
         case keepLast = "keep-last"
         case keepLeading = "keep-leading"
+        case keepPrefix = "keep-prefix"
+        case keepPrefixV6 = "keep-prefix-v6"
     }
 
     public init(action: Action = .tokenize, transform: TransformKind? = nil, domain: String? = nil) {
@@ -72,6 +77,8 @@ public struct Rule: Sendable, Codable, Equatable {
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast)
         luhn = try c.decodeIfPresent(LuhnMode.self, forKey: .luhn)
         keepLeading = try c.decodeIfPresent(Int.self, forKey: .keepLeading)
+        keepPrefix = try c.decodeIfPresent(Int.self, forKey: .keepPrefix)
+        keepPrefixV6 = try c.decodeIfPresent(Int.self, forKey: .keepPrefixV6)
     }
 
     /// The transform spec of a `tokenize` rule, with the rules of transform version `version`
@@ -80,7 +87,7 @@ public struct Rule: Sendable, Codable, Equatable {
         transform.map {
             TransformSpec(
                 $0, alphabet: alphabet, dateFormat: dateFormat, dateMin: dateMin, dateMax: dateMax, luhn: luhn, keepLeading: keepLeading,
-                version: version)
+                keepPrefix: keepPrefix, keepPrefixV6: keepPrefixV6, version: version)
         }
     }
 
@@ -200,8 +207,8 @@ public struct Policy: Sendable, Codable {
         "iban": Rule(transform: .iban, domain: "iban"),
         "date_of_birth": Rule(transform: .date, domain: "date"),
         "aba_routing": Rule(transform: .aba, domain: "generic"),
-        "ip_address": Rule(transform: .alphanumeric, domain: "generic"),
-        "person_name": Rule(transform: .alphanumeric, domain: "generic"),
+        "ip_address": Rule(transform: .ip, domain: "generic"),
+        "person_name": Rule(transform: .name, domain: "generic"),
         "street_address": Rule(transform: .alphanumeric, domain: "generic"),
         "free_text": Rule(action: .embedded),
     ])

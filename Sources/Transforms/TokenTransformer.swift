@@ -92,6 +92,18 @@ struct TransformerState {
     var positionOffsets: [Int] = [0]
     var source: [Int] = []
     var aux: [Int] = []
+    /// Set by a parser for a value that stays as it is (an `ip` address with nothing to tokenize).
+    var passThrough = false
+    /// `ip`: the groups of the IPv6 address being parsed (start, width), the output scratch, and
+    /// the last kept IPv6 prefix hashed into a binding.
+    var ipGroups = [(Int, Int)](repeating: (0, 0), count: 8)
+    var ipScratch: [UInt8] = []
+    var lastIPPrefix: UInt128 = 0
+    var lastIPKeep = 0
+    var lastIPBinding: UInt64 = 0
+    var hasLastIPPrefix = false
+    /// `name`: its own state (alphabets, two tiers).
+    var name: NameState?
 
     /// - Parameters:
     ///   - cipher: the in-use key's block cipher (``BatchBlockCipher``; for FF3-1 it must encrypt
@@ -104,15 +116,20 @@ struct TransformerState {
         guard TransformSpec.supportedVersions.contains(spec.version) else {
             throw TransformError(.unsupportedVersion, "transform version \(spec.version) is not supported (this build: \(TransformSpec.supportedVersions))")
         }
-        if spec.kind == .aba && spec.version < 2 {
+        if (spec.kind == .aba || spec.kind == .ip || spec.kind == .name) && spec.version < 2 {
             throw TransformError(.unsupportedVersion, "transform '\(spec.kind.rawValue)' exists from version 2")
         }
-        bindsKept = spec.version >= 2 && (spec.kind == .card || spec.kind == .email || spec.kind == .aba || spec.kind == .phone)
+        bindsKept = spec.version >= 2 && (spec.kind == .card || spec.kind == .email || spec.kind == .aba || spec.kind == .phone || spec.kind == .ip)
+        if spec.kind == .ip { try Self.checkIPKeep(spec) }
         if let k = spec.keepLeading, k < 0 { throw TransformError(.invalidKeep, "keep-leading must be 0 or more") }
         var symbols: [UInt8]
         switch spec.kind {
         case .card, .ssn, .phone, .iban, .digits, .date, .aba:
             symbols = Array("0123456789".utf8)
+        case .ip:
+            symbols = Array("0123456789abcdef".utf8)
+        case .name:
+            symbols = Array("abcdefghijklmnopqrstuvwxyz".utf8)
         case .email, .alphanumeric:
             symbols = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         case .alphabet:
@@ -154,12 +171,19 @@ struct TransformerState {
             maxWalkPasses = 2_000
         }
         engine = try FPECipher(algorithm: algorithm, cipher: cipher, radix: symbols.count)
+        if spec.kind == .name { name = try NameState(spec: spec, algorithm: algorithm, cipher: cipher, tweak: tweak) }
         guard engine.tweakLengths.contains(tweak.count) else {
             throw TransformError(.invalidTweak, "\(algorithm.rawValue) needs a tweak of \(engine.tweakLengths) bytes, got \(tweak.count)")
         }
     }
 
     mutating func run(_ input: ByteColumn, decrypt: Bool) throws -> (output: ByteColumn, rejects: [ValueReject]) {
+        if var n = name {
+            // `name` has its own batches (two alphabets); moved out so its buffers are not copied.
+            name = nil
+            defer { name = n }
+            return try n.run(input, decrypt: decrypt)
+        }
         decrypting = decrypt
         shortValues.removeAll(keepingCapacity: true)
         batch.removeAll(keepingCapacity: true)
@@ -178,6 +202,8 @@ struct TransformerState {
                 for i in 0..<input.count {
                     if let reason = parse(b, offsets[i]..<offsets[i + 1]) {
                         rejects.append(ValueReject(index: i, reason: reason))
+                    } else if passThrough {
+                        passThrough = false
                     } else {
                         source.append(i)
                     }
@@ -209,6 +235,7 @@ struct TransformerState {
                 }
             }
         }
+        if spec.kind == .ip { return (writeIP(input, rejects), rejects) }
         var out = input.bytes
         for k in 0..<source.count {
             if !datePatterns.isEmpty {
@@ -328,6 +355,8 @@ struct TransformerState {
         case .date: return parseDate(b, r)
         case .digits, .alphanumeric, .alphabet: return parseGeneric(b, r)
         case .aba: return parseABA(b, r)
+        case .ip: return parseIP(b, r)
+        case .name: return "name values are parsed by NameState"
         }
     }
 
@@ -809,7 +838,8 @@ struct TransformerState {
     // MARK: - Cycle-walking
 
     var needsWalk: Bool {
-        spec.kind == .card || spec.kind == .ssn || spec.kind == .date || spec.kind == .aba || (spec.kind == .phone && spec.version >= 2)
+        spec.kind == .card || spec.kind == .ssn || spec.kind == .date || spec.kind == .aba || spec.kind == .ip
+            || (spec.kind == .phone && spec.version >= 2)
     }
 }
 
@@ -848,6 +878,16 @@ struct OutputRule {
             // Prefix 00: never the all-zero number.
             guard aux[k] & 16 != 0 else { return true }
             return v.contains { $0 != 0 }
+        case .ip:
+            // Widened values: the padding nibbles are zero again; an uppercase address whose kept
+            // part has no letter: a tokenized hex digit is a letter (the token's case is its class).
+            let a = aux[k], pad = a & 7
+            if pad > 0 {
+                for j in (v.count - pad)..<v.count where v[j] != 0 { return false }
+            }
+            guard a & 16 != 0 else { return true }
+            for j in 0..<(a >> 8 & 0xFF) where v[j] >= 10 { return true }
+            return false
         case .date:
             guard v.count == 6 else { return true }
             var x = 0

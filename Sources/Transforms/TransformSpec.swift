@@ -10,6 +10,8 @@ public import SystemIO
 /// | `ssn` | 9 digits as `AAA-GG-SSSS`, `AAA GG SSSS`, `AAAGGSSSS` (each separator optional), leading/trailing spaces | spaces and dashes | all 9 digits | passes SSA area/group/serial rules (not an advertising number) if the input did, breaks them if the input did |
 /// | `phone` | 7–15 digits with `+ - . ( ) space`, optional extension | every non-digit; v2: the country code (and NANP area code) or `keepLeading` digits | the other digits | same layout; v2: NANP rules kept (valid stays valid, invalid invalid) |
 /// | `aba` (v2) | 9 digits, Federal Reserve prefix | the 2-digit prefix | digits 3–8 | check digit recomputed (shifted by the value's own offset) |
+/// | `ip` (v2) | IPv4 dotted quad or IPv6 text (strict validators) | family; `keepPrefix`/`keepPrefixV6` bits; IPv6 text layout (`::`, widths, case, zone) | hex nibbles after the prefix (IPv6: the digits as written, the embedded IPv4's 32 bits) | a valid address of the same family (docs/policy.md) |
+/// | `name` (v2) | letters (Latin by default, `alphabet` for others) with spaces, `-`, `'`, `’`, `.` | separators, the case of every letter, the letter count | every letter; ≥ 5 ASCII letters over radix 26, others over the 120 Latin letters; short names widened and cycle-walked | letters only, same case pattern |
 /// | `email` | ASCII `local@domain`, one `@`, a dot in the domain | domain, every local-part character that is not a letter or digit (`.`, `+`, `-`, `_` …) | letters and digits of the local part (radix 62); 1–3 of them: the escape form `~` + the local part encoded (2 symbols per byte) and tokenized; a `~`-initial local part gets one `~` more | same layout (escape form: `~` + letters/digits), valid email if the input was |
 /// | `iban` | valid IBAN (known country, exact length, mod-97), spaces allowed | country code, letters of the BBAN, spaces | digits of the BBAN | check digits recomputed: a valid IBAN |
 /// | `date` | a valid date in `dateFormat` within `dateMin…dateMax` | the format | the day within the range (6-digit FF numeral, cycle-walked into the range) | a valid date in the same format and range |
@@ -26,6 +28,13 @@ public enum TransformKind: String, Sendable, Codable, CaseIterable {
     /// An ABA routing number: the Federal Reserve prefix (2 digits) kept, 6 digits tokenized, the
     /// check digit recomputed (a valid number stays valid).
     case aba
+    /// An IPv4 or IPv6 address (v2): a valid address of the same family, the IPv6 text layout
+    /// (`::`, group widths, case, embedded IPv4, zone) kept; `keepPrefix`/`keepPrefixV6` bits
+    /// kept in clear.
+    case ip
+    /// A person's name (v2): letters replaced by letters of the same alphabet and case, spaces,
+    /// hyphens, apostrophes and periods kept; short names widened (docs/policy.md).
+    case name
 }
 
 /// How the `card` transform treats the Luhn check digit.
@@ -40,7 +49,8 @@ public enum LuhnMode: String, Sendable, Codable, CaseIterable {
 /// A transform and its parameters.
 public struct TransformSpec: Sendable, Codable, Equatable {
     public var kind: TransformKind
-    /// For `alphabet`: the ASCII symbols, in numeral order (radix = count).
+    /// For `alphabet`: the ASCII symbols, in numeral order (radix = count). For `name`: the letters
+    /// of another script (each with its case partner); nil: Latin (ASCII and accented).
     public var alphabet: String?
     /// For `date`: `yyyy-MM-dd` (default), `MM/dd/yyyy`, `dd/MM/yyyy`, `dd.MM.yyyy`, `yyyyMMdd`, or any
     /// fixed-width pattern of `yyyy`, `MM`, `dd` and literal characters.
@@ -53,13 +63,17 @@ public struct TransformSpec: Sendable, Codable, Equatable {
     /// For `phone` (version 2): how many leading digits stay in clear (nil: the E.164 country
     /// code as written, plus the area code for NANP numbers).
     public var keepLeading: Int?
+    /// For `ip`: leading bits of an IPv4 address kept in clear (0, 4, 8, 12 or 16; nil: 0).
+    public var keepPrefix: Int?
+    /// For `ip`: leading bits of an IPv6 address kept in clear (a multiple of 4, 0…124; nil: 0).
+    public var keepPrefixV6: Int?
     /// The transform version whose rules apply (``TransformSpec/currentVersion`` for new runs;
     /// datasets record it per column, and a dataset recording none was written with version 1).
     ///
     /// Version 2 changes `card` (the tweak binds the kept first and last digits and the length),
     /// `email` (the tweak binds the domain) and `phone` (country code and NANP area code kept,
     /// NANP rules hold); every other transform is the same in both versions, and `aba` exists
-    /// only from version 2.
+    /// only from version 2, as do `ip` and `name`.
     public var version: Int
 
     /// The version new runs write.
@@ -71,9 +85,12 @@ public struct TransformSpec: Sendable, Codable, Equatable {
 
     public init(
         _ kind: TransformKind, alphabet: String? = nil, dateFormat: String? = nil, dateMin: String? = nil, dateMax: String? = nil,
-        luhn: LuhnMode? = nil, keepLeading: Int? = nil, version: Int = TransformSpec.currentVersion
+        luhn: LuhnMode? = nil, keepLeading: Int? = nil, keepPrefix: Int? = nil, keepPrefixV6: Int? = nil,
+        version: Int = TransformSpec.currentVersion
     ) {
         self.keepLeading = keepLeading
+        self.keepPrefix = keepPrefix
+        self.keepPrefixV6 = keepPrefixV6
         self.kind = kind
         self.alphabet = alphabet
         self.dateFormat = dateFormat
