@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats", "Columns"]),
         // The tokenize job (reader → tagger → transforms → writer), for the Benchmarks package.
         .library(name: "Tokenize", targets: ["Tokenize"]),
+        // The token transforms (with Columns), for the Benchmarks package.
+        .library(name: "Transforms", targets: ["Transforms"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -54,6 +54,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "TransformBenchmarks",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Transforms", package: "tokengate"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TransformBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "SealingBenchmarks",
             dependencies: [
                 .product(name: "Tokengate", package: "tokengate"),

@@ -117,7 +117,7 @@ func decodeUTF8(_ b: UnsafeBufferPointer<UInt8>, _ p: Int, _ end: Int) -> (UInt3
 }
 
 /// The `name` transform (version 2): every letter of the value replaced by a letter of the same
-/// alphabet and case, spaces, `-`, `'`, `’` and `.` kept in place; nothing else accepted.
+/// alphabet and case, spaces, `-`, `'`, `’`, `.` and `,` kept in place; nothing else accepted.
 ///
 /// Default alphabet (``NameAlphabet/latin``): a value of ≥ 5 letters, all ASCII, is tokenized over
 /// `a`–`z` (radix 26: an ASCII token); any other value over the 120 Latin letters (radix 120),
@@ -165,7 +165,7 @@ struct NameState {
         }
     }
 
-    static func isSeparator(_ s: UInt32) -> Bool { s == 0x20 || s == 0x2D || s == 0x27 || s == 0x2E || s == 0x2019 }
+    static func isSeparator(_ s: UInt32) -> Bool { s == 0x20 || s == 0x2D || s == 0x27 || s == 0x2E || s == 0x2C || s == 0x2019 }
 
     /// Parses one value (a token when decrypting); nil when accepted, else the reason.
     mutating func parse(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, index: Int, decrypting: Bool) -> String? {
@@ -184,7 +184,7 @@ struct NameState {
             } else if !Self.isSeparator(s) {
                 letterPos.removeSubrange(firstLetter...)
                 letterInfo.removeSubrange(firstLetter...)
-                return "not a name: character at byte \(p - r.lowerBound) is not a letter of the alphabet, space, hyphen, apostrophe or period"
+                return "not a name: character at byte \(p - r.lowerBound) is not a letter of the alphabet, space, hyphen, apostrophe, period or comma"
             }
             p += len
         }
