@@ -148,6 +148,9 @@ public struct KeyringConfig: Codable, Sendable {
         if let why = DocumentBounds.violation(text, maxBytes: 1 << 20) {
             throw KeyringError(.configInvalid, "keyring config '\(path)' refused before parsing: \(why)")
         }
+        if let why = DocumentBounds.sexagesimalOverflow(text) {
+            throw KeyringError(.configInvalid, "keyring config '\(path)': \(why)")
+        }
         var config: KeyringConfig
         do {
             config = try YAMLDecoder().decode(KeyringConfig.self, from: text)

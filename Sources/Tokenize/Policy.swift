@@ -223,6 +223,9 @@ public struct Policy: Sendable, Codable {
         if let why = DocumentBounds.violation(text, maxBytes: 16 << 20) {
             throw PolicyError(.invalid, "policy '\(path)' refused before parsing: \(why)")
         }
+        if let why = DocumentBounds.sexagesimalOverflow(text) {
+            throw PolicyError(.invalid, "policy '\(path)' is invalid: \(why)")
+        }
         var p: Policy
         do { p = try YAMLDecoder().decode(Policy.self, from: text) } catch {
             throw PolicyError(.invalid, "policy '\(path)' is invalid: \(error)")

@@ -168,6 +168,32 @@ func writeGrantConfig(verifier: String, users: String? = nil, mode: Int = 0o644)
         #expect(DocumentBounds.violation(String(repeating: "a", count: 1001), maxBytes: 1000)?.contains("1001 bytes") == true)
     }
 
+    /// Issue 19, found by the policy fuzz harness (Fuzz/Corpus/regressions/policy-sexagesimal-overflow.yaml):
+    /// Yams reads an integer containing `:` as base 60 with unchecked arithmetic, so
+    /// `version: 1:1:1:1:1:1:1:1:1:1:1` trapped (SIGILL) inside the decoder. Now a PolicyError.
+    @Test func aBase60NumberOverIntIsACleanErrorNotACrash() throws {
+        for n in ["1:1:1:1:1:1:1:1:1:1:1", "2:0:0:0:0:0:0:0:0:0:0", "9223372036854775807:1", "-1_0:1:1:1:1:1:1:1:1:1:1"] {
+            for doc in ["version: \(n)\ntags: {}\n", "version: 1\ntags:\n  pan:\n    transform: card\n    domain: pan\n    keep-last: \(n)\n"] {
+                do {
+                    _ = try Policy.load(path: writePolicy(doc))
+                    Issue.record("accepted \(doc)")
+                } catch let e as PolicyError {
+                    #expect(e.code == .invalid && e.reason.contains("out of range"), "\(e)")
+                }
+            }
+        }
+        // Base 60 in range still reads as Yams reads it; a leading 0 is octal (no base 60) and
+        // quoted strings are never numbers.
+        #expect(DocumentBounds.sexagesimalOverflow("a: 1:30\nb: 1:0:0:0:0:0:0:0:0:0\nc: 0:0:0:0:0:0:0:0:0:0:0:0\n") == nil)
+        #expect(DocumentBounds.sexagesimalOverflow("a: '1:1:1:1:1:1:1:1:1:1:1'\n") == nil)
+        #expect(throws: PolicyError(.unsupportedVersion, "")) { _ = try Policy.load(path: writePolicy("version: 1:30\ntags: {}\n")) }
+        // The keyring config goes through the same check.
+        let dir = SoftHSMFixture.shared.directory + "/base60-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "version: 1:1:1:1:1:1:1:1:1:1:1\nmodule: x\npurposes: {}\n".write(toFile: dir + "/k.yaml", atomically: true, encoding: .utf8)
+        #expect(throws: KeyringError(.configInvalid, "")) { _ = try KeyringConfig.load(path: dir + "/k.yaml") }
+    }
+
     @Test func aKeyringConfigIsBoundedToo() throws {
         let dir = SoftHSMFixture.shared.directory + "/bounds-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
