@@ -54,9 +54,11 @@ public final class TemporaryOutput: Sendable {
         defer { closedir(dir) }
         var removed: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            // d_name is read in place, up to its NUL: copying `entry.pointee` (or its 256-byte
+            // d_name) reads past a short record at the end of readdir's buffer, which crashed
+            // (SIGSEGV) when that record ended at a page boundary.
+            let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix("."), name.hasSuffix(".tmp") else { continue }
             let parts = name.dropLast(4).split(separator: "-")
             guard parts.count >= 2, parts[parts.count - 2].hasSuffix(".tokengate"), let pid = Int32(parts[parts.count - 1]), pid > 0,
