@@ -39,6 +39,9 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Stages, one module each (see docs/ARCHITECTURE.md).
         // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
         .target(name: "SystemIO", dependencies: ["CLinux"], swiftSettings: strict),
@@ -55,6 +58,8 @@ let package = Package(
         .target(name: "Columns", swiftSettings: strict),
         .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
+        // Native Parquet reader and writer (Thrift compact footer, pages, encodings, codecs).
+        .target(name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "SystemIO"], swiftSettings: strict),
@@ -109,6 +114,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet", "Columns", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(name: "ColumnsTests", dependencies: ["Columns"], swiftSettings: strict),
         .testTarget(

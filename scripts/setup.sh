@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Development set-up, idempotent:
 #  1. installs the Debian packages tokengate needs (libssl-dev libp11-kit-dev softhsm2 pkg-config;
-#     bsdutils for `script`, which a test uses as a pseudo-terminal)
+#     libsnappy-dev libzstd-dev zlib1g-dev for Parquet's codecs; bsdutils for `script`, which a
+#     test uses as a pseudo-terminal; python3-venv for the test oracles' virtual environment)
 #     when they are missing (as root: apt-get; otherwise it says what to install);
 #  2. creates SoftHSM2 development tokens, one per key purpose, under .dev/hsm/ (git-ignored),
 #     with random PINs stored in .dev/hsm/pins/ (mode 600) — DEVELOPMENT ONLY;
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
 need=()
-for pkg in libssl-dev libp11-kit-dev softhsm2 pkg-config bsdutils; do
+for pkg in libssl-dev libp11-kit-dev libsnappy-dev libzstd-dev zlib1g-dev softhsm2 pkg-config bsdutils python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -54,6 +55,20 @@ for purpose in at-rest in-transit in-use audit; do
     --pin "$(cat "$HSM/pins/$purpose.pin")" --so-pin "$(cat "$HSM/pins/$purpose.so-pin")" >/dev/null
   echo "setup: created development token $label (PIN in .dev/hsm/pins/$purpose.pin)"
 done
+
+# Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus) in a
+# project-local, git-ignored virtual environment; pinned, installed once.
+VENV="$ROOT/.venv"
+ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0"
+if [ ! -f "$VENV/.oracles" ] || [ "$(cat "$VENV/.oracles")" != "$ORACLES" ]; then
+  PY="$(command -v python3 || true)"
+  [ -n "$PY" ] || { echo "setup: python3 not found" >&2; exit 1; }
+  "$PY" -m venv "$VENV"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install -q --disable-pip-version-check $ORACLES
+  echo "$ORACLES" > "$VENV/.oracles"
+  echo "setup: installed test oracles in .venv ($ORACLES)"
+fi
 
 if [ "${TOKENGATE_SKIP_BUILD:-0}" != "1" ]; then
   swift build -c release --product tokengate 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
