@@ -232,8 +232,8 @@ def build_table():
         ("struct_ab", pa.array(with_nulls([{"a": None if rng.random() < 0.1 else text(rng),
                                             "b": rng.randint(-2**63, 2**63 - 1)} for _ in range(n)], m()),
                                pa.struct([("a", pa.string()), ("b", pa.int64())])), True),
-        ("map_s_i32", pa.array(with_nulls([[("k%d" % rng.randrange(100), rng.randint(-100, 100))
-                                            for _ in range(rng.randrange(4))] for _ in range(n)], m()),
+        ("map_s_i32", pa.array(with_nulls([[("k%d" % k, rng.randint(-100, 100))
+                                            for k in rng.sample(range(100), rng.randrange(4))] for _ in range(n)], m()),
                                pa.map_(pa.string(), pa.int32())), True),
         ("list_struct_x", pa.array(with_nulls([[{"x": None if rng.random() < 0.1 else rng.choice(UNICODE_BITS)}
                                                 for _ in range(rng.randrange(3))] for _ in range(n)], m()),
