@@ -1,5 +1,6 @@
 import Foundation
 import Parquet
+import TestSupport
 import Testing
 
 /// Fixtures/parquet/footer-nested-snappy.parquet: 3 rows written by pyarrow 26.0.1 (snappy,
@@ -81,6 +82,28 @@ func element(_ name: String, _ type: PhysicalType? = nil, _ repetition: FieldRep
             #expect(corruptReason { _ = try ParquetFooter.parse(prefix) } != nil, "cut at \(cut)")
         }
         #expect(corruptReason { _ = try ParquetFooter.parse(f.footer + [0]) }?.contains("follow the FileMetaData") == true)
+    }
+
+    @Test func mutatedFootersAndPageHeadersThrowOrParseButNeverTrap() throws {
+        let f = try NestedFixture()
+        var rng = SplitMix64(seed: 0x666F_6F74)
+        var parsed = 0
+        for _ in 0..<3000 {
+            var bytes = f.footer
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            do {
+                let m = try ParquetFooter.parse(bytes)
+                _ = try? ParquetSchema(m.schema)
+                parsed += 1
+            } catch is ParquetError {
+            }
+            var page = Array(f.file[4..<36])
+            page[Int.random(in: 0..<8, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            _ = try? page.withUnsafeBytes { try PageHeader.decode($0, at: 0) }
+        }
+        #expect(parsed > 0)
     }
 
     @Test func editAndWriteKeepsEveryOtherField() throws {
