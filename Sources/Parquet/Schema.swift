@@ -29,6 +29,13 @@ public struct TopLevelField: Sendable, Equatable {
     public var firstLeaf: Int
     /// How many leaves it holds (one for a primitive column).
     public var leafCount: Int
+
+    public init(name: String, elementIndex: Int, firstLeaf: Int, leafCount: Int) {
+        self.name = name
+        self.elementIndex = elementIndex
+        self.firstLeaf = firstLeaf
+        self.leafCount = leafCount
+    }
 }
 
 /// The schema tree of a file, built from the flattened depth-first `SchemaElement` list
