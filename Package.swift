@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         // Native Parquet reader and writer (Thrift compact footer, pages, encodings, codecs).
-        .target(name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "Columns", "SystemIO"], swiftSettings: strict),
+        .target(name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "Columns", "Formats", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "SystemIO"], swiftSettings: strict),
@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "Tokenize",
             dependencies: [
-                "FPE", "Keyring", "Transforms", "Columns", "Formats", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO",
+                "FPE", "Keyring", "Transforms", "Columns", "Formats", "Parquet", "Tagging", "Crypto", "Pipeline", "Sealing", "SystemIO",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict

@@ -7,6 +7,8 @@
 #if defined(__linux__)
 /// sync_file_range(2): start (and optionally wait for) write-back of a byte range.
 extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
+/// copy_file_range(2): copies a byte range between files inside the kernel.
+extern long copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, unsigned long len, unsigned int flags);
 #endif
 
 #define TG_SYNC_FILE_RANGE_WAIT_BEFORE 1u

@@ -153,6 +153,20 @@ public struct Batch: Sendable, Equatable {
     }
 }
 
+/// The rows of a Parquet row group a batch holds.
+package struct ParquetSlice: Sendable, Equatable {
+    package var rowGroup: Int
+    /// The first row's index in the row group.
+    package var firstRow: Int
+    /// The row group's row count.
+    package var rowsInGroup: Int
+    package init(rowGroup: Int, firstRow: Int, rowsInGroup: Int) {
+        self.rowGroup = rowGroup
+        self.firstRow = firstRow
+        self.rowsInGroup = rowsInGroup
+    }
+}
+
 /// Line terminators recorded per row.
 package enum LineTerminator {
     package static let none: UInt8 = 0
@@ -164,7 +178,7 @@ package enum LineTerminator {
 
 /// Source-format details a writer needs to reproduce its input. Opaque to stages.
 package struct SourceLayout: Sendable, Equatable {
-    package enum Format: UInt8, Sendable { case memory, csv, jsonl }
+    package enum Format: UInt8, Sendable { case memory, csv, jsonl, parquet }
 
     package var format: Format
     /// CSV: the field delimiter of the source.
@@ -186,6 +200,9 @@ package struct SourceLayout: Sendable, Equatable {
     package var spans: [[Int]] = []
     /// Per column: the source values of a replaced column.
     package var originals: [ByteColumn?]
+    /// Parquet: which rows of which row group the batch holds (the writer copies the untouched
+    /// column chunks of that row group once its last rows have passed).
+    package var parquet: ParquetSlice?
 
     package init(format: Format, columnCount: Int) {
         self.format = format

@@ -22,7 +22,7 @@ extension Batch {
             Batch.cutMembers(
                 &l, removed: drop.sorted().map { layout.spans[$0] }, kinds: drop.sorted().map { layout.kinds[$0] },
                 keptSpans: keep.map { layout.spans[$0] }, rows: rowCount)
-        case .memory:
+        case .memory, .parquet:
             break
         }
         return Batch(

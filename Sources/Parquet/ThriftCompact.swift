@@ -427,6 +427,8 @@ public enum ThriftCompact {
                 }
                 let at = pos
                 let header = try byte("\(name) header")
+                // An empty list with element type 0 (fastparquet's writer): nothing to read.
+                if header == 0 { return t == .list ? .list(.structure, []) : .set(.structure, []) }
                 let et = try elementType(header & 0x0F, name, at: at)
                 var n = UInt64(header >> 4)
                 if n == 15 { n = try varint("\(name) length") }

@@ -155,6 +155,45 @@ public final class FileDescriptor: Sendable {
         try withRawBytes(of: bytes) { (b) throws(SystemError) in try write(b) }
     }
 
+    /// Appends `count` bytes of `source` from `offset` at this descriptor's position, inside the
+    /// kernel where it can (`copy_file_range(2)`), else through a buffer (`pread` + `write`: a
+    /// pipe, another file system, an older kernel).
+    /// - Throws: ``SystemError`` `.read` or `.write`; `.read` when `source` ends first.
+    public func append(from source: FileDescriptor, at offset: Int, count: Int) throws(SystemError) {
+        var done = 0
+        #if os(Linux)
+            let inFD = source.rawValue
+            let outFD = rawValue
+            var off = Int64(offset)
+            while done < count {
+                let n = copy_file_range(inFD, &off, outFD, nil, UInt(count - done), 0)
+                if n > 0 {
+                    done += n
+                    continue
+                }
+                if n == 0 { throw SystemError(.read, "cannot copy from '\(source.label)': it ends at \(offset + done)") }
+                let e = errno
+                if e == EINTR { continue }
+                if e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EBADF { break }
+                throw SystemError(.write, "cannot copy from '\(source.label)' to '\(label)': \(SystemError.message(for: e))", errorNumber: e)
+            }
+        #endif
+        guard done < count else { return }
+        var buffer = [UInt8](repeating: 0, count: min(1 << 20, count - done))
+        while done < count {
+            let want = min(buffer.count, count - done)
+            let got: Int
+            do {
+                got = try buffer.withUnsafeMutableBytes { b in
+                    try source.read(at: offset + done, into: UnsafeMutableRawBufferPointer(rebasing: b[0..<want]))
+                }
+            } catch let e as SystemError { throw e } catch { throw SystemError(.read, "\(error)") }
+            guard got == want else { throw SystemError(.read, "cannot copy from '\(source.label)': it ends at \(offset + done + got)") }
+            try withRawBytes(of: buffer) { (b) throws(SystemError) in try write(UnsafeRawBufferPointer(rebasing: b[0..<want])) }
+            done += want
+        }
+    }
+
     // MARK: - Durability, locks, size
 
     /// `fsync(2)`. With `ignoringUnsupported`, a descriptor that cannot be synced (a pipe, a

@@ -39,7 +39,7 @@ public final class TemporaryOutput: Sendable {
             _ = try? FileDescriptor(borrowing: 2, label: "stderr").write(Array(line.utf8))
         }
         temp = "\(folder).\(name).tokengate-\(FileSystem.processID).tmp"
-        descriptor = try FileDescriptor.open(temp, [.writeOnly, .create, .exclusive], mode: 0o600)
+        descriptor = try FileDescriptor.open(temp, [.readWrite, .create, .exclusive], mode: 0o600)
         self.path = path
         TemporaryOutput.live.withLock { $0.insert(temp) }
     }

@@ -2,7 +2,9 @@ import Crypto
 import Formats
 import Foundation
 import Keyring
+import Parquet
 import Sealing
+import Synchronization
 import SystemIO
 
 /// The input stage of a run, on the calling thread: a file or stdin (its format sniffed when
@@ -15,6 +17,10 @@ final class JobInput {
     let manifest: TokenManifest?
     private var reader: any BatchReader
     private let hasher: SHA256Hasher
+    /// Parquet input: the reader (its file, and which columns it still decodes).
+    let parquet: ParquetBatchReader?
+    /// Parquet input: the file's digest, computed beside the run (the run reads only some of it).
+    private let parquetDigest: BackgroundDigest?
     /// The input file, closed on release (stdin is borrowed; nil for a sealed dataset).
     private let file: FileDescriptor?
 
@@ -34,6 +40,23 @@ final class JobInput {
             self.manifest = manifest
             format = manifest.format
             input = SealedFrameSource(reader)
+        } else if o.mode != .retokenize, JobPlan.declaredFormat(o) == .parquet || (o.format == nil && DataFormat.hasParquetMagic(path: o.input)) {
+            manifest = nil
+            guard o.input != "-" else {
+                throw JobError(.inputUnreadable, "Parquet input must be a file (its footer is at the end): stdin cannot be read as Parquet")
+            }
+            let file: ParquetFile
+            do { file = try ParquetFile(path: o.input) } catch let e as ParquetError {
+                throw JobError(e.code == .io ? .inputUnreadable : .inputInvalid, "input: \(e.reason)")
+            }
+            let r = ParquetBatchReader(file: file, batchRows: o.batchRows)
+            parquet = r
+            reader = r
+            parquetDigest = BackgroundDigest(file.file)
+            self.format = .parquet
+            self.hasher = hasher
+            self.file = nil
+            return
         } else {
             manifest = nil
             let f: FileDescriptor
@@ -52,6 +75,8 @@ final class JobInput {
             }
             input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)
         }
+        parquet = nil
+        parquetDigest = nil
         reader =
             switch format {
             case .csv:
@@ -60,6 +85,7 @@ final class JobInput {
                     options: CSVReadOptions(
                         delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows, sourceName: o.input == "-" ? "stdin" : o.input))
             case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
+            case .parquet: throw JobError(.optionsInvalid, "a sealed Parquet dataset cannot be retokenized yet")
             }
         self.format = format
         self.hasher = hasher
@@ -73,7 +99,7 @@ final class JobInput {
     var stats: ReadStats { reader.stats }
 
     /// SHA-256 of the bytes read (file or stdin input; call once, at the end).
-    func digest() throws -> [UInt8] { try hasher.finalize() }
+    func digest() throws -> [UInt8] { try parquetDigest?.wait() ?? hasher.finalize() }
 }
 
 /// A source that hashes what it passes on.
@@ -111,5 +137,43 @@ final class SealedFrameSource: ByteSource {
         pending.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
         offset += n
         return n
+    }
+}
+
+/// SHA-256 of a whole file, computed on a thread of its own while the run goes on (a Parquet run
+/// reads only the chunks it decodes; the audit record still names the input's digest).
+final class BackgroundDigest: Sendable {
+    private final class State: Sendable {
+        let result = Mutex<Result<[UInt8], any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+    }
+    private let state = State()
+
+    init(_ file: FileDescriptor) {
+        let state = self.state
+        let thread = Thread {
+            let r = Result<[UInt8], any Error> {
+                let h = try SHA256Hasher()
+                var buffer = [UInt8](repeating: 0, count: 4 << 20)
+                var offset = 0
+                while true {
+                    let n = try buffer.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+                    if n == 0 { break }
+                    try buffer.withUnsafeBytes { try h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    offset += n
+                }
+                return try h.finalize()
+            }
+            state.result.withLock { $0 = r }
+            state.done.signal()
+        }
+        thread.start()
+    }
+
+    /// Waits for the digest.
+    func wait() throws -> [UInt8] {
+        state.done.wait()
+        state.done.signal()
+        return try state.result.withLock { $0! }.get()
     }
 }

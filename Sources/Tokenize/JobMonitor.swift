@@ -14,7 +14,8 @@ final class ColumnMonitor {
     private let keyring: Keyring
     private let classify: TokenizeJob.Classifier
     private let inputName: String
-    private let sealed: Bool
+    /// Why the plan cannot change mid-stream (a sealed output, a Parquet copy); nil: it can.
+    private let fixedPlan: String?
     /// Columns whose decision a later batch can still change (kept, untagged, not named by the policy).
     private var watched: Set<String>
     /// Every column name decided so far.
@@ -24,12 +25,12 @@ final class ColumnMonitor {
     /// Reports of the columns the first batch did not decide (new keys, protected columns).
     private(set) var reports: [ColumnReport] = []
 
-    init(plan: JobPlan, policy: Policy, keyring: Keyring, classify: @escaping TokenizeJob.Classifier, inputName: String, sealed: Bool) {
+    init(plan: JobPlan, policy: Policy, keyring: Keyring, classify: @escaping TokenizeJob.Classifier, inputName: String, fixedPlan: String?) {
         self.policy = policy
         self.keyring = keyring
         self.classify = classify
         self.inputName = inputName
-        self.sealed = sealed
+        self.fixedPlan = fixedPlan
         known = Set(plan.columns.map(\.name))
         watched = Set(plan.columns.filter { $0.rule.action == .keep && $0.tag == nil && policy.columns[$0.name] == nil }.map(\.name))
     }
@@ -71,10 +72,8 @@ final class ColumnMonitor {
                 continue
             }
             let what = isNew ? "key '\(name)' first appears in \(records) holding" : "column '\(name)', kept so far, holds"
-            guard policy.onNewEvidence == .protect, !sealed else {
-                let why =
-                    sealed && policy.onNewEvidence == .protect
-                    ? " (on-new-evidence: protect cannot change a sealed output's manifest, which is fixed before the first frame)" : ""
+            guard policy.onNewEvidence == .protect, fixedPlan == nil else {
+                let why = policy.onNewEvidence == .protect ? fixedPlan.map { " (\($0))" } ?? "" : ""
                 throw JobError(
                     .newEvidence,
                     "\(inputName): \(what) values of type \(tag!) (\(records)); the run stopped before writing them\(why). "

@@ -2,6 +2,7 @@ import Crypto
 import Formats
 import Foundation
 import Keyring
+import Parquet
 import Pipeline
 import Sealing
 import SystemIO
@@ -70,6 +71,15 @@ struct JobWriter: PipelineWriter {
         var inputName: String
         /// A fault the tests inject (``JobFault``).
         var fault: JobFault? = nil
+        /// Parquet output: the source file whose untouched column chunks are copied, the columns
+        /// re-encoded from the batches, and those dropped.
+        var parquet: ParquetOutput? = nil
+
+        struct ParquetOutput: Sendable {
+            var source: ParquetFile
+            var reencode: Set<String>
+            var drop: Set<String>
+        }
 
         struct Seal: Sendable {
             var keyName: String
@@ -96,6 +106,7 @@ struct JobWriter: PipelineWriter {
 
     private let config: Config
     private var writer: any BatchWriter
+    private let parquet: ParquetCopyWriter?
     private let sink: CountingSink
     private let hasher: SHA256Hasher?
     private let sealer: SealingStage?
@@ -111,15 +122,35 @@ struct JobWriter: PipelineWriter {
         hasher = sealer == nil && c.hashOutput ? try SHA256Hasher() : nil
         let sink = sealer == nil ? CountingSink(fd: c.fd, hashing: hasher) : CountingSink(buffering: ())
         self.sink = sink
+        if let p = c.parquet {
+            do {
+                parquet = try ParquetCopyWriter(
+                    source: p.source, output: FileDescriptor(borrowing: c.fd, label: "the output"), reencode: p.reencode, drop: p.drop)
+            } catch let e as ParquetError { throw JobError(.outputUnsupported, e.reason) }
+        } else {
+            parquet = nil
+        }
         writer =
             switch c.format {
-            case .csv: try CSVWriter(sink: sink, options: CSVWriteOptions())
+            case .csv, .parquet: try CSVWriter(sink: sink, options: CSVWriteOptions())
             case .jsonl: JSONLWriter(sink: sink)
             }
         rejects = RejectsWriter(fd: c.rejectsFD)
     }
 
     mutating func write(_ u: JobUnit) throws -> Pipeline.Count {
+        if let parquet {
+            // A Parquet output copies the untouched columns of every row group whole: a record
+            // cannot be set aside, so a rejected one stops the run (naming it) before the footer.
+            if let v = u.valueRejects.first {
+                throw JobError(
+                    .recordRejected,
+                    "\(config.inputName): record \(v.record), column '\(v.column)': \(v.reason) — a Parquet output keeps every row (its untouched columns are copied as they are), so the run stops; the output is discarded"
+                )
+            }
+            do { try parquet.write(u.batch) } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
+            return (rows: u.batch.rowCount, bytes: 0)
+        }
         let hasRejectsFile = config.rejectsFD != nil
         for r in u.readRejects {
             rejectReasons["read: " + r.reason, default: 0] += 1
@@ -156,6 +187,13 @@ struct JobWriter: PipelineWriter {
     }
 
     mutating func finish() throws -> Output {
+        if let parquet {
+            do { try parquet.finish() } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
+            let size = Int(lseek(config.fd, 0, SEEK_CUR))
+            return Output(
+                bytesOut: size, outputSHA256: config.hashOutput ? try Self.digest(fd: config.fd, size: size) : nil, sealed: nil,
+                rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+        }
         try writer.flush()
         var sealed: Output.Sealed?
         if let sealer {
@@ -166,6 +204,24 @@ struct JobWriter: PipelineWriter {
         return Output(
             bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
             rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+    }
+}
+
+extension JobWriter {
+    /// SHA-256 of the first `size` bytes of a file (a Parquet output, read back from the page cache).
+    static func digest(fd: Int32, size: Int) throws -> [UInt8] {
+        let h = try SHA256Hasher()
+        let f = FileDescriptor(borrowing: fd, label: "the output")
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var offset = 0
+        while offset < size {
+            let want = min(buffer.count, size - offset)
+            let n = try buffer.withUnsafeMutableBytes { try f.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            guard n > 0 else { break }
+            try buffer.withUnsafeBytes { try h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += n
+        }
+        return try h.finalize()
     }
 }
 

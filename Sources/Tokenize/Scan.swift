@@ -1,6 +1,7 @@
 public import Columns
 import Formats
 import Foundation
+import Parquet
 import SystemIO
 public import Tagging
 
@@ -16,6 +17,17 @@ public enum Scan {
         _ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
         sampleRows: Int = 2000
     ) throws -> [ColumnClassification] {
+        if format == .parquet || (format == nil && (DataFormat.infer(path: path) == .parquet || DataFormat.hasParquetMagic(path: path))) {
+            guard path != "-" else {
+                throw JobError(.inputUnreadable, "Parquet input must be a file (its footer is at the end): stdin cannot be read as Parquet")
+            }
+            let reader: ParquetBatchReader
+            do { reader = ParquetBatchReader(file: try ParquetFile(path: path), batchRows: sampleRows) } catch let e as ParquetError {
+                throw JobError(e.code == .io ? .inputUnreadable : .inputInvalid, e.reason)
+            }
+            guard let first = try reader.next() else { return [] }
+            return classify(first.batch)
+        }
         let file: FileDescriptor
         do { file = path == "-" ? .standardInput : try FileDescriptor.open(path, .readOnly) } catch { throw JobError(.inputUnreadable, "\(error)") }
         defer { try? file.close() }
@@ -37,6 +49,7 @@ public enum Scan {
                     options: CSVReadOptions(
                         delimiter: delimiter, hasHeader: hasHeader, batchRows: sampleRows, sourceName: path == "-" ? "stdin" : path))
             case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: sampleRows))
+            case .parquet: throw JobError(.inputInvalid, "unreachable: Parquet is read above")
             }
         guard let first = try reader.next() else { return [] }
         return classify(first.batch)

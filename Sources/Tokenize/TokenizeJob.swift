@@ -3,20 +3,33 @@ import Crypto
 import Formats
 import Foundation
 public import Keyring
+import Parquet
 import Pipeline
 import Synchronization
 public import SystemIO
 
 /// Input and output formats the job reads and writes.
 public enum DataFormat: String, Sendable, Codable, CaseIterable {
-    case csv, jsonl
+    case csv, jsonl, parquet
 
-    /// From a file name: `.csv`, `.tsv` (tab-delimited CSV), `.jsonl` / `.ndjson`.
+    /// From a file name: `.csv`, `.tsv` (tab-delimited CSV), `.jsonl` / `.ndjson`, `.parquet` /
+    /// `.parq` / `.pq`.
     public static func infer(path: String) -> DataFormat? {
         let lower = path.lowercased()
         if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") { return .csv }
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .jsonl }
+        if lower.hasSuffix(".parquet") || lower.hasSuffix(".parq") || lower.hasSuffix(".pq") { return .parquet }
         return nil
+    }
+
+    /// Whether the file at `path` starts with Parquet's `PAR1` magic (false for stdin or an
+    /// unreadable file: the reader reports those).
+    public static func hasParquetMagic(path: String) -> Bool {
+        guard path != "-", let f = try? FileDescriptor.open(path, .readOnly) else { return false }
+        defer { try? f.close() }
+        var head = [UInt8](repeating: 0, count: 4)
+        let n = (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) ?? 0
+        return n == 4 && head == Array("PAR1".utf8)
     }
 }
 
@@ -135,7 +148,8 @@ public enum TokenizeJob {
         let plan = try JobPlan(
             mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: first?.batch,
             policy: policy, keyring: keyring, classify: classify)
-        let writerConfig = JobWriter.Config(
+        let parquetOutput = try input.parquet.map { try parquetPlan($0, plan: plan, o: o, policy: policy, inputName: summary.input) }
+        var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
             seal: try o.seal.map { so in
                 JobWriter.Config.Seal(
@@ -144,6 +158,8 @@ public enum TokenizeJob {
             },
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input,
             fault: o.fault)
+        config.parquet = parquetOutput
+        let writerConfig = config
 
         // Handed once to the writer thread.
         let outputFD = output.fd
@@ -152,7 +168,12 @@ public enum TokenizeJob {
         // Whole-stream classification: every later batch is checked against the plan (tokenize).
         let monitor =
             o.mode == .tokenize
-            ? ColumnMonitor(plan: plan, policy: policy, keyring: keyring, classify: classify, inputName: summary.input, sealed: o.seal != nil)
+            ? ColumnMonitor(
+                plan: plan, policy: policy, keyring: keyring, classify: classify, inputName: summary.input,
+                fixedPlan: o.seal != nil
+                    ? "on-new-evidence: protect cannot change a sealed output's manifest, which is fixed before the first frame"
+                    : input.format == .parquet
+                        ? "on-new-evidence: protect cannot re-encode a Parquet column whose earlier row groups were copied as they are" : nil)
             : nil
         var readingFirst = true
         let result = try Pipeline.run(
@@ -189,7 +210,7 @@ public enum TokenizeJob {
         summary.rowsIn = stats.records
         summary.rowsOut = result.writer.rows
         summary.rowsRejected = stats.rejects + written.rejectedPerColumn.values.reduce(0, +)
-        summary.bytesIn = stats.bytes
+        summary.bytesIn = input.parquet?.file.size ?? stats.bytes
         summary.bytesOut = written.bytesOut
         if o.mode != .retokenize { summary.inputSHA256 = Hex.encode(try input.digest()) }
         if let digest = written.outputSHA256 { summary.outputSHA256 = Hex.encode(digest) }
@@ -231,6 +252,56 @@ public enum TokenizeJob {
     }
 }
 
+extension TokenizeJob {
+    /// A Parquet run's output plan, checked before any output: the columns the batches carry
+    /// transformed, those dropped, and the columns no batch holds (nested, or BOOLEAN / FLOAT /
+    /// DOUBLE / INT96). A nested column is never looked into, so a tokenize run refuses one the
+    /// policy does not name (fail closed); a rule that would transform such a column is refused
+    /// by name. From the first batch on, only the columns that are transformed, still watched
+    /// by the monitor, or scanned on the way out are decoded.
+    static func parquetPlan(
+        _ reader: ParquetBatchReader, plan: JobPlan, o: Options, policy: Policy, inputName: String
+    ) throws -> JobWriter.Config.ParquetOutput {
+        if o.seal != nil {
+            throw JobError(
+                .outputUnsupported,
+                "\(inputName): sealing a Parquet input (--seal) is not supported yet; tokenize it to Parquet, then `tokengate seal` the result")
+        }
+        if o.output != "-", let f = DataFormat.infer(path: o.output), f != .parquet {
+            throw JobError(.outputUnsupported, "\(inputName) is Parquet: the output is Parquet too (name it *.parquet), not \(f.rawValue)")
+        }
+        var drop = plan.dropNames
+        for (name, why) in reader.uninspected {
+            guard let rule = policy.columns[name] else {
+                if why == "nested" && o.mode == .tokenize {
+                    throw JobError(
+                        .columnUnresolved,
+                        "\(inputName): column '\(name)' is a nested Parquet column (LIST, MAP or group): tokengate does not look inside nested columns, so it cannot tell whether it holds sensitive values — name it in the policy after review (`\(name): { action: keep }`, or `{ action: drop }`)"
+                    )
+                }
+                continue
+            }
+            switch rule.action {
+            case .keep: continue
+            case .drop: drop.insert(name)
+            default:
+                throw JobError(
+                    .outputUnsupported,
+                    "\(inputName): column '\(name)' is \(why == "nested" ? "a nested Parquet column" : "of Parquet type \(why)"): tokengate transforms flat byte-array, integer and date columns only (the policy asks \(rule.action.rawValue) for it)"
+                )
+            }
+        }
+        let active = Set(plan.active.map(\.name))
+        if !(o.mode == .tokenize && o.verifyOutput) {
+            let watched =
+                o.mode == .tokenize
+                ? Set(plan.columns.filter { $0.rule.action == .keep && $0.tag == nil && policy.columns[$0.name] == nil }.map(\.name)) : []
+            reader.decodeOnly(active.union(watched))
+        }
+        return JobWriter.Config.ParquetOutput(source: reader.file, reencode: active, drop: drop)
+    }
+}
+
 /// An error of a tokenize, detokenize or retokenize run (or of `scan`). Equality compares the code
 /// only; the description is `code: reason`.
 public typealias JobError = ModuleError<JobErrorCode>
@@ -239,6 +310,12 @@ public typealias JobError = ModuleError<JobErrorCode>
 public enum JobErrorCode: String, ErrorCode {
     /// The input file cannot be opened.
     case inputUnreadable
+    /// The input is not valid in its format, or uses a feature tokengate does not read (a Parquet
+    /// file with a corrupt footer, an unsupported codec); the reason names file and feature.
+    case inputInvalid
+    /// The input cannot be written in the output format asked for (a nested Parquet column
+    /// named for a transform, a Parquet output from CSV).
+    case outputUnsupported
     /// The policy does not permit the operation (no detokenize section).
     case permissionDenied
     /// The options do not fit the mode (retokenize without seal options).

@@ -15,7 +15,7 @@ struct ScanCommand: ParsableCommand {
             JSON: {"columns":[{"name","index","tag"|null,"status","confidence","sampled","matched",…}]}
             """)
     @Argument(help: "File to scan, or - for stdin.") var path: String
-    @Option(help: "csv or jsonl (default: from the extension).") var format: String?
+    @Option(help: "csv, jsonl or parquet (default: from the extension, else the PAR1 magic or the first line).") var format: String?
     @Option(help: "Rows sampled from the head of the file.") var sampleRows = 2000
     @Flag(help: "Print JSON.") var json = false
     @Option(

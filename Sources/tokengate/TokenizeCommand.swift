@@ -10,7 +10,9 @@ let defaultWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("in"), help: "Input file, or - for stdin.") var input = "-"
     @Option(name: .customLong("out"), help: "Output file (written to a temporary name, renamed on success), or - for stdout.") var output = "-"
-    @Option(help: "csv or jsonl (default: from the file extension, else sniffed from the first line: `{` means JSON Lines).") var format: String?
+    @Option(
+        help: "csv, jsonl or parquet (default: from the file extension, else sniffed: the PAR1 magic means Parquet, a first line starting with `{` JSON Lines)."
+    ) var format: String?
     @Option(help: "CSV delimiter: one character, or 'tab'.") var delimiter = ","
     @Flag(help: "CSV without a header row (columns are named column1, column2, …).") var noHeader = false
     @Option(help: "Policy file (default: the built-in policy, keys-config/policy.default.yaml).") var policy: String?
@@ -31,7 +33,7 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         _ = try fileMode(mode)
-        guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv or jsonl") }
+        guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv, jsonl or parquet") }
         guard delimiter == "tab" || delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one character or 'tab'") }
         guard batchRows > 0, workers > 0 else { throw ValidationError("--batch-rows and --workers must be positive") }
     }

@@ -10,7 +10,7 @@ nested or unknown name is an error, exit 2). Values follow the column's Parquet 
 logical type (read from pf.schema, not from the Arrow type pyarrow picks), null -> null:
   BOOLEAN               "true" / "false"
   INT32/INT64 (any INT logical type, signed or unsigned; also no logical type)  decimal digits
-  FLOAT/DOUBLE (and FLOAT16)  {"f": number}, or {"f": "inf" | "-inf" | "nan"}
+  FLOAT/DOUBLE (and FLOAT16)  {"f": "<Python repr of the value as a double>"}, or {"f": "inf" | "-inf" | "nan"}
   STRING / ENUM / JSON  the string
   other BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY (incl. UUID, BSON, INTERVAL)  {"hex": "lowercase hex"}
   DATE                  "YYYY-MM-DD"
@@ -79,7 +79,7 @@ def fmt_float(v):
         return {"f": "nan"}
     if v in (float("inf"), float("-inf")):
         return {"f": "inf" if v > 0 else "-inf"}
-    return {"f": v}
+    return {"f": repr(v)}
 
 
 def plain(arr):
@@ -181,7 +181,15 @@ def main():
     ap = argparse.ArgumentParser(description="Dump flat Parquet columns in canonical text form.")
     ap.add_argument("file")
     ap.add_argument("--columns", help="comma-separated top-level flat column names")
+    ap.add_argument("--nested-names", action="store_true", help="print the names of the nested top-level columns, one a line")
     a = ap.parse_args()
+    if a.nested_names:
+        pf = pq.ParquetFile(a.file)
+        flat = flat_columns(pf)
+        for f in pf.schema_arrow:
+            if f.name not in flat:
+                sys.stdout.write(f.name + "\n")
+        return
     cols = [c for c in a.columns.split(",") if c] if a.columns else None
     json.dump(dump(a.file, cols), sys.stdout, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     sys.stdout.write("\n")

@@ -1,0 +1,223 @@
+public import Columns
+public import Formats
+public import SystemIO
+
+/// Reads a Parquet file as batches of text values (``ValueText``) for the tagger and the
+/// transforms: per batch up to `batchRows` rows of one row group, only the flat top-level
+/// columns that can hold sensitive values (BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY, INT32, INT64 —
+/// strings, numbers, dates), and of those only the ones still asked for (``decodeOnly(_:)``).
+/// A row group without rows gives a batch without rows, so the writer keeps it.
+public final class ParquetBatchReader: BatchReader {
+    public let file: ParquetFile
+    /// The columns batches can hold, in schema order.
+    public let names: [String]
+    /// Top-level columns no batch holds: nested ones (LIST, MAP, groups) and those of other types
+    /// (BOOLEAN, FLOAT, DOUBLE, INT96), with why.
+    public let uninspected: [(name: String, why: String)]
+    private let leafOf: [Int]
+    private var decoding: [Bool]
+    private let batchRows: Int
+    private var group = 0
+    private var rowInGroup = 0
+    private var rowBase = 0
+    private var decoders: [ColumnChunkDecoder?] = []
+    public private(set) var stats = ReadStats()
+
+    /// - Parameter allFlatColumns: also decode flat BOOLEAN, FLOAT, DOUBLE and INT96 columns
+    ///   (a full read; the tokenize job does not need them).
+    public init(file: ParquetFile, batchRows: Int, allFlatColumns: Bool = false) {
+        self.file = file
+        self.batchRows = max(1, batchRows)
+        var names: [String] = []
+        var leafOf: [Int] = []
+        var other: [(String, String)] = []
+        for top in file.schema.topLevel {
+            let leaf = file.schema.leaves[top.firstLeaf]
+            if top.leafCount != 1 || leaf.isNested || leaf.maxDefinitionLevel > 1 {
+                other.append((top.name, "nested"))
+            } else if allFlatColumns || [PhysicalType.byteArray, .fixedLenByteArray, .int32, .int64].contains(leaf.physicalType) {
+                names.append(top.name)
+                leafOf.append(top.firstLeaf)
+            } else {
+                other.append((top.name, "\(leaf.physicalType)"))
+            }
+        }
+        self.names = names
+        self.leafOf = leafOf
+        uninspected = other
+        decoding = Array(repeating: true, count: names.count)
+    }
+
+    /// From the next row group on, decode only these columns (never more than before: a column
+    /// dropped from decoding mid-file is not decoded again).
+    public func decodeOnly(_ keep: Set<String>) {
+        for (i, n) in names.enumerated() where !keep.contains(n) { decoding[i] = false }
+    }
+
+    public func next() throws -> ReadResult? {
+        let groups = file.metadata.rowGroups.count
+        guard group < groups else { return nil }
+        let rowsInGroup = file.rows(inRowGroup: group)
+        if rowInGroup == 0 {
+            decoders = try names.indices.map { i in decoding[i] ? try ColumnChunkDecoder(file: file, rowGroup: group, column: leafOf[i]) : nil }
+            stats.bytes += Int(file.metadata.rowGroups[group].columns.reduce(Int64(0)) { $0 + ($1.metaData?.totalCompressedSize ?? 0) })
+        }
+        let n = min(batchRows, rowsInGroup - rowInGroup)
+        var cols: [ByteColumn] = []
+        var kinds: [[UInt8]] = []
+        var batchNames: [String] = []
+        for i in names.indices {
+            guard decoders[i] != nil else { continue }
+            var col = ByteColumn(reservingValues: n, bytes: n * 16)
+            var k: [UInt8] = []
+            k.reserveCapacity(n)
+            try decoders[i]!.read(n, into: &col, kinds: &k)
+            batchNames.append(names[i])
+            cols.append(col)
+            kinds.append(k.contains(CellKind.null.rawValue) ? k : [])
+        }
+        var layout = SourceLayout(format: .parquet, columnCount: cols.count)
+        layout.kinds = kinds
+        layout.parquet = ParquetSlice(rowGroup: group, firstRow: rowInGroup, rowsInGroup: rowsInGroup)
+        let first = rowBase + rowInGroup + 1
+        let batch = Batch(
+            names: batchNames, columns: cols, rowNumbers: Array(first..<(first + n)), prologue: [], epilogue: [], layout: layout)
+        stats.records += n
+        stats.rows += n
+        rowInGroup += n
+        if rowInGroup == rowsInGroup {
+            rowBase += rowsInGroup
+            group += 1
+            rowInGroup = 0
+            decoders = []
+        }
+        return ReadResult(batch: batch, rejects: [])
+    }
+}
+
+/// Writes the tokenized copy of a Parquet file from the batches of its ``ParquetBatchReader``:
+/// per row group, the transformed columns are encoded again from the batches (same codec,
+/// dictionary where the source used one, fresh statistics), every other column chunk is copied
+/// as its compressed bytes with its metadata, and dropped columns are left out. Row groups, row
+/// order, schema, key-value metadata and column order stay as they were; page indexes and bloom
+/// filters of the source are not carried over (they would describe other bytes).
+///
+/// Every row of every row group must arrive: a batch that lost rows (a rejected record) cannot
+/// be written, since the copied columns still hold them.
+public final class ParquetCopyWriter {
+    private let source: ParquetFile
+    private let writer: ParquetFileWriter
+    private let reencode: [Int: String]
+    private let dropLeaves: Set<Int>
+    private let dropTop: Set<Int>
+    private var group = 0
+    private var seen = 0
+    private var encoders: [Int: ColumnChunkEncoder] = [:]
+
+    /// - Parameters:
+    ///   - reencode: columns whose values the batches carry transformed.
+    ///   - drop: top-level columns to leave out.
+    public init(source: ParquetFile, output: FileDescriptor, reencode: Set<String>, drop: Set<String>) throws {
+        self.source = source
+        var re: [Int: String] = [:]
+        var dl = Set<Int>()
+        var dt = Set<Int>()
+        for (t, top) in source.schema.topLevel.enumerated() {
+            if drop.contains(top.name) {
+                dt.insert(t)
+                for l in top.firstLeaf..<(top.firstLeaf + top.leafCount) { dl.insert(l) }
+            } else if reencode.contains(top.name) {
+                let leaf = source.schema.leaves[top.firstLeaf]
+                guard top.leafCount == 1, !leaf.isNested, leaf.maxDefinitionLevel <= 1 else {
+                    throw ParquetError(.invalidOptions, "\(source.path): column '\(top.name)' is nested: tokengate does not transform nested Parquet columns")
+                }
+                // Checks the type can be written back before any output.
+                _ = try ColumnChunkEncoder(column: leaf, codec: .uncompressed, dictionary: false)
+                re[top.firstLeaf] = top.name
+            }
+        }
+        self.reencode = re
+        dropLeaves = dl
+        dropTop = dt
+        writer = try ParquetFileWriter(descriptor: output)
+    }
+
+    public func write(_ batch: Batch) throws {
+        guard let slice = batch.layout.parquet else {
+            throw ParquetError(.invalidOptions, "Parquet output copies a Parquet input: the batches are not from one")
+        }
+        guard slice.rowGroup == group, slice.firstRow == seen else { throw lostRows(at: batch.rowNumbers.first ?? 0) }
+        if seen == 0 {
+            encoders = [:]
+            for (leaf, _) in reencode {
+                let md = source.metadata.rowGroups[group].columns[leaf].metaData!
+                let dict = md.encodings.contains(.rleDictionary) || md.encodings.contains(.plainDictionary)
+                encoders[leaf] = try ColumnChunkEncoder(column: source.schema.leaves[leaf], codec: md.codec, dictionary: dict)
+            }
+        }
+        for (leaf, name) in reencode {
+            guard let ci = batch.columnIndex(named: name) else {
+                throw ParquetError(.invalidOptions, "column '\(name)' is missing from a batch of row group \(group)")
+            }
+            let rows = batch.rowNumbers
+            try encoders[leaf]!.append(batch.columns[ci], kinds: batch.kinds(column: ci), rows: 0..<batch.rowCount) { "record \(rows[$0])" }
+        }
+        seen += batch.rowCount
+        if seen > slice.rowsInGroup { throw lostRows(at: batch.rowNumbers.first ?? 0) }
+        if seen == slice.rowsInGroup { try endGroup() }
+    }
+
+    private func lostRows(at record: Int) -> ParquetError {
+        ParquetError(
+            .invalidOptions,
+            "\(source.path): row group \(group) did not arrive whole (near record \(record)): a Parquet output keeps every row, since its untouched columns are copied as they are"
+        )
+    }
+
+    private func endGroup() throws {
+        let rawGroup = source.footer.structList(4)?[group]
+        writer.beginRowGroup(rows: source.rows(inRowGroup: group), source: rawGroup)
+        for leaf in source.schema.leaves.indices where !dropLeaves.contains(leaf) {
+            if var e = encoders[leaf] {
+                let md = source.metadata.rowGroups[group].columns[leaf].metaData!
+                let chunk = try e.finish()
+                try writer.writeChunk(chunk, column: source.schema.leaves[leaf], codec: md.codec, sourceMetadata: rawGroup?.structList(1)?[leaf].structure(3))
+            } else {
+                try writer.copyChunk(from: source, rowGroup: group, column: leaf)
+            }
+        }
+        writer.endRowGroup()
+        encoders = [:]
+        group += 1
+        seen = 0
+    }
+
+    /// Writes the footer. Every row group of the source must have been written.
+    public func finish() throws {
+        // Row groups without rows that no batch announced (a reader always announces them).
+        guard group == source.metadata.rowGroups.count, seen == 0 else { throw lostRows(at: 0) }
+        var base = source.footer
+        if !dropTop.isEmpty {
+            // Schema without the dropped fields (each with its whole subtree).
+            var kept: [ThriftValue] = []
+            let elements = source.footer.structList(2) ?? []
+            var root = elements[0]
+            root.set(5, .i32(Int32(source.schema.topLevel.count - dropTop.count)))
+            kept.append(.structure(root))
+            let tops = source.schema.topLevel
+            for (t, top) in tops.enumerated() where !dropTop.contains(t) {
+                let end = t + 1 < tops.count ? tops[t + 1].elementIndex : elements.count
+                for e in top.elementIndex..<end { kept.append(.structure(elements[e])) }
+            }
+            base.set(2, .list(.structure, kept))
+            if let orders = source.footer.list(7) {
+                base.set(7, .list(.structure, orders.enumerated().filter { !dropLeaves.contains($0.offset) }.map(\.element)))
+            }
+            // pyarrow's serialized Arrow schema would name the dropped fields.
+            if let kv = source.footer.structList(5) {
+                base.set(5, .list(.structure, kv.filter { $0.string(1) != "ARROW:schema" }.map { .structure($0) }))
+            }
+        }
+        try writer.finish(base: base)
+    }
+}
