@@ -220,6 +220,9 @@ public struct ColumnChunkEncoder {
         return out
     }
 
+    /// Bytes held for the chunk so far (encoded pages and the page being filled).
+    public var bufferedBytes: Int { pages.count + plain.count + 4 * indices.count + (dictionary?.byteSize ?? frozenDictionary?.byteSize ?? 0) }
+
     /// The chunk: dictionary page (when one was used) and the data pages, with its statistics.
     public mutating func finish() throws -> EncodedChunk {
         try flushPage()

@@ -74,6 +74,8 @@ struct JobWriter: PipelineWriter {
         /// Parquet output: the source file whose untouched column chunks are copied, the columns
         /// re-encoded from the batches, and those dropped.
         var parquet: ParquetOutput? = nil
+        /// A CSV or JSON Lines input written as a new Parquet file (`--out x.parquet`).
+        var parquetTable = false
 
         struct ParquetOutput: Sendable {
             var source: ParquetFile
@@ -107,6 +109,7 @@ struct JobWriter: PipelineWriter {
     private let config: Config
     private var writer: any BatchWriter
     private let parquet: ParquetCopyWriter?
+    private let table: ParquetTableWriter?
     private let sink: CountingSink
     private let hasher: SHA256Hasher?
     private let sealer: SealingStage?
@@ -130,6 +133,7 @@ struct JobWriter: PipelineWriter {
         } else {
             parquet = nil
         }
+        table = c.parquetTable ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output")) : nil
         writer =
             switch c.format {
             case .csv, .parquet: try CSVWriter(sink: sink, options: CSVWriteOptions())
@@ -173,7 +177,13 @@ struct JobWriter: PipelineWriter {
             }
             try rejects.write(record: v.record, line: nil, stage: config.mode.rawValue, column: v.column, reason: v.reason, raw: nil, values: v.values)
         }
-        try writer.write(u.batch)
+        if let table {
+            do { try table.write(u.batch) } catch let e as ParquetError {
+                throw JobError(e.code == .io ? .recordRejected : .outputUnsupported, "\(config.inputName): \(e.reason)")
+            }
+        } else {
+            try writer.write(u.batch)
+        }
         if let sealer {
             // One batch per frame: flush the encoder, seal what it produced.
             try writer.flush()
@@ -187,8 +197,11 @@ struct JobWriter: PipelineWriter {
     }
 
     mutating func finish() throws -> Output {
-        if let parquet {
-            do { try parquet.finish() } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
+        if parquet != nil || table != nil {
+            do {
+                try parquet?.finish()
+                try table?.finish()
+            } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             let size = Int(lseek(config.fd, 0, SEEK_CUR))
             return Output(
                 bytesOut: size, outputSHA256: config.hashOutput ? try Self.digest(fd: config.fd, size: size) : nil, sealed: nil,

@@ -159,6 +159,13 @@ public enum TokenizeJob {
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input,
             fault: o.fault)
         config.parquet = parquetOutput
+        if input.format != .parquet, o.output != "-", DataFormat.infer(path: o.output) == .parquet {
+            guard o.seal == nil else {
+                throw JobError(
+                    .outputUnsupported, "--seal writes a sealed dataset, not a Parquet file: name the output *.tgs, or tokenize to Parquet and then seal it")
+            }
+            config.parquetTable = true
+        }
         let writerConfig = config
 
         // Handed once to the writer thread.

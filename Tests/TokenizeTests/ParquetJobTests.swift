@@ -100,4 +100,34 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         // Every column equal to the input again (values, schema, metadata, statistics; three readers).
         try PythonOracle.check("verify_tokenized.py", [input, d.output] + skip)
     }
+
+    @Test func aCSVFeedLandsAsParquetAndDetokenizesBack() throws {
+        let kr = try keyring(["pqc-pan", "pqc-ssn", "pqc-email"])
+        let dir = try tempDir()
+        let csv =
+            "id,card,ssn,email,note\n1,4111111111111111,123-45-6788,ada.l@example.com,\"hello, world\"\n2,5555555555554444,078-05-1121,alan.t@example.org,\n"
+        try csv.write(toFile: dir + "/in.csv", atomically: true, encoding: .utf8)
+        var o = TokenizeJob.Options()
+        o.input = dir + "/in.csv"
+        o.output = dir + "/safe.parquet"
+        let s = try TokenizeJob.run(o, policy: policy("pqc"), keyring: kr, classify: parquetByName)
+        #expect(s.reconciles && s.rowsOut == 2)
+        func columns(_ path: String) throws -> [String: [String?]] {
+            let dump = try JSONSerialization.jsonObject(with: Data(PythonOracle.check("dump.py", [path]).utf8)) as! [String: Any]
+            return (dump["columns"] as! [String: [Any]]).mapValues { $0.map { $0 as? String } }
+        }
+        let safe = try columns(o.output)
+        #expect(safe["id"] == ["1", "2"] && safe["note"] == ["hello, world", ""])
+        #expect(safe["card"]?.allSatisfy { $0 != nil && $0!.count == 16 } == true && safe["card"] != ["4111111111111111", "5555555555554444"])
+        #expect(safe["ssn"]?.contains("123-45-6788") == false)
+
+        var d = TokenizeJob.Options()
+        d.mode = .detokenize
+        d.input = o.output
+        d.output = dir + "/back.parquet"
+        _ = try TokenizeJob.run(d, policy: policy("pqc"), keyring: kr, classify: parquetByName, authorization: grantedForTests)
+        let back = try columns(d.output)
+        #expect(back["card"] == ["4111111111111111", "5555555555554444"] && back["ssn"] == ["123-45-6788", "078-05-1121"])
+        #expect(back["email"] == ["ada.l@example.com", "alan.t@example.org"] && back["note"] == ["hello, world", ""])
+    }
 }
