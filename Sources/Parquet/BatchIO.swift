@@ -48,10 +48,13 @@ public final class ParquetBatchReader: BatchReader {
         decoding = Array(repeating: true, count: names.count)
     }
 
-    /// From the next row group on, decode only these columns (never more than before: a column
-    /// dropped from decoding mid-file is not decoded again).
+    /// From the next batch on, decode only these columns (never more than before: a column
+    /// dropped from decoding is not decoded again).
     public func decodeOnly(_ keep: Set<String>) {
-        for (i, n) in names.enumerated() where !keep.contains(n) { decoding[i] = false }
+        for (i, n) in names.enumerated() where !keep.contains(n) {
+            decoding[i] = false
+            if i < decoders.count { decoders[i] = nil }
+        }
     }
 
     public func next() throws -> ReadResult? {
@@ -117,7 +120,11 @@ public final class ParquetCopyWriter {
     /// - Parameters:
     ///   - reencode: columns whose values the batches carry transformed.
     ///   - drop: top-level columns to leave out.
-    public init(source: ParquetFile, output: FileDescriptor, reencode: Set<String>, drop: Set<String>) throws {
+    /// - Parameter observer: sees every byte of the output in order (its digest).
+    public init(
+        source: ParquetFile, output: FileDescriptor, reencode: Set<String>, drop: Set<String>,
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws {
         self.source = source
         var re: [Int: String] = [:]
         var dl = Set<Int>()
@@ -139,7 +146,7 @@ public final class ParquetCopyWriter {
         self.reencode = re
         dropLeaves = dl
         dropTop = dt
-        writer = try ParquetFileWriter(descriptor: output)
+        writer = try ParquetFileWriter(descriptor: output, observer: observer)
     }
 
     public func write(_ batch: Batch) throws {
@@ -192,6 +199,9 @@ public final class ParquetCopyWriter {
         seen = 0
     }
 
+    /// Bytes written to the output so far.
+    public var bytesWritten: Int { writer.offset }
+
     /// Writes the footer. Every row group of the source must have been written.
     public func finish() throws {
         // Row groups without rows that no batch announced (a reader always announces them).
@@ -238,8 +248,11 @@ public final class ParquetTableWriter {
     private var rowsInGroup = 0
     static let rowGroupBytes = 64 << 20
 
-    public init(output: FileDescriptor, codec: CompressionCodec = .snappy, rowGroupRows: Int = 1 << 20) throws {
-        writer = try ParquetFileWriter(descriptor: output)
+    public init(
+        output: FileDescriptor, codec: CompressionCodec = .snappy, rowGroupRows: Int = 1 << 20,
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws {
+        writer = try ParquetFileWriter(descriptor: output, observer: observer)
         self.codec = codec
         self.rowGroupRows = max(1, rowGroupRows)
     }
@@ -282,6 +295,9 @@ public final class ParquetTableWriter {
             }
         }
     }
+
+    /// Bytes written to the output so far.
+    public var bytesWritten: Int { writer.offset }
 
     private func startGroup() throws {
         guard let schema else { return }

@@ -289,15 +289,48 @@ public final class ParquetFileWriter {
     private var groupReencoded = false
     private(set) public var rows = 0
 
+    /// Sees every byte written, in order (the run's output digest); nil: copied chunks go
+    /// through the kernel (`copy_file_range`) without passing through this process.
+    private let observer: ((UnsafeRawBufferPointer) throws -> Void)?
+    private var copyBuffer: [UInt8] = []
+
     /// Writes the leading magic.
-    public init(descriptor: FileDescriptor) throws {
+    public init(descriptor: FileDescriptor, observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws {
         out = descriptor
+        self.observer = observer
         try write(Array("PAR1".utf8))
     }
 
     private func write(_ b: [UInt8]) throws {
+        try b.withUnsafeBytes { try write($0) }
+    }
+
+    private func write(_ b: UnsafeRawBufferPointer) throws {
+        try observer?(b)
         do { try out.write(b) } catch { throw ParquetError(.io, "\(error)") }
         offset += b.count
+    }
+
+    /// Appends `count` bytes of `source` from `at`: in the kernel, or (with an observer) through
+    /// a buffer the observer sees.
+    private func copy(from source: FileDescriptor, at start: Int, count: Int) throws {
+        guard observer != nil else {
+            do { try out.append(from: source, at: start, count: count) } catch { throw ParquetError(.io, "\(error)") }
+            offset += count
+            return
+        }
+        if copyBuffer.isEmpty { copyBuffer = [UInt8](repeating: 0, count: 1 << 20) }
+        var done = 0
+        while done < count {
+            let want = min(copyBuffer.count, count - done)
+            let got: Int
+            do {
+                got = try copyBuffer.withUnsafeMutableBytes { try source.read(at: start + done, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            } catch { throw ParquetError(.io, "\(error)") }
+            guard got == want else { throw ParquetError(.corrupt, "the source ends inside a column chunk at \(start + done + got)") }
+            try copyBuffer.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<want])) }
+            done += want
+        }
     }
 
     /// Starts a row group of `rows` rows; `source`: the row group it copies (its sorting columns
@@ -317,9 +350,8 @@ public final class ParquetFileWriter {
     public func copyChunk(from file: ParquetFile, rowGroup g: Int, column c: Int) throws {
         let md = file.metadata.rowGroups[g].columns[c].metaData!
         let r = try ParquetFile.byteRange(of: md, what: "\(file.path): row group \(g), column \(c)")
-        do { try out.append(from: file.file, at: r.lowerBound, count: r.count) } catch { throw ParquetError(.io, "\(error)") }
         let start = offset
-        offset += r.count
+        try copy(from: file.file, at: r.lowerBound, count: r.count)
         let delta = Int64(start - r.lowerBound)
         guard let rawChunk = file.footer.structList(4)?[g].structList(1)?[c], var meta = rawChunk.structure(3) else {
             throw ParquetError(.corrupt, "\(file.path): row group \(g), column \(c): no column metadata")

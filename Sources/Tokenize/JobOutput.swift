@@ -125,15 +125,18 @@ struct JobWriter: PipelineWriter {
         hasher = sealer == nil && c.hashOutput ? try SHA256Hasher() : nil
         let sink = sealer == nil ? CountingSink(fd: c.fd, hashing: hasher) : CountingSink(buffering: ())
         self.sink = sink
+        // A Parquet output is hashed on the way, copied chunks included.
+        let observer: ((UnsafeRawBufferPointer) throws -> Void)? = hasher.map { h in { try h.update($0) } }
         if let p = c.parquet {
             do {
                 parquet = try ParquetCopyWriter(
-                    source: p.source, output: FileDescriptor(borrowing: c.fd, label: "the output"), reencode: p.reencode, drop: p.drop)
+                    source: p.source, output: FileDescriptor(borrowing: c.fd, label: "the output"), reencode: p.reencode, drop: p.drop,
+                    observer: observer)
             } catch let e as ParquetError { throw JobError(.outputUnsupported, e.reason) }
         } else {
             parquet = nil
         }
-        table = c.parquetTable ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output")) : nil
+        table = c.parquetTable ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output"), observer: observer) : nil
         writer =
             switch c.format {
             case .csv, .parquet: try CSVWriter(sink: sink, options: CSVWriteOptions())
@@ -204,7 +207,7 @@ struct JobWriter: PipelineWriter {
             } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             let size = Int(lseek(config.fd, 0, SEEK_CUR))
             return Output(
-                bytesOut: size, outputSHA256: config.hashOutput ? try Self.digest(fd: config.fd, size: size) : nil, sealed: nil,
+                bytesOut: size, outputSHA256: try hasher?.finalize(), sealed: nil,
                 rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
         }
         try writer.flush()
@@ -217,24 +220,6 @@ struct JobWriter: PipelineWriter {
         return Output(
             bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
             rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
-    }
-}
-
-extension JobWriter {
-    /// SHA-256 of the first `size` bytes of a file (a Parquet output, read back from the page cache).
-    static func digest(fd: Int32, size: Int) throws -> [UInt8] {
-        let h = try SHA256Hasher()
-        let f = FileDescriptor(borrowing: fd, label: "the output")
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var offset = 0
-        while offset < size {
-            let want = min(buffer.count, size - offset)
-            let n = try buffer.withUnsafeMutableBytes { try f.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
-            guard n > 0 else { break }
-            try buffer.withUnsafeBytes { try h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += n
-        }
-        return try h.finalize()
     }
 }
 
