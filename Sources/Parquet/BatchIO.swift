@@ -121,8 +121,9 @@ public final class ParquetCopyWriter {
     ///   - reencode: columns whose values the batches carry transformed.
     ///   - drop: top-level columns to leave out.
     /// - Parameter observer: sees every byte of the output in order (its digest).
+    ///   - output: the descriptor to write; nil: buffer the output for ``takeBuffered()``.
     public init(
-        source: ParquetFile, output: FileDescriptor, reencode: Set<String>, drop: Set<String>,
+        source: ParquetFile, output: FileDescriptor?, reencode: Set<String>, drop: Set<String>,
         observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
     ) throws {
         self.source = source
@@ -146,8 +147,14 @@ public final class ParquetCopyWriter {
         self.reencode = re
         dropLeaves = dl
         dropTop = dt
-        writer = try ParquetFileWriter(descriptor: output, observer: observer)
+        writer = try output.map { try ParquetFileWriter(descriptor: $0, observer: observer) } ?? ParquetFileWriter(buffering: ())
     }
+
+    /// Rows of the row groups written so far.
+    public var rowsWritten: Int { writer.rows }
+
+    /// What a buffering writer wrote since the last call.
+    public func takeBuffered() -> [UInt8] { writer.takeBuffered() }
 
     public func write(_ batch: Batch) throws {
         guard let slice = batch.layout.parquet else {

@@ -278,7 +278,9 @@ public struct ColumnChunkEncoder {
 /// Writes a Parquet file sequentially to a descriptor: the magic, row groups of column chunks
 /// (copied verbatim from a source file or encoded), and the footer last.
 public final class ParquetFileWriter {
-    private let out: FileDescriptor
+    /// nil: the bytes are buffered for the caller (``takeBuffered()``).
+    private let out: FileDescriptor?
+    private var buffered: [UInt8] = []
     private(set) public var offset = 0
     private var rowGroups: [ThriftValue] = []
     private var chunks: [ThriftValue] = []
@@ -301,20 +303,38 @@ public final class ParquetFileWriter {
         try write(Array("PAR1".utf8))
     }
 
+    /// A writer that buffers what it writes; the caller takes it with ``takeBuffered()`` (to
+    /// seal it, frame by frame).
+    public init(buffering: Void) throws {
+        out = nil
+        observer = nil
+        try write(Array("PAR1".utf8))
+    }
+
+    /// The bytes written since the last call (a buffering writer).
+    public func takeBuffered() -> [UInt8] {
+        defer { buffered.removeAll(keepingCapacity: true) }
+        return buffered
+    }
+
     private func write(_ b: [UInt8]) throws {
         try b.withUnsafeBytes { try write($0) }
     }
 
     private func write(_ b: UnsafeRawBufferPointer) throws {
         try observer?(b)
-        do { try out.write(b) } catch { throw ParquetError(.io, "\(error)") }
+        if let out {
+            do { try out.write(b) } catch { throw ParquetError(.io, "\(error)") }
+        } else {
+            buffered.append(contentsOf: b)
+        }
         offset += b.count
     }
 
     /// Appends `count` bytes of `source` from `at`: in the kernel, or (with an observer) through
     /// a buffer the observer sees.
     private func copy(from source: FileDescriptor, at start: Int, count: Int) throws {
-        guard observer != nil else {
+        if observer == nil, let out {
             do { try out.append(from: source, at: start, count: count) } catch { throw ParquetError(.io, "\(error)") }
             offset += count
             return

@@ -129,9 +129,10 @@ struct JobWriter: PipelineWriter {
         let observer: ((UnsafeRawBufferPointer) throws -> Void)? = hasher.map { h in { try h.update($0) } }
         if let p = c.parquet {
             do {
+                // Sealed: the Parquet bytes are buffered and sealed as each row group completes.
                 parquet = try ParquetCopyWriter(
-                    source: p.source, output: FileDescriptor(borrowing: c.fd, label: "the output"), reencode: p.reencode, drop: p.drop,
-                    observer: observer)
+                    source: p.source, output: sealer == nil ? FileDescriptor(borrowing: c.fd, label: "the output") : nil, reencode: p.reencode,
+                    drop: p.drop, observer: observer)
             } catch let e as ParquetError { throw JobError(.outputUnsupported, e.reason) }
         } else {
             parquet = nil
@@ -155,7 +156,10 @@ struct JobWriter: PipelineWriter {
                     "\(config.inputName): record \(v.record), column '\(v.column)': \(v.reason) — a Parquet output keeps every row (its untouched columns are copied as they are), so the run stops; the output is discarded"
                 )
             }
+            let before = parquet.rowsWritten
             do { try parquet.write(u.batch) } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
+            // A sealed Parquet output: each completed row group goes into the sealed stream with its records.
+            try sealer?.seal(parquet.takeBuffered(), records: parquet.rowsWritten - before)
             return (rows: u.batch.rowCount, bytes: 0)
         }
         let hasRejectsFile = config.rejectsFD != nil
@@ -200,6 +204,14 @@ struct JobWriter: PipelineWriter {
     }
 
     mutating func finish() throws -> Output {
+        if let parquet, let sealer {
+            do { try parquet.finish() } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
+            try sealer.seal(parquet.takeBuffered(), records: 0)
+            try sealer.finish()
+            return Output(
+                bytesOut: sink.count, outputSHA256: nil, sealed: Output.Sealed(seconds: sealer.seconds, report: sealer.report),
+                rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+        }
         if parquet != nil || table != nil {
             do {
                 try parquet?.finish()

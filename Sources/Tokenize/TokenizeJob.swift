@@ -269,12 +269,7 @@ extension TokenizeJob {
     static func parquetPlan(
         _ reader: ParquetBatchReader, plan: JobPlan, o: Options, policy: Policy, inputName: String
     ) throws -> JobWriter.Config.ParquetOutput {
-        if o.seal != nil {
-            throw JobError(
-                .outputUnsupported,
-                "\(inputName): sealing a Parquet input (--seal) is not supported yet; tokenize it to Parquet, then `tokengate seal` the result")
-        }
-        if o.output != "-", let f = DataFormat.infer(path: o.output), f != .parquet {
+        if o.seal == nil, o.output != "-", let f = DataFormat.infer(path: o.output), f != .parquet {
             throw JobError(.outputUnsupported, "\(inputName) is Parquet: the output is Parquet too (name it *.parquet), not \(f.rawValue)")
         }
         var drop = plan.dropNames

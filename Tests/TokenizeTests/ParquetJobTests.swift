@@ -1,5 +1,6 @@
 import Foundation
 import Keyring
+import Sealing
 import TestSupport
 import Testing
 import Tokenize
@@ -129,5 +130,27 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         let back = try columns(d.output)
         #expect(back["card"] == ["4111111111111111", "5555555555554444"] && back["ssn"] == ["123-45-6788", "078-05-1121"])
         #expect(back["email"] == ["ada.l@example.com", "alan.t@example.org"] && back["note"] == ["hello, world", ""])
+    }
+
+    @Test func aSealedParquetRunHoldsTheTokenizedFileRowGroupByRowGroup() throws {
+        let kr = try keyring(["pqs-pan", "pqs-ssn", "pqs-email"])
+        let dir = try tempDir()
+        let input = try corpusFile("pa_zstd_v1_dict.parquet")
+        var o = TokenizeJob.Options()
+        o.input = input
+        o.output = dir + "/safe.tgs"
+        o.seal = TokenizeJob.SealOptions()
+        o.seal!.maxOverheadPercent = 100
+        o.seal!.keyName = "pqs-pan"
+        o.verifyOutput = false
+        let s = try TokenizeJob.run(o, policy: policy("pqs", extra: nestedKept(input)), keyring: kr, classify: parquetByName)
+        #expect(s.sealed != nil && s.reconciles)
+        let reader = try SealedReader(path: o.output, keyring: kr)
+        #expect(reader.header.metadata.attributes["format"] == "parquet")
+        #expect(reader.totalRecords == s.rowsIn)
+        var plain: [UInt8] = []
+        for i in 0..<reader.frameCount { plain += try reader.frame(at: i).plaintext }
+        try Data(plain).write(to: URL(fileURLWithPath: dir + "/opened.parquet"))
+        try PythonOracle.check("verify_tokenized.py", [input, dir + "/opened.parquet", "--tokenized", "card,card_int,email,ssn"])
     }
 }
