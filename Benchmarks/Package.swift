@@ -64,6 +64,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "ParquetBenchmarks",
+            dependencies: [
+                .product(name: "Tokenize", package: "tokengate"),
+                .product(name: "Tokengate", package: "tokengate"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ParquetBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "SealingBenchmarks",
             dependencies: [
                 .product(name: "Tokengate", package: "tokengate"),

@@ -83,17 +83,6 @@ public final class ParquetFile: Sendable {
         return Int(start)..<Int(start + length)
     }
 
-    /// The compressed bytes of one column chunk.
-    public func chunkBytes(rowGroup g: Int, column c: Int) throws -> [UInt8] {
-        let md = metadata.rowGroups[g].columns[c].metaData!
-        let r = try Self.byteRange(of: md, what: "row group \(g), column \(c)")
-        var out = [UInt8](repeating: 0, count: r.count)
-        let n: Int
-        do { n = try out.withUnsafeMutableBytes { try file.read(at: r.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
-        guard n == r.count else { throw ParquetError(.corrupt, "\(path): row group \(g), column \(c): file ends inside the chunk") }
-        return out
-    }
-
     /// Rows of a row group.
     public func rows(inRowGroup g: Int) -> Int { Int(metadata.rowGroups[g].numRows) }
 }
@@ -105,7 +94,14 @@ public struct ColumnChunkDecoder {
     public let text: ValueText
     private let what: String
     private let codec: CompressionCodec
-    private let chunk: [UInt8]
+    /// The chunk is read a window at a time (at least one page), not whole: memory stays at a
+    /// page or two per decoded column whatever the row group's size.
+    private let source: FileDescriptor
+    private let chunkStart: Int
+    private let chunkLength: Int
+    private var chunk: [UInt8] = []
+    private var windowStart = 0
+    /// Position in the chunk (from its first byte) of the next page header.
     private var pos = 0
     private var valuesLeft: Int
     private var dictionary: ByteColumn?
@@ -129,7 +125,32 @@ public struct ColumnChunkDecoder {
         let md = file.metadata.rowGroups[g].columns[c].metaData!
         codec = md.codec
         valuesLeft = Int(md.numValues)
-        chunk = try file.chunkBytes(rowGroup: g, column: c)
+        let r = try ParquetFile.byteRange(of: md, what: what)
+        source = file.file
+        chunkStart = r.lowerBound
+        chunkLength = r.count
+    }
+
+    static let window = 1 << 20
+
+    /// Makes the window hold chunk bytes `from..<from + count` (reading at least ``window``
+    /// bytes, never past the chunk).
+    private mutating func ensure(_ from: Int, _ count: Int) throws {
+        if from >= windowStart && from + count <= windowStart + chunk.count { return }
+        let want = min(chunkLength - from, max(count, Self.window))
+        if chunk.count != want { chunk = [UInt8](repeating: 0, count: want) }
+        let n: Int
+        do { n = try chunk.withUnsafeMutableBytes { try source.read(at: chunkStart + from, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
+        guard n == want else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
+        windowStart = from
+    }
+
+    private func headerAtPos() throws -> (PageHeader, Int) {
+        try chunk.withUnsafeBytes { raw in
+            do { return try PageHeader.decode(UnsafeRawBufferPointer(rebasing: raw[(pos - windowStart)...]), at: 0) } catch let e as ParquetError {
+                throw ParquetError(e.code, "\(what), page at chunk offset \(pos): \(e.reason)")
+            }
+        }
     }
 
     /// Appends the next `n` rows' values to `out` and their kinds to `kinds` (``CellKind`` raw
@@ -140,16 +161,23 @@ public struct ColumnChunkDecoder {
             if pageRow == pageRows { try nextPage() }
             let take = min(left, pageRows - pageRow)
             if levels.isEmpty {
-                for _ in 0..<take { appendValue(&out) }
+                appendValues(take, to: &out)
                 kinds.append(contentsOf: repeatElement(CellKind.text.rawValue, count: take))
             } else {
-                for k in pageRow..<(pageRow + take) {
-                    if levels[k] == 1 {
-                        appendValue(&out)
-                        kinds.append(CellKind.text.rawValue)
+                // Runs of present values are copied at once; a null is an empty value.
+                var k = pageRow
+                let end = pageRow + take
+                while k < end {
+                    var run = k
+                    while run < end && levels[run] == 1 { run += 1 }
+                    if run > k {
+                        appendValues(run - k, to: &out)
+                        kinds.append(contentsOf: repeatElement(CellKind.text.rawValue, count: run - k))
+                        k = run
                     } else {
-                        out.append(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+                        out.offsets.append(out.bytes.count)
                         kinds.append(CellKind.null.rawValue)
+                        k += 1
                     }
                 }
             }
@@ -158,31 +186,42 @@ public struct ColumnChunkDecoder {
         }
     }
 
-    private mutating func appendValue(_ out: inout ByteColumn) {
-        let r = values.offsets[valueIndex]..<values.offsets[valueIndex + 1]
-        values.bytes.withUnsafeBytes { out.append(bytes: UnsafeRawBufferPointer(rebasing: $0[r])) }
-        valueIndex += 1
+    /// Appends the page's next `n` decoded values to `out`: one copy of their bytes, offsets shifted.
+    private mutating func appendValues(_ n: Int, to out: inout ByteColumn) {
+        guard n > 0 else { return }
+        let lo = values.offsets[valueIndex]
+        let hi = values.offsets[valueIndex + n]
+        let shift = out.bytes.count - lo
+        out.bytes.append(contentsOf: values.bytes[lo..<hi])
+        out.offsets.reserveCapacity(out.offsets.count + n)
+        for i in (valueIndex + 1)...(valueIndex + n) { out.offsets.append(values.offsets[i] + shift) }
+        valueIndex += n
     }
 
     /// Reads page headers until a data page, decoding a dictionary page on the way.
     private mutating func nextPage() throws {
         while true {
-            guard valuesLeft > 0, pos < chunk.count else {
+            guard valuesLeft > 0, pos < chunkLength else {
                 throw ParquetError(.corrupt, "\(what): the chunk ends before its rows (\(valuesLeft) values missing)")
             }
-            let (header, used) = try chunk.withUnsafeBytes { raw -> (PageHeader, Int) in
-                do { return try PageHeader.decode(raw, at: pos) } catch let e as ParquetError {
-                    throw ParquetError(e.code, "\(what), page at chunk offset \(pos): \(e.reason)")
-                }
+            // A header longer than the window (large statistics): read the rest of the chunk.
+            try ensure(pos, min(chunkLength - pos, 64 << 10))
+            let parsed: (PageHeader, Int)
+            do { parsed = try headerAtPos() } catch  where windowStart + chunk.count < chunkLength {
+                try ensure(pos, chunkLength - pos)
+                parsed = try headerAtPos()
             }
-            let bodyStart = pos + used
+            let (header, used) = parsed
             let compressed = Int(header.compressedPageSize)
             let uncompressed = Int(header.uncompressedPageSize)
-            guard compressed >= 0, uncompressed >= 0, bodyStart <= chunk.count - compressed else {
+            guard compressed >= 0, uncompressed >= 0, pos + used <= chunkLength - compressed else {
                 throw ParquetError(.corrupt, "\(what): page at chunk offset \(pos) runs past the chunk")
             }
-            pos = bodyStart + compressed
-            let page = "\(what), page at chunk offset \(bodyStart - used)"
+            try ensure(pos, used + compressed)
+            // From here on, offsets are in the window.
+            let bodyStart = pos + used - windowStart
+            let page = "\(what), page at chunk offset \(pos)"
+            pos += used + compressed
             switch header.type {
             case .dictionaryPage:
                 guard let dh = header.dictionaryPageHeader else { throw ParquetError(.corrupt, "\(page): dictionary page without its header") }

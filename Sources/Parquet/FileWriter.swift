@@ -123,11 +123,7 @@ public struct ColumnChunkEncoder {
                 }
                 minUInt = min(minUInt, u)
                 maxUInt = max(maxUInt, u)
-                if is32 {
-                    withUnsafeBytes(of: UInt32(u).littleEndian) { plain.append(contentsOf: $0) }
-                } else {
-                    withUnsafeBytes(of: u.littleEndian) { plain.append(contentsOf: $0) }
-                }
+                appendInteger(bits: u, is32: is32)
             default:
                 let parsed = text == .date ? TextRender.parseDate(s) : TextRender.parseSigned(s)
                 guard let x = parsed, !is32 || (Int64(Int32.min)...Int64(Int32.max)).contains(x) else {
@@ -136,14 +132,19 @@ public struct ColumnChunkEncoder {
                 }
                 minInt = min(minInt, x)
                 maxInt = max(maxInt, x)
-                if is32 {
-                    withUnsafeBytes(of: Int32(x).littleEndian) { plain.append(contentsOf: $0) }
-                } else {
-                    withUnsafeBytes(of: x.littleEndian) { plain.append(contentsOf: $0) }
-                }
+                appendInteger(bits: UInt64(bitPattern: x), is32: is32)
             }
         default:
             throw ParquetError(.invalidOptions, "column '\(column.dottedPath)': \(column.physicalType) cannot be re-encoded")
+        }
+    }
+
+    /// PLAIN INT32 (the low 32 bits) or INT64, little-endian.
+    private mutating func appendInteger(bits: UInt64, is32: Bool) {
+        if is32 {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: bits).littleEndian) { plain.append(contentsOf: $0) }
+        } else {
+            withUnsafeBytes(of: bits.littleEndian) { plain.append(contentsOf: $0) }
         }
     }
 

@@ -103,13 +103,19 @@ enum TextRender {
     }
 
     /// A 128-bit two's complement value as decimal with `scale` fraction digits.
-    static func appendDecimal(_ v: Int128, scale: Int, to out: inout ByteColumn) {
+    /// The ASCII decimal digits of `m`, least significant first.
+    static func reversedDigits<T: BinaryInteger>(_ m: T) -> [UInt8] {
         var digits: [UInt8] = []
-        var m = v.magnitude
+        var m = m
         repeat {
             digits.append(UInt8(truncatingIfNeeded: m % 10) + 0x30)
             m /= 10
         } while m > 0
+        return digits
+    }
+
+    static func appendDecimal(_ v: Int128, scale: Int, to out: inout ByteColumn) {
+        var digits = reversedDigits(v.magnitude)
         while digits.count <= scale { digits.append(0x30) }
         var s: [UInt8] = v < 0 ? [0x2D] : []
         let intDigits = digits.count - scale
@@ -156,12 +162,7 @@ enum TextRender {
     }
 
     private static func appendPadded(_ v: Int64, width: Int, to s: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var m = v.magnitude
-        repeat {
-            digits.append(UInt8(truncatingIfNeeded: m % 10) + 0x30)
-            m /= 10
-        } while m > 0
+        let digits = reversedDigits(v.magnitude)
         if v < 0 { s.append(0x2D) }
         for _ in digits.count..<max(width, digits.count) { s.append(0x30) }
         s.append(contentsOf: digits.reversed())

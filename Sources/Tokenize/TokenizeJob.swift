@@ -145,8 +145,20 @@ public enum TokenizeJob {
 
         // First batch: tag columns, check keys, build the column plan.
         var first = try input.next()
+        var planBatch = first?.batch
+        if let p = input.parquet, planBatch?.rowCount == 0 {
+            // A Parquet file whose first row group is empty: the plan samples the first rows there
+            // are (the stream still starts with the empty row group, which the output keeps).
+            let sampler = ParquetBatchReader(file: p.file, batchRows: o.batchRows)
+            while let r = try sampler.next() {
+                if r.batch.rowCount > 0 {
+                    planBatch = r.batch
+                    break
+                }
+            }
+        }
         let plan = try JobPlan(
-            mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: first?.batch,
+            mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: planBatch,
             policy: policy, keyring: keyring, classify: classify)
         let parquetOutput = try input.parquet.map { try parquetPlan($0, plan: plan, o: o, policy: policy, inputName: summary.input) }
         var config = JobWriter.Config(

@@ -86,8 +86,7 @@ struct TransformerState {
     var valueTweaks: [UInt8] = []
     /// The last email domain seen (ASCII-lowercased) and its binding: emails of a column share few domains.
     var lastDomain: [UInt8] = []
-    var lastDomainBinding: UInt64 = 0
-    var hasLastDomain = false
+    var domainCache = DomainCache()
     var positions: [Int] = []
     var positionOffsets: [Int] = [0]
     var source: [Int] = []
@@ -633,19 +632,17 @@ struct TransformerState {
     }
 
     /// The binding of an email domain: the first 8 bytes of SHA-256("tokengate/email-domain/v2" ‖ 0 ‖
-    /// domain, ASCII-lowercased), cached for the last domain seen; nil if hashing fails.
+    /// domain, ASCII-lowercased); nil if hashing fails. Domains of up to
+    /// ``DomainCache/maxDomain`` bytes are cached (a column's emails share few domains), so a hit
+    /// costs a hash of the bytes and a compare, without allocating.
     mutating func domainBinding(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> UInt64? {
-        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
-        if hasLastDomain && lastDomain.count == r.count && zip(lastDomain, b[r]).allSatisfy({ $0 == lower($1) }) {
-            return lastDomainBinding
-        }
+        if let x = domainCache.lookup(b, r) { return x }
         lastDomain.removeAll(keepingCapacity: true)
-        for p in r { lastDomain.append(lower(b[p])) }
+        for p in r { lastDomain.append(DomainCache.lower(b[p])) }
         guard let h = try? SHA256.hash(Self.domainLabel + lastDomain) else { return nil }
         var x: UInt64 = 0
         for j in 0..<8 { x = x << 8 | UInt64(h[j]) }
-        lastDomainBinding = x
-        hasLastDomain = true
+        domainCache.store(b, r, binding: x)
         return x
     }
     static let domainLabel = Array("tokengate/email-domain/v2".utf8) + [0]
@@ -896,5 +893,50 @@ struct OutputRule {
         default:
             return true
         }
+    }
+}
+
+/// A direct-mapped cache of email-domain bindings: 1024 slots keyed by an FNV-1a hash of the
+/// ASCII-lowercased domain, each holding the domain's bytes (up to ``maxDomain``) and its binding.
+/// A slot is overwritten on a collision; a lookup compares the bytes, so a hit is always exact.
+struct DomainCache {
+    static let slots = 1024
+    static let maxDomain = 64
+    private var keys = [UInt8](repeating: 0, count: DomainCache.slots * DomainCache.maxDomain)
+    /// Per slot the domain's length, 0 when empty.
+    private var lengths = [UInt8](repeating: 0, count: DomainCache.slots)
+    private var bindings = [UInt64](repeating: 0, count: DomainCache.slots)
+
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+
+    private static func slot(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for p in r { h = (h ^ UInt32(lower(b[p]))) &* 16_777_619 }
+        return Int(h & UInt32(slots - 1))
+    }
+
+    func lookup(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> UInt64? {
+        guard r.count > 0, r.count <= Self.maxDomain else { return nil }
+        let s = Self.slot(b, r)
+        guard Int(lengths[s]) == r.count else { return nil }
+        let base = s * Self.maxDomain
+        var k = base
+        for p in r {
+            guard keys[k] == Self.lower(b[p]) else { return nil }
+            k += 1
+        }
+        return bindings[s]
+    }
+
+    mutating func store(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, binding: UInt64) {
+        guard r.count > 0, r.count <= Self.maxDomain else { return }
+        let s = Self.slot(b, r)
+        var k = s * Self.maxDomain
+        for p in r {
+            keys[k] = Self.lower(b[p])
+            k += 1
+        }
+        lengths[s] = UInt8(r.count)
+        bindings[s] = binding
     }
 }

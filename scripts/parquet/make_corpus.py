@@ -353,6 +353,21 @@ def write_pyarrow(outdir, table):
     return entries
 
 
+def write_empty_first(outdir, table):
+    """A file whose first row group is empty (a reader that plans from the first rows must look
+    past it), snappy, page v1, dictionary on."""
+    name = "pa_empty_first.parquet"
+    path = os.path.join(outdir, name)
+    w = pq.ParquetWriter(path, table.schema, compression="SNAPPY", store_decimal_as_integer=True)
+    w.write_table(table.slice(0, 0), row_group_size=1)
+    w.write_table(table.slice(0, 300), row_group_size=300)
+    w.close()
+    got = [pq.ParquetFile(path).metadata.row_group(i).num_rows for i in range(pq.ParquetFile(path).metadata.num_row_groups)]
+    if got != [0, 300]:
+        sys.exit("make_corpus: %s has row groups %s, wanted [0, 300]" % (name, got))
+    return [entry(outdir, name, "pyarrow", "SNAPPY", "1.0", True)]
+
+
 def fastparquet_frame():
     rng = random.Random(SEED + 1)
     n = 1000
@@ -440,6 +455,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     table = build_table()
     entries = write_pyarrow(outdir, table)
+    entries += write_empty_first(outdir, table)
     entries += write_fastparquet(outdir)
     entries += write_duckdb(outdir)
     with open(os.path.join(outdir, "corpus.json"), "w") as f:
