@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
         // Stages, one module each (see docs/ARCHITECTURE.md).
         // System calls (descriptors, files, sockets, EINTR, errno) and the shared error shape.
         .target(name: "SystemIO", dependencies: ["CLinux"], swiftSettings: strict),
@@ -59,7 +61,8 @@ let package = Package(
         .target(name: "Formats", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         // Native Parquet reader and writer (Thrift compact footer, pages, encodings, codecs).
-        .target(name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "Columns", "Formats", "SystemIO"], swiftSettings: strict),
+        .target(
+            name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "CLz4", "CBrotli", "Columns", "Formats", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
         .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "SystemIO"], swiftSettings: strict),

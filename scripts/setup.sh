@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Development set-up, idempotent:
 #  1. installs the Debian packages tokengate needs (libssl-dev libp11-kit-dev softhsm2 pkg-config;
-#     libsnappy-dev libzstd-dev zlib1g-dev for Parquet's codecs; bsdutils for `script`, which a
+#     libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev for Parquet's codecs; bsdutils for `script`, which a
 #     test uses as a pseudo-terminal; python3-venv for the test oracles' virtual environment)
 #     when they are missing (as root: apt-get; otherwise it says what to install);
 #  2. creates SoftHSM2 development tokens, one per key purpose, under .dev/hsm/ (git-ignored),
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
 need=()
-for pkg in libssl-dev libp11-kit-dev libsnappy-dev libzstd-dev zlib1g-dev softhsm2 pkg-config bsdutils python3-venv; do
+for pkg in libssl-dev libp11-kit-dev libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev softhsm2 pkg-config bsdutils python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

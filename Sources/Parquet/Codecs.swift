@@ -1,3 +1,5 @@
+import CBrotli
+import CLz4
 import CSnappy
 import CZlib
 import CZstd
@@ -5,7 +7,9 @@ import CZstd
 /// Page compression and decompression for the codecs Parquet files use in practice:
 /// UNCOMPRESSED, SNAPPY (raw snappy, not the framing format), GZIP (a gzip-wrapped deflate
 /// stream; zlib-wrapped streams and concatenated gzip members are also read) and ZSTD (one or
-/// more zstd frames, with or without a content size). LZO, BROTLI, LZ4 and LZ4_RAW are refused as
+/// more zstd frames, with or without a content size), LZ4_RAW (one LZ4 block), LZ4 (the
+/// deprecated Hadoop framing — big-endian uncompressed and compressed sizes before each block —
+/// read, like parquet-cpp, falling back to a plain block) and BROTLI. LZO is refused as
 /// `.unsupported`.
 ///
 /// Every C return value is checked; a failure is a ``ParquetError`` whose reason names the codec
@@ -51,6 +55,9 @@ public enum PageCodec {
                 switch codec {
                 case .snappy: try snappyDecompress(input, dst)
                 case .gzip: try inflateAll(input, dst)
+                case .lz4Raw: try lz4Decompress(input, dst, what: "LZ4_RAW")
+                case .lz4: try hadoopLZ4Decompress(input, dst)
+                case .brotli: try brotliDecompress(input, dst)
                 default: try context.zstdDecompress(input, dst)
                 }
             }
@@ -85,6 +92,12 @@ public enum PageCodec {
         switch codec {
         case .snappy: bound = snappy_max_compressed_length(input.count)
         case .gzip: bound = try gzipBound(input.count)
+        case .lz4Raw, .lz4:
+            guard input.count <= Int(LZ4_MAX_INPUT_SIZE) else {
+                throw ParquetError(.unencodable, "\(codec) compress: a page of \(input.count) bytes is too large")
+            }
+            bound = Int(LZ4_compressBound(Int32(input.count))) + (codec == .lz4 ? 8 : 0)
+        case .brotli: bound = BrotliEncoderMaxCompressedSize(input.count)
         default:
             bound = ZSTD_compressBound(input.count)
             if ZSTD_isError(bound) != 0 { throw zstdError("ZSTD compress", bound) }
@@ -97,6 +110,15 @@ public enum PageCodec {
                 switch codec {
                 case .snappy: return try snappyCompress(input, dst)
                 case .gzip: return try deflateAll(input, dst)
+                case .lz4Raw: return try lz4Compress(input, dst)
+                case .lz4:
+                    // Hadoop framing: one block, its sizes big-endian in front.
+                    let n = try lz4Compress(input, UnsafeMutableRawBufferPointer(rebasing: dst[8...]))
+                    for (i, v) in [UInt32(input.count), UInt32(n)].enumerated() {
+                        for j in 0..<4 { dst[4 * i + j] = UInt8(truncatingIfNeeded: v >> UInt32(24 - 8 * j)) }
+                    }
+                    return n + 8
+                case .brotli: return try brotliCompress(input, dst)
                 default: return try context.zstdCompress(input, dst)
                 }
             }
@@ -110,7 +132,91 @@ public enum PageCodec {
 
     /// Whether this implementation reads and writes `codec`.
     public static func isSupported(_ codec: CompressionCodec) -> Bool {
-        codec == .uncompressed || codec == .snappy || codec == .gzip || codec == .zstd
+        [.uncompressed, .snappy, .gzip, .zstd, .lz4Raw, .lz4, .brotli].contains(codec)
+    }
+
+    /// The brotli quality ``compress(_:_:into:)`` uses: 5, far faster than the library's default
+    /// (11) for pages a few percent larger.
+    public static let brotliQuality: Int32 = 5
+
+    // MARK: LZ4, brotli
+
+    private static func lz4Decompress(_ input: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer, what: String) throws {
+        guard input.count <= Int(Int32.max), dst.count <= Int(Int32.max) else { throw ParquetError(.corrupt, "\(what) page: too large") }
+        var one: UInt8 = 0
+        let n = withUnsafeMutablePointer(to: &one) { onePtr in
+            let src = input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafeRawPointer(onePtr).assumingMemoryBound(to: CChar.self)
+            let out = dst.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafeMutableRawPointer(onePtr).assumingMemoryBound(to: CChar.self)
+            return LZ4_decompress_safe(src, out, Int32(input.count), Int32(dst.count))
+        }
+        guard n >= 0 else { throw ParquetError(.corrupt, "\(what) page: LZ4_decompress_safe failed (\(n))") }
+        guard Int(n) == dst.count else { throw ParquetError(.corrupt, "\(what) page: decompressed to \(n) bytes, header states \(dst.count)") }
+    }
+
+    private static func hadoopLZ4Decompress(_ input: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws {
+        func be32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 << 8 | Int(input[at + $1]) } }
+        // Hadoop blocks while their sizes add up exactly; otherwise a plain LZ4 block.
+        var at = 0
+        var out = 0
+        var framed = input.count >= 8
+        while framed && at < input.count {
+            guard input.count - at >= 8 else {
+                framed = false
+                break
+            }
+            let raw = be32(at)
+            let compressed = be32(at + 4)
+            guard raw <= dst.count - out, compressed <= input.count - at - 8 else {
+                framed = false
+                break
+            }
+            do {
+                try lz4Decompress(
+                    UnsafeRawBufferPointer(rebasing: input[(at + 8)..<(at + 8 + compressed)]), UnsafeMutableRawBufferPointer(rebasing: dst[out..<(out + raw)]),
+                    what: "LZ4")
+            } catch {
+                framed = false
+                break
+            }
+            at += 8 + compressed
+            out += raw
+        }
+        if framed && out == dst.count { return }
+        try lz4Decompress(input, dst, what: "LZ4")
+    }
+
+    private static func lz4Compress(_ input: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws -> Int {
+        var one: UInt8 = 0
+        let n = withUnsafeMutablePointer(to: &one) { onePtr in
+            let src = input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafeRawPointer(onePtr).assumingMemoryBound(to: CChar.self)
+            return LZ4_compress_default(src, dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(min(dst.count, Int(Int32.max))))
+        }
+        guard n > 0 || input.isEmpty else { throw ParquetError(.unencodable, "LZ4 compress failed (LZ4_compress_default returned \(n))") }
+        return Int(n)
+    }
+
+    private static func brotliDecompress(_ input: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws {
+        var one: UInt8 = 0
+        var size = dst.count
+        let rc = withUnsafeMutablePointer(to: &one) { onePtr in
+            let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(onePtr)
+            let out = dst.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? onePtr
+            return BrotliDecoderDecompress(input.count, src, &size, out)
+        }
+        guard rc == BROTLI_DECODER_RESULT_SUCCESS else { throw ParquetError(.corrupt, "BROTLI page: BrotliDecoderDecompress failed (result \(rc.rawValue))") }
+        guard size == dst.count else { throw ParquetError(.corrupt, "BROTLI page: decompressed to \(size) bytes, header states \(dst.count)") }
+    }
+
+    private static func brotliCompress(_ input: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws -> Int {
+        var one: UInt8 = 0
+        var size = dst.count
+        let ok = withUnsafeMutablePointer(to: &one) { onePtr in
+            let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(onePtr)
+            return BrotliEncoderCompress(
+                brotliQuality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, input.count, src, &size, dst.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        guard ok == BROTLI_TRUE else { throw ParquetError(.unencodable, "BROTLI compress failed (BrotliEncoderCompress)") }
+        return size
     }
 
     private static func checkSupported(_ codec: CompressionCodec) throws {

@@ -6,7 +6,7 @@ import Testing
 /// The page codecs against the real C libraries and against pyarrow (the project's `.venv`, made
 /// by scripts/setup.sh).
 @Suite struct Codecs {
-    static let supported: [CompressionCodec] = [.uncompressed, .snappy, .gzip, .zstd]
+    static let supported: [CompressionCodec] = [.uncompressed, .snappy, .gzip, .zstd, .lz4Raw, .lz4, .brotli]
 
     static func inputs() -> [(String, [UInt8])] {
         var rng = SplitMix64(seed: 0xC0DEC)
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func otherCodecsAreUnsupported() {
-        for codec in [CompressionCodec.lzo, .brotli, .lz4, .lz4Raw, CompressionCodec(rawValue: 99)] {
+        for codec in [CompressionCodec.lzo, CompressionCodec(rawValue: 99)] {
             var out: [UInt8] = []
             #expect(throws: ParquetError(.unsupported, "")) {
                 try [UInt8]([1, 2]).withUnsafeBytes { try PageCodec.decompress(codec, $0, uncompressedSize: 2, into: &out) }
@@ -87,12 +87,28 @@ import Testing
         }
         do {
             var out: [UInt8] = []
-            try [UInt8]([1]).withUnsafeBytes { _ = try PageCodec.compress(.lz4, $0, into: &out) }
+            try [UInt8]([1]).withUnsafeBytes { _ = try PageCodec.compress(.lzo, $0, into: &out) }
         } catch let e as ParquetError {
-            #expect(e.reason == "codec LZ4 is not supported")
+            #expect(e.reason == "codec LZO is not supported")
         } catch {
             Issue.record("\(error)")
         }
+    }
+
+    @Test func hadoopFramedLZ4IsReadBlockByBlockAndAPlainBlockToo() throws {
+        let input = Array(String(repeating: "hadoop-framed lz4 page ", count: 300).utf8)
+        func be32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
+        func block(_ x: [UInt8]) throws -> [UInt8] {
+            let c = try Self.compress(.lz4Raw, x)
+            return be32(x.count) + be32(c.count) + c
+        }
+        let framed = try block(Array(input.prefix(2500))) + block(Array(input.dropFirst(2500)))
+        #expect(try Self.decompress(.lz4, framed, size: input.count) == input)
+        // Older writers put a plain LZ4 block under codec LZ4.
+        #expect(try Self.decompress(.lz4, try Self.compress(.lz4Raw, input), size: input.count) == input)
+        #expect(try Self.decompress(.lz4, try Self.compress(.lz4, input), size: input.count) == input)
+        // A block cut short is corrupt, in either reading.
+        #expect(throws: ParquetError(.corrupt, "")) { _ = try Self.decompress(.lz4, Array(framed.dropLast(3)), size: input.count) }
     }
 
     @Test func gzipReadsZlibWrappingAndConcatenatedMembers() throws {
@@ -139,7 +155,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokengate-codecs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let names: [CompressionCodec: String] = [.snappy: "snappy", .gzip: "gzip", .zstd: "zstd"]
+        let names: [CompressionCodec: String] = [.snappy: "snappy", .gzip: "gzip", .zstd: "zstd", .lz4Raw: "lz4_raw", .brotli: "brotli"]
         for (index, (name, input)) in Self.inputs().enumerated() {
             let plain = dir.appendingPathComponent("in\(index)")
             try Data(input).write(to: plain)
@@ -153,7 +169,7 @@ import Testing
             d = sys.argv[1]
             for i in range(\(Self.inputs().count)):
                 src = open(os.path.join(d, 'in%d' % i), 'rb').read()
-                for c in ('snappy', 'gzip', 'zstd'):
+                for c in ('snappy', 'gzip', 'zstd', 'lz4_raw', 'brotli'):
                     open(os.path.join(d, 'theirs%d.%s' % (i, c)), 'wb').write(pa.compress(src, codec=c, asbytes=True))
                     ours = open(os.path.join(d, 'ours%d.%s' % (i, c)), 'rb').read()
                     back = pa.decompress(ours, decompressed_size=len(src), codec=c, asbytes=True)

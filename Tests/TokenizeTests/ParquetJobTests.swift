@@ -71,7 +71,7 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         #expect(!FileManager.default.fileExists(atPath: o.output))
     }
 
-    @Test(arguments: ["snappy_v2_dict", "zstd_v1_plain", "gzip_v1_dict", "none_v2_plain", "empty_first"])
+    @Test(arguments: ["snappy_v2_dict", "zstd_v1_plain", "gzip_v1_dict", "none_v2_plain", "lz4_v1_dict", "empty_first"])
     func tokenizeThenDetokenizeGivesTheInputBack(_ codec: String) throws {
         let kr = try keyring(["pq\(codec.prefix(3))-pan", "pq\(codec.prefix(3))-ssn", "pq\(codec.prefix(3))-email"])
         let dir = try tempDir()

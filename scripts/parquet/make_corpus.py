@@ -325,31 +325,32 @@ def entry(outdir, name, writer, codec, page_version, dictionary):
 
 def write_pyarrow(outdir, table):
     entries = []
-    for codec in ("NONE", "SNAPPY", "ZSTD", "GZIP"):
-        for pv in ("1.0", "2.0"):
-            for dictionary in (True, False):
-                name = "pa_%s_v%s_%s.parquet" % (codec.lower(), pv[0], "dict" if dictionary else "plain")
-                path = os.path.join(outdir, name)
-                w = pq.ParquetWriter(
-                    path, table.schema, compression=codec, data_page_version=pv,
-                    use_dictionary=dictionary, dictionary_pagesize_limit=16384,
-                    data_page_size=4096, write_batch_size=16, max_rows_per_page=48,
-                    store_decimal_as_integer=True, write_statistics=True)
-                off = 0
-                for n in ROW_GROUPS:
-                    w.write_table(table.slice(off, n), row_group_size=max(n, 1))
-                    off += n
-                w.close()
-                got = [pq.ParquetFile(path).metadata.row_group(i).num_rows
-                       for i in range(pq.ParquetFile(path).metadata.num_row_groups)]
-                if got != ROW_GROUPS:
-                    sys.exit("make_corpus: %s has row groups %s, wanted %s (empty row group dropped?)"
-                             % (name, got, ROW_GROUPS))
-                e = entry(outdir, name, "pyarrow", codec, pv, dictionary)
-                for c in e["columns"]:
-                    if c["nullable"] and not c["nested"] and c["all_null_pages"] == 0:
-                        sys.exit("make_corpus: %s column %s has no all-null page" % (name, c["name"]))
-                entries.append(e)
+    variants = [(c, pv, d) for c in ("NONE", "SNAPPY", "ZSTD", "GZIP") for pv in ("1.0", "2.0") for d in (True, False)]
+    # LZ4 (pyarrow writes LZ4_RAW) and BROTLI: two variants each.
+    variants += [(c, pv, d) for c in ("LZ4", "BROTLI") for (pv, d) in (("1.0", True), ("2.0", False))]
+    for codec, pv, dictionary in variants:
+        name = "pa_%s_v%s_%s.parquet" % (codec.lower(), pv[0], "dict" if dictionary else "plain")
+        path = os.path.join(outdir, name)
+        w = pq.ParquetWriter(
+            path, table.schema, compression=codec, data_page_version=pv,
+            use_dictionary=dictionary, dictionary_pagesize_limit=16384,
+            data_page_size=4096, write_batch_size=16, max_rows_per_page=48,
+            store_decimal_as_integer=True, write_statistics=True)
+        off = 0
+        for n in ROW_GROUPS:
+            w.write_table(table.slice(off, n), row_group_size=max(n, 1))
+            off += n
+        w.close()
+        got = [pq.ParquetFile(path).metadata.row_group(i).num_rows
+               for i in range(pq.ParquetFile(path).metadata.num_row_groups)]
+        if got != ROW_GROUPS:
+            sys.exit("make_corpus: %s has row groups %s, wanted %s (empty row group dropped?)"
+                     % (name, got, ROW_GROUPS))
+        e = entry(outdir, name, "pyarrow", codec, pv, dictionary)
+        for c in e["columns"]:
+            if c["nullable"] and not c["nested"] and c["all_null_pages"] == 0:
+                sys.exit("make_corpus: %s column %s has no all-null page" % (name, c["name"]))
+        entries.append(e)
     return entries
 
 
