@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats", "Columns"]),
         // The tokenize job (reader → tagger → transforms → writer), for the Benchmarks package.
         .library(name: "Tokenize", targets: ["Tokenize"]),
+        // The native Parquet reader and writer (with Columns and Formats), for the Fuzz package.
+        .library(name: "Parquet", targets: ["Parquet"]),
         // The token transforms (with Columns), for the Benchmarks package.
         .library(name: "Transforms", targets: ["Transforms"]),
     ],

@@ -10,6 +10,7 @@ let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzSealed", ["FuzzSupport", .product(name: "Tokengate", package: "tokengate")]),
     ("FuzzAudit", ["FuzzSupport", .product(name: "Tokengate", package: "tokengate")]),
     ("FuzzPolicy", ["FuzzSupport", .product(name: "Tokenize", package: "tokengate")]),
+    ("FuzzParquet", ["FuzzSupport", .product(name: "Parquet", package: "tokengate"), .product(name: "Formats", package: "tokengate")]),
 ]
 
 let package = Package(

@@ -12,8 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
-targets=(csv jsonl sealed audit policy)
-binary() { case "$1" in csv) echo FuzzCSV ;; jsonl) echo FuzzJSONL ;; sealed) echo FuzzSealed ;; audit) echo FuzzAudit ;; policy) echo FuzzPolicy ;; *) return 1 ;; esac; }
+targets=(csv jsonl sealed audit policy parquet)
+binary() { case "$1" in csv) echo FuzzCSV ;; jsonl) echo FuzzJSONL ;; sealed) echo FuzzSealed ;; audit) echo FuzzAudit ;; policy) echo FuzzPolicy ;; parquet) echo FuzzParquet ;; *) return 1 ;; esac; }
 
 if [ "${1:-}" = "list" ]; then
   printf '%s\n' "${targets[@]}"

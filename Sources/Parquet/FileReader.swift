@@ -51,7 +51,11 @@ public final class ParquetFile: Sendable {
         if metadata.hasEncryptionAlgorithm {
             throw ParquetError(.unsupported, "\(path): encrypted columns (Parquet Modular Encryption) are not supported for reading")
         }
+        var totalRows: Int64 = 0
         for (g, rg) in metadata.rowGroups.enumerated() {
+            let (sum, overflow) = totalRows.addingReportingOverflow(rg.numRows)
+            guard rg.numRows >= 0, !overflow else { throw ParquetError(.corrupt, "\(path): row group \(g) has \(rg.numRows) rows") }
+            totalRows = sum
             guard rg.columns.count == schema.leaves.count else {
                 throw ParquetError(.corrupt, "\(path): row group \(g) has \(rg.columns.count) column chunks for \(schema.leaves.count) columns")
             }
@@ -60,6 +64,7 @@ public final class ParquetFile: Sendable {
                 if chunk.filePath != nil { throw ParquetError(.unsupported, "\(what) lives in another file (file_path)") }
                 if chunk.hasCryptoMetadata { throw ParquetError(.unsupported, "\(what) is encrypted") }
                 guard let md = chunk.metaData else { throw ParquetError(.corrupt, "\(what) has no column metadata") }
+                guard md.numValues >= 0 else { throw ParquetError(.corrupt, "\(what): \(md.numValues) values") }
                 let r = try Self.byteRange(of: md, what: what)
                 guard r.lowerBound >= 4, r.upperBound <= range.lowerBound else {
                     throw ParquetError(.corrupt, "\(what): chunk bytes \(r.lowerBound)..<\(r.upperBound) lie outside the data (\(range.lowerBound) bytes)")

@@ -1,4 +1,4 @@
-public import Columns
+import Columns
 
 /// How a flat column's values are written as text in a ``Batch`` (and parsed back when a
 /// transformed column is encoded again): the tagger and the transforms work on text, the file

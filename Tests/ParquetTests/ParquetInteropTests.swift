@@ -136,6 +136,37 @@ func matches(_ ours: [UInt8]?, _ theirs: Any) -> Bool {
         #expect(r.status == 0, "\(f): \(r.stderr) \(r.stdout)")
     }
 
+    /// A footer whose row counts cannot be (found by the `parquet` fuzzer: a negative count
+    /// trapped the batch reader) is refused when the file is opened.
+    @Test func impossibleRowCountsAreCorrupt() throws {
+        let (dir, files) = try corpus.get()
+        let f = try #require(files.first { $0.contains("snappy") })
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)))
+        let file = try ParquetFile(path: dir + "/" + f)
+        let footerLength =
+            Int(bytes[bytes.count - 8]) | Int(bytes[bytes.count - 7]) << 8 | Int(bytes[bytes.count - 6]) << 16 | Int(bytes[bytes.count - 5]) << 24
+        let body = Array(bytes[0..<(bytes.count - 8 - footerLength)])
+        for (group, rows, values) in [(0, Int64(-5), nil), (1, Int64.max, nil), (0, nil, Int64(-1))] as [(Int, Int64?, Int64?)] {
+            var footer = file.footer
+            var groups = try #require(footer.structList(4))
+            if let rows { groups[group].set(3, .i64(rows)) }
+            if let values {
+                var chunks = try #require(groups[group].structList(1))
+                var meta = try #require(chunks[0].structure(3))
+                meta.set(5, .i64(values))
+                chunks[0].set(3, .structure(meta))
+                groups[group].set(1, .list(.structure, chunks.map { .structure($0) }))
+            }
+            footer.set(4, .list(.structure, groups.map { .structure($0) }))
+            var tail: [UInt8] = []
+            ThriftCompact.encode(footer, into: &tail)
+            let length = tail.count
+            tail += (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } + Array("PAR1".utf8)
+            try Data(body + tail).write(to: URL(fileURLWithPath: dir + "/rows.parquet"))
+            #expect(throws: ParquetError(.corrupt, "")) { _ = try ParquetFile(path: dir + "/rows.parquet") }
+        }
+    }
+
     @Test func aTruncatedOrGarbledFileIsACorruptErrorNeverWrongData() throws {
         let (dir, files) = try corpus.get()
         let f = try #require(files.first { $0.contains("snappy") })
