@@ -42,6 +42,21 @@ public final class SHA256Hasher {
         guard EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1 else { throw CryptoError.openSSL("EVP_DigestUpdate") }
     }
 
+    /// A second hasher in the same state (everything added so far), fed independently from here
+    /// on: two digests of streams that share a prefix hash that prefix once.
+    /// - Throws: ``CryptoError`` `.openSSL` if OpenSSL fails, `.invalidLength` after ``finalize()``.
+    public func copy() throws -> SHA256Hasher {
+        guard !finalized else { throw CryptoError(.invalidLength, "SHA-256 copy after finalize") }
+        guard let c = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
+        guard EVP_MD_CTX_copy_ex(c, ctx) == 1 else {
+            EVP_MD_CTX_free(c)
+            throw CryptoError.openSSL("EVP_MD_CTX_copy_ex")
+        }
+        return SHA256Hasher(context: c)
+    }
+
+    private init(context: OpaquePointer) { ctx = context }
+
     /// The digest of everything added (32 bytes); the hasher takes no more input afterwards.
     /// - Throws: ``CryptoError`` `.openSSL` if OpenSSL fails, `.invalidLength` if already finalized.
     public func finalize() throws -> [UInt8] {

@@ -120,11 +120,12 @@ public final class ParquetCopyWriter {
     /// - Parameters:
     ///   - reencode: columns whose values the batches carry transformed.
     ///   - drop: top-level columns to leave out.
-    /// - Parameter observer: sees every byte of the output in order (its digest).
     ///   - output: the descriptor to write; nil: buffer the output for ``takeBuffered()``.
+    ///   - observer: sees the bytes of the output in order (its digest), from `observeFrom` on
+    ///     (``sharedPrefix(source:reencode:drop:)`` or less).
     public init(
         source: ParquetFile, output: FileDescriptor?, reencode: Set<String>, drop: Set<String>,
-        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0
     ) throws {
         self.source = source
         var re: [Int: String] = [:]
@@ -147,7 +148,30 @@ public final class ParquetCopyWriter {
         self.reencode = re
         dropLeaves = dl
         dropTop = dt
-        writer = try output.map { try ParquetFileWriter(descriptor: $0, observer: observer) } ?? ParquetFileWriter(buffering: ())
+        writer = try output.map { try ParquetFileWriter(descriptor: $0, observer: observer, observeFrom: observeFrom) } ?? ParquetFileWriter(buffering: ())
+    }
+
+    /// How many leading bytes the output will have in common with the source, byte for byte: the
+    /// magic and the copied chunks up to the first one that is re-encoded, dropped, or not where
+    /// the output puts it (a gap in the source, chunks out of column order). A digest of the
+    /// output can start from the source digest's state there.
+    public static func sharedPrefix(source: ParquetFile, reencode: Set<String>, drop: Set<String>) -> Int {
+        var expected = 4
+        var changed = Set<Int>()
+        for top in source.schema.topLevel where reencode.contains(top.name) || drop.contains(top.name) {
+            for l in top.firstLeaf..<(top.firstLeaf + top.leafCount) { changed.insert(l) }
+        }
+        for g in source.metadata.rowGroups.indices {
+            for leaf in source.schema.leaves.indices {
+                guard !changed.contains(leaf), let md = source.metadata.rowGroups[g].columns[leaf].metaData,
+                    let r = try? ParquetFile.byteRange(of: md, what: "")
+                else { return expected }
+                if r.isEmpty { continue }
+                guard r.lowerBound == expected else { return expected }
+                expected = r.upperBound
+            }
+        }
+        return expected
     }
 
     /// Rows of the row groups written so far.

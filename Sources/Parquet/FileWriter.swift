@@ -298,9 +298,14 @@ public final class ParquetFileWriter {
     private var copyBuffer: [UInt8] = []
 
     /// Writes the leading magic.
-    public init(descriptor: FileDescriptor, observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws {
+    /// The observer sees the bytes from this output offset on (those before are known to equal
+    /// the source's, whose digest covers them); copies that end before it stay in the kernel.
+    private let observeFrom: Int
+
+    public init(descriptor: FileDescriptor, observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0) throws {
         out = descriptor
         self.observer = observer
+        self.observeFrom = observeFrom
         try write(Array("PAR1".utf8))
     }
 
@@ -309,6 +314,7 @@ public final class ParquetFileWriter {
     public init(buffering: Void) throws {
         out = nil
         observer = nil
+        observeFrom = 0
         try write(Array("PAR1".utf8))
     }
 
@@ -323,7 +329,9 @@ public final class ParquetFileWriter {
     }
 
     private func write(_ b: UnsafeRawBufferPointer) throws {
-        try observer?(b)
+        if let observer, offset + b.count > observeFrom {
+            try observer(offset >= observeFrom ? b : UnsafeRawBufferPointer(rebasing: b[(observeFrom - offset)...]))
+        }
         if let out {
             do { try out.write(b) } catch { throw ParquetError(.io, "\(error)") }
         } else {
@@ -335,7 +343,7 @@ public final class ParquetFileWriter {
     /// Appends `count` bytes of `source` from `at`: in the kernel, or (with an observer) through
     /// a buffer the observer sees.
     private func copy(from source: FileDescriptor, at start: Int, count: Int) throws {
-        if observer == nil, let out {
+        if observer == nil || offset + count <= observeFrom, let out {
             do { try out.append(from: source, at: start, count: count) } catch { throw ParquetError(.io, "\(error)") }
             offset += count
             return

@@ -19,8 +19,9 @@ final class JobInput {
     private let hasher: SHA256Hasher
     /// Parquet input: the reader (its file, and which columns it still decodes).
     let parquet: ParquetBatchReader?
-    /// Parquet input: the file's digest, computed beside the run (the run reads only some of it).
-    private let parquetDigest: BackgroundDigest?
+    /// Parquet input: the file's digest, computed beside the run (the run reads only some of it),
+    /// started by ``startDigest(snapshotAt:)`` once the plan knows the output's shared prefix.
+    private(set) var parquetDigest: BackgroundDigest?
     /// The input file, closed on release (stdin is borrowed; nil for a sealed dataset).
     private let file: FileDescriptor?
 
@@ -52,7 +53,7 @@ final class JobInput {
             let r = ParquetBatchReader(file: file, batchRows: o.batchRows)
             parquet = r
             reader = r
-            parquetDigest = BackgroundDigest(file.file)
+            parquetDigest = nil
             self.format = .parquet
             self.hasher = hasher
             self.file = nil
@@ -99,7 +100,21 @@ final class JobInput {
     var stats: ReadStats { reader.stats }
 
     /// SHA-256 of the bytes read (file or stdin input; call once, at the end).
-    func digest() throws -> [UInt8] { try parquetDigest?.wait() ?? hasher.finalize() }
+    func digest() throws -> [UInt8] {
+        if let p = parquet {
+            return try (parquetDigest ?? startDigest(p, snapshotAt: nil)).wait()
+        }
+        return try hasher.finalize()
+    }
+
+    /// Parquet input: starts hashing the file on its own thread, keeping the state after
+    /// `snapshotAt` bytes (the output's shared prefix).
+    @discardableResult
+    func startDigest(_ p: ParquetBatchReader, snapshotAt: Int?) -> BackgroundDigest {
+        let d = BackgroundDigest(p.file.file, snapshotAt: snapshotAt)
+        parquetDigest = d
+        return d
+    }
 }
 
 /// A source that hashes what it passes on.
@@ -141,28 +156,50 @@ final class SealedFrameSource: ByteSource {
 }
 
 /// SHA-256 of a whole file, computed on a thread of its own while the run goes on (a Parquet run
-/// reads only the chunks it decodes; the audit record still names the input's digest).
+/// reads only the chunks it decodes; the audit record still names the input's digest). With
+/// `snapshotAt`, the state after that many bytes is kept too (``prefix()``): a Parquet output
+/// that starts with the same bytes as its input continues from it instead of hashing them again.
 final class BackgroundDigest: Sendable {
     private final class State: Sendable {
         let result = Mutex<Result<[UInt8], any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
+        let prefix = Mutex<Result<SHA256Box, any Error>?>(nil)
+        let prefixDone = DispatchSemaphore(value: 0)
+    }
+    /// A hasher handed from the digest thread to the writer thread once (then used by it alone).
+    final class SHA256Box: @unchecked Sendable {
+        let hasher: SHA256Hasher
+        init(_ h: SHA256Hasher) { hasher = h }
     }
     private let state = State()
 
-    init(_ file: FileDescriptor) {
+    init(_ file: FileDescriptor, snapshotAt: Int? = nil) {
         let state = self.state
         let thread = Thread {
+            var snapshotTaken = snapshotAt == nil
             let r = Result<[UInt8], any Error> {
                 let h = try SHA256Hasher()
                 var buffer = [UInt8](repeating: 0, count: 4 << 20)
                 var offset = 0
                 while true {
-                    let n = try buffer.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+                    // Stop a read at the snapshot's offset, so the state there can be copied.
+                    let want = !snapshotTaken ? min(buffer.count, snapshotAt! - offset) : buffer.count
+                    if !snapshotTaken && want == 0 {
+                        state.prefix.withLock { $0 = Result { SHA256Box(try h.copy()) } }
+                        snapshotTaken = true
+                        state.prefixDone.signal()
+                        continue
+                    }
+                    let n = try buffer.withUnsafeMutableBytes { try file.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
                     if n == 0 { break }
                     try buffer.withUnsafeBytes { try h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                     offset += n
                 }
                 return try h.finalize()
+            }
+            if !snapshotTaken {
+                state.prefix.withLock { $0 = .failure(r.error ?? JobError(.inputUnreadable, "the input ended before its shared prefix")) }
+                state.prefixDone.signal()
             }
             state.result.withLock { $0 = r }
             state.done.signal()
@@ -175,5 +212,19 @@ final class BackgroundDigest: Sendable {
         state.done.wait()
         state.done.signal()
         return try state.result.withLock { $0! }.get()
+    }
+
+    /// Waits for the state after the first `snapshotAt` bytes: a hasher of its own.
+    func prefix() throws -> SHA256Hasher {
+        state.prefixDone.wait()
+        state.prefixDone.signal()
+        return try state.prefix.withLock { $0! }.get().hasher
+    }
+}
+
+extension Result {
+    fileprivate var error: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
     }
 }

@@ -81,6 +81,9 @@ struct JobWriter: PipelineWriter {
             var source: ParquetFile
             var reencode: Set<String>
             var drop: Set<String>
+            /// The input's digest, whose state after ``sharedPrefix`` bytes starts the output's.
+            var inputDigest: BackgroundDigest?
+            var sharedPrefix = 0
         }
 
         struct Seal: Sendable {
@@ -110,6 +113,8 @@ struct JobWriter: PipelineWriter {
     private var writer: any BatchWriter
     private let parquet: ParquetCopyWriter?
     private let table: ParquetTableWriter?
+    /// A Parquet copy's output digest.
+    private let outputDigest: OutputDigest?
     private let sink: CountingSink
     private let hasher: SHA256Hasher?
     private let sealer: SealingStage?
@@ -128,14 +133,20 @@ struct JobWriter: PipelineWriter {
         // A Parquet output is hashed on the way, copied chunks included.
         let observer: ((UnsafeRawBufferPointer) throws -> Void)? = hasher.map { h in { try h.update($0) } }
         if let p = c.parquet {
+            // The bytes the output shares with the input are hashed once, by the input's digest:
+            // the output's starts from its state there.
+            let prefixed = c.hashOutput && sealer == nil && p.inputDigest != nil && p.sharedPrefix > 0
+            let box = OutputDigest(prefixed ? p.inputDigest : nil, fallback: hasher)
+            outputDigest = box
             do {
                 // Sealed: the Parquet bytes are buffered and sealed as each row group completes.
                 parquet = try ParquetCopyWriter(
                     source: p.source, output: sealer == nil ? FileDescriptor(borrowing: c.fd, label: "the output") : nil, reencode: p.reencode,
-                    drop: p.drop, observer: observer)
+                    drop: p.drop, observer: hasher == nil ? nil : { try box.update($0) }, observeFrom: prefixed ? p.sharedPrefix : 0)
             } catch let e as ParquetError { throw JobError(.outputUnsupported, e.reason) }
         } else {
             parquet = nil
+            outputDigest = nil
         }
         table = c.parquetTable ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output"), observer: observer) : nil
         writer =
@@ -219,7 +230,7 @@ struct JobWriter: PipelineWriter {
             } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             let size = Int(lseek(config.fd, 0, SEEK_CUR))
             return Output(
-                bytesOut: size, outputSHA256: try hasher?.finalize(), sealed: nil,
+                bytesOut: size, outputSHA256: try outputDigest?.finalize() ?? hasher?.finalize(), sealed: nil,
                 rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
         }
         try writer.flush()
@@ -232,6 +243,28 @@ struct JobWriter: PipelineWriter {
         return Output(
             bytesOut: sink.count, outputSHA256: try hasher?.finalize(), sealed: sealed,
             rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
+    }
+}
+
+/// The digest of a Parquet copy's output: from the input digest's state after the shared prefix
+/// (fetched when the first byte past it is written), or a plain hasher over every byte.
+final class OutputDigest {
+    private let input: BackgroundDigest?
+    private var hasher: SHA256Hasher?
+
+    init(_ input: BackgroundDigest?, fallback: SHA256Hasher?) {
+        self.input = input
+        hasher = input == nil ? fallback : nil
+    }
+
+    func update(_ bytes: UnsafeRawBufferPointer) throws {
+        if hasher == nil { hasher = try input?.prefix() }
+        try hasher?.update(bytes)
+    }
+
+    func finalize() throws -> [UInt8]? {
+        if hasher == nil { hasher = try input?.prefix() }
+        return try hasher?.finalize()
     }
 }
 

@@ -160,7 +160,13 @@ public enum TokenizeJob {
         let plan = try JobPlan(
             mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: planBatch,
             policy: policy, keyring: keyring, classify: classify)
-        let parquetOutput = try input.parquet.map { try parquetPlan($0, plan: plan, o: o, policy: policy, inputName: summary.input) }
+        var parquetOutput = try input.parquet.map { try parquetPlan($0, plan: plan, o: o, policy: policy, inputName: summary.input) }
+        if let p = input.parquet, var out = parquetOutput {
+            // The input's digest starts now, keeping its state where the output stops matching it.
+            out.sharedPrefix = ParquetCopyWriter.sharedPrefix(source: p.file, reencode: out.reencode, drop: out.drop)
+            out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix)
+            parquetOutput = out
+        }
         var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
             seal: try o.seal.map { so in

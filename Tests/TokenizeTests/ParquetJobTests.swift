@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Keyring
 import Sealing
@@ -88,6 +89,10 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         let s = try TokenizeJob.run(o, policy: p, keyring: kr, classify: parquetByName)
         #expect(s.format == "parquet" && s.reconciles && s.rowsRejected == 0 && s.rowsIn > 0 && s.rowsOut == s.rowsIn)
         #expect(s.inputSHA256 != nil && s.outputSHA256 != nil)
+        // The audit record's digests are those of the files (the output's shares the input's
+        // state up to the first re-encoded chunk).
+        #expect(s.inputSHA256 == Hex.encode(try SHA256.hash([UInt8](Data(contentsOf: URL(fileURLWithPath: input))))))
+        #expect(s.outputSHA256 == Hex.encode(try SHA256.hash([UInt8](Data(contentsOf: URL(fileURLWithPath: o.output))))))
         let tokenized = s.columns.filter { $0.action == "tokenize" }.map(\.name).sorted()
         #expect(tokenized == ["card", "card_int", "email", "ssn"])
         try PythonOracle.check("verify_tokenized.py", [input, o.output, "--tokenized", tokenized.joined(separator: ",")] + skip)
@@ -152,5 +157,22 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         for i in 0..<reader.frameCount { plain += try reader.frame(at: i).plaintext }
         try Data(plain).write(to: URL(fileURLWithPath: dir + "/opened.parquet"))
         try PythonOracle.check("verify_tokenized.py", [input, dir + "/opened.parquet", "--tokenized", "card,card_int,email,ssn"])
+    }
+
+    /// A passthrough (nothing tagged, every column copied): the output shares nearly all its bytes
+    /// with the input, and both digests are still those of the files.
+    @Test func aPassthroughCopiesEveryChunkAndItsDigestsAreTheFiles() throws {
+        let kr = try keyring(["pqp-pan", "pqp-ssn", "pqp-email"])
+        let dir = try tempDir()
+        let input = try corpusFile("pa_gzip_v2_dict.parquet")
+        var o = TokenizeJob.Options()
+        o.input = input
+        o.output = dir + "/copy.parquet"
+        o.verifyOutput = false
+        let s = try TokenizeJob.run(o, policy: policy("pqp", extra: nestedKept(input)), keyring: kr, classify: { b in b.names.map { _ in nil } })
+        #expect(s.reconciles && s.rowsOut == s.rowsIn && s.columns.allSatisfy { $0.action == "keep" })
+        #expect(s.inputSHA256 == Hex.encode(try SHA256.hash([UInt8](Data(contentsOf: URL(fileURLWithPath: input))))))
+        #expect(s.outputSHA256 == Hex.encode(try SHA256.hash([UInt8](Data(contentsOf: URL(fileURLWithPath: o.output))))))
+        try PythonOracle.check("verify_tokenized.py", [input, o.output, "--skip-reader", "fastparquet"])
     }
 }
