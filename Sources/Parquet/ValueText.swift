@@ -168,15 +168,20 @@ enum TextRender {
         s.append(contentsOf: digits.reversed())
     }
 
-    static func appendDate(days: Int64, to out: inout ByteColumn) {
+    /// `YYYY-MM-DD` of a day count since the epoch.
+    private static func appendYMD(days: Int64, to s: inout [UInt8]) {
         let (y, m, d) = civil(days: days)
-        var s: [UInt8] = []
-        s.reserveCapacity(12)
         appendPadded(y, width: 4, to: &s)
         s.append(0x2D)
         appendPadded(Int64(m), width: 2, to: &s)
         s.append(0x2D)
         appendPadded(Int64(d), width: 2, to: &s)
+    }
+
+    static func appendDate(days: Int64, to out: inout ByteColumn) {
+        var s: [UInt8] = []
+        s.reserveCapacity(12)
+        appendYMD(days: days, to: &s)
         s.withUnsafeBytes { out.append(bytes: $0) }
     }
 
@@ -196,12 +201,7 @@ enum TextRender {
         var s: [UInt8] = []
         s.reserveCapacity(32)
         if withDate {
-            let (y, m, d) = civil(days: days)
-            appendPadded(y, width: 4, to: &s)
-            s.append(0x2D)
-            appendPadded(Int64(m), width: 2, to: &s)
-            s.append(0x2D)
-            appendPadded(Int64(d), width: 2, to: &s)
+            appendYMD(days: days, to: &s)
             s.append(0x54)
         }
         appendPadded(secs / 3600, width: 2, to: &s)

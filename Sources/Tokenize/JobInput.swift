@@ -41,16 +41,9 @@ final class JobInput {
             self.manifest = manifest
             format = manifest.format
             input = SealedFrameSource(reader)
-        } else if o.mode != .retokenize, JobPlan.declaredFormat(o) == .parquet || (o.format == nil && DataFormat.hasParquetMagic(path: o.input)) {
+        } else if o.mode != .retokenize, JobPlan.declaredFormat(o) == .parquet || DataFormat.isParquet(path: o.input, format: o.format) {
             manifest = nil
-            guard o.input != "-" else {
-                throw JobError(.inputUnreadable, "Parquet input must be a file (its footer is at the end): stdin cannot be read as Parquet")
-            }
-            let file: ParquetFile
-            do { file = try ParquetFile(path: o.input) } catch let e as ParquetError {
-                throw JobError(e.code == .io ? .inputUnreadable : .inputInvalid, "input: \(e.reason)")
-            }
-            let r = ParquetBatchReader(file: file, batchRows: o.batchRows)
+            let r = ParquetBatchReader(file: try DataFormat.openParquet(path: o.input), batchRows: o.batchRows)
             parquet = r
             reader = r
             parquetDigest = nil

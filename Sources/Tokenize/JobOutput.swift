@@ -81,9 +81,10 @@ struct JobWriter: PipelineWriter {
             var source: ParquetFile
             var reencode: Set<String>
             var drop: Set<String>
-            /// The input's digest, whose state after ``sharedPrefix`` bytes starts the output's.
-            var inputDigest: BackgroundDigest?
+            /// Leading bytes the output shares with the input (``ParquetCopyWriter/sharedPrefix(source:reencode:drop:)``).
             var sharedPrefix = 0
+            /// The input's digest, whose state after ``sharedPrefix`` bytes starts the output's.
+            var inputDigest: BackgroundDigest? = nil
         }
 
         struct Seal: Sendable {

@@ -17,14 +17,8 @@ public enum Scan {
         _ path: String, format: DataFormat?, delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true,
         sampleRows: Int = 2000
     ) throws -> [ColumnClassification] {
-        if format == .parquet || (format == nil && (DataFormat.infer(path: path) == .parquet || DataFormat.hasParquetMagic(path: path))) {
-            guard path != "-" else {
-                throw JobError(.inputUnreadable, "Parquet input must be a file (its footer is at the end): stdin cannot be read as Parquet")
-            }
-            let reader: ParquetBatchReader
-            do { reader = ParquetBatchReader(file: try ParquetFile(path: path), batchRows: sampleRows) } catch let e as ParquetError {
-                throw JobError(e.code == .io ? .inputUnreadable : .inputInvalid, e.reason)
-            }
+        if DataFormat.isParquet(path: path, format: format) {
+            let reader = ParquetBatchReader(file: try DataFormat.openParquet(path: path), batchRows: sampleRows)
             guard let first = try reader.next() else { return [] }
             return classify(first.batch)
         }

@@ -22,6 +22,23 @@ public enum DataFormat: String, Sendable, Codable, CaseIterable {
         return nil
     }
 
+    /// Whether `path` is read as Parquet: `format` says so, or (no format given) the extension or
+    /// the `PAR1` magic does.
+    static func isParquet(path: String, format: DataFormat?) -> Bool {
+        format == .parquet || (format == nil && (infer(path: path) == .parquet || hasParquetMagic(path: path)))
+    }
+
+    /// Opens a Parquet input (a file: its footer is at the end, so stdin cannot be read as
+    /// Parquet), mapping the reader's errors to the job's.
+    static func openParquet(path: String) throws -> ParquetFile {
+        guard path != "-" else {
+            throw JobError(.inputUnreadable, "Parquet input must be a file (its footer is at the end): stdin cannot be read as Parquet")
+        }
+        do { return try ParquetFile(path: path) } catch let e as ParquetError {
+            throw JobError(e.code == .io ? .inputUnreadable : .inputInvalid, e.reason)
+        }
+    }
+
     /// Whether the file at `path` starts with Parquet's `PAR1` magic (false for stdin or an
     /// unreadable file: the reader reports those).
     public static func hasParquetMagic(path: String) -> Bool {
@@ -160,12 +177,11 @@ public enum TokenizeJob {
         let plan = try JobPlan(
             mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: planBatch,
             policy: policy, keyring: keyring, classify: classify)
-        var parquetOutput = try input.parquet.map { try parquetPlan($0, plan: plan, o: o, policy: policy, inputName: summary.input) }
-        if let p = input.parquet, var out = parquetOutput {
+        let parquetOutput = try input.parquet.map { p in
+            var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
             // The input's digest starts now, keeping its state where the output stops matching it.
-            out.sharedPrefix = ParquetCopyWriter.sharedPrefix(source: p.file, reencode: out.reencode, drop: out.drop)
             out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix)
-            parquetOutput = out
+            return out
         }
         var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
@@ -318,7 +334,9 @@ extension TokenizeJob {
                 ? Set(plan.columns.filter { $0.rule.action == .keep && $0.tag == nil && policy.columns[$0.name] == nil }.map(\.name)) : []
             reader.decodeOnly(active.union(watched))
         }
-        return JobWriter.Config.ParquetOutput(source: reader.file, reencode: active, drop: drop)
+        return JobWriter.Config.ParquetOutput(
+            source: reader.file, reencode: active, drop: drop,
+            sharedPrefix: ParquetCopyWriter.sharedPrefix(source: reader.file, reencode: active, drop: drop))
     }
 }
 
