@@ -14,11 +14,8 @@ struct Divisor64 {
     let shift: UInt64
     /// `floor((2^128 - 1) / normalized) - 2^64`.
     let reciprocal: UInt64
-    /// `ceil(2^128 / divisor) mod 2^128` as two words, for the direct remainder of a 64-bit
-    /// numerator (D. Lemire, O. Kaser, N. Kurz, "Faster remainder by direct computation", 2019:
-    /// exact for every 64-bit numerator and divisor with a 128-bit constant).
-    let directHigh: UInt64
-    let directLow: UInt64
+    /// `floor((2^64 − 1) / divisor)`, the Barrett constant for the remainder of a 64-bit numerator.
+    let barrett: UInt64
 
     init(_ d: UInt64) {
         precondition(d != 0, "division by zero")
@@ -28,12 +25,7 @@ struct Divisor64 {
         shift = s
         normalized = dn
         reciprocal = dn.dividingFullWidth((high: ~dn, low: UInt64.max)).quotient
-        // floor((2^128 − 1) / d) + 1, which wraps to 0 for d = 1 (then every remainder is 0).
-        let (qHigh, rHigh) = UInt64.max.quotientAndRemainder(dividingBy: d)
-        let qLow = d.dividingFullWidth((high: rHigh, low: UInt64.max)).quotient
-        let (low, carry) = qLow.addingReportingOverflow(1)
-        directLow = low
-        directHigh = qHigh &+ (carry ? 1 : 0)
+        barrett = UInt64.max / d
     }
 
     /// Quotient and remainder of `(u1·2^64 + u0) / normalized`, for `u1 < normalized`.
@@ -89,16 +81,14 @@ struct Divisor64 {
     /// `2^64 mod divisor`.
     var twoTo64: UInt64 { divisor.dividingFullWidth((high: 1 % divisor, low: 0)).remainder }
 
-    /// `x mod divisor`, branch-free: ((c·x mod 2^128)·divisor) >> 128 with c = ``directHigh``:``directLow``.
+    /// `x mod divisor`, branch-free, with two multiplications (Barrett): q = ⌊x·M / 2^64⌋ with
+    /// M = ``barrett`` ≥ 2^64/d − 1 is ⌊x/d⌋ or ⌊x/d⌋ − 1 (x·M/2^64 > x/d − 1 and ≤ x/d), so
+    /// r = x − q·d < 2d needs at most one subtraction of d, and r ≤ x never overflows.
     @inline(__always)
     func remainder(_ x: UInt64) -> UInt64 {
-        let p = directLow.multipliedFullWidth(by: x)
-        let fractionHigh = p.high &+ directHigh &* x
-        let fractionLow = p.low
-        let a = fractionHigh.multipliedFullWidth(by: divisor)
-        let b = fractionLow.multipliedFullWidth(by: divisor).high
-        let (_, carry) = a.low.addingReportingOverflow(b)
-        return a.high &+ (carry ? 1 : 0)
+        let q = barrett.multipliedFullWidth(by: x).high
+        let r = x &- q &* divisor
+        return r &- (divisor & ~borrowMask(r, divisor))  // r ≥ divisor: subtract it once
     }
 
     /// `(x / divisor, x % divisor)`.
