@@ -4,15 +4,16 @@ public import SystemIO
 
 /// Reads a Parquet file as batches of text values (``ValueText``) for the tagger and the
 /// transforms: per batch up to `batchRows` rows of one row group, only the flat top-level
-/// columns that can hold sensitive values (BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY, INT32, INT64 —
-/// strings, numbers, dates), and of those only the ones still asked for (``decodeOnly(_:)``).
+/// columns that can hold sensitive values (every flat type but BOOLEAN: strings, integers,
+/// dates, timestamps, and FLOAT / DOUBLE, which hold a card number or SSN exactly — their whole
+/// numbers are read as integers for the tagger and the output scan), and of those only the ones
+/// still asked for (``decodeOnly(_:)``).
 /// A row group without rows gives a batch without rows, so the writer keeps it.
 public final class ParquetBatchReader: BatchReader {
     public let file: ParquetFile
     /// The columns batches can hold, in schema order.
     public let names: [String]
-    /// Top-level columns no batch holds: nested ones (LIST, MAP, groups) and those of other types
-    /// (BOOLEAN, FLOAT, DOUBLE, INT96), with why.
+    /// Top-level columns no batch holds: nested ones (LIST, MAP, groups) and BOOLEAN ones, with why.
     public let uninspected: [(name: String, why: String)]
     private let leafOf: [Int]
     private var decoding: [Bool]
@@ -23,8 +24,9 @@ public final class ParquetBatchReader: BatchReader {
     private var decoders: [ColumnChunkDecoder?] = []
     public private(set) var stats = ReadStats()
 
-    /// - Parameter allFlatColumns: also decode flat BOOLEAN, FLOAT, DOUBLE and INT96 columns
-    ///   (a full read; the tokenize job does not need them).
+    /// - Parameter allFlatColumns: a full, faithful read: BOOLEAN columns too, and FLOAT / DOUBLE
+    ///   values in their shortest round-trip form (`1.0`, as other readers print them) rather than
+    ///   as integers.
     public init(file: ParquetFile, batchRows: Int, allFlatColumns: Bool = false) {
         self.file = file
         self.batchRows = max(1, batchRows)
@@ -35,7 +37,7 @@ public final class ParquetBatchReader: BatchReader {
             let leaf = file.schema.leaves[top.firstLeaf]
             if top.leafCount != 1 || leaf.isNested || leaf.maxDefinitionLevel > 1 {
                 other.append((top.name, "nested"))
-            } else if allFlatColumns || [PhysicalType.byteArray, .fixedLenByteArray, .int32, .int64].contains(leaf.physicalType) {
+            } else if allFlatColumns || leaf.physicalType != .boolean {
                 names.append(top.name)
                 leafOf.append(top.firstLeaf)
             } else {
@@ -46,7 +48,9 @@ public final class ParquetBatchReader: BatchReader {
         self.leafOf = leafOf
         uninspected = other
         decoding = Array(repeating: true, count: names.count)
+        integralFloats = !allFlatColumns
     }
+    private let integralFloats: Bool
 
     /// From the next batch on, decode only these columns (never more than before: a column
     /// dropped from decoding is not decoded again).
@@ -62,7 +66,9 @@ public final class ParquetBatchReader: BatchReader {
         guard group < groups else { return nil }
         let rowsInGroup = file.rows(inRowGroup: group)
         if rowInGroup == 0 {
-            decoders = try names.indices.map { i in decoding[i] ? try ColumnChunkDecoder(file: file, rowGroup: group, column: leafOf[i]) : nil }
+            decoders = try names.indices.map { i in
+                decoding[i] ? try ColumnChunkDecoder(file: file, rowGroup: group, column: leafOf[i], integralFloatsAsIntegers: integralFloats) : nil
+            }
             stats.bytes += Int(file.metadata.rowGroups[group].columns.reduce(Int64(0)) { $0 + ($1.metaData?.totalCompressedSize ?? 0) })
         }
         let n = min(batchRows, rowsInGroup - rowInGroup)

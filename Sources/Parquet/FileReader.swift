@@ -118,9 +118,16 @@ public struct ColumnChunkDecoder {
     private var valueIndex = 0
     private var scratch: [UInt8] = []
     private var indices: [UInt32] = []
+    /// FLOAT and DOUBLE values that are whole numbers the type holds exactly (|x| < 2^24, 2^53)
+    /// are written as integers (`4111111111111111`, not `4111111111111111.0`), so the tagger and
+    /// the output scan see a card number or SSN stored as a floating-point number for what it is.
+    public let integralFloatsAsIntegers: Bool
 
-    /// - Parameter name: file and row group, for messages.
-    public init(file: ParquetFile, rowGroup g: Int, column c: Int) throws {
+    /// - Parameters:
+    ///   - integralFloatsAsIntegers: see the property (the tokenize job's reading; false for the
+    ///     faithful text that equals other readers').
+    public init(file: ParquetFile, rowGroup g: Int, column c: Int, integralFloatsAsIntegers: Bool = false) throws {
+        self.integralFloatsAsIntegers = integralFloatsAsIntegers
         column = file.schema.leaves[c]
         what = "\(file.path): row group \(g), column '\(column.dottedPath)'"
         guard column.maxRepetitionLevel == 0, column.maxDefinitionLevel <= 1 else {
@@ -395,12 +402,24 @@ public struct ColumnChunkDecoder {
         case .float:
             var v: [Float] = []
             let n = try Plain.decodeFloat(raw, count: count, into: &v)
-            for x in v { out.append(x.description) }
+            for x in v {
+                if integralFloatsAsIntegers && x.magnitude < 0x1p24 && x == x.rounded(.towardZero) {
+                    TextRender.appendSigned(Int64(x), to: &out)
+                } else {
+                    out.append(x.description)
+                }
+            }
             return n
         case .double:
             var v: [Double] = []
             let n = try Plain.decodeDouble(raw, count: count, into: &v)
-            for x in v { out.append(x.description) }
+            for x in v {
+                if integralFloatsAsIntegers && x.magnitude < 0x1p53 && x == x.rounded(.towardZero) {
+                    TextRender.appendSigned(Int64(x), to: &out)
+                } else {
+                    out.append(x.description)
+                }
+            }
             return n
         case .int96:
             guard raw.count >= count * 12 else { throw ParquetError(.corrupt, "\(page): INT96 values run past the page") }

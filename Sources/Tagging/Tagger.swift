@@ -139,6 +139,14 @@ public struct ColumnClassification: Codable, Sendable, Equatable {
     /// dashed SSNs): the confidence is lowered and the reason says so.
     public var headerConflict: Bool = false
 
+    /// A column the tagger could not look into (a nested Parquet column): it needs review, with
+    /// `reason` saying why; nothing was sampled.
+    public static func unexamined(name: String, index: Int, reason: String) -> ColumnClassification {
+        ColumnClassification(
+            name: name, index: index, tag: nil, status: .needsReview, confidence: 0, sampled: 0, matched: 0, empty: 0,
+            alternatives: [], containsEmbedded: [:], reason: reason)
+    }
+
     /// The tag a policy would apply: `tag` when tagged, the leading alternative when ambiguous or
     /// needing review, nil when none.
     public var proposed: Tag? {

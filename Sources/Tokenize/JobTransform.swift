@@ -214,9 +214,10 @@ final class BatchTransform {
     }
 
     /// The residual scan of what leaves untokenized: a clear sensitive value rejects its record.
+    /// Dropped columns do not leave the run, so they are not scanned.
     private func verify(_ u: inout JobUnit) {
-        let transformed = Set(processors.keys)
-        let embedded = Set(processors.compactMap { k, p -> String? in if case .embedded = p { return k } else { return nil } })
+        let transformed = Set(processors.keys).union(dropNames)
+        let embedded = Set(processors.compactMap { k, p -> String? in if case .embedded = p { return k } else { return nil } }).subtracting(dropNames)
         let findings = ResidualScan.scan(u.batch, transformed: transformed, embedded: embedded)
         reject(&u, findings.map { ($0.row, $0.column, "residual scan: a clear \($0.tag.rawValue) value would leave the run untokenized") })
     }

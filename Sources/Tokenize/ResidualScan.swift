@@ -20,8 +20,9 @@ struct ResidualScan {
         var tag: Tag
     }
 
-    /// Scans the columns of `batch` that no column rule transforms (`transformed` names the
-    /// tokenize/hmac/mask columns) plus the free-text columns in `embedded`.
+    /// Scans the columns of `batch` that leave the run as they are (`transformed` names those
+    /// that do not: the tokenize/hmac/mask columns and the dropped ones) plus the free-text
+    /// columns in `embedded`.
     static func scan(_ batch: Batch, transformed: Set<String>, embedded: Set<String>) -> [Finding] {
         var findings: [Finding] = []
         for (ci, name) in batch.names.enumerated() where !transformed.contains(name) || embedded.contains(name) {

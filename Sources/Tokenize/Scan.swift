@@ -19,8 +19,25 @@ public enum Scan {
     ) throws -> [ColumnClassification] {
         if DataFormat.isParquet(path: path, format: format) {
             let reader = ParquetBatchReader(file: try DataFormat.openParquet(path: path), batchRows: sampleRows)
-            guard let first = try reader.next() else { return [] }
-            return classify(first.batch)
+            let sampled = try reader.next().map { classify($0.batch) } ?? []
+            // Every top-level column in schema order: nested ones are listed as needing review
+            // (tokenize stops on one the policy does not name), BOOLEAN ones as holding nothing.
+            let why = Dictionary(reader.uninspected.map { ($0.name, $0.why) }, uniquingKeysWith: { a, _ in a })
+            return reader.file.schema.topLevel.enumerated().compactMap { i, top in
+                if var c = sampled.first(where: { $0.name == top.name }) {
+                    c.index = i
+                    return c
+                }
+                guard let w = why[top.name] else { return nil }
+                if w == "nested" {
+                    return .unexamined(
+                        name: top.name, index: i,
+                        reason: "nested Parquet column (LIST, MAP or group): not examined — name it in the policy after review")
+                }
+                var c = ColumnClassification.unexamined(name: top.name, index: i, reason: "\(w): cannot hold a sensitive value")
+                c.status = .none
+                return c
+            }
         }
         let file: FileDescriptor
         do { file = path == "-" ? .standardInput : try FileDescriptor.open(path, .readOnly) } catch { throw JobError(.inputUnreadable, "\(error)") }

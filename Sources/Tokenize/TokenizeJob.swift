@@ -328,6 +328,19 @@ extension TokenizeJob {
             }
         }
         let active = Set(plan.active.map(\.name))
+        // FLOAT, DOUBLE and INT96 columns are read (tagged, watched, scanned: a DOUBLE holds a
+        // 16-digit card number exactly) but cannot take tokens: a column of them that the policy
+        // or the tagger would transform stops the run by name, before any output.
+        for top in reader.file.schema.topLevel where active.contains(top.name) {
+            let type = reader.file.schema.leaves[top.firstLeaf].physicalType
+            guard type == .float || type == .double || type == .int96 else { continue }
+            let rule = plan.columns.first { $0.name == top.name }
+            let why = rule?.tag.map { "its values are tagged \($0)" } ?? "the policy asks \(rule?.rule.action.rawValue ?? "a transform") for it"
+            throw JobError(
+                .outputUnsupported,
+                "\(inputName): column '\(top.name)' is of Parquet type \(type) and \(why): tokengate cannot write tokens into a \(type) column — drop it (`\(top.name): { action: drop }`), or store the values as strings or integers"
+            )
+        }
         if !(o.mode == .tokenize && o.verifyOutput) {
             let watched =
                 o.mode == .tokenize

@@ -175,4 +175,56 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         #expect(s.outputSHA256 == Hex.encode(try SHA256.hash([UInt8](Data(contentsOf: URL(fileURLWithPath: o.output))))))
         try PythonOracle.check("verify_tokenized.py", [input, o.output, "--skip-reader", "fastparquet"])
     }
+
+    /// Card numbers stored as DOUBLE (exact below 2^53) are not passed through unseen: the tagger
+    /// reads whole doubles as integers and tags the column, which cannot take tokens, so the run
+    /// stops naming it; kept by the policy, the output scan stops it; dropped, the run completes
+    /// and the floating-point columns without sensitive values are copied as they were.
+    @Test func cardNumbersStoredAsDoublesStopTheRunUnlessDropped() throws {
+        let kr = try keyring(["pqf-pan", "pqf-ssn", "pqf-email"])
+        let dir = try tempDir()
+        let input = dir + "/float-cards.parquet"
+        try PythonOracle.check("make_float_cards.py", [input])
+        let p = try policy("pqf")
+        var o = TokenizeJob.Options()
+        o.input = input
+        o.output = dir + "/out.parquet"
+        do {
+            _ = try TokenizeJob.run(o, policy: p, keyring: kr, classify: Scan.classifier(policy: p))
+            Issue.record("card numbers stored as DOUBLE passed")
+        } catch let e as JobError {
+            #expect(e.code == .outputUnsupported && e.reason.contains("column 'card_double'") && e.reason.contains("tagged pan"), "\(e)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: o.output))
+
+        let kept = try policy("pqf", extra: "columns:\n  card_double: { action: keep }\n")
+        o.rejectsPath = dir + "/rejects.jsonl"
+        do {
+            _ = try TokenizeJob.run(o, policy: kept, keyring: kr, classify: Scan.classifier(policy: kept))
+            Issue.record("card numbers stored as DOUBLE and kept passed the output scan")
+        } catch let e as JobError {
+            #expect(e.code == .recordRejected && e.reason.contains("record 1, column 'card_double'") && e.reason.contains("residual scan"), "\(e)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: o.output))
+
+        let dropped = try policy("pqf", extra: "columns:\n  card_double: { action: drop }\n")
+        o.rejectsPath = nil
+        let s = try TokenizeJob.run(o, policy: dropped, keyring: kr, classify: Scan.classifier(policy: dropped))
+        #expect(s.reconciles && s.rowsOut == 500)
+        #expect(s.columns.filter { $0.action != "keep" }.map(\.name) == ["card_double"], "\(s.columns.map { ($0.name, $0.action) })")
+        try PythonOracle.check("verify_tokenized.py", [input, o.output, "--dropped", "card_double"])
+    }
+
+    /// `scan` lists every top-level column of a Parquet file in schema order: the nested ones it
+    /// cannot look into as needing review (a tokenize run stops on them until the policy names them).
+    @Test func scanListsNestedColumnsAsNeedingReview() throws {
+        let path = PythonOracle.root + "/Fixtures/parquet/footer-nested-snappy.parquet"
+        let cols = try Scan.file(path, format: nil)
+        #expect(cols.map(\.name) == ["id", "name", "items", "attrs"])
+        #expect(cols.map(\.index) == [0, 1, 2, 3])
+        for c in cols where c.name == "items" || c.name == "attrs" {
+            #expect(c.status == .needsReview && c.sampled == 0 && c.reason.contains("nested"), "\(c)")
+        }
+        #expect(cols.filter { $0.status == .needsReview }.count == 2)
+    }
 }
