@@ -236,14 +236,42 @@ struct TransformerState {
         }
         if spec.kind == .ip { return (writeIP(input, rejects), rejects) }
         var out = input.bytes
-        for k in 0..<source.count {
+        let shortForms = allowsShortForm || spec.kind == .email
+        if datePatterns.isEmpty {
+            // The symbols back into their positions, through pointers (one uniqueness check per
+            // batch, not one per byte); escape-form values are written below.
+            out.withUnsafeMutableBufferPointer { ob in
+                batch.numerals.withUnsafeBufferPointer { nums in
+                    batch.offsets.withUnsafeBufferPointer { offs in
+                        positions.withUnsafeBufferPointer { pos in
+                            positionOffsets.withUnsafeBufferPointer { po in
+                                symbols.withUnsafeBufferPointer { sym in
+                                    aux.withUnsafeBufferPointer { aux in
+                                        for k in 0..<source.count {
+                                            if shortForms && aux[k] == 1 { continue }
+                                            var j = offs[k]
+                                            for q in po[k]..<po[k + 1] {
+                                                ob[pos[q]] = sym[Int(nums[j])]
+                                                j &+= 1
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let fixUps = !datePatterns.isEmpty || shortForms || spec.kind == .aba || spec.kind == .iban
+        for k in 0..<source.count where fixUps {
             if !datePatterns.isEmpty {
                 var day = 0
                 for n in batch.value(at: k) { day = day * 10 + Int(n) }
                 datePatterns[aux[k]].format(dateMin + day, into: &out, at: input.offsets[source[k]])
                 continue
             }
-            if (allowsShortForm || spec.kind == .email) && aux[k] == 1 {
+            if shortForms && aux[k] == 1 {
                 if !writeShortForm(k, suffix: spec.kind == .email ? emailDomain(input, source[k]) : out[0..<0]) {
                     rejects.append(ValueReject(index: source[k], reason: "malformed escape-form token"))
                 }
@@ -251,19 +279,9 @@ struct TransformerState {
             }
             if spec.kind == .aba {
                 // The check digit: the token's own, shifted by the value's check-digit offset.
-                var j = batch.offsets[k]
-                for p in positions[positionOffsets[k]..<positionOffsets[k + 1]] {
-                    out[p] = symbols[Int(batch.numerals[j])]
-                    j += 1
-                }
                 let start = input.offsets[source[k]]
                 out[start + 8] = 0x30 + UInt8((Self.abaCheckDigit(out, start) + aux[k] & 0xF) % 10)
                 continue
-            }
-            var j = batch.offsets[k]
-            for p in positions[positionOffsets[k]..<positionOffsets[k + 1]] {
-                out[p] = symbols[Int(batch.numerals[j])]
-                j += 1
             }
             if spec.kind == .iban { fixIBANCheckDigits(&out, input.range(source[k])) }
             if spec.kind == .email && aux[k] == 2 {
@@ -361,13 +379,22 @@ struct TransformerState {
 
     func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
+    /// A Luhn-doubled digit: 2d, less 9 when over 9.
+    @inline(__always)
+    static func luhnDoubled(_ d: Int) -> Int { d < 5 ? 2 * d : 2 * d - 9 }
+
     mutating func parseCard(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
-        var n = 0
-        for p in r.reversed() {
-            let c = b[p]
-            if isDigit(c) {
+        // One pass from the right: the digit count and the Luhn sum (every second digit from
+        // the right doubled; separators take no position).
+        var n = 0, sum = 0
+        var p = r.upperBound
+        while p > r.lowerBound {
+            p -= 1
+            let d = b[p] &- 0x30
+            if d < 10 {
+                sum += n & 1 == 1 ? Self.luhnDoubled(Int(d)) : Int(d)
                 n += 1
-            } else if c != 0x20 && c != 0x2D {
+            } else if b[p] != 0x20 && b[p] != 0x2D {
                 return "not a card number: character \(p - r.lowerBound) is not a digit, space or dash"
             }
         }
@@ -375,29 +402,31 @@ struct TransformerState {
         // Luhn-valid numbers get Luhn-valid tokens, numbers failing Luhn (test data, typos, masked
         // exports) tokens failing Luhn: two disjoint cycle-walking sets, so a token's own Luhn
         // validity tells detokenize which set it was walked in.
-        let sum = Validators.luhnSum(asciiDigitsIn: b[r])
         let luhnFails = sum % 10 != 0
         if luhnFails && spec.luhn == .valid { return "not a card number: fails the Luhn check (luhn: valid)" }
         let middle = max(6, n - 10)
         let keepFirst = n - 4 - middle
         var j = 0
-        let first = batch.numerals.count
-        var keptFirst: UInt64 = 0, keptLast: UInt64 = 0
-        for p in r where isDigit(b[p]) {
+        var keptFirst: UInt64 = 0, keptLast: UInt64 = 0, middleSum = 0
+        for p in r {
+            let d = b[p] &- 0x30
+            guard d < 10 else { continue }
             if j >= keepFirst && j < n - 4 {
                 positions.append(p)
-                batch.numerals.append(UInt16(b[p] - 0x30))
+                batch.numerals.append(UInt16(d))
+                // Position from the right n − 1 − j: doubled when odd.
+                middleSum += (n - 1 - j) & 1 == 1 ? Self.luhnDoubled(Int(d)) : Int(d)
             } else if j < keepFirst {
-                keptFirst = keptFirst * 10 + UInt64(b[p] - 0x30)
+                keptFirst = keptFirst * 10 + UInt64(d)
             } else {
-                keptLast = keptLast * 10 + UInt64(b[p] - 0x30)
+                keptLast = keptLast * 10 + UInt64(d)
             }
             j += 1
         }
         // The Luhn sum of the digits kept in clear: the whole sum less the tokenized middle's
         // share (its last digit sits at position 4, before the kept last four); times 2, plus 1
         // when the number fails Luhn (see `OutputRule`).
-        aux.append(2 * (sum - Validators.luhnSum(batch.numerals[first...], rightmostPosition: 4)) + (luhnFails ? 1 : 0))
+        aux.append(2 * (sum - middleSum) + (luhnFails ? 1 : 0))
         // Version 2: the tweak binds the length and the kept digits (first ≤ 6 < 2^20, last 4 < 2^14).
         commit(binding: UInt64(n) << 34 | keptFirst << 14 | keptLast)
         return nil
