@@ -23,7 +23,7 @@ public final class TemporaryOutput: Sendable {
     public let mode: UInt32
     private let finished = Atomic<Bool>(false)
     /// Write-back pacing: where the range started last began, and where it ended.
-    private let writeback = Mutex<(Int, Int)>((0, 0))
+    private let writeback = Mutex(WritebackPacer())
 
     /// Creates `.<name>.tokengate-<pid>.tmp` next to `path`, mode 600; the target gets `mode`
     /// at ``commit()`` (the temporary file, written while the run is unfinished, never has more).
@@ -117,13 +117,8 @@ public final class TemporaryOutput: Sendable {
     /// far. Every 8 MiB it starts write-back of the new range and waits for the range before it,
     /// so the disk works while the caller computes and ``commit()``'s fsync finds little left.
     public func wrote(upTo size: Int) throws(SystemError) {
-        let chunk = 8 << 20
-        let (previous, started) = writeback.withLock { $0 }
-        guard size - started >= chunk else { return }
-        // The range started last time: wait until it is on the device (bounded dirty memory).
-        if started > previous { try descriptor.writeBack(offset: previous, count: started - previous, wait: true) }
-        try descriptor.writeBack(offset: started, count: size - started)
-        writeback.withLock { $0 = (started, size) }
+        let d = descriptor
+        try writeback.withLock { (p) throws(SystemError) in try p.wrote(upTo: size, on: d) }
     }
 
     /// Closes and removes the temporary file (nothing is left at the target). Idempotent; does
@@ -141,5 +136,25 @@ public final class TemporaryOutput: Sendable {
             try? FileSystem.remove(temp)
             TemporaryOutput.live.withLock { _ = $0.remove(temp) }
         }
+    }
+}
+
+/// Paces the write-back of a long sequential write to a file: told the file's size after each
+/// write, every 8 MiB it starts write-back of the new range and waits until the range started
+/// before it is on the device, so the disk works while the writer computes, dirty memory stays
+/// bounded, and the final fsync finds little left. Not a durability guarantee (fsync is).
+public struct WritebackPacer: Sendable {
+    public static let chunk = 8 << 20
+    private var previous = 0
+    private var started = 0
+
+    public init() {}
+
+    /// - Throws: ``SystemError`` `.sync` (a descriptor that cannot be paced, a pipe, is not an error).
+    public mutating func wrote(upTo size: Int, on file: FileDescriptor) throws(SystemError) {
+        guard size - started >= Self.chunk else { return }
+        if started > previous { try file.writeBack(offset: previous, count: started - previous, wait: true) }
+        try file.writeBack(offset: started, count: size - started)
+        (previous, started) = (started, size)
     }
 }

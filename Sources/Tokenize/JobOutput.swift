@@ -76,6 +76,9 @@ struct JobWriter: PipelineWriter {
         var parquet: ParquetOutput? = nil
         /// A CSV or JSON Lines input written as a new Parquet file (`--out x.parquet`).
         var parquetTable = false
+        /// The output is a file: its write-back is paced (``WritebackPacer``) so the commit's
+        /// fsync finds little left.
+        var pacesWriteback = false
 
         struct ParquetOutput: Sendable {
             var source: ParquetFile
@@ -122,6 +125,7 @@ struct JobWriter: PipelineWriter {
     private let rejects: RejectsWriter
     private var rejectReasons: [String: Int] = [:]
     private var rejectedPerColumn: [String: Int] = [:]
+    private var pacer = WritebackPacer()
 
     /// - Parameter sealer: with `--seal`, the sealing stage made on the calling thread by
     ///   ``SealingStage/make(_:fd:keyring:)`` before the pipeline starts.
@@ -172,6 +176,7 @@ struct JobWriter: PipelineWriter {
             do { try parquet.write(u.batch) } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             // A sealed Parquet output: each completed row group goes into the sealed stream with its records.
             try sealer?.seal(parquet.takeBuffered(), records: parquet.rowsWritten - before)
+            try pace()
             return (rows: u.batch.rowCount, bytes: 0)
         }
         let hasRejectsFile = config.rejectsFD != nil
@@ -208,11 +213,19 @@ struct JobWriter: PipelineWriter {
             try writer.flush()
             try sealer.seal(sink.takeBuffered(), records: u.batch.rowCount)
         }
+        try pace()
         switch config.fault {
         case .writerLosesARow: return (rows: max(0, u.batch.rowCount - 1), bytes: 0)
         case .writerDuplicatesARow: return (rows: u.batch.rowCount + 1, bytes: 0)
         case nil: return (rows: u.batch.rowCount, bytes: 0)
         }
+    }
+
+    /// Paces the output file's write-back by its size so far.
+    private mutating func pace() throws {
+        guard config.pacesWriteback else { return }
+        let file = FileDescriptor(borrowing: config.fd, label: "the output")
+        try pacer.wrote(upTo: try file.size(), on: file)
     }
 
     mutating func finish() throws -> Output {

@@ -193,6 +193,7 @@ public enum TokenizeJob {
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input,
             fault: o.fault)
         config.parquet = parquetOutput
+        config.pacesWriteback = o.output != "-"
         if input.format != .parquet, o.output != "-", DataFormat.infer(path: o.output) == .parquet {
             guard o.seal == nil else {
                 throw JobError(
