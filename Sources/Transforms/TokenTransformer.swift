@@ -599,17 +599,22 @@ struct TransformerState {
     /// its layout with one more `~` in front (`aux` 2), so a token's local part starts with `~~`
     /// (prefixed), `~` + a letter/digit (escape form) or anything else (same layout).
     mutating func parseEmail(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
-        var at = -1
+        // One pass: printable ASCII, exactly one @, a dot after it, and the local part's symbols.
+        var at = -1, n = 0, dotAfterAt = false
         for p in r {
             let c = b[p]
             guard c > 0x20 && c < 0x7F else { return "not an email: character \(p - r.lowerBound) is not printable ASCII" }
             if c == 0x40 {
                 guard at < 0 else { return "not an email: more than one @" }
                 at = p
+            } else if at < 0 {
+                if table[Int(c)] != TokenTransformer.none { n += 1 }
+            } else if c == 0x2E {
+                dotAfterAt = true
             }
         }
         guard at > r.lowerBound, at < r.upperBound - 1 else { return "not an email: empty local part or domain" }
-        guard b[(at + 1)..<r.upperBound].contains(0x2E) else { return "not an email: domain has no dot" }
+        guard dotAfterAt else { return "not an email: domain has no dot" }
         // Version 2: the tweak binds the domain.
         var binding: UInt64 = 0
         if bindsKept {
@@ -632,8 +637,6 @@ struct TransformerState {
         // A prefixed token's local part is one byte longer than the value's.
         let extra = decrypting && doubled ? 1 : 0
         guard at - r.lowerBound - extra <= 64 else { return "not an email: local part longer than 64" }
-        var n = 0
-        for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none { n += 1 }
         if !decrypting && n < engine.minLength {
             // The token's local part, '~' + 2 symbols per byte, stays within RFC 5321's 64.
             let len = at - r.lowerBound, maxBytes = min(engine.maxLength, 63) / 2
@@ -651,9 +654,20 @@ struct TransformerState {
             return nil
         }
         if let problem = lengthProblem(n, what: "letters/digits in the local part") { return problem }
-        for p in r.lowerBound..<at where table[Int(b[p])] != TokenTransformer.none {
-            positions.append(p)
-            batch.numerals.append(table[Int(b[p])])
+        // The ≤ 65 symbols gathered on the stack, then appended in one call each.
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 65) { nums in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 65) { pos in
+                var k = 0
+                for p in r.lowerBound..<at {
+                    let x = table[Int(b[p])]
+                    guard x != TokenTransformer.none else { continue }
+                    nums[k] = x
+                    pos[k] = p
+                    k += 1
+                }
+                batch.numerals.append(contentsOf: UnsafeBufferPointer(rebasing: nums[0..<k]))
+                positions.append(contentsOf: UnsafeBufferPointer(rebasing: pos[0..<k]))
+            }
         }
         aux.append(decrypting ? (doubled ? 2 : 0) : (marked ? 2 : 0))
         commit(binding: binding)
@@ -948,13 +962,16 @@ struct DomainCache {
         guard r.count > 0, r.count <= Self.maxDomain else { return nil }
         let s = Self.slot(b, r)
         guard Int(lengths[s]) == r.count else { return nil }
-        let base = s * Self.maxDomain
-        var k = base
-        for p in r {
-            guard keys[k] == Self.lower(b[p]) else { return nil }
-            k += 1
+        let same = keys.withUnsafeBufferPointer { k in
+            // The slot's key (r.count ≤ maxDomain bytes from s · maxDomain) against the lowercased value.
+            var q = s &* Self.maxDomain
+            for p in r {
+                guard k[q] == Self.lower(b[p]) else { return false }
+                q &+= 1
+            }
+            return true
         }
-        return bindings[s]
+        return same ? bindings[s] : nil
     }
 
     mutating func store(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, binding: UInt64) {
