@@ -53,6 +53,16 @@ let package = Package(
             path: "Benchmarks/TokenizeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Not a package-benchmark target: counted under callgrind (scripts/transform-instructions.sh).
+        .executableTarget(
+            name: "TransformInstructions",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Transforms", package: "tokengate"),
+                .product(name: "FPE", package: "tokengate"),
+            ],
+            path: "Benchmarks/TransformInstructions"
+        ),
         .executableTarget(
             name: "TransformBenchmarks",
             dependencies: [
