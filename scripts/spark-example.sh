@@ -6,7 +6,7 @@
 # tokenized with tokengate.spark.tokenize_dataframe and compared row for row with
 # `tokengate tokenize` of the same rows as CSV, detokenized back, a partition with an SSN
 # outside the transform's domain failing the job; then `audit lineage --spark-app` of the run.
-# ROWS=… changes the row count.
+# ROWS=… changes the row count; TOKENGATE_BINARY=… uses a tokengate built elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -24,7 +24,8 @@ PYSPARK_PIN="$(grep -o 'pyspark==[0-9.]*' scripts/setup.sh)"
 PYARROW_PIN="$(grep -o 'pyarrow==[0-9.]*' scripts/setup.sh)"
 .venv/bin/python -c 'import pyspark, pyarrow' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check "$PYSPARK_PIN" "$PYARROW_PIN"
 
-TG="$ROOT/.build/release/tokengate"
+# TOKENGATE_BINARY=… uses a tokengate built elsewhere.
+TG="${TOKENGATE_BINARY:-$ROOT/.build/release/tokengate}"
 [ -x "$TG" ] || swift build -c release --product tokengate
 "$TG" keys init --keyring keys-config/keyring.dev.yaml >/dev/null
 

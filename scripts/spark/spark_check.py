@@ -18,6 +18,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -80,6 +81,9 @@ def main():
     cli = subprocess.Popen(
         [args.binary, "tokenize", "--in", src, "--out", cli_out, "--policy", args.policy, "--keyring", args.keyring],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cli_done = {}
+    waiter = threading.Thread(target=lambda: cli_done.update(err=cli.communicate()[1], seconds=time.monotonic() - t_cli))
+    waiter.start()
 
     from pyspark.sql import SparkSession
     from pyspark.sql.types import LongType, StringType, StructField, StructType
@@ -104,10 +108,10 @@ def main():
     df = spark.createDataFrame(spark.sparkContext.parallelize(rows, args.partitions), schema)
     assert df.rdd.getNumPartitions() == args.partitions
 
-    _, cli_err = cli.communicate()
+    waiter.join()
     if cli.returncode != 0:
-        sys.exit("tokengate tokenize failed: " + cli_err)
-    timings["cli_tokenize_s"] = time.monotonic() - t_cli
+        sys.exit("tokengate tokenize failed: " + cli_done["err"])
+    timings["cli_tokenize_s"] = cli_done["seconds"]
     with open(cli_out, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
