@@ -18,6 +18,10 @@ public struct DataRequest: Sendable {
     /// Who ran it, recorded in the run's audit records as `context.<key>` details (e.g.
     /// `spark.app`, `spark.stage`, `spark.partition`): checked by ``Gateway/parseAuditContext(_:)``.
     public var context: [String: String] = [:]
+    /// Pipe mode's descriptors (borrowed, not closed): stdin and stdout unless a caller in
+    /// process (a test, the server) hands others.
+    public var pipeInputFD: Int32 = 0
+    public var pipeOutputFD: Int32 = 1
 
     public init(job: TokenizeJob.Options = TokenizeJob.Options(), policyPath: String? = nil) {
         self.job = job
@@ -102,6 +106,8 @@ extension Gateway {
                 po.batchRows = options.batchRows
                 po.manifestPath = options.manifestPath
                 po.verifyOutput = options.verifyOutput
+                po.inputFD = request.pipeInputFD
+                po.outputFD = request.pipeOutputFD
                 let s = try PipeJob.run(po, policy: policy, keyring: keyring, authorization: grant)
                 record.add(s, input: "-", output: "-", policyPath: request.policyPath)
                 record.inputs = [AuditFile(path: "stdin (pipe)", bytes: Int64(s.bytesIn), sha256: s.inputSHA256)]
