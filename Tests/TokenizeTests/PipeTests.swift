@@ -76,8 +76,7 @@ extension ExecutableRuns {
         try p.run()
         let pid = p.processIdentifier
         // Cancelled once the process has exited (so it never signals a reused process id).
-        nonisolated(unsafe) let process = p
-        let watchdog = DispatchWorkItem { if process.isRunning { kill(pid, SIGKILL) } }
+        let watchdog = DispatchWorkItem { if p.isRunning { kill(pid, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
         return (p, stdin.fileHandleForWriting, stdout.fileHandleForReading, watchdog)
     }
@@ -143,6 +142,41 @@ extension ExecutableRuns {
         #expect(records.map { $0["outcome"] as? String } == ["started", "success"])
         #expect((records.last?["details"] as? [String: String])?["context.spark.partition"] == "3")
         #expect(records.last?["rowsIn"] as? Int == start && records.last?["startedRecord"] as? Int == records.first?["sequence"] as? Int)
+    }
+
+    /// A caller that writes on one thread and reads on another, writing ahead as fast as it
+    /// can (20 batches of 3,000 rows, about 1.3 MB, more than the pipes hold): every batch comes
+    /// back, in order, with its rows; nothing waits on anything but the other side's reads.
+    @Test func pipeServesAWriterAndAReaderOnTwoThreads() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/pipe2-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let policy = try Self.pipePolicy(dir)
+        let (p, input, output, watchdog) = try Self.startPipe(["tokenize", "--pipe", "--policy", policy, "--keyring", cfg], errFile: dir + "/err")
+        let batches = 20, rowsPerBatch = 3000
+        let writer = Thread {
+            for k in 0..<batches {
+                let rows = Self.pipeRows(k * rowsPerBatch..<(k + 1) * rowsPerBatch)
+                try? input.write(contentsOf: Self.frame("id,card,email,ssn\n" + rows.map { $0 + "\n" }.joined()))
+            }
+            try? input.write(contentsOf: Data("0\n".utf8))
+            try? input.close()
+        }
+        writer.start()
+        var firstIDs: [String] = []
+        for k in 0..<batches {
+            let frame = try #require(try Self.readFrame(output), "no answer to batch \(k + 1)")
+            let lines = String(decoding: frame, as: UTF8.self).split(separator: "\n")
+            #expect(lines.count == rowsPerBatch + 1, "batch \(k + 1): \(lines.count - 1) rows")
+            firstIDs.append(String(lines.dropFirst().first?.split(separator: ",").first ?? ""))
+        }
+        #expect(firstIDs == (0..<batches).map { String($0 * rowsPerBatch) }, "batches out of order")
+        #expect(try Self.readFrame(output) == Data(), "no end frame")
+        p.waitUntilExit()
+        watchdog.cancel()
+        let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
+        #expect(p.terminationStatus == 0, "\(err)")
     }
 
     /// Fail closed: a column the policy does not name is refused before any output; a value
