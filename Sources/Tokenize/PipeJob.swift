@@ -126,7 +126,11 @@ public enum PipeJob {
                 rowsInFrame += u.batch.rowCount
                 try writer.write(u.batch)
             }
-            if batchesInFrame == 0, plan == nil, !reader.names.isEmpty {
+            if reader.names.isEmpty {
+                // (An empty answer would read as the end frame.)
+                throw JobError(.inputInvalid, "stdin (pipe): batch \(frame) has no header row (every batch is a CSV document with its header)")
+            }
+            if batchesInFrame == 0, plan == nil {
                 // A header-only first batch (an empty partition, or a caller pinning the plan and
                 // its key versions before any data): the plan from the names alone.
                 let empty = Batch(names: reader.names, columns: reader.names.map { _ in ByteColumn() })
@@ -135,7 +139,7 @@ public enum PipeJob {
                 names = reader.names
                 transform = try BatchTransform(plan: p, policy: policy, keyring: keyring, verifyOutput: o.verifyOutput)
                 try writer.write(empty)
-            } else if batchesInFrame == 0, !reader.names.isEmpty {
+            } else if batchesInFrame == 0 {
                 guard reader.names == names else {
                     throw JobError(.inputInvalid, "stdin (pipe): batch \(frame) has other columns than the first batch (every batch repeats the same header)")
                 }
@@ -146,6 +150,9 @@ public enum PipeJob {
             summary.rowsIn += rowsInFrame
             summary.rowsOut += rowsInFrame
             let body = sink.bytes
+            guard !body.isEmpty else {
+                throw JobError(.reconciliation, "internal error: batch \(frame) produced no output (an empty frame would read as the end)")
+            }
             try body.withUnsafeBytes { try outputHash.update($0) }
             stats.processingSeconds += monotonicSeconds() - t1
             let t2 = monotonicSeconds()

@@ -203,6 +203,9 @@ extension ExecutableRuns {
 
         let cut = try Self.run(args, stdin: first)
         #expect(cut.status != 0 && cut.stderr.contains("without the end frame"), "\(cut.stderr)")
+        // A frame without a header row would be answered by an empty frame, which reads as the end.
+        let headerless = try Self.run(args, stdin: Self.frame("\n") + Data("0\n".utf8))
+        #expect(headerless.status != 0 && headerless.stdout.isEmpty && headerless.stderr.contains("has no header row"), "\(headerless.stderr)")
         let torn = try Self.run(args, stdin: first.prefix(first.count - 3))
         #expect(torn.status != 0 && torn.stderr.contains("ended inside batch 1"), "\(torn.stderr)")
     }
