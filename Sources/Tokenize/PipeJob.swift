@@ -49,6 +49,9 @@ public enum PipeJob {
         if o.mode != .tokenize && authorization == nil {
             throw JobError(.permissionDenied, "\(o.mode.rawValue) refused: not authorized by the keyring's detokenize grant")
         }
+        // A caller that stops reading makes the next write fail (EPIPE) instead of killing the
+        // process, so the run's audit record is closed with the failure.
+        try ignoreBrokenPipeSignal()
         var jobOptions = TokenizeJob.Options()
         jobOptions.manifestPath = o.manifestPath
         let manifest: TokenManifest? =

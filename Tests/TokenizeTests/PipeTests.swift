@@ -179,6 +179,33 @@ extension ExecutableRuns {
         #expect(p.terminationStatus == 0, "\(err)")
     }
 
+    /// A caller that goes away (stops reading) mid-stream: tokengate's next write fails instead
+    /// of the process dying of SIGPIPE, so the run exits non-zero and its audit record is closed
+    /// with the failure.
+    @Test func pipeRecordsAFailureWhenTheReaderGoes() throws {
+        let cfg = try Self.keyringConfig()
+        #expect(try Self.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/pipe3-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let policy = try Self.pipePolicy(dir)
+        let app = "pipe-gone-\(UUID().uuidString.prefix(8))"
+        let (p, input, output, watchdog) = try Self.startPipe(
+            ["tokenize", "--pipe", "--policy", policy, "--keyring", cfg, "--context", "spark.app=\(app)"], errFile: dir + "/err")
+        try output.close()
+        try input.write(contentsOf: Self.frame("id,card,email,ssn\n" + Self.pipeRows(0..<10).map { $0 + "\n" }.joined()))
+        try? input.write(contentsOf: Data("0\n".utf8))
+        try? input.close()
+        p.waitUntilExit()
+        watchdog.cancel()
+        #expect(p.terminationReason == .exit && p.terminationStatus != 0, "status \(p.terminationStatus), reason \(p.terminationReason)")
+        let records = try String(contentsOfFile: Self.auditLog, encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { ($0["details"] as? [String: String])?["context.spark.app"] == app }
+        #expect(records.map { $0["outcome"] as? String } == ["started", "failure"])
+        let error = records.last?["error"] as? String ?? ""
+        #expect(error.contains("stdout"), "\(error)")
+    }
+
     /// Fail closed: a column the policy does not name is refused before any output; a value
     /// outside its transform's domain fails the run naming row and column (not the value); a
     /// stream that ends without its end frame fails the run — in every case a non-zero status.

@@ -150,9 +150,14 @@ def main():
     k = len(bad) * 5 // 8 + 7  # in partition 5 of 8
     bad[k] = (bad[k][0], bad[k][1], bad[k][2], args.bad_value)
     bad_df = spark.createDataFrame(spark.sparkContext.parallelize(bad, args.partitions), schema)
+    # This job takes the binary and the policy from spark.files (SparkFiles), as a cluster would.
+    spark.sparkContext.addFile(args.binary)
+    spark.sparkContext.addFile(args.policy)
     failure = None
     try:
-        tokenize_dataframe(bad_df, policy=args.policy, keyring=args.keyring, binary=args.binary).collect()
+        tokenize_dataframe(
+            bad_df, policy="sparkfiles:" + os.path.basename(args.policy), keyring=args.keyring,
+            binary="sparkfiles:" + os.path.basename(args.binary)).collect()
     except Exception as e:  # the driver sees the task's exception (Py4JJavaError / PythonException)
         failure = str(e)
     if failure is None:
