@@ -237,6 +237,28 @@ extension ExecutableRuns {
         #expect(torn.status != 0 && torn.stderr.contains("ended inside batch 1"), "\(torn.stderr)")
     }
 
+    /// A release build of these very sources, if there is one: `$TOKENGATE_TEST_BINARY`, else
+    /// `.build/release/tokengate` (scripts/setup.sh builds it before CI's `swift test`), taken only
+    /// when it is newer than every file under Sources/ and Package.swift (a stale one is never
+    /// tested). The Spark test runs the binary over 100,000 rows three times; the debug build's
+    /// FPE loops are about 100 times slower than the release build's.
+    static func currentReleaseExecutable() throws -> URL? {
+        let fm = FileManager.default
+        func modified(_ path: String) -> Date? { (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
+        var newest = modified(root.appendingPathComponent("Package.swift").path) ?? .distantFuture
+        let sources = root.appendingPathComponent("Sources").path
+        for case let file as String in fm.enumerator(atPath: sources) ?? NSEnumerator() {
+            if let d = modified(sources + "/" + file), d > newest { newest = d }
+        }
+        let candidates: [String?] = [
+            ProcessInfo.processInfo.environment["TOKENGATE_TEST_BINARY"], root.appendingPathComponent(".build/release/tokengate").path,
+        ]
+        for case let path? in candidates where fm.isExecutableFile(atPath: path) {
+            if let d = modified(path), d > newest { return URL(fileURLWithPath: path) }
+        }
+        return nil
+    }
+
     /// Issue 18 on pyspark `local[2]` (scripts/spark/spark_check.py): 100,000 rows with card,
     /// email and SSN columns in 8 partitions tokenized by `tokenize_dataframe` equal
     /// `tokengate tokenize` of the same rows as CSV, row for row; `detokenize_dataframe` brings
@@ -244,6 +266,7 @@ extension ExecutableRuns {
     /// the column named in the driver's exception. `audit lineage --spark-app` then shows one
     /// closed, successful run per partition of the tokenize stage (and of the detokenize one).
     @Test func sparkPartitionsTokenizeLikeTheCLI() throws {
+        let binary = try Self.currentReleaseExecutable() ?? Self.executable()
         let dir = SoftHSMFixture.shared.directory + "/spark-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let (keyring, _) = try Self.grantedSetUp(dir)
@@ -265,6 +288,7 @@ extension ExecutableRuns {
         #expect((result["failure"] as? String ?? "").contains("column 'ssn'"))
         print("spark bridge test: \(String(format: "%.1f", seconds)) s; timings \(result["timings"] ?? "-")")
 
+        print("spark bridge test ran \(binary.path)")
         let lineage = try Self.run(["audit", "lineage", "--spark-app", app, "--json", "--keyring", keyring])
         #expect(lineage.status == 0, "\(lineage.stderr)")
         let groups = try #require(try JSONSerialization.jsonObject(with: lineage.stdout) as? [String: Any])["groups"] as? [[String: Any]] ?? []
