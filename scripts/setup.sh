@@ -2,7 +2,8 @@
 # Development set-up, idempotent:
 #  1. installs the Debian packages tokengate needs (libssl-dev libp11-kit-dev softhsm2 pkg-config;
 #     libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev for Parquet's codecs; bsdutils for `script`, which a
-#     test uses as a pseudo-terminal; python3-venv for the test oracles' virtual environment)
+#     test uses as a pseudo-terminal; python3-venv for the test oracles' virtual environment;
+#     default-jre-headless for pyspark, only when no `java` is on PATH)
 #     when they are missing (as root: apt-get; otherwise it says what to install);
 #  2. creates SoftHSM2 development tokens, one per key purpose, under .dev/hsm/ (git-ignored),
 #     with random PINs stored in .dev/hsm/pins/ (mode 600) — DEVELOPMENT ONLY;
@@ -16,6 +17,8 @@ need=()
 for pkg in libssl-dev libp11-kit-dev libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev softhsm2 pkg-config bsdutils python3-venv; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# pyspark (the Spark bridge's test, docs/spark.md) needs a JRE (17 or later): any java on PATH will do.
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages: ${need[*]} — run as root or: sudo apt-get install -y ${need[*]}" >&2
@@ -56,10 +59,11 @@ for purpose in at-rest in-transit in-use audit; do
   echo "setup: created development token $label (PIN in .dev/hsm/pins/$purpose.pin)"
 done
 
-# Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus) in a
-# project-local, git-ignored virtual environment; pinned, installed once.
+# Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus; pyspark
+# runs the Spark bridge's test on local[2]) in a project-local, git-ignored virtual environment;
+# pinned, installed once.
 VENV="$ROOT/.venv"
-ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0"
+ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0 pyspark==4.3.0"
 if [ ! -f "$VENV/.oracles" ] || [ "$(cat "$VENV/.oracles")" != "$ORACLES" ]; then
   PY="$(command -v python3 || true)"
   [ -n "$PY" ] || { echo "setup: python3 not found" >&2; exit 1; }

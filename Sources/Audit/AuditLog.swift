@@ -189,17 +189,24 @@ public struct AuditFilter: Sendable {
     public var keyLabel: String?
     public var since: Date?
     public var until: Date?
+    /// Details the record must hold with exactly these values (e.g. `context.spark.app`).
+    public var details: [String: String] = [:]
 
-    public init(operation: String? = nil, path: String? = nil, keyLabel: String? = nil, since: Date? = nil, until: Date? = nil) {
+    public init(
+        operation: String? = nil, path: String? = nil, keyLabel: String? = nil, since: Date? = nil, until: Date? = nil,
+        details: [String: String] = [:]
+    ) {
         self.operation = operation
         self.path = path
         self.keyLabel = keyLabel
         self.since = since
         self.until = until
+        self.details = details
     }
 
     public func matches(_ r: AuditRecord) -> Bool {
         if let operation, r.operation != operation { return false }
+        for (k, v) in details where r.details[k] != v { return false }
         if let path {
             let files = r.inputs + r.outputs
             guard files.contains(where: { $0.path.contains(path) || $0.sha256 == path.lowercased() }) else { return false }

@@ -12,6 +12,16 @@ public struct DataRequest: Sendable {
     public var job: TokenizeJob.Options
     /// The policy file (YAML or JSON; docs/policy.md); nil: the built-in default policy.
     public var policyPath: String?
+    /// Pipe mode (``PipeJob``): framed CSV batches on stdin and stdout, tagging off; the job's
+    /// input and output must be `-`. docs/spark.md.
+    public var pipe = false
+    /// Who ran it, recorded in the run's audit records as `context.<key>` details (e.g.
+    /// `spark.app`, `spark.stage`, `spark.partition`): checked by ``Gateway/parseAuditContext(_:)``.
+    public var context: [String: String] = [:]
+    /// Pipe mode's descriptors (borrowed, not closed): stdin and stdout unless a caller in
+    /// process (a test, the server) hands others.
+    public var pipeInputFD: Int32 = 0
+    public var pipeOutputFD: Int32 = 1
 
     public init(job: TokenizeJob.Options = TokenizeJob.Options(), policyPath: String? = nil) {
         self.job = job
@@ -72,8 +82,14 @@ extension Gateway {
     private func run(_ request: DataRequest, _ mode: TokenizeJob.Mode) throws -> RunSummary {
         var options = request.job
         options.mode = mode
-        let input = [AuditFile(path: absolute(options.input, stream: "stdin"))]
-        return try audited(mode.rawValue, inputs: input) { record in
+        if request.pipe && (options.input != "-" || options.output != "-") {
+            throw OperationError(.invalidArgument, "--pipe reads stdin and writes stdout: --in and --out must be - (or absent)")
+        }
+        let input = [AuditFile(path: request.pipe ? "stdin (pipe)" : absolute(options.input, stream: "stdin"))]
+        var context: [String: String] = [:]
+        for (k, v) in request.context { context["context." + k] = v }
+        if request.pipe { context["pipe"] = "on" }
+        return try audited(mode.rawValue, inputs: input, details: context) { record in
             record.inputs = input
             let policy = try Self.loadPolicy(request.policyPath)
             let grant = try TokenizeJob.authorize(mode, policy: policy, config: keyring.config)
@@ -84,6 +100,21 @@ extension Gateway {
                 record.details["unverifiedOutputGrantedBy"] = keyring.config.loadedFrom
             }
             if let grant { record.details["grantedBy"] = grant.grantSource }
+            if request.pipe {
+                var po = PipeJob.Options()
+                po.mode = mode
+                po.batchRows = options.batchRows
+                po.manifestPath = options.manifestPath
+                po.verifyOutput = options.verifyOutput
+                po.inputFD = request.pipeInputFD
+                po.outputFD = request.pipeOutputFD
+                let s = try PipeJob.run(po, policy: policy, keyring: keyring, authorization: grant)
+                record.add(s, input: "-", output: "-", policyPath: request.policyPath)
+                record.inputs = [AuditFile(path: "stdin (pipe)", bytes: Int64(s.bytesIn), sha256: s.inputSHA256)]
+                record.outputs = [AuditFile(path: "stdout (pipe)", bytes: Int64(s.bytesOut), sha256: s.outputSHA256)]
+                if let p = s.pipe { record.details["pipeBatches"] = String(p.batches) }
+                return s
+            }
             let classify: TokenizeJob.Classifier = mode == .tokenize ? Scan.classifier(policy: policy) : { @Sendable _ in [] }
             let s = try TokenizeJob.run(options, policy: policy, keyring: keyring, classify: classify, authorization: grant)
             record.add(s, input: options.input, output: options.output, policyPath: request.policyPath)
@@ -131,6 +162,30 @@ extension Gateway {
             baseSource: basePolicy ?? "the built-in default policy")
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         return columns
+    }
+
+    /// Parses an audit context, `key=value` pairs separated by commas (`spark.app=app-1,spark.stage=3`):
+    /// keys of 1–64 characters `a-z A-Z 0-9 . _ -`, values of 1–128 characters `a-z A-Z 0-9 . _ - : /`, at most 16 pairs,
+    /// no key twice. The values are names and numbers, never data.
+    public static func parseAuditContext(_ text: String) throws -> [String: String] {
+        func allowed(_ s: Substring, extra: String, max: Int) -> Bool {
+            !s.isEmpty && s.count <= max
+                && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || extra.unicodeScalars.contains($0)) }
+        }
+        var out: [String: String] = [:]
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, allowed(kv[0], extra: "._-", max: 64), allowed(kv[1], extra: "._-:/", max: 128) else {
+                throw OperationError(
+                    .invalidArgument,
+                    "--context: '\(pair.prefix(80))' is not key=value (key: 1-64 of a-z A-Z 0-9 . _ -; value: 1-128 of a-z A-Z 0-9 . _ - : /)")
+            }
+            guard out.updateValue(String(kv[1]), forKey: String(kv[0])) == nil else {
+                throw OperationError(.invalidArgument, "--context: key '\(kv[0])' given twice")
+            }
+        }
+        guard out.count <= 16 else { throw OperationError(.invalidArgument, "--context: at most 16 pairs") }
+        return out
     }
 
     static func loadPolicy(_ path: String?) throws -> Policy {

@@ -42,17 +42,20 @@ public final class Gateway: Sendable {
     /// Runs `body` under the audit trail (see the type's documentation).
     /// - Parameter checkFirst: false only for `keys init`, which may create the audit key itself:
     ///   it runs first and is recorded once the audit key exists.
+    /// - Parameter details: recorded in the started record and the outcome record alike (the
+    ///   run's context: who ran it, as in `context.spark.app`).
     func audited<T>(
-        _ operation: String, checkFirst: Bool = true, inputs: [AuditFile] = [], _ body: (inout AuditRecord) throws -> T
+        _ operation: String, checkFirst: Bool = true, inputs: [AuditFile] = [], details: [String: String] = [:],
+        _ body: (inout AuditRecord) throws -> T
     ) throws -> T {
         let log = AuditLog.default(keyring: keyring)
-        var record = AuditRecord(operation: operation)
+        var record = AuditRecord(operation: operation, details: details)
         if checkFirst {
             // Write-ahead (no audit, no operation): the started record is appended before any
             // work, which also proves the log can be appended; a run killed at any point leaves it,
             // and `audit verify` lists it as never closed.
             do {
-                record.startedRecord = try log.append(AuditRecord(operation: operation, outcome: .started, inputs: inputs)).sequence
+                record.startedRecord = try log.append(AuditRecord(operation: operation, outcome: .started, inputs: inputs, details: details)).sequence
             } catch {
                 throw OperationError(.auditUnavailable, "\(operation) refused: the audit trail is unavailable (\(error)); no unaudited processing")
             }

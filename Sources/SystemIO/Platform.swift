@@ -62,3 +62,19 @@ public enum ProcessIdentity {
         }
     }
 }
+
+/// Ignores `SIGPIPE` in this process: a write to a pipe whose reader has gone then fails with
+/// `EPIPE` (a ``SystemError`` `.write`) instead of killing the process, so a long-lived pipe
+/// (`tokenize --pipe`) can still record its failure in the audit log.
+/// - Throws: ``SystemError`` `.write` if `sigaction(2)` fails.
+public func ignoreBrokenPipeSignal() throws(SystemError) {
+    var action = sigaction()
+    #if canImport(Darwin)
+        action.__sigaction_u.__sa_handler = SIG_IGN
+    #else
+        action.__sigaction_handler.sa_handler = SIG_IGN
+    #endif
+    guard sigemptyset(&action.sa_mask) == 0, sigaction(SIGPIPE, &action, nil) == 0 else {
+        throw SystemError.current(.write, "cannot ignore SIGPIPE (sigaction)")
+    }
+}

@@ -70,6 +70,8 @@ public struct RunSummary: Sendable, Codable {
     /// SHA-256 (hex) of the bytes read and of the plaintext output written (computed on the way).
     public var inputSHA256: String?
     public var outputSHA256: String?
+    /// `--pipe`: batches exchanged and where the time went (``PipeStats``).
+    public var pipe: PipeStats?
 
     /// Sealing time as a share of the run's wall time, in percent.
     public var encryptionOverheadPercent: Double? {
@@ -100,7 +102,7 @@ public struct RunSummary: Sendable, Codable {
             String(
                 format: "  bytes: %d in, %d out; %.3f s wall; %.1f MB/s; %.0f rows/s",
                 bytesIn, bytesOut, wallSeconds, megabytesPerSecond, rowsPerSecond))
-        lines.append("  cpu: " + stages.map { String(format: "%@ %.3f s", $0.name, $0.cpuSeconds) }.joined(separator: ", "))
+        if !stages.isEmpty { lines.append("  cpu: " + stages.map { String(format: "%@ %.3f s", $0.name, $0.cpuSeconds) }.joined(separator: ", ")) }
         for c in columns where c.action != "keep" {
             var s = "  column \(c.name) [\(c.tag ?? "untagged")]: \(c.action)"
             if let t = c.transform { s += " \(t)" }
@@ -116,6 +118,12 @@ public struct RunSummary: Sendable, Codable {
         if let v = outputVerified {
             lines.append(
                 v ? "  output scan: every untokenized value checked for clear card numbers, SSNs and emails" : "  output scan: OFF (--no-verify-output)")
+        }
+        if let p = pipe {
+            lines.append(
+                String(
+                    format: "  pipe: %d batches; %.3f s processing, %.3f s waiting for input, %.3f s writing output", p.batches, p.processingSeconds,
+                    p.waitSeconds, p.writeSeconds))
         }
         for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
         if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }

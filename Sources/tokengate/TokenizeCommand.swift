@@ -30,9 +30,29 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
     @Option(help: "Permission bits of the output file, octal, set when it is complete (default 600: a detokenize output holds clear values).")
     var mode = "600"
+    @Flag(
+        help:
+            "Pipe mode for a long-lived subprocess (a Spark partition task): length-prefixed CSV batches on stdin, each batch's result on stdout as soon as it is done (docs/spark.md). Tagging off: the policy must name every column; detokenize needs --manifest."
+    )
+    var pipe = false
+    @Option(
+        help: ArgumentHelp(
+            "Context recorded in the run's audit records: key=value pairs separated by commas (names and numbers, never data).",
+            discussion: "Example: --context spark.app=app-20261201-0001,spark.stage=3,spark.partition=7", valueName: "pairs"))
+    var context: String?
 
     func validate() throws {
         _ = try fileMode(mode)
+        if let context { _ = try auditContext(context) }
+        if pipe {
+            guard input == "-", output == "-" else { throw ValidationError("--pipe reads stdin and writes stdout: leave out --in and --out") }
+            guard format == nil || format == "csv", delimiter == ",", !noHeader else {
+                throw ValidationError("--pipe exchanges CSV with a header row and ',' (docs/spark.md): leave out --format, --delimiter and --no-header")
+            }
+            guard rejects == nil, !stopOnReject else {
+                throw ValidationError("--pipe keeps every row: a rejected record fails the run, so --rejects and --stop-on-reject do not apply")
+            }
+        }
         guard format == nil || DataFormat(rawValue: format!) != nil else { throw ValidationError("--format must be csv, jsonl or parquet") }
         guard delimiter == "tab" || delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one character or 'tab'") }
         guard batchRows > 0, workers > 0 else { throw ValidationError("--batch-rows and --workers must be positive") }
@@ -57,13 +77,16 @@ struct DataOptions: ParsableArguments {
         return o
     }
 
-    func request(_ mode: TokenizeJob.Mode) -> DataRequest {
-        DataRequest(job: jobOptions(mode), policyPath: policy)
+    func request(_ mode: TokenizeJob.Mode) throws -> DataRequest {
+        var r = DataRequest(job: jobOptions(mode), policyPath: policy)
+        r.pipe = pipe
+        r.context = try context.map(auditContext) ?? [:]
+        return r
     }
 
     /// Runs `body` with a progress line on stderr when it is a terminal.
     func withProgress(_ request: DataRequest, _ body: (DataRequest) throws -> RunSummary) throws -> RunSummary {
-        guard let line = ProgressLine.forInput(input) else { return try body(request) }
+        guard !pipe, let line = ProgressLine.forInput(input) else { return try body(request) }
         var r = request
         r.job.progress = { line.update($0) }
         defer { line.finish() }
@@ -104,13 +127,18 @@ struct TokenizeCommand: ParsableCommand {
               cat feed.csv | tokengate tokenize --format csv > safe.csv
               tokengate tokenize --in Fixtures/feeds/customers.csv --out safe.csv --rejects rejects.jsonl
               tokengate tokenize --in feed.csv --out feed.tgs --seal --max-encryption-overhead 5
+              tokengate tokenize --pipe --policy feed.policy.yaml --context spark.app=app-1,spark.partition=0   # docs/spark.md
             """)
     @OptionGroup var data: DataOptions
     @OptionGroup var sealing: SealingOptions
     @OptionGroup var keys: KeyringOptions
 
+    func validate() throws {
+        if data.pipe && sealing.seal { throw ValidationError("--pipe writes framed CSV batches to stdout: --seal does not apply") }
+    }
+
     func run() throws {
-        var request = data.request(.tokenize)
+        var request = try data.request(.tokenize)
         request.job.seal = sealing.options()
         let gateway = try keys.open()
         try data.report(data.withProgress(request, gateway.tokenize))
@@ -132,7 +160,7 @@ struct DetokenizeCommand: ParsableCommand {
 
     func run() throws {
         let gateway = try keys.open()
-        try data.report(data.withProgress(data.request(.detokenize), gateway.detokenize))
+        try data.report(data.withProgress(try data.request(.detokenize), gateway.detokenize))
     }
 }
 
@@ -163,6 +191,11 @@ struct RetokenizeCommand: ParsableCommand {
         let s = try keys.open().retokenize(request)
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
     }
+}
+
+/// Parses a `--context` value (``Gateway/parseAuditContext(_:)``) as an argument error.
+func auditContext(_ text: String) throws -> [String: String] {
+    do { return try Gateway.parseAuditContext(text) } catch let e as OperationError { throw ValidationError(e.reason) }
 }
 
 /// Parses a `--mode` value: octal permission bits, at most 777 (no set-id or sticky bits).

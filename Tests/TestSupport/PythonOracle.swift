@@ -50,6 +50,38 @@ public enum PythonOracle {
             status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `<repository>/<script>` (a path from the repository root, e.g. `scripts/spark/spark_check.py`)
+    /// with the project's Python and `environment` added; the output whatever the exit status.
+    public static func runScript(_ script: String, _ args: [String], environment: [String: String] = [:]) throws -> Output {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw Failure(description: "no project Python at \(python): run `bash scripts/setup.sh` (it makes .venv with pyarrow, pyspark, …)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [root + "/" + script] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: root)
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        p.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Output(
+            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
     /// The Parquet interop corpus (scripts/parquet/make_corpus.py: pyarrow over every codec ×
     /// page version × dictionary setting, plus files from fastparquet and duckdb), made once per
     /// test process: its folder and file names.
