@@ -86,6 +86,10 @@ extension Gateway {
             throw OperationError(.invalidArgument, "--pipe reads stdin and writes stdout: --in and --out must be - (or absent)")
         }
         let input = [AuditFile(path: request.pipe ? "stdin (pipe)" : absolute(options.input, stream: "stdin"))]
+        // The same rules as the CLI's --context, whoever builds the request (names and numbers only).
+        if !request.context.isEmpty {
+            _ = try Self.parseAuditContext(request.context.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+        }
         var context: [String: String] = [:]
         for (k, v) in request.context { context["context." + k] = v }
         if request.pipe { context["pipe"] = "on" }

@@ -55,6 +55,12 @@ extension OperationsAudit {
         #expect("\(refused.error.map { "\($0)" } ?? "")".contains("column 'note' is not named in the policy"))
         #expect(refused.records.map(\.outcome) == [.started, .failure] && refused.records.allSatisfy { $0.details["context.spark.partition"] == "6" })
         #expect(refused.output.isEmpty, "a refused pipe wrote output")
+
+        // A request built in process is held to the same rules as --context (nothing runs).
+        var bad = DataRequest(policyPath: policy)
+        bad.pipe = true
+        bad.context = ["spark.app": "4111 1111 1111 1111"]
+        #expect(throws: OperationError(.invalidArgument, "")) { try g.tokenize(bad) }
     }
 
     /// `--context` takes names and numbers only: malformed pairs, repeated keys, characters
