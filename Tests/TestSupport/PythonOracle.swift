@@ -23,31 +23,7 @@ public enum PythonOracle {
 
     /// Runs `scripts/parquet/<script>` with `args`; the output whatever the exit status.
     public static func run(_ script: String, _ args: [String]) throws -> Output {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw Failure(description: "no test oracles at \(python): run `bash scripts/setup.sh` (it makes .venv with pyarrow, duckdb, fastparquet)")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [root + "/scripts/parquet/" + script] + args
-        p.currentDirectoryURL = URL(fileURLWithPath: root)
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes while the script runs (a full pipe would block it).
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Output(
-            status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        try runScript("scripts/parquet/" + script, args)
     }
 
     /// Runs `<repository>/<script>` (a path from the repository root, e.g. `scripts/spark/spark_check.py`)
