@@ -17,21 +17,8 @@ let batchSize = 4096
 let key = [UInt8]((0..<32).map { UInt8($0) &* 31 &+ 7 })
 let valuesPerSecond = BenchmarkMetric.custom("values/s", polarity: .prefersLarger, useScalingFactor: false)
 
-func digits(_ n: Int, _ rng: inout SplitMix64) -> String { String((0..<n).map { _ in Character(String(rng.next() % 10)) }) }
-
-func withLuhn(_ body: String) -> String {
-    for d in 0...9 {
-        let s = body + "\(d)"
-        var sum = 0
-        for (i, c) in s.utf8.reversed().enumerated() {
-            var x = Int(c - 0x30)
-            if i % 2 == 1 { x = x * 2 > 9 ? x * 2 - 9 : x * 2 }
-            sum += x
-        }
-        if sum % 10 == 0 { return s }
-    }
-    fatalError()
-}
+let digits = BenchValues.digits
+let withLuhn = BenchValues.withLuhn
 
 func values(_ kind: TransformKind, family6: Bool = false) -> [String] {
     var rng = SplitMix64(state: 0x7A5F_0002 &+ UInt64(kind.rawValue.count))

@@ -10,26 +10,13 @@
 // the difference per value.
 import BenchSupport
 import Columns
-import Foundation
 import Crypto
 import FPE
+import Foundation
 import Transforms
 
-func digits(_ n: Int, _ rng: inout SplitMix64) -> String { String((0..<n).map { _ in Character(String(rng.below(10))) }) }
-
-func withLuhn(_ body: String) -> String {
-    for d in 0...9 {
-        let s = body + "\(d)"
-        var sum = 0
-        for (i, c) in s.utf8.reversed().enumerated() {
-            var x = Int(c - 0x30)
-            if i % 2 == 1 { x = x * 2 > 9 ? x * 2 - 9 : x * 2 }
-            sum += x
-        }
-        if sum % 10 == 0 { return s }
-    }
-    fatalError("no Luhn digit")
-}
+let digits = BenchValues.digits
+let withLuhn = BenchValues.withLuhn
 
 let args = CommandLine.arguments
 guard args.count >= 3, let iterations = Int(args[2]), let kind = TransformKind(rawValue: args[1]), ["card", "email", "ssn"].contains(args[1])
