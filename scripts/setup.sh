@@ -56,10 +56,11 @@ for purpose in at-rest in-transit in-use audit; do
   echo "setup: created development token $label (PIN in .dev/hsm/pins/$purpose.pin)"
 done
 
-# Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus) in a
+# Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus; hvac, the
+# Python Vault client, calls `tokengate serve`) in a
 # project-local, git-ignored virtual environment; pinned, installed once.
 VENV="$ROOT/.venv"
-ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0"
+ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0 hvac==2.4.0"
 if [ ! -f "$VENV/.oracles" ] || [ "$(cat "$VENV/.oracles")" != "$ORACLES" ]; then
   PY="$(command -v python3 || true)"
   [ -n "$PY" ] || { echo "setup: python3 not found" >&2; exit 1; }

@@ -23,12 +23,18 @@ public enum PythonOracle {
 
     /// Runs `scripts/parquet/<script>` with `args`; the output whatever the exit status.
     public static func run(_ script: String, _ args: [String]) throws -> Output {
+        try run(path: "scripts/parquet/" + script, args)
+    }
+
+    /// Runs the script at `path` (relative to the repository root) with `args`; the output
+    /// whatever the exit status.
+    public static func run(path: String, _ args: [String]) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw Failure(description: "no test oracles at \(python): run `bash scripts/setup.sh` (it makes .venv with pyarrow, duckdb, fastparquet)")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [root + "/scripts/parquet/" + script] + args
+        p.arguments = [root + "/" + path] + args
         p.currentDirectoryURL = URL(fileURLWithPath: root)
         let out = Pipe()
         let err = Pipe()
