@@ -35,8 +35,8 @@ public struct OnlineResult: Sendable {
     public var output: ByteColumn
     /// Refused values by index (their output slot is empty).
     public var rejects: [Int: String]
-    /// The in-use key version used.
-    public var key: KeyInfo
+    /// The in-use key version used (nil for `mask`).
+    public var key: KeyInfo?
 }
 
 /// A long-running online session over a gateway — the audited entry `tokengate serve` maps its
@@ -94,8 +94,13 @@ public final class OnlineSession: Sendable {
                 }
             }
             for (name, t) in transformations {
-                guard t.rule.action == .tokenize, t.rule.domain != nil, t.rule.spec != nil else {
-                    throw OperationError(.invalidArgument, "transformation '\(name)': needs a reversible tokenize rule with a transform and a domain")
+                switch t.rule.action {
+                case .tokenize where t.rule.domain != nil && t.rule.spec != nil: break
+                case .hmac where t.rule.domain != nil: break
+                case .mask: break
+                default:
+                    throw OperationError(
+                        .invalidArgument, "transformation '\(name)': needs a tokenize rule with a transform and a domain (or hmac with a domain, or mask)")
                 }
                 let pool = TransformerPool(name: name, transformation: t, keyring: gateway.keyring)
                 // Opens the key once now: a missing domain key or a bad rule refuses the start.
@@ -125,13 +130,15 @@ public final class OnlineSession: Sendable {
         if operation == .decode && decodeAuthorization == nil {
             throw OperationError(.permissionDenied, "decode refused: this server holds no detokenize grant")
         }
+        if operation == .decode && pool.transformation.rule.action != .tokenize {
+            throw OperationError(.invalidArgument, "transformation '\(name)' (\(pool.transformation.rule.action.rawValue)) cannot be decoded")
+        }
         let p = try pool.take()
         defer { pool.give(p) }
         let (out, rejects) = try operation == .encode ? p.apply(values) : p.invert(values)
         var byIndex: [Int: String] = [:]
         for r in rejects { byIndex[r.index] = r.reason }
-        guard let key = p.key else { throw OperationError(.invalidArgument, "transformation '\(name)' has no key") }
-        return OnlineResult(output: out, rejects: byIndex, key: key)
+        return OnlineResult(output: out, rejects: byIndex, key: p.key)
     }
 
     /// Appends a denial record at once (one per denial): who, what, and why (no values).
@@ -145,7 +152,7 @@ public final class OnlineSession: Sendable {
 
     /// Counts a successful request in its aggregate; appends the aggregates that are due.
     public func recordSuccess(
-        operation: OnlineOperation, client: String, role: String, transformation: String, values: Int, rejected: Int, key: KeyInfo
+        operation: OnlineOperation, client: String, role: String, transformation: String, values: Int, rejected: Int, key: KeyInfo?
     ) {
         let now = Date()
         let due: [AggregateRecord] = pending.withLock { p in
@@ -154,7 +161,7 @@ public final class OnlineSession: Sendable {
             a.requests += 1
             a.values += values
             a.rejected += rejected
-            a.keys.insert(AuditKey(key))
+            if let key { a.keys.insert(AuditKey(key)) }
             p.open[k] = a
             return p.takeDue(now: now, after: aggregateSeconds)
         }

@@ -4,6 +4,7 @@ import Foundation
 import Keyring
 import Operations
 import SystemIO
+import Tokenize
 
 /// A request as the HTTP layer hands it over: whole, within the limits.
 struct APIRequest: Sendable {
@@ -125,6 +126,24 @@ final class API: Sendable {
                 session.recordDenial(operation: op.rawValue, client: nil, role: p[2], transformation: nil, code: code, reason: "\(error)")
                 metrics.error("internal")
                 return (.errors(500, ["internal error (\(code))"]), op.rawValue)
+            }
+        case ("POST", 2, let p) where p == ["tokenize"] || p == ["detokenize"]:
+            let op: OnlineOperation = p == ["tokenize"] ? .encode : .decode
+            let route = p[0]
+            do {
+                return (try records(op, r), route)
+            } catch let e as Refusal {
+                if e.audit {
+                    session.recordDenial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                }
+                metrics.error(e.code)
+                return (.errors(e.status, [e.message]), route)
+            } catch {
+                var code = "internal"
+                if let e = error as? any CodedError { code = codeName(e) }
+                session.recordDenial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)")
+                metrics.error("internal")
+                return (.errors(500, ["internal error (\(code))"]), route)
             }
         default:
             if parts.first == "v1" || parts == ["metrics"] {
@@ -278,6 +297,97 @@ final class API: Sendable {
         }
         s += "]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
         return .json(200, s)
+    }
+
+    struct RecordsBody: Decodable {
+        var policy: String
+        var records: [[String: String?]]
+    }
+
+    /// The native record endpoints: whole rows under a named policy, every field named by the
+    /// policy's `columns` (tagging is off: an unnamed field is refused). tokenize applies each
+    /// column's rule (tokenize, hmac, mask, keep, drop); detokenize inverts tokenize and passes
+    /// kept columns. One transform batch per column per request.
+    func records(_ op: OnlineOperation, _ r: APIRequest) throws -> APIResponse {
+        let route = op == .encode ? "tokenize" : "detokenize"
+        guard let client = authenticate(r) else {
+            throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil)
+        }
+        let body: RecordsBody
+        do { body = try JSONDecoder().decode(RecordsBody.self, from: Data(r.body)) } catch {
+            throw Refusal(status: 400, message: "failed to parse JSON input: \(Self.describe(error))", code: "malformedJSON")
+        }
+        guard let policy = config.policies[body.policy] else {
+            throw Refusal(status: 404, message: "policy not found", code: "unknownPolicy", audit: true, client: client, transformation: body.policy)
+        }
+        let held = (config.clients[client]?.roles ?? []).sorted().filter { config.roles[$0]?.policies.contains(body.policy) == true }
+        guard !held.isEmpty else {
+            throw Refusal.forbidden("policyNotAllowed", "no role of the client allows policy \(body.policy)", client: client, transformation: body.policy)
+        }
+        guard let role = held.first(where: { config.roles[$0]?.operations.contains(op) == true }) else {
+            throw Refusal.forbidden(
+                "operationNotAllowed", "no role of the client allows \(route) under policy \(body.policy)", client: client, role: held.first,
+                transformation: body.policy)
+        }
+        if op == .decode, let d = policy.detokenize, !d.allowed {
+            throw Refusal.forbidden(
+                "detokenizeNotPermitted", "policy \(body.policy) refuses detokenize (detokenize.allowed is false)", client: client, role: role,
+                transformation: body.policy)
+        }
+        guard body.records.count <= config.limits.maxBatch else {
+            throw Refusal(status: 413, message: "\(body.records.count) records exceed the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
+        }
+        var out = body.records
+        let names = Set(body.records.flatMap(\.keys)).sorted()
+        for name in names {
+            guard let rule = policy.columns[name] else {
+                throw Refusal(
+                    status: 400, message: "column '\(name)' is not named in policy \(body.policy) (tagging is off online: name every column)",
+                    code: "columnNotNamed")
+            }
+            switch rule.action {
+            case .keep: continue
+            case .drop:
+                for i in out.indices { out[i][name] = nil }
+                continue
+            case .embedded:
+                throw Refusal(status: 400, message: "column '\(name)': tokenize-embedded is not served online", code: "notServed")
+            case .mask where op == .decode, .hmac where op == .decode:
+                throw Refusal(
+                    status: 400, message: "column '\(name)' was transformed with \(rule.action.rawValue), which cannot be reversed", code: "notReversible")
+            case .tokenize, .hmac, .mask: break
+            }
+            var rows: [Int] = []
+            var column = ByteColumn(reservingValues: body.records.count, bytes: body.records.count * 24)
+            for (i, rec) in body.records.enumerated() {
+                if let v = rec[name] ?? nil, !v.isEmpty {
+                    rows.append(i)
+                    column.append(v)
+                }
+            }
+            guard !rows.isEmpty else { continue }
+            let t = ServerConfig.policyTransformation(body.policy, name)
+            let result = try session.run(op, transformation: t, values: column)
+            if let (k, why) = result.rejects.min(by: { $0.key < $1.key }) {
+                throw Refusal(status: 400, message: "record \(rows[k]), column '\(name)': unable to \(route): \(why)", code: "valueRejected")
+            }
+            for (k, i) in rows.enumerated() { out[i][name] = .some(result.output.string(at: k)) }
+            session.recordSuccess(operation: op, client: client, role: role, transformation: t, values: rows.count, rejected: 0, key: result.key)
+            metrics.values(op, t, rows.count)
+        }
+        var s = "{\"records\":["
+        for (i, rec) in out.enumerated() {
+            if i > 0 { s += "," }
+            s += "{"
+            for (j, key) in rec.keys.sorted().enumerated() {
+                if j > 0 { s += "," }
+                JSONText.appendString(key, to: &s)
+                s += ":"
+                if let v = rec[key] ?? nil { JSONText.appendString(v, to: &s) } else { s += "null" }
+            }
+            s += "}"
+        }
+        return .json(200, s + "]}")
     }
 
     /// A decoding error without the input's content.

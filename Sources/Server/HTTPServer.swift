@@ -41,7 +41,7 @@ public final class TokengateServer: Sendable {
         let tlsContext = try makeTLSContext(config)
         let n = max(1, threads ?? System.coreCount)
         let session = try gateway.openOnlineSession(
-            transformations: config.transformations, decodePIN: config.anyRoleDecodes ? config.decodePIN : nil,
+            transformations: config.sessionTransformations, decodePIN: config.anyRoleDecodes ? config.decodePIN : nil,
             pinDirectory: config.baseDirectory,
             details: ["listen": config.listen.description, "config": config.loadedFrom ?? "(in memory)", "tls": tlsContext == nil ? "off" : "on"])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: n)

@@ -3,7 +3,7 @@ import Foundation
 public import Keyring
 public import Operations
 public import SystemIO
-import Tokenize
+public import Tokenize
 internal import Yams
 
 /// The `tokengate serve` configuration (`--config FILE`, YAML or JSON; schema in
@@ -22,8 +22,13 @@ public struct ServerConfig: Sendable {
     public var decodePIN: PINSource?
     public var limits: Limits
     public var transformations: [String: OnlineTransformation]
+    /// Policies of the record endpoints (`/v1/tokenize`, `/v1/detokenize`), by name: loaded
+    /// from the files the config names.
+    public var policies: [String: Policy] = [:]
     public var roles: [String: Role]
     public var clients: [String: Client]
+    /// The policy files named in the config (name → path).
+    public var policyFiles: [String: String] = [:]
     /// Folder of the config file (relative paths); not part of the file.
     public var baseDirectory: String = "."
     /// The file the config was read from; not part of the file.
@@ -86,9 +91,11 @@ public struct ServerConfig: Sendable {
         public init() {}
     }
 
-    /// A role: the transformations it may use and the operations (encode, decode).
+    /// A role: the transformations and policies it may use and the operations (encode, decode;
+    /// on the record endpoints encode is tokenize and decode is detokenize).
     public struct Role: Sendable, Equatable {
         public var transformations: Set<String>
+        public var policies: Set<String> = []
         public var operations: Set<OnlineOperation>
     }
 
@@ -119,6 +126,11 @@ public struct ServerConfig: Sendable {
         }
         c.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         c.loadedFrom = URL(fileURLWithPath: path).standardizedFileURL.path
+        for (name, file) in c.policyFiles {
+            do { c.policies[name] = try Policy.load(path: c.resolve(file)) } catch {
+                throw ServerError(.config, "server config '\(path)', policies.\(name): \(error)")
+            }
+        }
         try c.validate()
         return c
     }
@@ -138,7 +150,13 @@ public struct ServerConfig: Sendable {
         } else {
             guard tls != nil else { throw ServerError(.config, "tls (certificate, key) is required unless plain-http: true on loopback") }
         }
-        guard !transformations.isEmpty else { throw ServerError(.config, "no transformations") }
+        guard !transformations.isEmpty || !policies.isEmpty else { throw ServerError(.config, "no transformations or policies") }
+        for (name, p) in policies.sorted(by: { $0.key < $1.key }) {
+            guard Self.validName(name) else { throw ServerError(.config, "policy name '\(name)': use 1-64 of a-z A-Z 0-9 - _ .") }
+            for (column, r) in p.columns.sorted(by: { $0.key < $1.key }) where r.action == .embedded {
+                throw ServerError(.config, "policies.\(name), column '\(column)': tokenize-embedded is not served online")
+            }
+        }
         for (name, t) in transformations.sorted(by: { $0.key < $1.key }) {
             guard Self.validName(name) else { throw ServerError(.config, "transformation name '\(name)': use 1-64 of a-z A-Z 0-9 - _ .") }
             guard t.rule.action == .tokenize, t.rule.spec != nil, t.rule.domain != nil else {
@@ -150,10 +168,11 @@ public struct ServerConfig: Sendable {
         for (name, r) in roles.sorted(by: { $0.key < $1.key }) {
             guard Self.validName(name) else { throw ServerError(.config, "role name '\(name)': use 1-64 of a-z A-Z 0-9 - _ .") }
             guard !r.operations.isEmpty else { throw ServerError(.config, "roles.\(name): no operations") }
-            guard !r.transformations.isEmpty else { throw ServerError(.config, "roles.\(name): no transformations") }
+            guard !r.transformations.isEmpty || !r.policies.isEmpty else { throw ServerError(.config, "roles.\(name): no transformations or policies") }
             for t in r.transformations where transformations[t] == nil {
                 throw ServerError(.config, "roles.\(name): unknown transformation '\(t)'")
             }
+            for p in r.policies where policies[p] == nil { throw ServerError(.config, "roles.\(name): unknown policy '\(p)'") }
             if r.operations.contains(.decode) && decodePIN == nil {
                 throw ServerError(
                     .config, "roles.\(name) may decode, but decode-pin is not set (where the server reads its detokenize PIN: {env: NAME} or {file: PATH})")
@@ -189,6 +208,24 @@ public struct ServerConfig: Sendable {
             }
     }
 
+    /// What the online session serves: the named transformations, and for each policy column
+    /// with a key or mask rule a transformation `policy:<policy>/<column>` (the policy's default
+    /// algorithm and custody applied, as the tokenize job applies them).
+    public var sessionTransformations: [String: OnlineTransformation] {
+        var all = transformations
+        for (name, p) in policies {
+            for (column, r) in p.columns where [.tokenize, .hmac, .mask].contains(r.action) {
+                var rule = r
+                rule.algorithm = r.algorithm ?? p.algorithm
+                rule.custody = r.custody ?? p.custody
+                all[Self.policyTransformation(name, column)] = OnlineTransformation(rule: rule, column: column)
+            }
+        }
+        return all
+    }
+
+    static func policyTransformation(_ policy: String, _ column: String) -> String { "policy:\(policy)/\(column)" }
+
     /// Whether any role may decode.
     public var anyRoleDecodes: Bool { roles.values.contains { $0.operations.contains(.decode) } }
 
@@ -202,12 +239,13 @@ public struct ServerConfig: Sendable {
         var tls: TLSFile?
         var decodePIN: PINSource?
         var limits: LimitsFile?
-        var transformations: [String: TransformationFile]
+        var transformations: [String: TransformationFile]?
+        var policies: [String: String]?
         var roles: [String: RoleFile]
         var clients: [String: ClientFile]
 
         enum CodingKeys: String, CodingKey {
-            case version, keyring, listen, tls, limits, transformations, roles, clients
+            case version, keyring, listen, tls, limits, transformations, policies, roles, clients
             case plainHTTP = "plain-http"
             case decodePIN = "decode-pin"
         }
@@ -229,15 +267,17 @@ public struct ServerConfig: Sendable {
                     guard let op = OnlineOperation(rawValue: o) else { throw ServerError(.config, "roles.\(name): unknown operation '\(o)' (encode, decode)") }
                     set.insert(op)
                 }
-                ops[name] = Role(transformations: Set(r.transformations), operations: set)
+                ops[name] = Role(transformations: Set(r.transformations ?? []), policies: Set(r.policies ?? []), operations: set)
             }
-            return ServerConfig(
+            var c = ServerConfig(
                 version: version, keyring: keyring, listen: address, plainHTTP: plainHTTP ?? false,
                 tls: tls.map { TLSFiles(certificate: $0.certificate, key: $0.key, clientCA: $0.clientCA) }, decodePIN: decodePIN, limits: l,
-                transformations: transformations.mapValues { OnlineTransformation(rule: $0.rule, column: $0.column) }, roles: ops,
+                transformations: (transformations ?? [:]).mapValues { OnlineTransformation(rule: $0.rule, column: $0.column) }, roles: ops,
                 clients: clients.mapValues {
                     Client(tokenSHA256: $0.tokenSHA256?.lowercased(), certificateName: $0.certificateName, roles: Set($0.roles))
                 })
+            c.policyFiles = policies ?? [:]
+            return c
         }
     }
 
@@ -279,7 +319,8 @@ public struct ServerConfig: Sendable {
     }
 
     struct RoleFile: Decodable {
-        var transformations: [String]
+        var transformations: [String]?
+        var policies: [String]?
         var operations: [String]
     }
 

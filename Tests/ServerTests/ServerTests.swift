@@ -65,6 +65,16 @@ import Tokenize
 
             """
         try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+        // The record endpoints' policy: every column named (tagging is off online).
+        let rowsPolicy = """
+            version: 1
+            columns:
+              card_number: { transform: card, domain: srv-pan }
+              name: { action: keep }
+              memo: { action: drop }
+
+            """
+        try rowsPolicy.write(toFile: dir + "/rows-policy.yaml", atomically: true, encoding: .utf8)
         let csv = "card_number,card_hsm\n" + cards.map { "\($0),\($0)" }.joined(separator: "\n") + "\n"
         try csv.write(toFile: dir + "/cards.csv", atomically: true, encoding: .utf8)
         var t = DataRequest(policyPath: dir + "/policy.yaml")
@@ -119,9 +129,10 @@ import Tokenize
             transformations:
               card: { transform: card, domain: srv-pan, column: card_number }
               card-hsm: { transform: card, domain: srv-pan, custody: hsm, column: card_hsm }
+            policies: { rows: rows-policy.yaml }
             roles:
-              payments: { transformations: [card], operations: [encode] }
-              analyst: { transformations: [card, card-hsm], operations: [encode, decode] }
+              payments: { transformations: [card], policies: [rows], operations: [encode] }
+              analyst: { transformations: [card, card-hsm], policies: [rows], operations: [encode, decode] }
             clients:
               scoring: { token-sha256: \(try sha256(tokens["encoder"]!)), roles: [payments] }
               analyst: { token-sha256: \(try sha256(tokens["analyst"]!)), roles: [analyst, payments] }
@@ -174,6 +185,25 @@ import Tokenize
             #expect((out["batch_decoded"] as? [[String: Any]])?.map { $0["decoded_value"] as? String } == Self.cards)
         }
         #expect(env.derivedTokens != env.hsmTokens && env.derivedTokens != Self.cards)
+    }
+
+    @Test func recordEndpointsApplyTheNamedPolicy() throws {
+        let env = try Self.env.get()
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "records"))
+        defer { server.shutdown() }
+        let out = try Self.hvac(
+            "records", "http://127.0.0.1:\(server.address.port)",
+            ["token": Self.tokens["analyst"]!, "encoder_token": Self.tokens["encoder"]!, "policy": "rows", "values": Self.cards])
+        #expect(out["tokenize_status"] as? Int == 200)
+        let tokenized = try #require((out["tokenized"] as? [String: Any])?["records"] as? [[String: String]])
+        #expect(tokenized.map { $0["card_number"] } == env.derivedTokens, "the tokenize job's tokens")
+        #expect(tokenized.map { $0["name"] } == ["n0", "n1", "n2"] && tokenized.allSatisfy { $0["memo"] == nil }, "keep and drop")
+        #expect(out["detokenize_status"] as? Int == 200)
+        let back = (out["detokenized"] as? [String: Any])?["records"] as? [[String: String]]
+        #expect(back?.map { $0["card_number"] } == Self.cards)
+        #expect(out["unnamed"] as? Int == 400, "a column the policy does not name is refused")
+        #expect(out["encoder_detokenize"] as? Int == 403)
+        #expect(out["unknown_policy"] as? Int == 404)
     }
 
     @Test func refusalsHaveVaultStatusesAndDenialsAreAudited() throws {
