@@ -61,6 +61,9 @@ public final class OnlineSession: Sendable {
     let transformations: [String: OnlineTransformation]
     let pools: [String: TransformerPool]
     let pending: Mutex<PendingAudit>
+    /// Set when an audit append failed: from then on the session refuses work (no unaudited
+    /// processing), and says why.
+    let auditFailure = Mutex<String?>(nil)
     /// Most seconds an aggregate waits before it is appended.
     public let aggregateSeconds: Double
 
@@ -126,6 +129,9 @@ public final class OnlineSession: Sendable {
     /// - Throws: ``OperationError`` `.permissionDenied` (decode without grant), `.invalidArgument`
     ///   (unknown transformation); the transform's own errors.
     public func run(_ operation: OnlineOperation, transformation name: String, values: ByteColumn) throws -> OnlineResult {
+        if let why = auditFailure.withLock({ $0 }) {
+            throw OperationError(.auditUnavailable, "\(operation.rawValue) refused: an audit append failed (\(why)); no unaudited processing")
+        }
         guard let pool = pools[name] else { throw OperationError(.invalidArgument, "unknown transformation '\(name)'") }
         if operation == .decode && decodeAuthorization == nil {
             throw OperationError(.permissionDenied, "decode refused: this server holds no detokenize grant")
@@ -147,7 +153,7 @@ public final class OnlineSession: Sendable {
         if let role { d["role"] = role }
         if let transformation { d["transformation"] = transformation }
         let r = AuditRecord(operation: "serve \(operation)", outcome: .failure, error: reason, details: d)
-        _ = try? log.append(r)
+        appendOrFail(r)
     }
 
     /// Counts a successful request in its aggregate; appends the aggregates that are due.
@@ -197,7 +203,14 @@ public final class OnlineSession: Sendable {
                 "client": a.key.client, "role": a.key.role, "transformation": a.key.transformation,
                 "requests": String(a.requests), "since": AuditRecord.formatTime(a.since), "aggregated": "true",
             ]
-            _ = try? log.append(r)
+            appendOrFail(r)
+        }
+    }
+
+    /// Appends a record; a failure stops the session's work (``auditFailure``).
+    private func appendOrFail(_ r: AuditRecord) {
+        do { _ = try log.append(r) } catch {
+            auditFailure.withLock { if $0 == nil { $0 = "\(error)" } }
         }
     }
 }

@@ -121,6 +121,10 @@ final class API: Sendable {
             } catch {
                 // The transform's or the HSM's own error: no values in it, but the client gets
                 // only its code (the detail goes to the audit trail).
+                if let e = error as? OperationError, e.code == .auditUnavailable {
+                    metrics.error("auditUnavailable")
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), op.rawValue)
+                }
                 var code = "internal"
                 if let e = error as? any CodedError { code = codeName(e) }
                 session.recordDenial(operation: op.rawValue, client: nil, role: p[2], transformation: nil, code: code, reason: "\(error)")
@@ -139,6 +143,10 @@ final class API: Sendable {
                 metrics.error(e.code)
                 return (.errors(e.status, [e.message]), route)
             } catch {
+                if let e = error as? OperationError, e.code == .auditUnavailable {
+                    metrics.error("auditUnavailable")
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), route)
+                }
                 var code = "internal"
                 if let e = error as? any CodedError { code = codeName(e) }
                 session.recordDenial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)")

@@ -285,6 +285,26 @@ import Tokenize
         #expect(v.intact && v.unclosed.isEmpty, "\(v)")
     }
 
+    @Test func aFailedAuditAppendStopsTheWork() throws {
+        let env = try Self.env.get()
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "auditfail"))
+        let url = "http://127.0.0.1:\(server.address.port)"
+        let encode = ["token": Self.tokens["encoder"]!, "path": "/v1/transform/encode/payments", "body": "{\"value\":\"\(Self.cards[0])\"}"]
+        let denied = ["token": "wrong", "path": "/v1/transform/encode/payments", "body": "{}"]
+        #expect(try Self.hvac("posts", url, ["requests": [encode]])["statuses"] as? [Int] == [200])
+        // The log becomes unwritable (a folder in its place): the denial cannot be recorded, and
+        // from then on the session refuses work instead of processing unaudited.
+        try FileManager.default.moveItem(atPath: env.log, toPath: env.log + ".aside")
+        try FileManager.default.createDirectory(atPath: env.log, withIntermediateDirectories: false)
+        let statuses = try Self.hvac("posts", url, ["requests": [denied, encode]])["statuses"] as? [Int]
+        try FileManager.default.removeItem(atPath: env.log)
+        try FileManager.default.moveItem(atPath: env.log + ".aside", toPath: env.log)
+        #expect(statuses == [403, 503])
+        server.shutdown()
+        let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
+        #expect(v.intact, "\(v)")
+    }
+
     @Test func configFailsClosed() throws {
         let env = try Self.env.get()
         let good = try String(contentsOfFile: try Self.writeConfig(env, name: "base"), encoding: .utf8)

@@ -13,7 +13,8 @@ CONNS="${3:-16}"
 command -v wrk >/dev/null || { echo "bench-serve: wrk not found (apt-get install wrk)" >&2; exit 1; }
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 DIR="$(mktemp -d /tmp/tokengate-bench-serve.XXXXXX)"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
+PID=
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$DIR"' EXIT
 mkdir -p "$DIR/tokens"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' "$DIR" > "$DIR/softhsm2.conf"
 export SOFTHSM2_CONF="$DIR/softhsm2.conf"
@@ -73,10 +74,11 @@ wrk.body = '{"batch_input":[' .. table.concat(items, ",") .. ']}'
 LUA
   curl -sf -H "X-Vault-Token: $TOKEN" -d "{\"value\":\"4111111111111111\",\"transformation\":\"$t\"}" "$URL/v1/transform/encode/bench" >/dev/null
   echo "== $t: single-value encode"
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$DIR/single.lua" "$URL/v1/transform/encode/bench" | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors'
+  wrk -t"$(( CONNS < 2 ? 1 : 2 ))" -c"$CONNS" -d"${SECS}s" --latency -s "$DIR/single.lua" "$URL/v1/transform/encode/bench" | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors'
   echo "== $t: 1000-value batch encode (values/s = requests/s x 1000)"
   wrk -t2 -c4 -d"${SECS}s" --latency -s "$DIR/batch.lua" "$URL/v1/transform/encode/bench" | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors'
 done
 kill -TERM "$PID"
 wait "$PID" || true
+PID=
 "$BIN" audit verify --keyring "$DIR/keyring.yaml" | tail -1

@@ -7,6 +7,7 @@ usage: vault_client.py MODE URL [options as JSON]
   refusals   {"tokens": {...}, "role", "decode_role", "value"}          status codes of refused calls
   mtls       {"ca", "cert", "key", "role", "value"}                     encode over mutual TLS
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
+  posts      {"requests": [{"token", "path", "body"}]}                  raw POSTs, their statuses
   load       {"token", "role", "value", "threads", "seconds"}           encode in a loop until refused
 """
 import json
@@ -106,6 +107,11 @@ def records(url, o):
     return out
 
 
+def posts(url, o):
+    """Raw POSTs: [{"token", "path", "body"}] → their statuses."""
+    return {"statuses": [requests.post(url + r["path"], data=r["body"], headers={"X-Vault-Token": r["token"]}).status_code for r in o["requests"]]}
+
+
 def load(url, o):
     """Threads encode until the server stops answering; every response must be whole and right."""
     results = {"ok": 0, "wrong": 0, "http_errors": [], "refused": 0}
@@ -143,4 +149,4 @@ def load(url, o):
 if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
     opts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "load": load}[mode](url, opts)))
+    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load}[mode](url, opts)))
