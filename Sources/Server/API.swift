@@ -193,23 +193,19 @@ final class API: Sendable {
         return matching.count == 1 ? matching.first : nil
     }
 
-    struct Item: Decodable {
+    struct Item {
         var value: String?
         var transformation: String?
         var reference: String?
         var tweak: String?
     }
 
-    struct Body: Decodable {
+    struct Body {
         var value: String?
         var transformation: String?
         var reference: String?
         var tweak: String?
         var batchInput: [Item]?
-        enum CodingKeys: String, CodingKey {
-            case value, transformation, reference, tweak
-            case batchInput = "batch_input"
-        }
     }
 
     func transform(_ op: OnlineOperation, role roleName: String, _ r: APIRequest) throws -> APIResponse {
@@ -225,10 +221,7 @@ final class API: Sendable {
         guard role.operations.contains(op) else {
             throw Refusal.forbidden("operationNotAllowed", "role \(roleName) does not allow \(op.rawValue)", client: client, role: roleName)
         }
-        let body: Body
-        do { body = try JSONDecoder().decode(Body.self, from: Data(r.body)) } catch {
-            throw Refusal(status: 400, message: "failed to parse JSON input: \(Self.describe(error))", code: "malformedJSON")
-        }
+        let body = try Self.parseBody(r.body)
         let batch = body.batchInput != nil
         let items = body.batchInput ?? [Item(value: body.value, transformation: body.transformation, reference: body.reference, tweak: body.tweak)]
         guard !items.isEmpty else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
@@ -396,6 +389,44 @@ final class API: Sendable {
             s += "}"
         }
         return .json(200, s + "]}")
+    }
+
+    /// The Vault request body: an object with `value`, `transformation`, `reference`, `tweak`
+    /// (strings or null) or `batch_input` (an array of such objects); other fields are ignored.
+    static func parseBody(_ bytes: [UInt8]) throws -> Body {
+        func malformed(_ why: String) -> Refusal {
+            Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
+        }
+        let v: JSONValue
+        do { v = try JSONParser.parse(bytes) } catch { throw malformed("not JSON (at byte \(error.offset))") }
+        guard case .object(let o) = v else { throw malformed("not a JSON object") }
+        func str(_ o: [String: JSONValue], _ key: String, _ at: String) throws -> String? {
+            switch o[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw malformed("wrong type at '\(at)\(key)' (a string)")
+            }
+        }
+        var body = Body(
+            value: try str(o, "value", ""), transformation: try str(o, "transformation", ""), reference: try str(o, "reference", ""),
+            tweak: try str(o, "tweak", ""), batchInput: nil)
+        switch o["batch_input"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            var out: [Item] = []
+            out.reserveCapacity(items.count)
+            for (k, it) in items.enumerated() {
+                guard case .object(let e) = it else { throw malformed("wrong type at 'batch_input.\(k)' (an object)") }
+                let at = "batch_input.\(k)."
+                out.append(
+                    Item(
+                        value: try str(e, "value", at), transformation: try str(e, "transformation", at), reference: try str(e, "reference", at),
+                        tweak: try str(e, "tweak", at)))
+            }
+            body.batchInput = out
+        default: throw malformed("wrong type at 'batch_input' (an array)")
+        }
+        return body
     }
 
     /// A decoding error without the input's content.
