@@ -54,7 +54,7 @@ YAML
 PID=$!
 for _ in $(seq 100); do grep -q listening "$DIR/serve.out" && break; sleep 0.1; done
 URL="$(grep -o 'http://[0-9.:]*' "$DIR/serve.out")"
-echo "bench-serve: $BIN at $URL, ${SECS}s per run, $CONNS connections, wrk -t2"
+echo "bench-serve: $BIN at $URL, ${SECS}s per run, $CONNS connection(s) for single values, 4 for batches; load average $(cut -d" " -f1-3 /proc/loadavg)"
 for t in card card-hsm; do
   cat > "$DIR/single.lua" <<LUA
 wrk.method = "POST"
