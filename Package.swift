@@ -28,6 +28,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // tokengate serve: HTTP/1.1 (SwiftNIO), TLS (swift-nio-ssl), Prometheus metrics.
+        // (Hummingbird is not used: its swift-nio-extras dependency brings swift-crypto, whose
+        // module `Crypto` clashes with tokengate's own Crypto target in the package graph.)
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian -dev packages.
@@ -82,13 +88,27 @@ let package = Package(
         // One audited, authorized entry per operation; the CLI and the server call only this.
         .target(
             name: "Operations",
-            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Transit", "Audit", "Crypto", "SystemIO"],
+            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Transit", "Audit", "Crypto", "SystemIO", "Columns", "Transforms"],
+            swiftSettings: strict
+        ),
+        // tokengate serve: Vault Transform compatible HTTP API, routes → Operations.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Operations", "Keyring", "Tokenize", "Transforms", "Columns", "Crypto", "SystemIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "tokengate",
             dependencies: [
-                "Operations", "Keyring", "Crypto", "FPE", "Tokenize", "Tagging", "Sealing", "SystemIO",
+                "Operations", "Server", "Keyring", "Crypto", "FPE", "Tokenize", "Tagging", "Sealing", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -114,6 +134,11 @@ let package = Package(
         .testTarget(
             name: "OperationsTests",
             dependencies: ["Operations", "Audit", "Keyring", "Sealing", "Tokenize", "Crypto", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Server", "Operations", "Audit", "Keyring", "Tokenize", "Crypto", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),

@@ -60,10 +60,10 @@ for purpose in at-rest in-transit in-use audit; do
 done
 
 # Test oracles (pyarrow, duckdb, fastparquet read and write the Parquet interop corpus; pyspark
-# runs the Spark bridge's test on local[2]) in a project-local, git-ignored virtual environment;
-# pinned, installed once.
+# runs the Spark bridge's test on local[2]; hvac, the Python Vault client, calls `tokengate serve`)
+# in a project-local, git-ignored virtual environment; pinned, installed once.
 VENV="$ROOT/.venv"
-ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0 pyspark==4.3.0"
+ORACLES="pyarrow==26.0.1 duckdb==2.0.1 fastparquet==2026.9.0 pyspark==4.3.0 hvac==2.4.0"
 if [ ! -f "$VENV/.oracles" ] || [ "$(cat "$VENV/.oracles")" != "$ORACLES" ]; then
   PY="$(command -v python3 || true)"
   [ -n "$PY" ] || { echo "setup: python3 not found" >&2; exit 1; }

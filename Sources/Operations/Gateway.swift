@@ -97,6 +97,8 @@ public enum OperationErrorCode: String, ErrorCode {
     case invalidArgument
     /// Retiring the key version would orphan sealed files that still need it.
     case keyStillNeeded
+    /// The operation is not granted (an online decode without the custodians' detokenize grant).
+    case permissionDenied
 }
 
 /// The absolute path of a file argument, or the stream's name for `-`.

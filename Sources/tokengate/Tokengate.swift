@@ -15,16 +15,19 @@ struct Tokengate: AsyncParsableCommand {
               tokengate open feed.tgs --frames 3,7,11
               tokengate keys list
               tokengate keys rotate in-use/pan
+              tokengate serve --config keys-config/serve.example.yaml
             """,
         subcommands: [
             TokenizeCommand.self, DetokenizeCommand.self, RetokenizeCommand.self, ScanCommand.self, SealCommand.self, OpenCommand.self, InspectCommand.self,
             RewrapCommand.self, SendCommand.self, ReceiveCommand.self, AuditCommand.self, KeysCommand.self, PolicyCommand.self, FPECommand.self,
+            ServeCommand.self,
         ]
     )
 
-    /// Installs the temporary-output cleanup on SIGINT/SIGTERM, then runs the command.
+    /// Installs the temporary-output cleanup on SIGINT/SIGTERM (not for `serve`, which drains
+    /// on those signals itself and writes no temporary output), then runs the command.
     static func main() async {
-        TemporaryOutput.removeOnSignals()
+        if CommandLine.arguments.dropFirst().first != "serve" { TemporaryOutput.removeOnSignals() }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,0 +1,476 @@
+import Columns
+import Crypto
+import Foundation
+import Keyring
+import Operations
+import SystemIO
+import Tokenize
+
+/// A request as the HTTP layer hands it over: whole, within the limits.
+struct APIRequest: Sendable {
+    var method: String
+    /// The path without the query.
+    var path: String
+    /// Header names lowercased.
+    var headers: [String: String]
+    var body: [UInt8]
+    /// The verified TLS client certificate's names (subject CN first, then DNS SANs); empty
+    /// without mutual TLS.
+    var certificateNames: [String]
+}
+
+/// A response: status, JSON or text body.
+struct APIResponse: Sendable {
+    var status: Int
+    var body: [UInt8]
+    var contentType = "application/json"
+
+    static func json(_ status: Int, _ text: String) -> APIResponse {
+        APIResponse(status: status, body: Array(text.utf8))
+    }
+
+    /// Vault's error shape: `{"errors":["…"]}`.
+    static func errors(_ status: Int, _ messages: [String]) -> APIResponse {
+        var s = "{\"errors\":["
+        for (i, m) in messages.enumerated() {
+            if i > 0 { s += "," }
+            JSONText.appendString(m, to: &s)
+        }
+        return json(status, s + "]}")
+    }
+}
+
+/// A refusal with its HTTP status and the message the client sees; `audit` marks denials
+/// (recorded one by one).
+struct Refusal: Error {
+    var status: Int
+    var message: String
+    var code: String
+    var audit: Bool
+    var client: String?
+    var role: String?
+    var transformation: String?
+
+    static func forbidden(_ code: String, _ why: String, client: String?, role: String? = nil, transformation: String? = nil) -> Refusal {
+        Refusal(status: 403, message: "permission denied", code: code, audit: true, client: client, role: role, transformation: transformation, detail: why)
+    }
+
+    /// What the audit record says (more than the client is told).
+    var detail: String
+
+    init(
+        status: Int, message: String, code: String, audit: Bool = false, client: String? = nil, role: String? = nil, transformation: String? = nil,
+        detail: String? = nil
+    ) {
+        self.status = status
+        self.message = message
+        self.code = code
+        self.audit = audit
+        self.client = client
+        self.role = role
+        self.transformation = transformation
+        self.detail = detail ?? message
+    }
+}
+
+/// The routes: Vault Transform compatible encode/decode, health, metrics. Maps each request to
+/// the online session (Operations); authenticates, authorizes and audits denials.
+final class API: Sendable {
+    let config: ServerConfig
+    let session: OnlineSession
+    let metrics: ServerMetrics
+    /// token SHA-256 (hex) → client name.
+    let byToken: [String: String]
+    /// certificate name → client names.
+    let byCertificate: [String: [String]]
+
+    init(config: ServerConfig, session: OnlineSession, metrics: ServerMetrics) {
+        self.config = config
+        self.session = session
+        self.metrics = metrics
+        var t: [String: String] = [:]
+        var c: [String: [String]] = [:]
+        for (name, cl) in config.clients {
+            if let h = cl.tokenSHA256 { t[h] = name }
+            if let n = cl.certificateName { c[n, default: []].append(name) }
+        }
+        byToken = t
+        byCertificate = c
+    }
+
+    /// Handles one request; the work runs on the caller's thread (the server runs it on its
+    /// thread pool, off the event loops).
+    func handle(_ r: APIRequest) -> (response: APIResponse, route: String) {
+        let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch (r.method, parts.count, parts.first == "v1" ? Array(parts.dropFirst()) : []) {
+        case ("GET", 3, let p) where p == ["sys", "health"], ("HEAD", 3, let p) where p == ["sys", "health"]:
+            return (health(), "health")
+        case ("GET", 1, _) where parts == ["metrics"]:
+            return (APIResponse(status: 200, body: metrics.exposition(), contentType: "text/plain; version=0.0.4"), "metrics")
+        case ("POST", 4, let p) where p.first == "transform" && (p[1] == "encode" || p[1] == "decode"):
+            let op: OnlineOperation = p[1] == "encode" ? .encode : .decode
+            do {
+                return (try transform(op, role: p[2], r), op.rawValue)
+            } catch let e as Refusal {
+                if e.audit {
+                    session.recordDenial(
+                        operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                }
+                metrics.error(e.code)
+                return (.errors(e.status, [e.message]), op.rawValue)
+            } catch {
+                // The transform's or the HSM's own error: no values in it, but the client gets
+                // only its code (the detail goes to the audit trail).
+                if let e = error as? OperationError, e.code == .auditUnavailable {
+                    metrics.error("auditUnavailable")
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), op.rawValue)
+                }
+                var code = "internal"
+                if let e = error as? any CodedError { code = codeName(e) }
+                session.recordDenial(operation: op.rawValue, client: nil, role: p[2], transformation: nil, code: code, reason: "\(error)")
+                metrics.error("internal")
+                return (.errors(500, ["internal error (\(code))"]), op.rawValue)
+            }
+        case ("POST", 2, let p) where p == ["tokenize"] || p == ["detokenize"]:
+            let op: OnlineOperation = p == ["tokenize"] ? .encode : .decode
+            let route = p[0]
+            do {
+                return (try records(op, r), route)
+            } catch let e as Refusal {
+                if e.audit {
+                    session.recordDenial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                }
+                metrics.error(e.code)
+                return (.errors(e.status, [e.message]), route)
+            } catch {
+                if let e = error as? OperationError, e.code == .auditUnavailable {
+                    metrics.error("auditUnavailable")
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), route)
+                }
+                var code = "internal"
+                if let e = error as? any CodedError { code = codeName(e) }
+                session.recordDenial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)")
+                metrics.error("internal")
+                return (.errors(500, ["internal error (\(code))"]), route)
+            }
+        default:
+            if parts.first == "v1" || parts == ["metrics"] {
+                return (.errors(405, ["unsupported path or method"]), "other")
+            }
+            return (.errors(404, ["no handler for route"]), "other")
+        }
+    }
+
+    func health() -> APIResponse {
+        let now = Int(Date().timeIntervalSince1970)
+        return .json(
+            200,
+            "{\"initialized\":true,\"sealed\":false,\"standby\":false,\"performance_standby\":false,\"server_time_utc\":\(now),\"version\":\"tokengate\",\"cluster_name\":\"tokengate\"}"
+        )
+    }
+
+    /// The client a request authenticates as: its bearer token (if any) must be a client's, and
+    /// every credential that client names must be presented. Nil: refused.
+    func authenticate(_ r: APIRequest) -> String? {
+        var token = r.headers["x-vault-token"]
+        if token == nil, let a = r.headers["authorization"], a.lowercased().hasPrefix("bearer ") {
+            token = String(a.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        let candidates: [String]
+        if let token, !token.isEmpty {
+            guard let digest = try? SHA256.hash(Array(token.utf8)), let name = byToken[Hex.encode(digest)] else { return nil }
+            candidates = [name]
+        } else {
+            // No token: a certificate-only client, by the certificate's names.
+            candidates = r.certificateNames.flatMap { byCertificate[$0] ?? [] }.filter { config.clients[$0]?.tokenSHA256 == nil }
+        }
+        // Exactly one client, and every credential it names presented.
+        let matching = Set(candidates).filter { name in
+            guard let c = config.clients[name] else { return false }
+            if let n = c.certificateName, !r.certificateNames.contains(n) { return false }
+            return true
+        }
+        return matching.count == 1 ? matching.first : nil
+    }
+
+    struct Item {
+        var value: String?
+        var transformation: String?
+        var reference: String?
+        var tweak: String?
+    }
+
+    struct Body {
+        var value: String?
+        var transformation: String?
+        var reference: String?
+        var tweak: String?
+        var batchInput: [Item]?
+    }
+
+    func transform(_ op: OnlineOperation, role roleName: String, _ r: APIRequest) throws -> APIResponse {
+        guard let client = authenticate(r) else {
+            throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil, role: roleName)
+        }
+        guard let role = config.roles[roleName] else {
+            throw Refusal(status: 404, message: "role not found", code: "unknownRole", audit: true, client: client, role: roleName)
+        }
+        guard config.clients[client]?.roles.contains(roleName) == true else {
+            throw Refusal.forbidden("roleNotHeld", "client does not hold role \(roleName)", client: client, role: roleName)
+        }
+        guard role.operations.contains(op) else {
+            throw Refusal.forbidden("operationNotAllowed", "role \(roleName) does not allow \(op.rawValue)", client: client, role: roleName)
+        }
+        let body = try Self.parseBody(r.body)
+        let batch = body.batchInput != nil
+        let items = body.batchInput ?? [Item(value: body.value, transformation: body.transformation, reference: body.reference, tweak: body.tweak)]
+        guard !items.isEmpty else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
+        guard items.count <= config.limits.maxBatch else {
+            throw Refusal(status: 413, message: "batch of \(items.count) values exceeds the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
+        }
+        // Resolve each item's transformation; group the values by transformation (one batch each).
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        for (i, it) in items.enumerated() {
+            guard let v = it.value else { throw Refusal(status: 400, message: "missing value to \(op.rawValue)", code: "missingValue") }
+            _ = v
+            if it.tweak != nil {
+                throw Refusal(status: 400, message: "tweak is not accepted: each transformation's tweak is fixed by its column", code: "tweakNotAccepted")
+            }
+            let name: String
+            if let t = it.transformation {
+                name = t
+            } else if role.transformations.count == 1, let only = role.transformations.first {
+                name = only
+            } else {
+                throw Refusal(status: 400, message: "transformation is required (the role has several)", code: "missingTransformation")
+            }
+            guard config.transformations[name] != nil else {
+                throw Refusal(
+                    status: 404, message: "transformation not found", code: "unknownTransformation", audit: true, client: client, role: roleName,
+                    transformation: name)
+            }
+            guard role.transformations.contains(name) else {
+                throw Refusal.forbidden(
+                    "transformationNotAllowed", "role \(roleName) does not allow transformation \(name)", client: client, role: roleName, transformation: name)
+            }
+            if groups[name] == nil { order.append(name) }
+            groups[name, default: []].append(i)
+        }
+        var outputs = [String?](repeating: nil, count: items.count)
+        var errors = [String?](repeating: nil, count: items.count)
+        for name in order {
+            let idx = groups[name]!
+            var column = ByteColumn(reservingValues: idx.count, bytes: idx.count * 24)
+            for i in idx { column.append(items[i].value!) }
+            let result = try session.run(op, transformation: name, values: column)
+            for (k, i) in idx.enumerated() {
+                if let why = result.rejects[k] { errors[i] = why } else { outputs[i] = result.output.string(at: k) }
+            }
+            session.recordSuccess(
+                operation: op, client: client, role: roleName, transformation: name, values: idx.count, rejected: result.rejects.count, key: result.key)
+            metrics.values(op, name, idx.count)
+        }
+        let field = op == .encode ? "encoded_value" : "decoded_value"
+        if !batch {
+            if let e = errors[0] { return .errors(400, ["unable to \(op.rawValue) value: \(e)"]) }
+            var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"\(field)\":"
+            JSONText.appendString(outputs[0]!, to: &s)
+            s += "},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
+            return .json(200, s)
+        }
+        var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"batch_results\":["
+        s.reserveCapacity(s.utf8.count + items.count * 48)
+        for i in items.indices {
+            if i > 0 { s += "," }
+            if let o = outputs[i] {
+                s += "{\"\(field)\":"
+                JSONText.appendString(o, to: &s)
+            } else {
+                s += "{\"error\":"
+                JSONText.appendString("unable to \(op.rawValue) value: \(errors[i] ?? "")", to: &s)
+            }
+            if let ref = items[i].reference {
+                s += ",\"reference\":"
+                JSONText.appendString(ref, to: &s)
+            }
+            s += "}"
+        }
+        s += "]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
+        return .json(200, s)
+    }
+
+    struct RecordsBody: Decodable {
+        var policy: String
+        var records: [[String: String?]]
+    }
+
+    /// The native record endpoints: whole rows under a named policy, every field named by the
+    /// policy's `columns` (tagging is off: an unnamed field is refused). tokenize applies each
+    /// column's rule (tokenize, hmac, mask, keep, drop); detokenize inverts tokenize and passes
+    /// kept columns. One transform batch per column per request.
+    func records(_ op: OnlineOperation, _ r: APIRequest) throws -> APIResponse {
+        let route = op == .encode ? "tokenize" : "detokenize"
+        guard let client = authenticate(r) else {
+            throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil)
+        }
+        let body: RecordsBody
+        do { body = try JSONDecoder().decode(RecordsBody.self, from: Data(r.body)) } catch {
+            throw Refusal(status: 400, message: "failed to parse JSON input: \(Self.describe(error))", code: "malformedJSON")
+        }
+        guard let policy = config.policies[body.policy] else {
+            throw Refusal(status: 404, message: "policy not found", code: "unknownPolicy", audit: true, client: client, transformation: body.policy)
+        }
+        let held = (config.clients[client]?.roles ?? []).sorted().filter { config.roles[$0]?.policies.contains(body.policy) == true }
+        guard !held.isEmpty else {
+            throw Refusal.forbidden("policyNotAllowed", "no role of the client allows policy \(body.policy)", client: client, transformation: body.policy)
+        }
+        guard let role = held.first(where: { config.roles[$0]?.operations.contains(op) == true }) else {
+            throw Refusal.forbidden(
+                "operationNotAllowed", "no role of the client allows \(route) under policy \(body.policy)", client: client, role: held.first,
+                transformation: body.policy)
+        }
+        if op == .decode, let d = policy.detokenize, !d.allowed {
+            throw Refusal.forbidden(
+                "detokenizeNotPermitted", "policy \(body.policy) refuses detokenize (detokenize.allowed is false)", client: client, role: role,
+                transformation: body.policy)
+        }
+        guard body.records.count <= config.limits.maxBatch else {
+            throw Refusal(status: 413, message: "\(body.records.count) records exceed the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
+        }
+        var out = body.records
+        let names = Set(body.records.flatMap(\.keys)).sorted()
+        for name in names {
+            guard let rule = policy.columns[name] else {
+                throw Refusal(
+                    status: 400, message: "column '\(name)' is not named in policy \(body.policy) (tagging is off online: name every column)",
+                    code: "columnNotNamed")
+            }
+            switch rule.action {
+            case .keep: continue
+            case .drop:
+                for i in out.indices { out[i][name] = nil }
+                continue
+            case .embedded:
+                throw Refusal(status: 400, message: "column '\(name)': tokenize-embedded is not served online", code: "notServed")
+            case .mask where op == .decode, .hmac where op == .decode:
+                throw Refusal(
+                    status: 400, message: "column '\(name)' was transformed with \(rule.action.rawValue), which cannot be reversed", code: "notReversible")
+            case .tokenize, .hmac, .mask: break
+            }
+            var rows: [Int] = []
+            var column = ByteColumn(reservingValues: body.records.count, bytes: body.records.count * 24)
+            for (i, rec) in body.records.enumerated() {
+                if let v = rec[name] ?? nil, !v.isEmpty {
+                    rows.append(i)
+                    column.append(v)
+                }
+            }
+            guard !rows.isEmpty else { continue }
+            let t = ServerConfig.policyTransformation(body.policy, name)
+            let result = try session.run(op, transformation: t, values: column)
+            if let (k, why) = result.rejects.min(by: { $0.key < $1.key }) {
+                throw Refusal(status: 400, message: "record \(rows[k]), column '\(name)': unable to \(route): \(why)", code: "valueRejected")
+            }
+            for (k, i) in rows.enumerated() { out[i][name] = .some(result.output.string(at: k)) }
+            session.recordSuccess(operation: op, client: client, role: role, transformation: t, values: rows.count, rejected: 0, key: result.key)
+            metrics.values(op, t, rows.count)
+        }
+        var s = "{\"records\":["
+        for (i, rec) in out.enumerated() {
+            if i > 0 { s += "," }
+            s += "{"
+            for (j, key) in rec.keys.sorted().enumerated() {
+                if j > 0 { s += "," }
+                JSONText.appendString(key, to: &s)
+                s += ":"
+                if let v = rec[key] ?? nil { JSONText.appendString(v, to: &s) } else { s += "null" }
+            }
+            s += "}"
+        }
+        return .json(200, s + "]}")
+    }
+
+    /// The Vault request body: an object with `value`, `transformation`, `reference`, `tweak`
+    /// (strings or null) or `batch_input` (an array of such objects); other fields are ignored.
+    static func parseBody(_ bytes: [UInt8]) throws -> Body {
+        func malformed(_ why: String) -> Refusal {
+            Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
+        }
+        let v: JSONValue
+        do { v = try JSONParser.parse(bytes) } catch { throw malformed("not JSON (at byte \(error.offset))") }
+        guard case .object(let o) = v else { throw malformed("not a JSON object") }
+        func str(_ o: [String: JSONValue], _ key: String, _ at: String) throws -> String? {
+            switch o[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw malformed("wrong type at '\(at)\(key)' (a string)")
+            }
+        }
+        var body = Body(
+            value: try str(o, "value", ""), transformation: try str(o, "transformation", ""), reference: try str(o, "reference", ""),
+            tweak: try str(o, "tweak", ""), batchInput: nil)
+        switch o["batch_input"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            var out: [Item] = []
+            out.reserveCapacity(items.count)
+            for (k, it) in items.enumerated() {
+                guard case .object(let e) = it else { throw malformed("wrong type at 'batch_input.\(k)' (an object)") }
+                let at = "batch_input.\(k)."
+                out.append(
+                    Item(
+                        value: try str(e, "value", at), transformation: try str(e, "transformation", at), reference: try str(e, "reference", at),
+                        tweak: try str(e, "tweak", at)))
+            }
+            body.batchInput = out
+        default: throw malformed("wrong type at 'batch_input' (an array)")
+        }
+        return body
+    }
+
+    /// A decoding error without the input's content.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "wrong type at '\(c.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.keyNotFound(let k, _): return "missing '\(k.stringValue)'"
+        default: return "not a JSON object of the expected shape"
+        }
+    }
+}
+
+/// The stable name of a coded error's code.
+func codeName<E: CodedError>(_ e: E) -> String { e.code.rawValue }
+
+/// JSON string writing (escapes per RFC 8259).
+enum JSONText {
+    static func appendString(_ v: String, to s: inout String) {
+        s += "\""
+        var plain = true
+        for u in v.utf8 where u < 0x20 || u == 0x22 || u == 0x5C {
+            plain = false
+            break
+        }
+        if plain {
+            s += v
+        } else {
+            for c in v.unicodeScalars {
+                switch c {
+                case "\"": s += "\\\""
+                case "\\": s += "\\\\"
+                case "\n": s += "\\n"
+                case "\r": s += "\\r"
+                case "\t": s += "\\t"
+                default:
+                    if c.value < 0x20 {
+                        s += String(format: "\\u%04x", c.value)
+                    } else {
+                        s.unicodeScalars.append(c)
+                    }
+                }
+            }
+        }
+        s += "\""
+    }
+}
