@@ -37,25 +37,7 @@ public enum ParquetDecryption {
         guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
         let fileAAD = info.fileUnique
         let footerKey = try key(info.footerKeyMetadata)
-        var footer: ThriftStruct
-        if info.plaintextFooter {
-            let tag = Array(t.signature[PME.nonceSize...])
-            let expected = try t.footerBytes.withUnsafeBytes {
-                try footerKey.tag($0, nonce: Array(t.signature[0..<PME.nonceSize]), aad: try PME.aad(file: fileAAD, .footer))
-            }
-            let ok = tag.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
-            guard ok else { throw ParquetError(.corrupt, "\(path): the plaintext footer's signature does not verify (wrong footer key or tampered footer)") }
-            footer = t.footer
-        } else {
-            let plain = try t.footerBytes.withUnsafeBytes { raw in
-                let r = try PME.moduleRange(raw, at: 0, what: "\(path): footer")
-                guard r.upperBound == raw.count else { throw ParquetError(.corrupt, "\(path): bytes after the encrypted footer") }
-                return try footerKey.open(UnsafeRawBufferPointer(rebasing: raw[r]), aad: try PME.aad(file: fileAAD, .footer), what: "\(path): footer")
-            }
-            let (s, n) = try ThriftCompact.decodeStruct(plain, what: "\(path): footer")
-            guard n == plain.count else { throw ParquetError(.corrupt, "\(path): bytes after the decrypted FileMetaData") }
-            footer = s
-        }
+        var footer = try plainFooter(t, info, footerKey, path)
         var offset = 0
         func write(_ b: [UInt8]) throws {
             do { try b.withUnsafeBytes { try output.write($0) } } catch { throw ParquetError(.io, "\(error)") }
@@ -133,6 +115,70 @@ public enum ParquetDecryption {
         tail += ParquetFooter.magic
         try write(tail)
         return (groups.count, rows)
+    }
+
+    /// The footer of a PME file with new key metadata, encrypted (or signed) again with the same
+    /// footer key under a fresh nonce; the column chunks before it stay byte for byte.
+    /// - Parameters:
+    ///   - footerKey: given the footer key's current metadata, the footer key carrying its new
+    ///     metadata (or the same).
+    ///   - columnKey: a column key's current metadata → its new metadata (or the same).
+    /// - Returns: where the column data ends and the new tail to put there; nil when no key
+    ///   metadata changed.
+    public static func rewrittenTail(
+        file: FileDescriptor, path: String, footerKey: ([UInt8]) throws -> ParquetEncryptionKey, columnKey: ([UInt8]) throws -> [UInt8]
+    ) throws -> (dataEnd: Int, tail: [UInt8])? {
+        let t = try Tail(file: file, path: path)
+        guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
+        let key = try footerKey(info.footerKeyMetadata)
+        var footer = try plainFooter(t, info, key, path)
+        var changed = key.metadata != info.footerKeyMetadata
+        var groups = footer.structList(4) ?? []
+        for g in groups.indices {
+            var chunks = groups[g].structList(1) ?? []
+            for c in chunks.indices {
+                guard var crypto = chunks[c].structure(8), var withKey = crypto.structure(2) else { continue }
+                let old = withKey.binary(2) ?? []
+                let new = try columnKey(old)
+                guard new != old else { continue }
+                withKey.set(2, .binary(new))
+                crypto.set(2, .structure(withKey))
+                chunks[c].set(8, .structure(crypto))
+                changed = true
+            }
+            groups[g].set(1, .list(.structure, chunks.map { .structure($0) }))
+        }
+        guard changed else { return nil }
+        footer.set(4, .list(.structure, groups.map { .structure($0) }))
+        footer.set(8, nil)
+        footer.set(9, nil)
+        let encryption = ParquetEncryption(footerKey: key, fileAAD: info.fileUnique, plaintextFooter: info.plaintextFooter)
+        return (t.dataEnd, try encryption.tail(footer: footer))
+    }
+
+    /// The footer's FileMetaData: decrypted (encrypted footer) or signature-checked (plaintext).
+    private static func plainFooter(_ t: Tail, _ info: ParquetEncryptionInfo, _ footerKey: ParquetEncryptionKey, _ path: String) throws -> ThriftStruct {
+        let fileAAD = info.fileUnique
+        var footer: ThriftStruct
+        if info.plaintextFooter {
+            let tag = Array(t.signature[PME.nonceSize...])
+            let expected = try t.footerBytes.withUnsafeBytes {
+                try footerKey.tag($0, nonce: Array(t.signature[0..<PME.nonceSize]), aad: try PME.aad(file: fileAAD, .footer))
+            }
+            let ok = tag.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
+            guard ok else { throw ParquetError(.corrupt, "\(path): the plaintext footer's signature does not verify (wrong footer key or tampered footer)") }
+            footer = t.footer
+        } else {
+            let plain = try t.footerBytes.withUnsafeBytes { raw in
+                let r = try PME.moduleRange(raw, at: 0, what: "\(path): footer")
+                guard r.upperBound == raw.count else { throw ParquetError(.corrupt, "\(path): bytes after the encrypted footer") }
+                return try footerKey.open(UnsafeRawBufferPointer(rebasing: raw[r]), aad: try PME.aad(file: fileAAD, .footer), what: "\(path): footer")
+            }
+            let (s, n) = try ThriftCompact.decodeStruct(plain, what: "\(path): footer")
+            guard n == plain.count else { throw ParquetError(.corrupt, "\(path): bytes after the decrypted FileMetaData") }
+            footer = s
+        }
+        return footer
     }
 
     /// Decrypts a chunk's page header and page modules back into plaintext pages, each header's

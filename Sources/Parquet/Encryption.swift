@@ -170,6 +170,14 @@ public final class ParquetEncryption: Sendable {
         fileAAD = try SecureRandom.bytes(PME.fileUniqueLength)
     }
 
+    /// An existing file's encryption (its file AAD), to write its tail again.
+    init(footerKey: ParquetEncryptionKey, fileAAD: [UInt8], plaintextFooter: Bool) {
+        self.footerKey = footerKey
+        columnKeys = [:]
+        self.plaintextFooter = plaintextFooter
+        self.fileAAD = fileAAD
+    }
+
     /// The key of a column: its own, or nil (the footer key).
     func columnKey(_ column: ColumnDescriptor) -> ParquetEncryptionKey? {
         columnKeys[column.dottedPath] ?? column.path.first.flatMap { columnKeys[$0] }

@@ -274,3 +274,64 @@ extension Sealing {
         return StreamDigest(bytes: size, sha256: try h.finalize())
     }
 }
+
+extension Sealing {
+    /// Moves a PME file's data keys to the primary version of their at-rest key: each key is
+    /// unwrapped and wrapped again inside the HSM (the same data key), the key material rewritten,
+    /// and the footer encrypted (or signed) again with the same footer key. No page, header or
+    /// column metadata is re-encrypted: the column data is copied in the kernel to a temporary
+    /// file that gets the new tail, then renamed over the file. Idempotent.
+    @discardableResult
+    public static func rewrapParquet(path: String, keyring: Keyring) throws -> RewrapResult {
+        let f = try openRead(path)
+        defer { try? f.close() }
+        var from: WrappedDataKey?
+        var to: WrappedDataKey?
+        func moved(_ old: [UInt8], footer: Bool) throws -> (WrappedDataKey, [UInt8]) {
+            let m = try ParquetKeyMaterial.parse(old)
+            try ParquetKeyMaterial.check(m.wrapped, masterKeyID: m.masterKeyID)
+            let new: WrappedDataKey?
+            do { new = try keyring.rewrapDataKey(m.wrapped, purpose: .atRest, context: ParquetKeyMaterial.context) } catch {
+                throw sealingError(unwrapping: error, path: path)
+            }
+            if from == nil || m.wrapped.keyVersion < from!.keyVersion { from = m.wrapped }
+            let current = new ?? m.wrapped
+            to = current
+            return (current, new.map { ParquetKeyMaterial.json($0, isFooterKey: footer) } ?? old)
+        }
+        let rewritten: (dataEnd: Int, tail: [UInt8])?
+        do {
+            rewritten = try ParquetDecryption.rewrittenTail(
+                file: f, path: path,
+                footerKey: { old in
+                    let m = try ParquetKeyMaterial.parse(old)
+                    let secret = try ParquetKeyMaterial.unwrap(m.wrapped, masterKeyID: m.masterKeyID, keyring: keyring)
+                    let (_, metadata) = try moved(old, footer: true)
+                    return try ParquetEncryptionKey(secret: secret, metadata: metadata)
+                },
+                columnKey: { old in try moved(old, footer: false).1 })
+        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+        guard let from, let to else { throw SealingError(.parquetInvalid, "\(path): no key material") }
+        guard let rewritten else {
+            return RewrapResult(path: path, keyName: from.keyName, fromVersion: from.keyVersion, toVersion: to.keyVersion, changed: false)
+        }
+        let mode = ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? NSNumber)?.uint32Value ?? 0o600
+        let out = try temporaryOutput(path, mode: mode)
+        var done = false
+        defer { if !done { out.discard() } }
+        do {
+            try out.descriptor.append(from: f, at: 0, count: rewritten.dataEnd)
+            try out.descriptor.write(rewritten.tail)
+        } catch { throw SealingError(.io, "\(error)") }
+        done = true
+        try commit(out)
+        return RewrapResult(path: path, keyName: from.keyName, fromVersion: from.keyVersion, toVersion: to.keyVersion, changed: true)
+    }
+
+    /// The footer key's envelope of a PME file written with tokengate's key material (no key
+    /// needed); nil for any other file.
+    static func parquetFooterEnvelope(path: String) throws -> WrappedDataKey? {
+        guard parquetMagic(path: path).encrypted, let info = try inspectParquet(path: path) else { return nil }
+        return try ParquetKeyMaterial.parse(info.footerKeyMetadata).wrapped
+    }
+}

@@ -49,6 +49,9 @@ import Testing
         // Stock pyarrow, pq.read_table and pq.ParquetFile, with CryptoFactory + the KmsClient.
         let out = try PythonOracle.check("pme_check.py", ["read", sealed, input] + Self.kms(cfg))
         #expect(out.hasPrefix("ok: 1050 rows, 4 row groups"), "\(out)")
+        // The reader helpers: read_table, and the row groups in a seeded shuffled order.
+        let train = try PythonOracle.check("pme_check.py", ["train", sealed, input] + Self.kms(cfg))
+        #expect(train.hasPrefix("ok: 1050 rows in 4 row groups, shuffled"), "\(train)")
         // Without the KmsClient, pyarrow cannot read it.
         try PythonOracle.check("pme_check.py", ["must-fail", sealed, "--no-kms"])
         // One flipped byte in the first page header module, and pyarrow refuses it.
@@ -67,6 +70,64 @@ import Testing
         // Sealing, pyarrow's unwraps and the open are all in the audit trail.
         let ops = try Self.operations(log)
         #expect(ops.first == "seal" && ops.contains("keys unwrap") && ops.last == "open", "\(ops)")
+    }
+
+    /// The README's training example: a CSV feed tokenized to sealed Parquet, read in Python in
+    /// shuffled row-group order.
+    @Test func theTrainingExampleRuns() throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let safe = dir + "/customers.parquet"
+        let t = try ExecutableRuns.run(["tokenize", "--in", feed, "--out", safe, "--seal", "--max-encryption-overhead", "100", "--keyring", cfg])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stderr.contains("sealed: Parquet Modular Encryption"), "\(t.stderr)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: safe)))
+        #expect(Array(bytes.prefix(4)) == Array("PARE".utf8))
+        let opened = try ExecutableRuns.run(["open", safe, "--out", dir + "/clear.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let train = try PythonOracle.check("pme_check.py", ["train", safe, dir + "/clear.parquet"] + Self.kms(cfg))
+        #expect(train.hasPrefix("ok: 300 rows"), "\(train)")
+        // The opened file holds tokens, never the feed's clear card numbers.
+        let clear = try PythonOracle.check("dump.py", [dir + "/clear.parquet", "--columns", "card_number"])
+        #expect(!clear.contains("4626-8855-6001-9") && clear.contains("card_number"))
+        let ops = try Self.operations(log)
+        #expect(ops.first == "tokenize" && ops.contains("keys unwrap"), "\(ops)")
+    }
+
+    /// Rewrap replaces only the key material (every data byte stays), and pyarrow still reads the
+    /// file after the old at-rest version is retired; `keys retire --datasets` sees PME files.
+    @Test func rewrapKeepsEveryDataByteAndTheFileOutlivesTheOldKeyVersion() throws {
+        let (base, dir, log) = try Self.setUp()
+        // A key of this test's own: rotating and retiring it disturbs no other test.
+        let name = "pme\(UInt32.random(in: 0...UInt32.max))"
+        let yaml = try String(contentsOfFile: base, encoding: .utf8).replacingOccurrences(of: "keys: [datasets]", with: "keys: [datasets, \(name)]")
+        let cfg = dir + "/rewrap.yaml"
+        try yaml.write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try ExecutableRuns.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let input = try Self.corpusFile("pa_snappy_v2_dict.parquet")
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let sealed = data + "/sealed.parquet"
+        let s = try ExecutableRuns.run(["seal", input, "--out", sealed, "--key", name, "--column-key-columns", "card,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+        let before = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        let n = before.count
+        let dataEnd = n - 8 - Int(UInt32(before[n - 8]) | UInt32(before[n - 7]) << 8 | UInt32(before[n - 6]) << 16 | UInt32(before[n - 5]) << 24)
+        #expect(try ExecutableRuns.run(["keys", "rotate", "at-rest/\(name)", "--keyring", cfg]).status == 0)
+        // v1 still wraps the file's keys: retiring it is refused, naming the file.
+        let refused = try ExecutableRuns.run(["keys", "retire", "at-rest/\(name)", "--version", "1", "--datasets", data, "--keyring", cfg])
+        #expect(refused.status != 0 && refused.stderr.contains("sealed.parquet"), "\(refused.stderr)")
+        let r = try ExecutableRuns.run(["rewrap", sealed, "--keyring", cfg])
+        #expect(r.status == 0 && String(decoding: r.stdout, as: UTF8.self).contains("v1 → v2"), "\(r.stderr)")
+        let after = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        #expect(Array(after[0..<dataEnd]) == Array(before[0..<dataEnd]), "a data byte changed")
+        #expect(after != before)
+        let again = try ExecutableRuns.run(["rewrap", sealed, "--keyring", cfg])
+        #expect(String(decoding: again.stdout, as: UTF8.self).contains("unchanged"))
+        let retired = try ExecutableRuns.run(["keys", "retire", "at-rest/\(name)", "--version", "1", "--datasets", data, "--keyring", cfg])
+        #expect(retired.status == 0, "\(retired.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", sealed, input] + Self.kms(cfg))
+        #expect(try Self.operations(log).contains("rewrap"))
     }
 
     @Test func aPyarrowWrittenPMEFileOpensInTokengate() throws {
