@@ -82,14 +82,17 @@ public enum ParquetDecryption {
                 do { got = try stored.withUnsafeMutableBytes { try file.read(at: range.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
                 guard got == range.count else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
                 var plain = stored
-                var dictionaryLength = (md.dictionaryPageOffset ?? 0) > 0 && md.dictionaryPageOffset! < md.dataPageOffset ? -1 : 0
+                // A dictionary page first: its offset is set and before the first data page (or
+                // the chunk has no data page: pyarrow's empty row groups record offset 0 then).
+                let dictionaryAt = md.dictionaryPageOffset ?? 0
+                let hasDictionary = dictionaryAt > 0 && (dictionaryAt < md.dataPageOffset || md.dataPageOffset == 0)
+                var dictionaryLength = 0
                 if let chunkKey {
                     (plain, dictionaryLength) = try stored.withUnsafeBytes {
-                        try decryptChunk(
-                            $0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, hasDictionary: dictionaryLength != 0, what: what)
+                        try decryptChunk($0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, hasDictionary: hasDictionary, what: what)
                     }
-                } else if dictionaryLength != 0 {
-                    dictionaryLength = Int(md.dataPageOffset - md.dictionaryPageOffset!)
+                } else if hasDictionary {
+                    dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
                 }
                 let start = offset
                 try write(plain)
