@@ -22,6 +22,7 @@ The same client lets pyarrow *write* PME files whose DEKs tokengate wraps
 import base64
 import os
 import subprocess
+import threading
 
 import pyarrow.parquet.encryption as pe
 
@@ -56,6 +57,12 @@ class TokengateKmsClient(pe.KmsClient):
         self.keyring = keyring or os.environ.get("TOKENGATE_KEYRING")
         self.env = dict(env or {})
         self.timeout = timeout
+        # pyarrow asks for a column's key once per column chunk, from several threads: each
+        # distinct wrapped key is unwrapped (one audited `keys unwrap`) once per client. pyarrow
+        # drops its clients, and with them these keys, after the decryption configuration's
+        # cache_lifetime.
+        self._lock = threading.Lock()
+        self._keys = {}
 
     def _run(self, verb, master_key_identifier, stdin_text):
         args = [self.binary, "keys", verb, "--master-key-id", master_key_identifier]
@@ -73,7 +80,13 @@ class TokengateKmsClient(pe.KmsClient):
 
     def unwrap_key(self, wrapped_key, master_key_identifier):
         """The DEK (bytes) of a ``wrappedDEK`` (base64 envelope), unwrapped inside the HSM."""
-        return base64.b64decode(self._run("unwrap", master_key_identifier, wrapped_key), validate=True)
+        k = (master_key_identifier, wrapped_key)
+        with self._lock:
+            dek = self._keys.get(k)
+            if dek is None:
+                dek = base64.b64decode(self._run("unwrap", master_key_identifier, wrapped_key), validate=True)
+                self._keys[k] = dek
+            return dek
 
     def wrap_key(self, key_bytes, master_key_identifier):
         """A DEK (32 bytes) wrapped inside the HSM by the at-rest key ``master_key_identifier``."""
