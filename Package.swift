@@ -70,10 +70,10 @@ let package = Package(
         .target(name: "Tagging", dependencies: ["Columns", "SystemIO"], swiftSettings: strict),
         // Native Parquet reader and writer (Thrift compact footer, pages, encodings, codecs).
         .target(
-            name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "CLz4", "CBrotli", "Columns", "Formats", "SystemIO"], swiftSettings: strict),
+            name: "Parquet", dependencies: ["CSnappy", "CZstd", "CZlib", "CLz4", "CBrotli", "Columns", "Crypto", "Formats", "SystemIO"], swiftSettings: strict),
         .target(name: "Transforms", dependencies: ["FPE", "Columns", "Tagging", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["SystemIO"], swiftSettings: strict),
-        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "SystemIO"], swiftSettings: strict),
+        .target(name: "Sealing", dependencies: ["Crypto", "Keyring", "Parquet", "SystemIO"], swiftSettings: strict),
         // In-transit streams over TCP, on Sealing; the receive side is a byte-fed state machine.
         .target(name: "Transit", dependencies: ["Sealing", "Keyring", "Crypto", "SystemIO"], swiftSettings: strict),
         .target(name: "Audit", dependencies: ["Keyring", "HSM", "Crypto", "SystemIO"], swiftSettings: strict),
@@ -88,7 +88,7 @@ let package = Package(
         // One audited, authorized entry per operation; the CLI and the server call only this.
         .target(
             name: "Operations",
-            dependencies: ["Tokenize", "Tagging", "Keyring", "Sealing", "Transit", "Audit", "Crypto", "SystemIO", "Columns", "Transforms"],
+            dependencies: ["Tokenize", "Tagging", "Keyring", "Parquet", "Sealing", "Transit", "Audit", "Crypto", "SystemIO", "Columns", "Transforms"],
             swiftSettings: strict
         ),
         // tokengate serve: Vault Transform compatible HTTP API, routes → Operations.
@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: strict),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "FPE", "Crypto", "Columns", "Tagging", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Columns", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ParquetTests", dependencies: ["Parquet", "Columns", "SystemIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet", "Columns", "Crypto", "SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TaggingTests", dependencies: ["Tagging", "Columns"], swiftSettings: strict),
         .testTarget(name: "ColumnsTests", dependencies: ["Columns"], swiftSettings: strict),
         .testTarget(

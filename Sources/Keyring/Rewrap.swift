@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 import HSM
 
 extension Keyring {
@@ -44,5 +44,18 @@ extension Keyring {
         return WrappedDataKey(
             purpose: ref.purpose, keyName: ref.name, keyVersion: key.version,
             keyID: key.idBytes, iv: iv, sealed: sealed)
+    }
+}
+
+extension Keyring {
+    /// Wraps a data key the caller holds (for example one pyarrow drew for a Parquet Modular
+    /// Encryption file) under the primary version of `ref`, an at-rest or in-transit key, by
+    /// AES-GCM inside the HSM.
+    /// - Throws: ``KeyringError/Code/wrongPurpose`` for in-use or audit keys.
+    public func wrapDataKey(_ secret: borrowing SecretBytes, ref: KeyRef, context: [UInt8]) throws -> WrappedDataKey {
+        guard Keyring.wrappingPurposes.contains(ref.purpose) else {
+            throw KeyringError(.wrongPurpose, "\(ref) is a \(ref.purpose) key: only at-rest and in-transit keys wrap data keys")
+        }
+        return try wrapDataKey(secret, with: try primary(ref), ref: ref, context: context)
     }
 }

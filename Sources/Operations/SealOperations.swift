@@ -67,7 +67,9 @@ extension Gateway {
     public func rewrap(path: String) throws -> RewrapResult {
         try audited("rewrap", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             record.inputs = [auditFile(path, stream: "stdin")]
-            let r = try Sealing.rewrap(path: path, keyring: keyring)
+            let r =
+                try Sealing.parquetMagic(path: path).encrypted
+                ? Sealing.rewrapParquet(path: path, keyring: keyring) : Sealing.rewrap(path: path, keyring: keyring)
             record.outputs = record.inputs
             record.details = ["keyName": "at-rest/\(r.keyName)", "fromVersion": "\(r.fromVersion)", "toVersion": "\(r.toVersion)", "changed": "\(r.changed)"]
             return r

@@ -129,9 +129,10 @@ public final class ParquetCopyWriter {
     ///   - output: the descriptor to write; nil: buffer the output for ``takeBuffered()``.
     ///   - observer: sees the bytes of the output in order (its digest), from `observeFrom` on
     ///     (``sharedPrefix(source:reencode:drop:)`` or less).
+    ///   - encryption: write a Parquet Modular Encryption file (needs `output`).
     public init(
         source: ParquetFile, output: FileDescriptor?, reencode: Set<String>, drop: Set<String>,
-        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0, encryption: ParquetEncryption? = nil
     ) throws {
         self.source = source
         var re: [Int: String] = [:]
@@ -154,7 +155,10 @@ public final class ParquetCopyWriter {
         self.reencode = re
         dropLeaves = dl
         dropTop = dt
-        writer = try output.map { try ParquetFileWriter(descriptor: $0, observer: observer, observeFrom: observeFrom) } ?? ParquetFileWriter(buffering: ())
+        if encryption != nil && output == nil { throw ParquetError(.invalidOptions, "an encrypted Parquet output is written to a descriptor") }
+        writer =
+            try output.map { try ParquetFileWriter(descriptor: $0, observer: observer, observeFrom: observeFrom, encryption: encryption) }
+            ?? ParquetFileWriter(buffering: ())
     }
 
     /// How many leading bytes the output will have in common with the source, byte for byte: the
@@ -239,6 +243,11 @@ public final class ParquetCopyWriter {
     /// Bytes written to the output so far.
     public var bytesWritten: Int { writer.offset }
 
+    /// Time spent encrypting (a PME output), in seconds.
+    public var encryptionSeconds: Double { writer.encryptionSeconds }
+    /// Row groups written so far.
+    public var rowGroupsWritten: Int { writer.rowGroupsWritten }
+
     /// Writes the footer. Every row group of the source must have been written.
     public func finish() throws {
         // Row groups without rows that no batch announced (a reader always announces them).
@@ -287,9 +296,9 @@ public final class ParquetTableWriter {
 
     public init(
         output: FileDescriptor, codec: CompressionCodec = .snappy, rowGroupRows: Int = 1 << 20,
-        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, encryption: ParquetEncryption? = nil
     ) throws {
-        writer = try ParquetFileWriter(descriptor: output, observer: observer)
+        writer = try ParquetFileWriter(descriptor: output, observer: observer, encryption: encryption)
         self.codec = codec
         self.rowGroupRows = max(1, rowGroupRows)
     }
@@ -336,6 +345,11 @@ public final class ParquetTableWriter {
     /// Bytes written to the output so far.
     public var bytesWritten: Int { writer.offset }
 
+    /// Time spent encrypting (a PME output), in seconds.
+    public var encryptionSeconds: Double { writer.encryptionSeconds }
+    /// Row groups written so far.
+    public var rowGroupsWritten: Int { writer.rowGroupsWritten }
+
     private func startGroup() throws {
         guard let schema else { return }
         encoders = try schema.leaves.map { try ColumnChunkEncoder(column: $0, codec: codec, dictionary: true) }
@@ -366,5 +380,27 @@ public final class ParquetTableWriter {
         typeDefined.set(1, .structure(ThriftStruct()))
         f.set(7, .list(.structure, (schema?.leaves ?? []).map { _ in .structure(typeDefined) }))
         try writer.finish(base: f)
+    }
+}
+
+extension ParquetFileWriter {
+    /// Writes `source` again as a Parquet Modular Encryption file: the same row groups, chunks,
+    /// pages and footer, every page encrypted (no value decoded or re-encoded). Page indexes and
+    /// bloom filters are not carried over.
+    /// - Returns: row groups and rows written.
+    @discardableResult
+    public static func encrypt(
+        _ source: ParquetFile, to output: FileDescriptor, encryption: ParquetEncryption,
+        observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws -> (rowGroups: Int, rows: Int) {
+        let w = try ParquetFileWriter(descriptor: output, observer: observer, encryption: encryption)
+        let raw = source.footer.structList(4) ?? []
+        for g in source.metadata.rowGroups.indices {
+            w.beginRowGroup(rows: source.rows(inRowGroup: g), source: raw[g])
+            for c in source.schema.leaves.indices { try w.copyChunk(from: source, rowGroup: g, column: c) }
+            w.endRowGroup()
+        }
+        try w.finish(base: source.footer)
+        return (source.metadata.rowGroups.count, w.rows)
     }
 }

@@ -49,7 +49,8 @@ public final class ParquetFile: Sendable {
             throw ParquetError(e.code, "\(path): \(e.reason)")
         }
         if metadata.hasEncryptionAlgorithm {
-            throw ParquetError(.unsupported, "\(path): encrypted columns (Parquet Modular Encryption) are not supported for reading")
+            throw ParquetError(
+                .unsupported, "\(path): encrypted columns (Parquet Modular Encryption): `tokengate open` decrypts the file to plaintext Parquet first")
         }
         var totalRows: Int64 = 0
         for (g, rg) in metadata.rowGroups.enumerated() {

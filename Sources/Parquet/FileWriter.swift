@@ -301,12 +301,24 @@ public final class ParquetFileWriter {
     /// The observer sees the bytes from this output offset on (those before are known to equal
     /// the source's, whose digest covers them); copies that end before it stay in the kernel.
     private let observeFrom: Int
+    /// Parquet Modular Encryption of every chunk and the footer; nil: a plaintext file.
+    private let encryption: ParquetEncryption?
+    /// Time spent encrypting modules (PME), in seconds.
+    private(set) public var encryptionSeconds = 0.0
+    /// Row groups written so far.
+    public var rowGroupsWritten: Int { rowGroups.count }
 
-    public init(descriptor: FileDescriptor, observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0) throws {
+    /// - Parameter encryption: write a PME file (``ParquetEncryption``): `PARE` at the start unless
+    ///   the footer stays plaintext.
+    public init(
+        descriptor: FileDescriptor, observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0,
+        encryption: ParquetEncryption? = nil
+    ) throws {
         out = descriptor
         self.observer = observer
         self.observeFrom = observeFrom
-        try write(Array("PAR1".utf8))
+        self.encryption = encryption
+        try write(encryption.map { $0.plaintextFooter ? ParquetFooter.magic : ParquetFooter.encryptedMagic } ?? ParquetFooter.magic)
     }
 
     /// A writer that buffers what it writes; the caller takes it with ``takeBuffered()`` (to
@@ -315,6 +327,7 @@ public final class ParquetFileWriter {
         out = nil
         observer = nil
         observeFrom = 0
+        encryption = nil
         try write(Array("PAR1".utf8))
     }
 
@@ -378,31 +391,41 @@ public final class ParquetFileWriter {
     /// source file).
     public func copyChunk(from file: ParquetFile, rowGroup g: Int, column c: Int) throws {
         let md = file.metadata.rowGroups[g].columns[c].metaData!
-        let r = try ParquetFile.byteRange(of: md, what: "\(file.path): row group \(g), column \(c)")
-        let start = offset
-        try copy(from: file.file, at: r.lowerBound, count: r.count)
-        let delta = Int64(start - r.lowerBound)
+        let what = "\(file.path): row group \(g), column \(c)"
+        let r = try ParquetFile.byteRange(of: md, what: what)
         guard let rawChunk = file.footer.structList(4)?[g].structList(1)?[c], var meta = rawChunk.structure(3) else {
             throw ParquetError(.corrupt, "\(file.path): row group \(g), column \(c): no column metadata")
         }
         var chunk = rawChunk
+        for id: Int16 in [4, 5, 6, 7] { chunk.set(id, nil) }
+        meta.set(14, nil)
+        meta.set(15, nil)
+        groupUncompressed += md.totalUncompressedSize
+        if let encryption {
+            // The chunk's pages are read and encrypted module by module.
+            var plain = [UInt8](repeating: 0, count: r.count)
+            let got: Int
+            do { got = try plain.withUnsafeMutableBytes { try file.file.read(at: r.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
+            guard got == r.count else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
+            try writeEncrypted(plain, meta: meta, chunk: chunk, column: file.schema.leaves[c], encryption: encryption, what: what)
+            return
+        }
+        let start = offset
+        try copy(from: file.file, at: r.lowerBound, count: r.count)
+        let delta = Int64(start - r.lowerBound)
         for id: Int16 in [9, 10, 11] {
             if let v = meta.i64(id), v > 0 { meta.set(id, .i64(v + delta)) }
         }
-        meta.set(14, nil)
-        meta.set(15, nil)
         chunk.set(3, .structure(meta))
         chunk.set(2, .i64(Int64(start)))
-        for id: Int16 in [4, 5, 6, 7] { chunk.set(id, nil) }
         chunks.append(.structure(chunk))
-        groupUncompressed += md.totalUncompressedSize
     }
 
     /// Writes an encoded chunk of `column`; `sourceMetadata`: the source chunk's ColumnMetaData
     /// (its key-value metadata is kept).
     public func writeChunk(_ e: EncodedChunk, column: ColumnDescriptor, codec: CompressionCodec, sourceMetadata: ThriftStruct? = nil) throws {
         let start = offset
-        try write(e.bytes)
+        if encryption == nil { try write(e.bytes) }
         var meta = ThriftStruct()
         meta.set(1, .i32(column.physicalType.rawValue))
         meta.set(2, .list(.i32, e.encodings.map { .i32($0.rawValue) }))
@@ -415,12 +438,46 @@ public final class ParquetFileWriter {
         meta.set(9, .i64(Int64(start + e.dictionaryPageLength)))
         if e.dictionaryPageLength > 0 { meta.set(11, .i64(Int64(start))) }
         meta.set(12, .structure(e.statistics))
+        groupUncompressed += Int64(e.totalUncompressedSize)
+        groupReencoded = true
+        if let encryption {
+            try writeEncrypted(e.bytes, meta: meta, chunk: ThriftStruct(), column: column, encryption: encryption, what: "column '\(column.dottedPath)'")
+            return
+        }
         var chunk = ThriftStruct()
         chunk.set(2, .i64(Int64(start)))
         chunk.set(3, .structure(meta))
         chunks.append(.structure(chunk))
-        groupUncompressed += Int64(e.totalUncompressedSize)
-        groupReencoded = true
+    }
+
+    private static func seconds(since t0: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - t0
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Encrypts a plaintext chunk's pages (``ParquetEncryption/encryptChunk``), writes them, and
+    /// records the chunk with its offsets and size in the output and its crypto metadata.
+    private func writeEncrypted(
+        _ plain: [UInt8], meta source: ThriftStruct, chunk base: ThriftStruct, column: ColumnDescriptor, encryption: ParquetEncryption, what: String
+    ) throws {
+        let ordinal = chunks.count
+        let key = encryption.columnKey(column) ?? encryption.footerKey
+        let t0 = ContinuousClock.now
+        let (bytes, dictionaryLength) = try plain.withUnsafeBytes {
+            try encryption.encryptChunk($0, rowGroup: rowGroups.count, column: ordinal, key: key, what: what)
+        }
+        encryptionSeconds += Self.seconds(since: t0)
+        let start = offset
+        try write(bytes)
+        var meta = source
+        meta.set(7, .i64(Int64(bytes.count)))
+        meta.set(9, .i64(Int64(start + dictionaryLength)))
+        meta.set(10, nil)
+        meta.set(11, dictionaryLength > 0 ? .i64(Int64(start)) : nil)
+        var chunk = base
+        chunk.set(2, .i64(Int64(start)))
+        try encryption.protect(chunk: &chunk, meta: meta, column: column, rowGroup: rowGroups.count, ordinal: ordinal)
+        chunks.append(.structure(chunk))
     }
 
     /// Ends the row group started last.
@@ -444,6 +501,15 @@ public final class ParquetFileWriter {
         var f = base
         f.set(3, .i64(Int64(rows)))
         f.set(4, .list(.structure, rowGroups))
+        if let encryption {
+            f.set(8, nil)
+            f.set(9, nil)
+            let t0 = ContinuousClock.now
+            let tail = try encryption.tail(footer: f)
+            encryptionSeconds += Self.seconds(since: t0)
+            try write(tail)
+            return
+        }
         var bytes: [UInt8] = []
         ThriftCompact.encode(f, into: &bytes)
         withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { bytes.append(contentsOf: $0) }

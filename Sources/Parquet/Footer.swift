@@ -16,7 +16,7 @@ public enum ParquetFooter {
         guard tail.count == 8 else { throw ParquetError(.corrupt, "footer: expected the file's last 8 bytes, got \(tail.count)") }
         let trailing = Array(tail[4..<8])
         if trailing == encryptedMagic {
-            throw ParquetError(.unsupported, "encrypted footer (Parquet Modular Encryption) is not supported for reading")
+            throw ParquetError(.unsupported, "encrypted footer (Parquet Modular Encryption): `tokengate open` decrypts it to a plaintext Parquet file first")
         }
         guard trailing == magic else { throw ParquetError(.corrupt, "footer: the file does not end with the PAR1 magic") }
         let length = Int(UInt32(tail[0]) | UInt32(tail[1]) << 8 | UInt32(tail[2]) << 16 | UInt32(tail[3]) << 24)

@@ -1,5 +1,6 @@
 import Foundation
 public import Keyring
+import Parquet
 
 extension Sealing {
     /// Sealed files under `directory` (recursively) whose key envelope names `key` at `version`:
@@ -40,6 +41,16 @@ extension Sealing {
             }
             let magic = (try? h.read(upToCount: 4)) ?? nil
             try? h.close()
+            if magic == Data(ParquetFooter.encryptedMagic) || magic == Data(ParquetFooter.magic) {
+                // A Parquet Modular Encryption file: its footer key's envelope (tokengate wraps a
+                // file's column key with the same key version; rewrap moves both).
+                do {
+                    if let w = try parquetFooterEnvelope(path: path), w.ref == key, w.keyVersion == version { out.wrapped.append(path) }
+                } catch {
+                    out.unreadable.append((path, "\(error)"))
+                }
+                continue
+            }
             guard magic == Data(SealedFormat.magic) else { continue }
             do {
                 let info = try inspect(path: path)

@@ -37,4 +37,9 @@ public enum SealingErrorCode: String, ErrorCode {
     /// The writer was used after `finish()` or after a failed write.
     case writerClosed
     case internalError
+    /// A Parquet input or PME file is malformed or uses what is not supported (the reason says).
+    case parquetInvalid
+    /// A Parquet Modular Encryption module (page, header, column metadata, footer) or the
+    /// footer signature failed authentication (tampered, moved, or the wrong key).
+    case moduleAuthenticationFailed
 }

@@ -79,6 +79,10 @@ struct JobWriter: PipelineWriter {
         /// The output is a file: its write-back is paced (``WritebackPacer``) so the commit's
         /// fsync finds little left.
         var pacesWriteback = false
+        /// `--seal` with a Parquet output: Parquet Modular Encryption with these data keys (drawn
+        /// and wrapped on the calling thread), and the time that took.
+        var pme: ParquetSealKeys? = nil
+        var pmeSetupSeconds = 0.0
 
         struct ParquetOutput: Sendable {
             var source: ParquetFile
@@ -140,20 +144,24 @@ struct JobWriter: PipelineWriter {
         if let p = c.parquet {
             // The bytes the output shares with the input are hashed once, by the input's digest:
             // the output's starts from its state there.
-            let prefixed = c.hashOutput && sealer == nil && p.inputDigest != nil && p.sharedPrefix > 0
+            let prefixed = c.hashOutput && sealer == nil && c.pme == nil && p.inputDigest != nil && p.sharedPrefix > 0
             let box = OutputDigest(prefixed ? p.inputDigest : nil, fallback: hasher)
             outputDigest = box
             do {
                 // Sealed: the Parquet bytes are buffered and sealed as each row group completes.
                 parquet = try ParquetCopyWriter(
                     source: p.source, output: sealer == nil ? FileDescriptor(borrowing: c.fd, label: "the output") : nil, reencode: p.reencode,
-                    drop: p.drop, observer: hasher == nil ? nil : { try box.update($0) }, observeFrom: prefixed ? p.sharedPrefix : 0)
+                    drop: p.drop, observer: hasher == nil ? nil : { try box.update($0) }, observeFrom: prefixed ? p.sharedPrefix : 0,
+                    encryption: c.pme?.encryption)
             } catch let e as ParquetError { throw JobError(.outputUnsupported, e.reason) }
         } else {
             parquet = nil
             outputDigest = nil
         }
-        table = c.parquetTable ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output"), observer: observer) : nil
+        table =
+            c.parquetTable
+            ? try ParquetTableWriter(output: FileDescriptor(borrowing: c.fd, label: "the output"), observer: observer, encryption: c.pme?.encryption)
+            : nil
         writer =
             switch c.format {
             case .csv, .parquet: try CSVWriter(sink: sink, options: CSVWriteOptions())
@@ -243,8 +251,16 @@ struct JobWriter: PipelineWriter {
                 try table?.finish()
             } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             let size = Int(lseek(config.fd, 0, SEEK_CUR))
+            // A PME output: its footer key's envelope, row groups, and the encryption time.
+            let sealed = config.pme.map { k in
+                Output.Sealed(
+                    seconds: config.pmeSetupSeconds + (parquet?.encryptionSeconds ?? table?.encryptionSeconds ?? 0),
+                    report: SealReport(
+                        fileID: Hex.encode(k.encryption.fileAAD), keyLabel: k.envelopes[0].ref.label(version: k.envelopes[0].keyVersion),
+                        keyID: Hex.encode(k.envelopes[0].keyID), frames: parquet?.rowGroupsWritten ?? table?.rowGroupsWritten ?? 0, frameSize: 0))
+            }
             return Output(
-                bytesOut: size, outputSHA256: try outputDigest?.finalize() ?? hasher?.finalize(), sealed: nil,
+                bytesOut: size, outputSHA256: try outputDigest?.finalize() ?? hasher?.finalize(), sealed: sealed,
                 rejectReasons: rejectReasons, rejectedPerColumn: rejectedPerColumn)
         }
         try writer.flush()

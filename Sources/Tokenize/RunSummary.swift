@@ -128,7 +128,11 @@ public struct RunSummary: Sendable, Codable {
         for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
         if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }
         if let sealed, let e = encryptionSeconds, let pct = encryptionOverheadPercent {
-            lines.append(String(format: "  sealed: %d frames under %@ (id %@), file id %@", sealed.frames, sealed.keyLabel, sealed.keyID, sealed.fileID))
+            lines.append(
+                String(
+                    format: sealed.frameSize == 0
+                        ? "  sealed: Parquet Modular Encryption, %d row groups, footer key wrapped by %@ (id %@), file unique %@"
+                        : "  sealed: %d frames under %@ (id %@), file id %@", sealed.frames, sealed.keyLabel, sealed.keyID, sealed.fileID))
             lines.append(String(format: "  encryption overhead: %.3f s = %.2f%% of the run", e, pct))
         }
         return lines.joined(separator: "\n")

@@ -5,6 +5,7 @@ import Foundation
 public import Keyring
 import Parquet
 import Pipeline
+import Sealing
 import Synchronization
 public import SystemIO
 
@@ -183,23 +184,32 @@ public enum TokenizeJob {
             out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix)
             return out
         }
+        // `--seal` with a Parquet output (`--out x.parquet`): Parquet Modular Encryption, the
+        // transformed columns under a column key of their own, the rest under the footer key.
+        let pme = o.seal != nil && o.output != "-" && DataFormat.infer(path: o.output) == .parquet
         var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
-            seal: try o.seal.map { so in
-                JobWriter.Config.Seal(
-                    keyName: so.keyName, frameSize: so.frameSize,
-                    metadata: try plan.sealedMetadata(policy: policy, source: summary.input))
-            },
+            seal: pme
+                ? nil
+                : try o.seal.map { so in
+                    JobWriter.Config.Seal(
+                        keyName: so.keyName, frameSize: so.frameSize,
+                        metadata: try plan.sealedMetadata(policy: policy, source: summary.input))
+                },
             keyring: keyring, rejectsFD: rejects.fd, stopOnReject: o.stopOnReject, mode: o.mode, inputName: summary.input,
             fault: o.fault)
         config.parquet = parquetOutput
         config.pacesWriteback = o.output != "-"
         if input.format != .parquet, o.output != "-", DataFormat.infer(path: o.output) == .parquet {
-            guard o.seal == nil else {
-                throw JobError(
-                    .outputUnsupported, "--seal writes a sealed dataset, not a Parquet file: name the output *.tgs, or tokenize to Parquet and then seal it")
-            }
             config.parquetTable = true
+        }
+        if pme, let so = o.seal {
+            var po = ParquetSealOptions()
+            po.keyName = so.keyName
+            po.columnKeyColumns = plan.reports.filter { $0.action != "keep" && $0.action != "drop" }.map(\.name)
+            let t0 = monotonicSeconds()
+            do { config.pme = try ParquetSealKeys.make(po, keyring: keyring) } catch let e as SealingError { throw JobError(.outputUnsupported, e.reason) }
+            config.pmeSetupSeconds = monotonicSeconds() - t0
         }
         let writerConfig = config
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Keyring
 import Operations
@@ -12,8 +13,57 @@ struct KeysCommand: ParsableCommand {
             primary: it alone wraps, tokenizes and signs; older versions only unwrap or detokenize \
             until they are retired.
             """,
-        subcommands: [Init.self, List.self, Rotate.self, Retire.self]
+        subcommands: [Init.self, List.self, Rotate.self, Retire.self, Unwrap.self, Wrap.self]
     )
+
+    struct Unwrap: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Unwrap a Parquet data key inside the HSM (for pyarrow's KmsClient; audited like open).",
+            discussion: """
+                Reads the key material's wrappedDEK (base64 envelope) on standard input and writes the \
+                data key, base64, on standard output. python/tokengate/encryption.py calls it; nothing \
+                secret is ever an argument.
+                Example: echo "$WRAPPED" | tokengate keys unwrap --master-key-id tokengate/at-rest/datasets/v1
+                """)
+        @Option(help: "The key material's masterKeyID: tokengate/at-rest/<name>/v<N>, at-rest/<name> or <name>.") var masterKeyId: String
+        @OptionGroup var options: KeyringOptions
+
+        func run() throws {
+            var input = FileHandle.standardInput.readDataToEndOfFile()
+            let wrapped = String(decoding: input, as: UTF8.self)
+            try options.open().unwrapParquetKey(masterKeyID: masterKeyId, wrappedDEK: wrapped) { secret in
+                var text = secret.withUnsafeBytes { Data($0).base64EncodedData() }
+                text.append(0x0A)
+                defer { text.withUnsafeMutableBytes { zeroize($0) } }
+                try FileHandle.standardOutput.write(contentsOf: text)
+            }
+            input.withUnsafeMutableBytes { zeroize($0) }
+        }
+    }
+
+    struct Wrap: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wrap a caller's 32-byte Parquet data key inside the HSM (for pyarrow writing PME files; audited).",
+            discussion: """
+                Reads the data key, base64, on standard input and writes its envelope (the key material's \
+                wrappedDEK), base64, on standard output; wrapped by the primary version of the at-rest key.
+                Example: tokengate keys wrap --master-key-id at-rest/datasets < dek.b64
+                """)
+        @Option(help: "The at-rest key: at-rest/<name>, <name> or tokengate/at-rest/<name>/v<N> (must be the primary version).")
+        var masterKeyId: String
+        @OptionGroup var options: KeyringOptions
+
+        func run() throws {
+            var input = FileHandle.standardInput.readDataToEndOfFile()
+            defer { input.withUnsafeMutableBytes { zeroize($0) } }
+            let trimmed = input.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }
+            guard var raw = Data(base64Encoded: trimmed).map({ [UInt8]($0) }) else {
+                throw ValidationError("standard input is not a base64 data key")
+            }
+            let key = SecretBytes(consumingArray: &raw)
+            print(try options.open().wrapParquetKey(masterKeyID: masterKeyId, key: key))
+        }
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -10,16 +10,24 @@ struct SealCommand: ParsableCommand {
         abstract: "Seal a file with AES-256-GCM frames under an HSM-wrapped data key (at-rest key).",
         discussion: """
             Layout: docs/sealed-format.md. The output is written to a temporary name and renamed only \
-            when complete.
+            when complete. A Parquet file is sealed as Parquet Modular Encryption (docs/parquet.md): \
+            stock pyarrow decrypts it with tokengate's KmsClient (python/); --framed seals it in \
+            frames like any other file.
             Examples:
               tokengate seal safe.csv --out safe.csv.tgs
               cat safe.csv | tokengate seal - --out safe.csv.tgs
+              tokengate seal safe.parquet --out sealed.parquet --column-key-columns card,ssn
             """)
     @Argument(help: "File to seal, or - for stdin (default).") var path: String?
     @Option(name: .customLong("in"), help: "Same as the positional file (kept for scripts).") var inputOption: String?
     @Option(name: .customLong("out"), help: "Sealed file to write.") var output: String
     @Option(help: "At-rest key name.") var key = "datasets"
     @Option(help: "Frame size in bytes.") var frameSize = SealedFormat.defaultFrameSize
+    @Flag(help: "Seal a Parquet file in frames (the sealed format) instead of Parquet Modular Encryption.") var framed = false
+    @Flag(help: "Parquet Modular Encryption: keep the footer readable (PAR1, signed) instead of encrypting it (PARE).")
+    var plaintextFooter = false
+    @Option(help: "Parquet Modular Encryption: comma-separated columns under a column key of their own (the rest under the footer key).")
+    var columnKeyColumns: String?
     @OptionGroup var keys: KeyringOptions
 
     /// The file to seal: the positional argument or `--in`, else stdin.
@@ -32,6 +40,21 @@ struct SealCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !framed, input != "-", Sealing.parquetMagic(path: input).parquet {
+            var o = ParquetSealOptions()
+            o.keyName = key
+            o.plaintextFooter = plaintextFooter
+            o.columnKeyColumns = (columnKeyColumns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let r = try keys.open().sealParquet(input: input, output: output, options: o)
+            FileHandle.standardError.write(
+                Data(
+                    "sealed \(r.input.bytes) bytes of Parquet as Parquet Modular Encryption (\(r.rowGroups) row groups, \(r.rows) rows, \(r.envelopes.count) data key(s) wrapped by \(r.envelopes[0].ref.label(version: r.envelopes[0].keyVersion))): \(output)\n"
+                        .utf8))
+            return
+        }
+        if plaintextFooter || columnKeyColumns != nil {
+            throw ValidationError("--plaintext-footer and --column-key-columns apply to a Parquet file sealed as Parquet Modular Encryption")
+        }
         let r = try keys.open().seal(input: input, output: output, keyName: key, frameSize: frameSize)
         FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
     }
@@ -58,6 +81,13 @@ struct OpenCommand: ParsableCommand {
     func validate() throws { _ = try fileMode(mode) }
 
     func run() throws {
+        if Sealing.parquetMagic(path: path).encrypted {
+            guard frames == nil else { throw ValidationError("--frames applies to sealed files; \(path) is Parquet Modular Encryption") }
+            guard output != "-" else { throw ValidationError("a Parquet Modular Encryption file opens to a Parquet file: give --out FILE") }
+            let r = try keys.open().openParquet(path: path, output: output, mode: try fileMode(mode))
+            FileHandle.standardError.write(Data("opened \(r.rowGroups) row groups, \(r.rows) rows: \(output)\n".utf8))
+            return
+        }
         let list = try frames.map { spec in
             try spec.split(separator: ",").map { s -> Int in
                 guard let i = Int(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--frames: '\(s)' is not a frame index") }
@@ -77,6 +107,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        if Sealing.parquetMagic(path: path).parquet {
+            try inspectParquet()
+            return
+        }
         let info = try Gateway.inspect(path: path)
         let h = info.header
         struct Out: Encodable {
@@ -105,6 +139,33 @@ struct InspectCommand: ParsableCommand {
                     + (c.key.map { " tokenized by \($0) v\(c.keyVersion ?? 0) id \(c.keyID ?? "?")" } ?? ""))
         }
         for (k, v) in out.metadata.attributes.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+    }
+}
+
+extension InspectCommand {
+    /// A Parquet Modular Encryption file: footer mode and the footer key's material (the column
+    /// keys' material is inside the encrypted footer).
+    func inspectParquet() throws {
+        guard let info = try Gateway.inspectParquet(path: path) else {
+            throw ValidationError("\(path) is a plaintext Parquet file, not sealed")
+        }
+        let material = try? ParquetKeyMaterial.parse(info.footerKeyMetadata)
+        struct Out: Encodable {
+            let format: String, algorithm: String, footer: String, fileUnique: String
+            let footerKey: String?, footerKeyID: String?
+        }
+        let out = Out(
+            format: "parquet-pme", algorithm: "AES_GCM_V1", footer: info.plaintextFooter ? "plaintext (signed)" : "encrypted",
+            fileUnique: Hex.encode(info.fileUnique), footerKey: material?.masterKeyID, footerKeyID: material.map { Hex.encode($0.wrapped.keyID) })
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try e.encode(out), as: UTF8.self))
+            return
+        }
+        print("Parquet Modular Encryption file \(path): \(out.algorithm), \(out.footer) footer")
+        print("  file unique  \(out.fileUnique)")
+        print("  footer key   \(out.footerKey ?? "not tokengate key material") \(out.footerKeyID.map { "(CKA_ID \($0))" } ?? "")")
     }
 }
 

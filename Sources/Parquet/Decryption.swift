@@ -1,0 +1,284 @@
+public import Crypto
+public import SystemIO
+
+/// What a Parquet file says about its encryption without any key.
+public struct ParquetEncryptionInfo: Sendable, Equatable {
+    /// `PAR1` with `encryption_algorithm` in the footer (signed with the footer key), or `PARE`.
+    public let plaintextFooter: Bool
+    /// The footer key's metadata (PKMT1 key material for tokengate's and pyarrow's files).
+    public let footerKeyMetadata: [UInt8]
+    /// `aad_file_unique`.
+    public let fileUnique: [UInt8]
+}
+
+/// Reads Parquet Modular Encryption (AES_GCM_V1, encrypted or plaintext footer): the footer is
+/// decrypted (or its signature checked), every encrypted column's metadata and pages are
+/// decrypted and authenticated, and the result is written as a plaintext Parquet file.
+public enum ParquetDecryption {
+    /// The encryption of the Parquet file at `path`, or nil when it is not encrypted. No key.
+    /// - Throws: `.corrupt` when it is not a Parquet file or its tail does not parse.
+    public static func inspect(file: FileDescriptor, path: String) throws -> ParquetEncryptionInfo? {
+        let t = try Tail(file: file, path: path)
+        return t.info
+    }
+
+    /// Decrypts `file` into a plaintext Parquet file written to `output` (sequentially).
+    /// - Parameter key: resolves a key metadata (the footer's, a column's) to its data key.
+    /// - Returns: row groups and rows written.
+    /// - Throws: `.corrupt` for a module that does not authenticate (a wrong key, a tampered or
+    ///   moved module) or a footer signature that does not verify; `.unsupported` for
+    ///   AES_GCM_CTR_V1 and AAD prefixes; errors of `key`.
+    @discardableResult
+    public static func decrypt(
+        file: FileDescriptor, path: String, output: FileDescriptor,
+        key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey
+    ) throws -> (rowGroups: Int, rows: Int64) {
+        let t = try Tail(file: file, path: path)
+        guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
+        let fileAAD = info.fileUnique
+        let footerKey = try key(info.footerKeyMetadata)
+        var footer = try plainFooter(t, info, footerKey, path)
+        var offset = 0
+        func write(_ b: [UInt8]) throws {
+            do { try b.withUnsafeBytes { try output.write($0) } } catch { throw ParquetError(.io, "\(error)") }
+            offset += b.count
+        }
+        try write(ParquetFooter.magic)
+        var groups = footer.structList(4) ?? []
+        var rows: Int64 = 0
+        for g in groups.indices {
+            var chunks = groups[g].structList(1) ?? []
+            for c in chunks.indices {
+                let what = "\(path): row group \(g), column \(c)"
+                var chunk = chunks[c]
+                var meta: ThriftStruct
+                var chunkKey: ParquetEncryptionKey?
+                if let crypto = chunk.structure(8) {
+                    if let withKey = crypto.structure(2) {
+                        let k = try key(withKey.binary(2) ?? [])
+                        chunkKey = k
+                        guard let sealed = chunk.binary(9) else { throw ParquetError(.corrupt, "\(what): no encrypted_column_metadata") }
+                        let plain = try sealed.withUnsafeBytes { raw in
+                            let r = try PME.moduleRange(raw, at: 0, what: what)
+                            return try k.open(
+                                UnsafeRawBufferPointer(rebasing: raw[r]), aad: try PME.aad(file: fileAAD, .columnMetaData, rowGroup: g, column: c),
+                                what: "\(what): column metadata")
+                        }
+                        meta = try ThriftCompact.decodeStruct(plain, what: "\(what): column metadata").0
+                    } else {
+                        chunkKey = footerKey
+                        guard let m = chunk.structure(3) else { throw ParquetError(.corrupt, "\(what): no column metadata") }
+                        meta = m
+                    }
+                } else {
+                    guard let m = chunk.structure(3) else { throw ParquetError(.corrupt, "\(what): no column metadata") }
+                    meta = m
+                }
+                let md = try ColumnMetaData(meta)
+                let range = try ParquetFile.byteRange(of: md, what: what)
+                guard range.lowerBound >= 4, range.upperBound <= t.dataEnd else { throw ParquetError(.corrupt, "\(what): chunk outside the data") }
+                var stored = [UInt8](repeating: 0, count: range.count)
+                let got: Int
+                do { got = try stored.withUnsafeMutableBytes { try file.read(at: range.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
+                guard got == range.count else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
+                var plain = stored
+                // A dictionary page first: its offset is set and before the first data page (or
+                // the chunk has no data page: pyarrow's empty row groups record offset 0 then).
+                let dictionaryAt = md.dictionaryPageOffset ?? 0
+                let hasDictionary = dictionaryAt > 0 && (dictionaryAt < md.dataPageOffset || md.dataPageOffset == 0)
+                var dictionaryLength = 0
+                if let chunkKey {
+                    (plain, dictionaryLength) = try stored.withUnsafeBytes {
+                        try decryptChunk($0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, hasDictionary: hasDictionary, what: what)
+                    }
+                } else if hasDictionary {
+                    dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
+                }
+                let start = offset
+                try write(plain)
+                meta.set(7, .i64(Int64(plain.count)))
+                meta.set(9, .i64(Int64(start + dictionaryLength)))
+                meta.set(10, nil)
+                meta.set(11, dictionaryLength > 0 ? .i64(Int64(start)) : nil)
+                meta.set(14, nil)
+                meta.set(15, nil)
+                chunk.set(2, .i64(Int64(start)))
+                chunk.set(3, .structure(meta))
+                for id: Int16 in [4, 5, 6, 7, 8, 9] { chunk.set(id, nil) }
+                chunks[c] = chunk
+            }
+            groups[g].set(1, .list(.structure, chunks.map { .structure($0) }))
+            rows += groups[g].i64(3) ?? 0
+        }
+        footer.set(4, .list(.structure, groups.map { .structure($0) }))
+        footer.set(8, nil)
+        footer.set(9, nil)
+        var tail = ThriftCompact.encode(footer)
+        withUnsafeBytes(of: UInt32(tail.count).littleEndian) { tail.append(contentsOf: $0) }
+        tail += ParquetFooter.magic
+        try write(tail)
+        return (groups.count, rows)
+    }
+
+    /// The footer of a PME file with new key metadata, encrypted (or signed) again with the same
+    /// footer key under a fresh nonce; the column chunks before it stay byte for byte.
+    /// - Parameters:
+    ///   - footerKey: given the footer key's current metadata, the footer key carrying its new
+    ///     metadata (or the same).
+    ///   - columnKey: a column key's current metadata → its new metadata (or the same).
+    /// - Returns: where the column data ends and the new tail to put there; nil when no key
+    ///   metadata changed.
+    public static func rewrittenTail(
+        file: FileDescriptor, path: String, footerKey: ([UInt8]) throws -> ParquetEncryptionKey, columnKey: ([UInt8]) throws -> [UInt8]
+    ) throws -> (dataEnd: Int, tail: [UInt8])? {
+        let t = try Tail(file: file, path: path)
+        guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
+        let key = try footerKey(info.footerKeyMetadata)
+        var footer = try plainFooter(t, info, key, path)
+        var changed = key.metadata != info.footerKeyMetadata
+        var groups = footer.structList(4) ?? []
+        for g in groups.indices {
+            var chunks = groups[g].structList(1) ?? []
+            for c in chunks.indices {
+                guard var crypto = chunks[c].structure(8), var withKey = crypto.structure(2) else { continue }
+                let old = withKey.binary(2) ?? []
+                let new = try columnKey(old)
+                guard new != old else { continue }
+                withKey.set(2, .binary(new))
+                crypto.set(2, .structure(withKey))
+                chunks[c].set(8, .structure(crypto))
+                changed = true
+            }
+            groups[g].set(1, .list(.structure, chunks.map { .structure($0) }))
+        }
+        guard changed else { return nil }
+        footer.set(4, .list(.structure, groups.map { .structure($0) }))
+        footer.set(8, nil)
+        footer.set(9, nil)
+        let encryption = ParquetEncryption(footerKey: key, fileAAD: info.fileUnique, plaintextFooter: info.plaintextFooter)
+        return (t.dataEnd, try encryption.tail(footer: footer))
+    }
+
+    /// The footer's FileMetaData: decrypted (encrypted footer) or signature-checked (plaintext).
+    private static func plainFooter(_ t: Tail, _ info: ParquetEncryptionInfo, _ footerKey: ParquetEncryptionKey, _ path: String) throws -> ThriftStruct {
+        let fileAAD = info.fileUnique
+        var footer: ThriftStruct
+        if info.plaintextFooter {
+            let tag = Array(t.signature[PME.nonceSize...])
+            let expected = try t.footerBytes.withUnsafeBytes {
+                try footerKey.tag($0, nonce: Array(t.signature[0..<PME.nonceSize]), aad: try PME.aad(file: fileAAD, .footer))
+            }
+            let ok = tag.withUnsafeBytes { a in expected.withUnsafeBytes { b in constantTimeEqual(a, b) } }
+            guard ok else { throw ParquetError(.corrupt, "\(path): the plaintext footer's signature does not verify (wrong footer key or tampered footer)") }
+            footer = t.footer
+        } else {
+            let plain = try t.footerBytes.withUnsafeBytes { raw in
+                let r = try PME.moduleRange(raw, at: 0, what: "\(path): footer")
+                guard r.upperBound == raw.count else { throw ParquetError(.corrupt, "\(path): bytes after the encrypted footer") }
+                return try footerKey.open(UnsafeRawBufferPointer(rebasing: raw[r]), aad: try PME.aad(file: fileAAD, .footer), what: "\(path): footer")
+            }
+            let (s, n) = try ThriftCompact.decodeStruct(plain, what: "\(path): footer")
+            guard n == plain.count else { throw ParquetError(.corrupt, "\(path): bytes after the decrypted FileMetaData") }
+            footer = s
+        }
+        return footer
+    }
+
+    /// Decrypts a chunk's page header and page modules back into plaintext pages, each header's
+    /// `compressed_page_size` the size of its plaintext page.
+    /// - Returns: the plaintext chunk and the bytes of its dictionary page at the start.
+    static func decryptChunk(
+        _ stored: UnsafeRawBufferPointer, rowGroup: Int, column: Int, key: ParquetEncryptionKey, fileAAD: [UInt8], hasDictionary: Bool, what: String
+    ) throws -> ([UInt8], Int) {
+        var out: [UInt8] = []
+        out.reserveCapacity(stored.count)
+        var pos = 0
+        var page = 0
+        var dictionaryLength = 0
+        var first = true
+        while pos < stored.count {
+            let isDictionary = first && hasDictionary
+            first = false
+            let at = "\(what), page module at chunk offset \(pos)"
+            let hr = try PME.moduleRange(stored, at: pos, what: at)
+            let headerBytes = try key.open(
+                UnsafeRawBufferPointer(rebasing: stored[hr]),
+                aad: try PME.aad(
+                    file: fileAAD, isDictionary ? .dictionaryPageHeader : .dataPageHeader, rowGroup: rowGroup, column: column,
+                    page: isDictionary ? nil : page),
+                what: "\(at): page header")
+            var (header, used) = try ThriftCompact.decodeStruct(headerBytes, what: "\(at): page header")
+            guard used == headerBytes.count else { throw ParquetError(.corrupt, "\(at): bytes after the page header") }
+            let pr = try PME.moduleRange(stored, at: hr.upperBound, what: at)
+            guard header.i32(3).map(Int.init) == pr.count + 4 else {
+                throw ParquetError(.corrupt, "\(at): the page header's size does not match its encrypted page")
+            }
+            let body = try key.open(
+                UnsafeRawBufferPointer(rebasing: stored[pr]),
+                aad: try PME.aad(
+                    file: fileAAD, isDictionary ? .dictionaryPage : .dataPage, rowGroup: rowGroup, column: column, page: isDictionary ? nil : page),
+                what: "\(at): page")
+            header.set(3, .i32(Int32(body.count)))
+            ThriftCompact.encode(header, into: &out)
+            out += body
+            if isDictionary { dictionaryLength = out.count } else { page += 1 }
+            pos = pr.upperBound
+        }
+        return (out, dictionaryLength)
+    }
+
+    /// The end of a file: plaintext footer (with or without encryption) or `FileCryptoMetaData`
+    /// and the encrypted footer.
+    struct Tail {
+        var info: ParquetEncryptionInfo?
+        /// The FileMetaData bytes (plaintext footer) or the encrypted footer module.
+        var footerBytes: [UInt8] = []
+        /// A plaintext footer, parsed.
+        var footer = ThriftStruct()
+        /// Nonce and tag after a signed plaintext footer.
+        var signature: [UInt8] = []
+        /// Where the column data ends (the footer region starts).
+        var dataEnd = 0
+
+        init(file: FileDescriptor, path: String) throws {
+            let size: Int
+            var head = [UInt8](repeating: 0, count: 4)
+            var tail = [UInt8](repeating: 0, count: 8)
+            do {
+                size = try file.size()
+                guard size >= 12 else { throw ParquetError(.corrupt, "\(path): \(size) bytes is too short for a Parquet file") }
+                _ = try head.withUnsafeMutableBytes { try file.read(at: 0, into: $0) }
+                _ = try tail.withUnsafeMutableBytes { try file.read(at: size - 8, into: $0) }
+            } catch let e as ParquetError { throw e } catch { throw ParquetError(.io, "\(error)") }
+            let magic = Array(tail[4..<8])
+            guard head == magic, magic == ParquetFooter.magic || magic == ParquetFooter.encryptedMagic else {
+                throw ParquetError(.corrupt, "\(path): not a Parquet file (no PAR1 or PARE magic at both ends)")
+            }
+            let length = Int(UInt32(tail[0]) | UInt32(tail[1]) << 8 | UInt32(tail[2]) << 16 | UInt32(tail[3]) << 24)
+            guard length <= size - 12 else { throw ParquetError(.corrupt, "\(path): footer length \(length) exceeds the file") }
+            var region = [UInt8](repeating: 0, count: length)
+            do { _ = try region.withUnsafeMutableBytes { try file.read(at: size - 8 - length, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
+            dataEnd = size - 8 - length
+            let (s, used) = try ThriftCompact.decodeStruct(region, what: "\(path): footer")
+            if magic == ParquetFooter.encryptedMagic {
+                guard let alg = s.structure(1) else { throw ParquetError(.corrupt, "\(path): FileCryptoMetaData without an encryption algorithm") }
+                let unique = try PME.fileAAD(algorithm: alg, what: path)
+                info = ParquetEncryptionInfo(plaintextFooter: false, footerKeyMetadata: s.binary(2) ?? [], fileUnique: unique)
+                footerBytes = Array(region[used...])
+                return
+            }
+            footer = s
+            guard let alg = s.structure(8) else {
+                info = nil
+                return
+            }
+            let unique = try PME.fileAAD(algorithm: alg, what: path)
+            guard region.count - used == PME.nonceSize + PME.tagSize else {
+                throw ParquetError(.corrupt, "\(path): a plaintext encrypted footer needs its 28-byte signature (\(region.count - used) bytes follow)")
+            }
+            info = ParquetEncryptionInfo(plaintextFooter: true, footerKeyMetadata: s.binary(9) ?? [], fileUnique: unique)
+            footerBytes = Array(region[0..<used])
+            signature = Array(region[used...])
+        }
+    }
+}

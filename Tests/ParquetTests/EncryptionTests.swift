@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import Parquet
+import SystemIO
+import TestSupport
+import Testing
+
+/// Parquet Modular Encryption against stock pyarrow, with the oracle's test KMS (`--kms plain`:
+/// the key material's `wrappedDEK` is the base64 DEK itself), so these tests need no HSM; the
+/// HSM-wrapped keys are tested end to end in TokenizeTests/PMETests.swift.
+@Suite(.serialized) struct ParquetEncryptionInterop {
+    static func key(footer: Bool, master: String) throws -> (ParquetEncryptionKey, [UInt8]) {
+        var dek = try SecureRandom.bytes(32)
+        let raw = dek
+        // Footer key material names the KMS instance (pyarrow requires it there).
+        let kms = footer ? #""kmsInstanceID":"DEFAULT","kmsInstanceURL":"DEFAULT","# : ""
+        let json =
+            #"{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":\#(footer),"# + kms
+            + #""masterKeyID":"\#(master)","wrappedDEK":"\#(Data(raw).base64EncodedString())","doubleWrapping":false}"#
+        let k = try ParquetEncryptionKey(secret: SecretBytes(consumingArray: &dek), metadata: Array(json.utf8))
+        return (k, raw)
+    }
+
+    /// The test KMS on the Swift side: the DEK inside the key material.
+    static func resolve(_ metadata: [UInt8]) throws -> ParquetEncryptionKey {
+        let obj = try JSONSerialization.jsonObject(with: Data(metadata)) as! [String: Any]
+        var dek = [UInt8](Data(base64Encoded: obj["wrappedDEK"] as! String)!)
+        return try ParquetEncryptionKey(secret: SecretBytes(consumingArray: &dek), metadata: metadata)
+    }
+
+    static func encrypt(_ input: String, _ output: String, plaintextFooter: Bool, columnKeyFor columns: [String]) throws {
+        let source = try ParquetFile(path: input)
+        let (footer, _) = try key(footer: true, master: "footer")
+        let (column, _) = try key(footer: false, master: "column")
+        let enc = try ParquetEncryption(
+            footerKey: footer, columnKeys: Dictionary(uniqueKeysWithValues: columns.map { ($0, column) }), plaintextFooter: plaintextFooter)
+        let out = try FileDescriptor.open(output, [.writeOnly, .create, .truncate], mode: 0o600)
+        defer { try? out.close() }
+        try ParquetFileWriter.encrypt(source, to: out, encryption: enc)
+    }
+
+    func dir() throws -> String {
+        let d = NSTemporaryDirectory() + "tg-pme-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @Test(arguments: [false, true])
+    func pyarrowReadsWhatTokengateEncryptsAndRefusesItWithoutKeysOrTampered(plaintextFooter: Bool) throws {
+        let (cdir, _) = try corpus.get()
+        let d = try dir()
+        for name in ["pa_snappy_v1_dict.parquet", "pa_zstd_v2_plain.parquet"] {
+            let input = cdir + "/" + name
+            let enc = d + "/enc-\(name)"
+            try Self.encrypt(input, enc, plaintextFooter: plaintextFooter, columnKeyFor: ["card", "ssn", "email"])
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: enc)))
+            #expect(Array(bytes[0..<4]) == Array((plaintextFooter ? "PAR1" : "PARE").utf8))
+            #expect(Array(bytes.suffix(4)) == Array((plaintextFooter ? "PAR1" : "PARE").utf8))
+            let out = try PythonOracle.check("pme_check.py", ["read", enc, input, "--kms", "plain"])
+            #expect(out.hasPrefix("ok: 1050 rows, 4 row groups"))
+            // Without keys: pyarrow cannot read it.
+            try PythonOracle.check("pme_check.py", ["must-fail", enc, "--no-kms"])
+            // One flipped byte inside the first page module (after the magic, the header
+            // module's length, nonce and ciphertext) and the read fails.
+            var bad = bytes
+            bad[4 + 4 + 12 + 2] ^= 0x01
+            try Data(bad).write(to: URL(fileURLWithPath: d + "/bad.parquet"))
+            try PythonOracle.check("pme_check.py", ["must-fail", d + "/bad.parquet", "--kms", "plain"])
+            // tokengate decrypts its own file back to the plaintext Parquet.
+            let back = d + "/back-\(name)"
+            try decrypt(enc, back)
+            try PythonOracle.check("pme_check.py", ["read", back, input, "--kms", "plain"])
+        }
+    }
+
+    func decrypt(_ input: String, _ output: String) throws {
+        let f = try FileDescriptor.open(input, .readOnly)
+        defer { try? f.close() }
+        let out = try FileDescriptor.open(output, [.writeOnly, .create, .truncate], mode: 0o600)
+        defer { try? out.close() }
+        try ParquetDecryption.decrypt(file: f, path: input, output: out, key: Self.resolve)
+    }
+
+    @Test(arguments: [false, true])
+    func tokengateDecryptsWhatPyarrowEncrypts(plaintextFooter: Bool) throws {
+        let (cdir, _) = try corpus.get()
+        let d = try dir()
+        let input = cdir + "/pa_gzip_v1_dict.parquet"
+        let enc = d + "/pyarrow.parquet"
+        var args = ["write", input, enc, "--kms", "plain", "--footer-key", "fk", "--column-key", "ck:card,ssn"]
+        if plaintextFooter { args.append("--plaintext-footer") }
+        try PythonOracle.check("pme_check.py", args)
+        let f = try FileDescriptor.open(enc, .readOnly)
+        let info = try ParquetDecryption.inspect(file: f, path: enc)
+        try f.close()
+        #expect(info?.plaintextFooter == plaintextFooter)
+        let back = d + "/back.parquet"
+        try decrypt(enc, back)
+        _ = try ParquetFile(path: back)
+        try PythonOracle.check("pme_check.py", ["read", back, input, "--kms", "plain"])
+        // A tampered module is refused by tokengate too: the last byte of the footer module's
+        // tag (encrypted footer) or of the footer signature (plaintext footer). The columns
+        // pyarrow's configuration names no key for are not encrypted at all.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: enc)))
+        bytes[bytes.count - 9] ^= 0x80
+        try Data(bytes).write(to: URL(fileURLWithPath: d + "/bad.parquet"))
+        #expect(throws: ParquetError.self) { try decrypt(d + "/bad.parquet", d + "/bad-out.parquet") }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Parquet Modular Encryption end to end, as a training job sees it: the `tokengate` executable
+/// seals Parquet with data keys from SoftHSM2 wrapped by the at-rest key, and stock pyarrow reads
+/// it through the project's KmsClient (python/tokengate), which runs `tokengate keys unwrap`.
+@Suite(.serialized) struct ParquetModularEncryption {
+    /// The CLI fixture tokens' keyring with an audit log of this test's own.
+    static func setUp() throws -> (cfg: String, dir: String, log: String) {
+        let base = try ExecutableRuns.keyringConfig()
+        #expect(try ExecutableRuns.run(["keys", "init", "--keyring", base]).status == 0)
+        let dir = SoftHSMFixture.shared.directory + "/pme-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let log = dir + "/audit.jsonl"
+        try (try String(contentsOfFile: base, encoding: .utf8) + "audit-log: \(log)\n").write(
+            toFile: dir + "/keyring.yaml", atomically: true, encoding: .utf8)
+        return (dir + "/keyring.yaml", dir, log)
+    }
+
+    static func corpusFile(_ name: String) throws -> String { try PythonOracle.corpus.get().dir + "/" + name }
+
+    /// The oracle's `--kms tokengate` arguments.
+    static func kms(_ cfg: String) throws -> [String] {
+        ["--kms", "tokengate", "--tokengate", try ExecutableRuns.executable().path, "--keyring", cfg]
+    }
+
+    static func operations(_ log: String) throws -> [String] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line in
+            guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["outcome"] as? String == "success" else {
+                return nil
+            }
+            return obj["operation"] as? String
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func pyarrowReadsSealedParquetThroughTheKmsClientAndNothingElse(plaintextFooter: Bool) throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let input = try Self.corpusFile("pa_snappy_v1_dict.parquet")
+        let sealed = dir + "/sealed.parquet"
+        var args = ["seal", input, "--out", sealed, "--column-key-columns", "card,ssn,email", "--keyring", cfg]
+        if plaintextFooter { args.append("--plaintext-footer") }
+        let s = try ExecutableRuns.run(args)
+        #expect(s.status == 0, "\(s.stderr)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        #expect(Array(bytes.prefix(4)) == Array((plaintextFooter ? "PAR1" : "PARE").utf8))
+
+        // Stock pyarrow, pq.read_table and pq.ParquetFile, with CryptoFactory + the KmsClient.
+        let out = try PythonOracle.check("pme_check.py", ["read", sealed, input] + Self.kms(cfg))
+        #expect(out.hasPrefix("ok: 1050 rows, 4 row groups"), "\(out)")
+        // The reader helpers: read_table, and the row groups in a seeded shuffled order.
+        let train = try PythonOracle.check("pme_check.py", ["train", sealed, input] + Self.kms(cfg))
+        #expect(train.hasPrefix("ok: 1050 rows in 4 row groups, shuffled"), "\(train)")
+        // Without the KmsClient, pyarrow cannot read it.
+        try PythonOracle.check("pme_check.py", ["must-fail", sealed, "--no-kms"])
+        // One flipped byte in the first page header module, and pyarrow refuses it.
+        var bad = bytes
+        bad[4 + 4 + 12 + 2] ^= 0x01  // magic, module length, nonce
+        try Data(bad).write(to: URL(fileURLWithPath: dir + "/bad.parquet"))
+        try PythonOracle.check("pme_check.py", ["must-fail", dir + "/bad.parquet"] + Self.kms(cfg))
+
+        // tokengate opens it back to the plaintext Parquet file; inspect needs no key.
+        let opened = try ExecutableRuns.run(["open", sealed, "--out", dir + "/opened.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/opened.parquet", input, "--kms", "plain"])
+        let inspect = try ExecutableRuns.run(["inspect", sealed])
+        let text = String(decoding: inspect.stdout, as: UTF8.self)
+        #expect(text.contains("Parquet Modular Encryption") && text.contains("tokengate/at-rest/datasets/v1"), "\(text)")
+        // Sealing, pyarrow's unwraps and the open are all in the audit trail.
+        let ops = try Self.operations(log)
+        #expect(ops.first == "seal" && ops.contains("keys unwrap") && ops.last == "open", "\(ops)")
+    }
+
+    /// The README's training example: a CSV feed tokenized to sealed Parquet, read in Python in
+    /// shuffled row-group order.
+    @Test func theTrainingExampleRuns() throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let safe = dir + "/customers.parquet"
+        let t = try ExecutableRuns.run(["tokenize", "--in", feed, "--out", safe, "--seal", "--max-encryption-overhead", "100", "--keyring", cfg])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stderr.contains("sealed: Parquet Modular Encryption"), "\(t.stderr)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: safe)))
+        #expect(Array(bytes.prefix(4)) == Array("PARE".utf8))
+        let opened = try ExecutableRuns.run(["open", safe, "--out", dir + "/clear.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let train = try PythonOracle.check("pme_check.py", ["train", safe, dir + "/clear.parquet"] + Self.kms(cfg))
+        #expect(train.hasPrefix("ok: 300 rows"), "\(train)")
+        // The opened file holds tokens, never the feed's clear card numbers.
+        let clear = try PythonOracle.check("dump.py", [dir + "/clear.parquet", "--columns", "card_number"])
+        #expect(!clear.contains("4626-8855-6001-9") && clear.contains("card_number"))
+        let ops = try Self.operations(log)
+        #expect(ops.first == "tokenize" && ops.contains("keys unwrap"), "\(ops)")
+    }
+
+    /// Rewrap replaces only the key material (every data byte stays), and pyarrow still reads the
+    /// file after the old at-rest version is retired; `keys retire --datasets` sees PME files.
+    @Test func rewrapKeepsEveryDataByteAndTheFileOutlivesTheOldKeyVersion() throws {
+        let (base, dir, log) = try Self.setUp()
+        // A key of this test's own: rotating and retiring it disturbs no other test.
+        let name = "pme\(UInt32.random(in: 0...UInt32.max))"
+        let yaml = try String(contentsOfFile: base, encoding: .utf8).replacingOccurrences(of: "keys: [datasets]", with: "keys: [datasets, \(name)]")
+        let cfg = dir + "/rewrap.yaml"
+        try yaml.write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try ExecutableRuns.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let input = try Self.corpusFile("pa_snappy_v2_dict.parquet")
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let sealed = data + "/sealed.parquet"
+        let s = try ExecutableRuns.run(["seal", input, "--out", sealed, "--key", name, "--column-key-columns", "card,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+        let before = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        let n = before.count
+        let dataEnd = n - 8 - Int(UInt32(before[n - 8]) | UInt32(before[n - 7]) << 8 | UInt32(before[n - 6]) << 16 | UInt32(before[n - 5]) << 24)
+        #expect(try ExecutableRuns.run(["keys", "rotate", "at-rest/\(name)", "--keyring", cfg]).status == 0)
+        // v1 still wraps the file's keys: retiring it is refused, naming the file.
+        let refused = try ExecutableRuns.run(["keys", "retire", "at-rest/\(name)", "--version", "1", "--datasets", data, "--keyring", cfg])
+        #expect(refused.status != 0 && refused.stderr.contains("sealed.parquet"), "\(refused.stderr)")
+        let r = try ExecutableRuns.run(["rewrap", sealed, "--keyring", cfg])
+        #expect(r.status == 0 && String(decoding: r.stdout, as: UTF8.self).contains("v1 → v2"), "\(r.stderr)")
+        let after = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        #expect(Array(after[0..<dataEnd]) == Array(before[0..<dataEnd]), "a data byte changed")
+        #expect(after != before)
+        let again = try ExecutableRuns.run(["rewrap", sealed, "--keyring", cfg])
+        #expect(String(decoding: again.stdout, as: UTF8.self).contains("unchanged"))
+        let retired = try ExecutableRuns.run(["keys", "retire", "at-rest/\(name)", "--version", "1", "--datasets", data, "--keyring", cfg])
+        #expect(retired.status == 0, "\(retired.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", sealed, input] + Self.kms(cfg))
+        #expect(try Self.operations(log).contains("rewrap"))
+    }
+
+    @Test func aPyarrowWrittenPMEFileOpensInTokengate() throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let input = try Self.corpusFile("pa_zstd_v2_dict.parquet")
+        let enc = dir + "/pyarrow.parquet"
+        // pyarrow writes it; tokengate wraps pyarrow's DEKs in the HSM (`keys wrap`).
+        try PythonOracle.check(
+            "pme_check.py", ["write", input, enc, "--footer-key", "at-rest/datasets", "--column-key", "at-rest/datasets:card,ssn"] + Self.kms(cfg))
+        let opened = try ExecutableRuns.run(["open", enc, "--out", dir + "/opened.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/opened.parquet", input, "--kms", "plain"])
+        #expect(try Self.operations(log).filter { $0 == "keys wrap" }.count >= 2)  // footer and column DEKs
+        // A DEK that is not 256 bits is refused by `keys wrap`, and a master key id naming
+        // another key than the envelope's by `keys unwrap`.
+        let short = try ExecutableRuns.run(["keys", "wrap", "--master-key-id", "at-rest/datasets", "--keyring", cfg], stdin: Data("AAAA\n".utf8))
+        #expect(short.status != 0)
+        let wrapped = try ExecutableRuns.run(
+            ["keys", "wrap", "--master-key-id", "at-rest/datasets", "--keyring", cfg], stdin: Data((Data(count: 32).base64EncodedString() + "\n").utf8))
+        #expect(wrapped.status == 0, "\(wrapped.stderr)")
+        let other = try ExecutableRuns.run(["keys", "unwrap", "--master-key-id", "tokengate/at-rest/datasets/v9", "--keyring", cfg], stdin: wrapped.stdout)
+        #expect(other.status != 0 && other.stderr.contains("not by the master key"), "\(other.stderr)")
+        let back = try ExecutableRuns.run(["keys", "unwrap", "--master-key-id", "at-rest/datasets", "--keyring", cfg], stdin: wrapped.stdout)
+        #expect(
+            back.status == 0
+                && String(decoding: back.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == Data(count: 32).base64EncodedString())
+    }
+}
