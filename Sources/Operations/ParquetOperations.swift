@@ -16,7 +16,8 @@ extension Gateway {
             record.outputs = [AuditFile(absolute(output, stream: "stdout"), r.output)]
             record.keys = r.envelopes.map(AuditKey.init(envelope:))
             record.details = [
-                "format": "parquet-pme", "footer": options.plaintextFooter ? "plaintext" : "encrypted", "rowGroups": "\(r.rowGroups)",
+                "format": "parquet-pme", "algorithm": options.ctr ? "AES_GCM_CTR_V1" : "AES_GCM_V1",
+                "footer": options.plaintextFooter ? "plaintext" : "encrypted", "rowGroups": "\(r.rowGroups)",
                 "fileUnique": r.fileID,
             ]
             if !options.columnKeyColumns.isEmpty { record.details["columnKeyColumns"] = options.columnKeyColumns.joined(separator: ",") }

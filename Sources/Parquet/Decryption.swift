@@ -9,6 +9,11 @@ public struct ParquetEncryptionInfo: Sendable, Equatable {
     public let footerKeyMetadata: [UInt8]
     /// `aad_file_unique`.
     public let fileUnique: [UInt8]
+    /// AES_GCM_CTR_V1 (pages in CTR) rather than AES_GCM_V1.
+    public let ctr: Bool
+
+    /// `AES_GCM_V1` or `AES_GCM_CTR_V1`.
+    public var algorithm: String { ctr ? "AES_GCM_CTR_V1" : "AES_GCM_V1" }
 }
 
 /// Reads Parquet Modular Encryption (AES_GCM_V1, encrypted or plaintext footer): the footer is
@@ -89,7 +94,8 @@ public enum ParquetDecryption {
                 var dictionaryLength = 0
                 if let chunkKey {
                     (plain, dictionaryLength) = try stored.withUnsafeBytes {
-                        try decryptChunk($0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, hasDictionary: hasDictionary, what: what)
+                        try decryptChunk(
+                            $0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, ctr: info.ctr, hasDictionary: hasDictionary, what: what)
                     }
                 } else if hasDictionary {
                     dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
@@ -155,7 +161,7 @@ public enum ParquetDecryption {
         footer.set(4, .list(.structure, groups.map { .structure($0) }))
         footer.set(8, nil)
         footer.set(9, nil)
-        let encryption = ParquetEncryption(footerKey: key, fileAAD: info.fileUnique, plaintextFooter: info.plaintextFooter)
+        let encryption = ParquetEncryption(footerKey: key, fileAAD: info.fileUnique, plaintextFooter: info.plaintextFooter, ctr: info.ctr)
         return (t.dataEnd, try encryption.tail(footer: footer))
     }
 
@@ -188,7 +194,8 @@ public enum ParquetDecryption {
     /// `compressed_page_size` the size of its plaintext page.
     /// - Returns: the plaintext chunk and the bytes of its dictionary page at the start.
     static func decryptChunk(
-        _ stored: UnsafeRawBufferPointer, rowGroup: Int, column: Int, key: ParquetEncryptionKey, fileAAD: [UInt8], hasDictionary: Bool, what: String
+        _ stored: UnsafeRawBufferPointer, rowGroup: Int, column: Int, key: ParquetEncryptionKey, fileAAD: [UInt8], ctr: Bool, hasDictionary: Bool,
+        what: String
     ) throws -> ([UInt8], Int) {
         var out: [UInt8] = []
         out.reserveCapacity(stored.count)
@@ -209,15 +216,18 @@ public enum ParquetDecryption {
                 what: "\(at): page header")
             var (header, used) = try ThriftCompact.decodeStruct(headerBytes, what: "\(at): page header")
             guard used == headerBytes.count else { throw ParquetError(.corrupt, "\(at): bytes after the page header") }
-            let pr = try PME.moduleRange(stored, at: hr.upperBound, what: at)
+            let pr = try PME.moduleRange(stored, at: hr.upperBound, what: at, ctr: ctr)
             guard header.i32(3).map(Int.init) == pr.count + 4 else {
                 throw ParquetError(.corrupt, "\(at): the page header's size does not match its encrypted page")
             }
-            let body = try key.open(
-                UnsafeRawBufferPointer(rebasing: stored[pr]),
-                aad: try PME.aad(
-                    file: fileAAD, isDictionary ? .dictionaryPage : .dataPage, rowGroup: rowGroup, column: column, page: isDictionary ? nil : page),
-                what: "\(at): page")
+            let body =
+                ctr
+                ? try key.openCTR(UnsafeRawBufferPointer(rebasing: stored[pr]), what: "\(at): page")
+                : try key.open(
+                    UnsafeRawBufferPointer(rebasing: stored[pr]),
+                    aad: try PME.aad(
+                        file: fileAAD, isDictionary ? .dictionaryPage : .dataPage, rowGroup: rowGroup, column: column, page: isDictionary ? nil : page),
+                    what: "\(at): page")
             header.set(3, .i32(Int32(body.count)))
             ThriftCompact.encode(header, into: &out)
             out += body
@@ -262,8 +272,8 @@ public enum ParquetDecryption {
             let (s, used) = try ThriftCompact.decodeStruct(region, what: "\(path): footer")
             if magic == ParquetFooter.encryptedMagic {
                 guard let alg = s.structure(1) else { throw ParquetError(.corrupt, "\(path): FileCryptoMetaData without an encryption algorithm") }
-                let unique = try PME.fileAAD(algorithm: alg, what: path)
-                info = ParquetEncryptionInfo(plaintextFooter: false, footerKeyMetadata: s.binary(2) ?? [], fileUnique: unique)
+                let (unique, ctr) = try PME.fileAAD(algorithm: alg, what: path)
+                info = ParquetEncryptionInfo(plaintextFooter: false, footerKeyMetadata: s.binary(2) ?? [], fileUnique: unique, ctr: ctr)
                 footerBytes = Array(region[used...])
                 return
             }
@@ -272,11 +282,11 @@ public enum ParquetDecryption {
                 info = nil
                 return
             }
-            let unique = try PME.fileAAD(algorithm: alg, what: path)
+            let (unique, ctr) = try PME.fileAAD(algorithm: alg, what: path)
             guard region.count - used == PME.nonceSize + PME.tagSize else {
                 throw ParquetError(.corrupt, "\(path): a plaintext encrypted footer needs its 28-byte signature (\(region.count - used) bytes follow)")
             }
-            info = ParquetEncryptionInfo(plaintextFooter: true, footerKeyMetadata: s.binary(9) ?? [], fileUnique: unique)
+            info = ParquetEncryptionInfo(plaintextFooter: true, footerKeyMetadata: s.binary(9) ?? [], fileUnique: unique, ctr: ctr)
             footerBytes = Array(region[0..<used])
             signature = Array(region[used...])
         }

@@ -14,6 +14,8 @@ import Synchronization
 /// (a writer or reader is single-threaded; the lock makes handing the key to its thread safe).
 public final class ParquetEncryptionKey: @unchecked Sendable {
     private let cipher: AESGCM
+    /// The page cipher of AES_GCM_CTR_V1.
+    private let ctr: AESCTR
     private let lock = Mutex(())
     public let metadata: [UInt8]
 
@@ -21,6 +23,7 @@ public final class ParquetEncryptionKey: @unchecked Sendable {
     ///   cleanses it when released; the caller releases its own buffer).
     public init(secret: borrowing SecretBytes, metadata: [UInt8]) throws {
         cipher = try AESGCM(key: secret)
+        ctr = try AESCTR(key: secret)
         self.metadata = metadata
     }
 
@@ -45,6 +48,32 @@ public final class ParquetEncryptionKey: @unchecked Sendable {
             }
         }
         out.append(contentsOf: tag)
+    }
+
+    /// Appends the CTR module of `plaintext` (length, fresh random nonce, ciphertext: no tag) to
+    /// `out` — a page of AES_GCM_CTR_V1.
+    func appendCTRModule(_ plaintext: UnsafeRawBufferPointer, to out: inout [UInt8]) throws {
+        let total = PME.nonceSize + plaintext.count
+        guard total <= Int(Int32.max) else { throw ParquetError(.invalidOptions, "a module of \(plaintext.count) bytes is too large to encrypt") }
+        let nonce = try SecureRandom.bytes(PME.nonceSize)
+        let start = out.count
+        withUnsafeBytes(of: UInt32(total).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: nonce)
+        out.append(contentsOf: repeatElement(0, count: plaintext.count))
+        try out.withUnsafeMutableBytes { o in
+            try locked { try ctr.apply(nonce: nonce, plaintext, into: UnsafeMutableRawBufferPointer(rebasing: o[(start + 4 + PME.nonceSize)...])) }
+        }
+    }
+
+    /// Decrypts the CTR module `nonce ‖ ciphertext` (its length prefix already read).
+    func openCTR(_ module: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
+        guard module.count >= PME.nonceSize else { throw ParquetError(.corrupt, "\(what): an encrypted module of \(module.count) bytes") }
+        let nonce = Array(module[0..<PME.nonceSize])
+        var plain = [UInt8](repeating: 0, count: module.count - PME.nonceSize)
+        try plain.withUnsafeMutableBytes { o in
+            try locked { try ctr.apply(nonce: nonce, UnsafeRawBufferPointer(rebasing: module[PME.nonceSize...]), into: o) }
+        }
+        return plain
     }
 
     /// The GCM tag of `plaintext` under `nonce` (the plaintext-footer signature).
@@ -119,33 +148,32 @@ public enum PME {
         return a
     }
 
-    /// The `EncryptionAlgorithm` union naming AES_GCM_V1 with the file's unique AAD part.
-    static func algorithm(fileUnique: [UInt8]) -> ThriftStruct {
+    /// The `EncryptionAlgorithm` union naming AES_GCM_V1 (or AES_GCM_CTR_V1) with the file's
+    /// unique AAD part.
+    static func algorithm(fileUnique: [UInt8], ctr: Bool = false) -> ThriftStruct {
         var gcm = ThriftStruct()
         gcm.set(2, .binary(fileUnique))
         var alg = ThriftStruct()
-        alg.set(1, .structure(gcm))
+        alg.set(ctr ? 2 : 1, .structure(gcm))
         return alg
     }
 
-    /// The file AAD named by an `EncryptionAlgorithm` (AES_GCM_V1 only; no AAD prefix).
-    static func fileAAD(algorithm alg: ThriftStruct, what: String) throws -> [UInt8] {
-        if alg.structure(2) != nil {
-            throw ParquetError(.unsupported, "\(what): AES_GCM_CTR_V1 is not supported for reading (AES_GCM_V1 is)")
-        }
-        guard let gcm = alg.structure(1) else { throw ParquetError(.corrupt, "\(what): unknown encryption algorithm") }
+    /// The file AAD named by an `EncryptionAlgorithm` (no AAD prefix), and whether pages are CTR.
+    static func fileAAD(algorithm alg: ThriftStruct, what: String) throws -> (aad: [UInt8], ctr: Bool) {
+        let ctr = alg.structure(2) != nil
+        guard let gcm = alg.structure(1) ?? alg.structure(2) else { throw ParquetError(.corrupt, "\(what): unknown encryption algorithm") }
         if gcm.bool(3) == true || gcm.binary(1) != nil {
             throw ParquetError(.unsupported, "\(what): files with an AAD prefix are not supported")
         }
-        return gcm.binary(2) ?? []
+        return (gcm.binary(2) ?? [], ctr)
     }
 
     /// Reads one module (length prefix first) at `at` of `bytes`; returns the module body
-    /// (nonce, ciphertext, tag) range.
-    static func moduleRange(_ bytes: UnsafeRawBufferPointer, at: Int, what: String) throws -> Range<Int> {
+    /// (nonce, ciphertext, tag) range. `ctr`: a CTR page module (no tag).
+    static func moduleRange(_ bytes: UnsafeRawBufferPointer, at: Int, what: String, ctr: Bool = false) throws -> Range<Int> {
         guard at >= 0, bytes.count - at >= 4 else { throw ParquetError(.corrupt, "\(what): truncated encrypted module") }
         let n = Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
-        guard n >= nonceSize + tagSize, n <= bytes.count - at - 4 else {
+        guard n >= nonceSize + (ctr ? 0 : tagSize), n <= bytes.count - at - 4 else {
             throw ParquetError(.corrupt, "\(what): encrypted module length \(n) does not fit the \(bytes.count - at - 4) bytes left")
         }
         return (at + 4)..<(at + 4 + n)
@@ -162,19 +190,27 @@ public final class ParquetEncryption: Sendable {
     public let plaintextFooter: Bool
     /// The random `aad_file_unique`: the file AAD (no prefix).
     public let fileAAD: [UInt8]
+    /// AES_GCM_CTR_V1: pages (data and dictionary) in AES-CTR, every other module GCM.
+    public let ctr: Bool
 
-    public init(footerKey: ParquetEncryptionKey, columnKeys: [String: ParquetEncryptionKey] = [:], plaintextFooter: Bool = false) throws {
+    /// - Parameter ctr: AES_GCM_CTR_V1 instead of AES_GCM_V1 (pages not authenticated, only
+    ///   their headers and the metadata: faster, weaker; on request only).
+    public init(
+        footerKey: ParquetEncryptionKey, columnKeys: [String: ParquetEncryptionKey] = [:], plaintextFooter: Bool = false, ctr: Bool = false
+    ) throws {
         self.footerKey = footerKey
         self.columnKeys = columnKeys
         self.plaintextFooter = plaintextFooter
+        self.ctr = ctr
         fileAAD = try SecureRandom.bytes(PME.fileUniqueLength)
     }
 
     /// An existing file's encryption (its file AAD), to write its tail again.
-    init(footerKey: ParquetEncryptionKey, fileAAD: [UInt8], plaintextFooter: Bool) {
+    init(footerKey: ParquetEncryptionKey, fileAAD: [UInt8], plaintextFooter: Bool, ctr: Bool) {
         self.footerKey = footerKey
         columnKeys = [:]
         self.plaintextFooter = plaintextFooter
+        self.ctr = ctr
         self.fileAAD = fileAAD
     }
 
@@ -208,11 +244,15 @@ public final class ParquetEncryption: Sendable {
             default: throw ParquetError(.unsupported, "\(what): page type \(type) cannot be encrypted (data and dictionary pages can)")
             }
             var pageModule: [UInt8] = []
-            try key.appendModule(
-                body,
-                aad: try PME.aad(
-                    file: fileAAD, isDictionary ? .dictionaryPage : .dataPage, rowGroup: rowGroup, column: column, page: isDictionary ? nil : page),
-                to: &pageModule)
+            if ctr {
+                try key.appendCTRModule(body, to: &pageModule)
+            } else {
+                try key.appendModule(
+                    body,
+                    aad: try PME.aad(
+                        file: fileAAD, isDictionary ? .dictionaryPage : .dataPage, rowGroup: rowGroup, column: column, page: isDictionary ? nil : page),
+                    to: &pageModule)
+            }
             header.set(3, .i32(Int32(pageModule.count)))
             header.set(4, nil)  // crc: it covered the plaintext page
             let encoded = ThriftCompact.encode(header)
@@ -272,7 +312,7 @@ public final class ParquetEncryption: Sendable {
         var out: [UInt8] = []
         if plaintextFooter {
             var f = footer
-            f.set(8, .structure(PME.algorithm(fileUnique: fileAAD)))
+            f.set(8, .structure(PME.algorithm(fileUnique: fileAAD, ctr: ctr)))
             f.set(9, .binary(footerKey.metadata))
             ThriftCompact.encode(f, into: &out)
             let nonce = try SecureRandom.bytes(PME.nonceSize)
@@ -283,7 +323,7 @@ public final class ParquetEncryption: Sendable {
             return out
         }
         var crypto = ThriftStruct()
-        crypto.set(1, .structure(PME.algorithm(fileUnique: fileAAD)))
+        crypto.set(1, .structure(PME.algorithm(fileUnique: fileAAD, ctr: ctr)))
         crypto.set(2, .binary(footerKey.metadata))
         ThriftCompact.encode(crypto, into: &out)
         let encoded = ThriftCompact.encode(footer)

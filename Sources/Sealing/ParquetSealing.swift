@@ -140,6 +140,8 @@ public struct ParquetSealOptions: Sendable {
     public var columnKeyColumns: [String] = []
     /// A plaintext footer (`PAR1`, signed) instead of an encrypted one.
     public var plaintextFooter = false
+    /// AES_GCM_CTR_V1 (pages in AES-CTR, not authenticated) instead of AES_GCM_V1.
+    public var ctr = false
     public init() {}
 }
 
@@ -161,7 +163,8 @@ public struct ParquetSealKeys: Sendable {
         }
         do {
             return ParquetSealKeys(
-                encryption: try ParquetEncryption(footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter), envelopes: envelopes)
+                encryption: try ParquetEncryption(footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter, ctr: o.ctr),
+                envelopes: envelopes)
         } catch { throw SealingError(.io, "\(error)") }
     }
 }

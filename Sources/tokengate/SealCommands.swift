@@ -28,6 +28,8 @@ struct SealCommand: ParsableCommand {
     var plaintextFooter = false
     @Option(help: "Parquet Modular Encryption: comma-separated columns under a column key of their own (the rest under the footer key).")
     var columnKeyColumns: String?
+    @Flag(help: "Parquet Modular Encryption: AES_GCM_CTR_V1 (pages in AES-CTR, not authenticated; headers and metadata GCM) instead of AES_GCM_V1.")
+    var gcmCtr = false
     @OptionGroup var keys: KeyringOptions
 
     /// The file to seal: the positional argument or `--in`, else stdin.
@@ -44,6 +46,7 @@ struct SealCommand: ParsableCommand {
             var o = ParquetSealOptions()
             o.keyName = key
             o.plaintextFooter = plaintextFooter
+            o.ctr = gcmCtr
             o.columnKeyColumns = (columnKeyColumns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let r = try keys.open().sealParquet(input: input, output: output, options: o)
             FileHandle.standardError.write(
@@ -52,8 +55,8 @@ struct SealCommand: ParsableCommand {
                         .utf8))
             return
         }
-        if plaintextFooter || columnKeyColumns != nil {
-            throw ValidationError("--plaintext-footer and --column-key-columns apply to a Parquet file sealed as Parquet Modular Encryption")
+        if plaintextFooter || columnKeyColumns != nil || gcmCtr {
+            throw ValidationError("--plaintext-footer, --column-key-columns and --gcm-ctr apply to a Parquet file sealed as Parquet Modular Encryption")
         }
         let r = try keys.open().seal(input: input, output: output, keyName: key, frameSize: frameSize)
         FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
@@ -155,7 +158,7 @@ extension InspectCommand {
             let footerKey: String?, footerKeyID: String?
         }
         let out = Out(
-            format: "parquet-pme", algorithm: "AES_GCM_V1", footer: info.plaintextFooter ? "plaintext (signed)" : "encrypted",
+            format: "parquet-pme", algorithm: info.algorithm, footer: info.plaintextFooter ? "plaintext (signed)" : "encrypted",
             fileUnique: Hex.encode(info.fileUnique), footerKey: material?.masterKeyID, footerKeyID: material.map { Hex.encode($0.wrapped.keyID) })
         if json {
             let e = JSONEncoder()

@@ -108,21 +108,23 @@ def decryption_properties(binary=None, keyring=None, env=None, cache_lifetime=No
     return factory.file_decryption_properties(pe.KmsConnectionConfig(), config)
 
 
-def encryption_configuration(footer_key="at-rest/datasets", column_keys=None, plaintext_footer=False):
-    """An ``EncryptionConfiguration`` tokengate can open: 256-bit DEKs, single wrapping, AES_GCM_V1.
+def encryption_configuration(footer_key="at-rest/datasets", column_keys=None, plaintext_footer=False, algorithm="AES_GCM_V1"):
+    """An ``EncryptionConfiguration`` tokengate can open: 256-bit DEKs, single wrapping.
 
     :param footer_key: the at-rest key (``at-rest/NAME``) that wraps the footer key.
     :param column_keys: ``{"at-rest/NAME": ["column", ...]}``; other columns use the footer key.
+    :param algorithm: ``AES_GCM_V1`` (default) or ``AES_GCM_CTR_V1``.
     """
     columns = dict(column_keys or {})
     return pe.EncryptionConfiguration(
         footer_key=footer_key, column_keys=columns, uniform_encryption=not columns,
-        encryption_algorithm="AES_GCM_V1", plaintext_footer=plaintext_footer,
+        encryption_algorithm=algorithm, plaintext_footer=plaintext_footer,
         double_wrapping=False, data_key_length_bits=256)
 
 
-def encryption_properties(footer_key="at-rest/datasets", column_keys=None, plaintext_footer=False, binary=None, keyring=None, env=None):
+def encryption_properties(footer_key="at-rest/datasets", column_keys=None, plaintext_footer=False, binary=None, keyring=None, env=None,
+                          algorithm="AES_GCM_V1"):
     """``FileEncryptionProperties`` for ``pq.write_table`` / ``pq.ParquetWriter``."""
     factory = crypto_factory(binary, keyring, env)
     return factory.file_encryption_properties(
-        pe.KmsConnectionConfig(), encryption_configuration(footer_key, column_keys, plaintext_footer))
+        pe.KmsConnectionConfig(), encryption_configuration(footer_key, column_keys, plaintext_footer, algorithm))

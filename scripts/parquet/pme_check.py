@@ -5,6 +5,7 @@ Usage: .venv/bin/python scripts/parquet/pme_check.py read ENCRYPTED PLAIN [KMS]
        .venv/bin/python scripts/parquet/pme_check.py must-fail ENCRYPTED [KMS] [--no-kms]
        .venv/bin/python scripts/parquet/pme_check.py write PLAIN OUT [KMS] [--footer-key K]
                                               [--column-key K:a,b] [--plaintext-footer]
+                                              [--algorithm AES_GCM_V1|AES_GCM_CTR_V1]
        .venv/bin/python scripts/parquet/pme_check.py train ENCRYPTED PLAIN [KMS] [--seed N]
 KMS: --kms tokengate --tokengate BIN [--keyring CONFIG]  (the project's KmsClient, python/)
      --kms plain      (a test KMS: wrappedDEK is the base64 DEK itself; for the Parquet tests)
@@ -88,6 +89,7 @@ def main():
     p.add_argument("--footer-key", default="at-rest/datasets")
     p.add_argument("--column-key", action="append", default=[])
     p.add_argument("--plaintext-footer", action="store_true")
+    p.add_argument("--algorithm", default="AES_GCM_V1", choices=["AES_GCM_V1", "AES_GCM_CTR_V1"])
     p.add_argument("--seed", type=int, default=7)
     a = p.parse_args()
 
@@ -122,7 +124,7 @@ def main():
             k, cols = spec.split(":", 1)
             columns[k] = cols.split(",")
         from tokengate.encryption import encryption_configuration
-        config = encryption_configuration(a.footer_key, columns, a.plaintext_footer)
+        config = encryption_configuration(a.footer_key, columns, a.plaintext_footer, a.algorithm)
         props = factory(a).file_encryption_properties(pe.KmsConnectionConfig(), config)
         table = pq.read_table(plain)
         meta = pq.ParquetFile(plain).metadata
