@@ -124,9 +124,9 @@ public enum ParquetKeyMaterial {
     }
 }
 
-/// The envelopes a PME open unwrapped, in order, without repeats.
-public final class SealedKeysBox: @unchecked Sendable {
-    // Filled by one operation on its own thread, read after it.
+/// The envelopes a PME open unwrapped, in order, without repeats (filled by the resolver of one
+/// synchronous decryption, read after it).
+public final class SealedKeysBox {
     public private(set) var keys: [WrappedDataKey] = []
     public init() {}
     func append(_ w: WrappedDataKey) { if !keys.contains(w) { keys.append(w) } }
