@@ -223,24 +223,32 @@ public final class FPECipher {
     /// Values on the 64-bit path walk inside the engine (their halves stay integers between
     /// passes and only the values still walking are re-encrypted); others are re-submitted.
     ///
+    /// - Parameter number: the same test on the value as a number, NUM_radix(X) (numerals most
+    ///   significant first, leading zeros included), for callers that can tell membership from the
+    ///   number: the caller guarantees `number(k, NUM_radix(X)) == accept(k, X)`. FF1 values whose
+    ///   number fits in 64 bits are then tested without being written back as numerals between
+    ///   passes; others use `accept`.
+    ///
     /// - Parameter maxWalkPasses: re-encryption passes allowed after the first encryption; more
     ///   means the accepted set is far smaller than the caller said (or the cipher is broken).
     /// - Throws: as ``encrypt(_:tweak:)`` (batch unchanged), or `.walkDidNotConverge` and the
     ///   block cipher's errors during a walk, after which the batch's contents are unspecified.
     public func encrypt(
         _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
-        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool, number: ((Int, UInt64) -> Bool)? = nil
     ) throws {
-        try processWalking(&batch, tweaks: .shared(tweak), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(
+            &batch, tweaks: .shared(tweak), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept, acceptNumber: number)
     }
 
     /// Inverts ``encrypt(_:tweak:maxWalkPasses:walkingUntil:)``: decrypts and cycle-walks until
     /// every value is accepted.
     public func decrypt(
         _ batch: inout NumeralBatch, tweak: [UInt8], maxWalkPasses: Int,
-        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool, number: ((Int, UInt64) -> Bool)? = nil
     ) throws {
-        try processWalking(&batch, tweaks: .shared(tweak), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(
+            &batch, tweaks: .shared(tweak), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept, acceptNumber: number)
     }
 
     // MARK: - Per-value tweaks
@@ -265,17 +273,21 @@ public final class FPECipher {
     /// ``encrypt(_:tweaks:tweakLength:)``).
     public func encrypt(
         _ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int, maxWalkPasses: Int,
-        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool, number: ((Int, UInt64) -> Bool)? = nil
     ) throws {
-        try processWalking(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(
+            &batch, tweaks: .perValue(tweaks, tweakLength), decrypting: false, maxWalkPasses: maxWalkPasses, accept: accept,
+            acceptNumber: number)
     }
 
     /// Inverts ``encrypt(_:tweaks:tweakLength:maxWalkPasses:walkingUntil:)``.
     public func decrypt(
         _ batch: inout NumeralBatch, tweaks: [UInt8], tweakLength: Int, maxWalkPasses: Int,
-        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+        walkingUntil accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool, number: ((Int, UInt64) -> Bool)? = nil
     ) throws {
-        try processWalking(&batch, tweaks: .perValue(tweaks, tweakLength), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept)
+        try processWalking(
+            &batch, tweaks: .perValue(tweaks, tweakLength), decrypting: true, maxWalkPasses: maxWalkPasses, accept: accept,
+            acceptNumber: number)
     }
 
     /// Encrypts one value (a batch of one).

@@ -8,12 +8,24 @@
 extension FPECipher {
     func processWalking(
         _ batch: inout NumeralBatch, tweaks: Tweaks, decrypting: Bool, maxWalkPasses: Int,
-        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool
+        accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool, acceptNumber: ((Int, UInt64) -> Bool)? = nil
     ) throws {
         guard try begin(batch, tweaks: tweaks) else { return }
         var ended = false
         defer { if !ended { endCall() } }
         try runRounds(count: batch.count, tweaks: tweaks, decrypting: decrypting)
+        if let acceptNumber, fastCount == batch.count, numbersFit {
+            // Tested as numbers: each value is written back once, when it is accepted.
+            var passes = 0
+            while keepRejected(&batch, byNumber: acceptNumber) > 0 {
+                passes += 1
+                guard passes <= maxWalkPasses else {
+                    throw FPEError(.walkDidNotConverge, "cycle-walking left \(fastCount) values outside the accepted set after \(maxWalkPasses) passes")
+                }
+                try runRounds(count: fastCount, tweaks: tweaks, decrypting: decrypting)
+            }
+            return
+        }
         store(&batch)
         guard fastCount == batch.count else {
             // Some values are on the multi-limb path: walk by re-submitting the rejected values.
@@ -31,6 +43,63 @@ extension FPECipher {
             try runRounds(count: fastCount, tweaks: tweaks, decrypting: decrypting)
             store(&batch)
         }
+    }
+
+    /// FF1 with every group's NUM_radix(X) = NUM(A)·radix^v + NUM(B) below 2^64.
+    private var numbersFit: Bool {
+        guard algorithm == .ff1 else { return false }
+        for g in groups {
+            let p = params[g.param]
+            guard g.fast, !p.modulusU.multipliedReportingOverflow(by: p.modulusV).overflow else { return false }
+        }
+        return true
+    }
+
+    /// ``keepRejected(_:_:)`` with the test on NUM_radix(X) (FF1, ``numbersFit``): an accepted
+    /// value's numerals are written into `batch` here, the rejected ones stay integers.
+    private func keepRejected(_ batch: inout NumeralBatch, byNumber accept: (Int, UInt64) -> Bool) -> Int {
+        let stride = fastStride
+        let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
+        let rc = radixConstants
+        var groups = [Group]()
+        swap(&groups, &self.groups)
+        defer { swap(&groups, &self.groups) }
+        var kept = 0
+        let tweakStride = perValueTweaks ? 32 : 0
+        let st = slotTweaks.base
+        let offsets = batch.offsets
+        batch.numerals.withUnsafeMutableBufferPointer { nums in
+            offsets.withUnsafeBufferPointer { offs in
+                order.withUnsafeMutableBufferPointer { ord in
+                    for g in groupOrder {
+                        let p = params[groups[g].param]
+                        let u = p.u, v = p.v, rv = p.modulusV
+                        let start = kept
+                        for slot in groups[g].slotStart..<(groups[g].slotStart + groups[g].count) {
+                            let k = Int(ord[slot])
+                            let a = fast[slot], b = fast[stride + slot]
+                            if accept(k, a &* rv &+ b) {
+                                let x = nums.baseAddress! + offs[k]
+                                Self.digitsBE(a, u, rc, x)
+                                Self.digitsBE(b, v, rc, x + u)
+                                continue
+                            }
+                            ord[kept] = ord[slot]
+                            fast[kept] = a
+                            fast[stride + kept] = b
+                            if tweakStride > 0 && kept != slot {
+                                (st + tweakStride * kept).copyMemory(from: st + tweakStride * slot, byteCount: tweakStride)
+                            }
+                            kept += 1
+                        }
+                        groups[g].slotStart = start
+                        groups[g].count = kept - start
+                    }
+                }
+            }
+        }
+        fastCount = kept
+        return kept
     }
 
     /// Keeps, in every group, only the slots whose value `accept` rejects (moved to the front of the

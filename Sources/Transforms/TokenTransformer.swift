@@ -222,14 +222,24 @@ struct TransformerState {
             } else {
                 let rule = OutputRule(kind: spec.kind, dateSpan: dateSpan), aux = self.aux
                 try aux.withUnsafeBufferPointer { aux in
-                    let accept = { (k: Int, v: UnsafeBufferPointer<UInt16>) in rule.contains(v, value: k, aux: aux) }
-                    switch (perValue, decrypt) {
-                    case (false, false): try engine.encrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
-                    case (false, true): try engine.decrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
-                    case (true, false):
-                        try engine.encrypt(&batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
-                    case (true, true):
-                        try engine.decrypt(&batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept)
+                    try OutputRule.luhnTable.withUnsafeBufferPointer { luhn in
+                        let accept = { (k: Int, v: UnsafeBufferPointer<UInt16>) in rule.contains(v, value: k, aux: aux) }
+                        let number: ((Int, UInt64) -> Bool)? =
+                            rule.testsNumbers ? { k, x in rule.contains(number: x, value: k, aux: aux, luhn: luhn) } : nil
+                        switch (perValue, decrypt) {
+                        case (false, false):
+                            try engine.encrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept, number: number)
+                        case (false, true):
+                            try engine.decrypt(&batch, tweak: tweak, maxWalkPasses: maxWalkPasses, walkingUntil: accept, number: number)
+                        case (true, false):
+                            try engine.encrypt(
+                                &batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept,
+                                number: number)
+                        case (true, true):
+                            try engine.decrypt(
+                                &batch, tweaks: tweaks, tweakLength: length, maxWalkPasses: maxWalkPasses, walkingUntil: accept,
+                                number: number)
+                        }
                     }
                 }
             }
@@ -936,6 +946,47 @@ struct OutputRule {
         default:
             return true
         }
+    }
+    /// Whether ``contains(number:value:aux:luhn:)`` decides membership (cards, SSNs and dates,
+    /// whose rules read the numerals as one decimal number).
+    var testsNumbers: Bool { kind == .card || kind == .ssn || kind == .date }
+
+    /// ``contains(_:value:aux:)`` for the numerals whose decimal value is `x` (most significant
+    /// first, leading zeros included), for the kinds of ``testsNumbers``; `luhn` is ``luhnTable``.
+    /// The same answer without the numerals: the engine tests values this way between passes.
+    @inline(__always)
+    func contains(number x: UInt64, value k: Int, aux: UnsafeBufferPointer<Int>, luhn: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch kind {
+        case .card:
+            // The middle's rightmost digit is at Luhn position 4 (not doubled): four digits at a
+            // time from the right, every chunk starting at an even position.
+            var sum = 0
+            var rest = x
+            repeat {
+                sum += Int(luhn[Int(rest % 10_000)])
+                rest /= 10_000
+            } while rest != 0
+            return ((aux[k] >> 1 + sum) % 10 == 0) == (aux[k] & 1 == 0)
+        case .ssn:
+            // Nine numerals below 10^9 always (the batch holds only 9-digit SSNs).
+            return Validators.ssnValid(number: Int(x)) == (aux[k] == 0)
+        case .date:
+            return x < UInt64(dateSpan)
+        default:
+            return true
+        }
+    }
+
+    /// The Luhn sum of four digits, the rightmost not doubled: entry `d` for d in 0..<10,000.
+    static let luhnTable: [UInt8] = (0..<10_000).map { d in
+        var sum = 0
+        var rest = d
+        for j in 0..<4 {
+            let digit = rest % 10
+            sum += j & 1 == 1 ? (digit < 5 ? 2 * digit : 2 * digit - 9) : digit
+            rest /= 10
+        }
+        return UInt8(sum)
     }
 }
 

@@ -50,6 +50,62 @@ import Testing
         #expect(batch == NumeralBatch(values))
     }
 
+    /// Digit sum of a number (the numeral sum of its digits, leading zeros adding nothing).
+    static func digitSum(_ x: UInt64) -> Int {
+        var s = 0
+        var r = x
+        while r != 0 {
+            s += Int(r % 10)
+            r /= 10
+        }
+        return s
+    }
+
+    /// The walk tested on NUM(X) gives exactly the numeral walk's tokens, shared or per-value
+    /// tweaks, and inverts; the number test is used for FF1 lengths whose number fits 64 bits
+    /// (19 digits), and the numeral test otherwise (20 digits, multi-limb lengths, FF3-1).
+    @Test(arguments: FPEAlgorithm.allCases, [[6, 9, 19, 12, 7], [6, 20, 9], [6, 40, 9]])
+    func numberTestWalkEqualsNumeralWalk(_ algorithm: FPEAlgorithm, lengths: [Int]) throws {
+        var rng = SplitMix64(seed: 0x51A7 + UInt64(lengths.reduce(0, +)))
+        let cipher = try makeCipher(algorithm, keyHex: Self.key, radix: 10)
+        var values: [[UInt16]] = []
+        while values.count < 300 {
+            let v = randomValue(length: lengths[values.count % lengths.count], radix: 10, using: &rng)
+            if Self.accept(v) { values.append(v) }
+        }
+        let shared: [UInt8] = algorithm == .ff31 ? [9, 8, 7, 6, 5, 4, 3] : Array("number walk".utf8)
+        let tweakLength = algorithm == .ff31 ? 7 : 5
+        let perValue = (0..<(values.count * tweakLength)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for usePerValue in [false, true] {
+            var plain = NumeralBatch(values), numbered = NumeralBatch(values)
+            var numberCalls = 0
+            let byNumber = { (_: Int, x: UInt64) -> Bool in
+                numberCalls += 1
+                return Self.digitSum(x) % 7 == 0
+            }
+            if usePerValue {
+                try cipher.encrypt(&plain, tweaks: perValue, tweakLength: tweakLength, maxWalkPasses: 200) { Self.accept($1) }
+                try cipher.encrypt(
+                    &numbered, tweaks: perValue, tweakLength: tweakLength, maxWalkPasses: 200, walkingUntil: { Self.accept($1) },
+                    number: byNumber)
+            } else {
+                try cipher.encrypt(&plain, tweak: shared, maxWalkPasses: 200) { Self.accept($1) }
+                try cipher.encrypt(&numbered, tweak: shared, maxWalkPasses: 200, walkingUntil: { Self.accept($1) }, number: byNumber)
+            }
+            #expect(numbered == plain, "per-value tweaks: \(usePerValue)")
+            let fits = algorithm == .ff1 && lengths.allSatisfy { $0 <= 19 }
+            #expect((numberCalls > values.count) == fits, "number test used: \(numberCalls) calls")
+            if usePerValue {
+                try cipher.decrypt(
+                    &numbered, tweaks: perValue, tweakLength: tweakLength, maxWalkPasses: 200, walkingUntil: { Self.accept($1) },
+                    number: byNumber)
+            } else {
+                try cipher.decrypt(&numbered, tweak: shared, maxWalkPasses: 200, walkingUntil: { Self.accept($1) }, number: byNumber)
+            }
+            #expect(numbered == NumeralBatch(values))
+        }
+    }
+
     @Test func walkThatCannotConvergeFails() throws {
         let cipher = try makeCipher(.ff1, keyHex: Self.key, radix: 10)
         for lengths in [[6, 6], [6, 30]] {
