@@ -31,21 +31,9 @@ public final class AESCTR {
     /// encryption and decryption are the same operation.
     public func apply(nonce: [UInt8], _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         guard nonce.count == 12 else { throw CryptoError(.invalidLength, "AES-CTR nonce must be 12 bytes") }
-        guard output.count >= input.count else { throw CryptoError(.invalidLength, "AES-CTR output buffer too small") }
         let iv = nonce + [0, 0, 0, 1]
         guard EVP_CipherInit_ex2(ctx, nil, nil, iv, 1, nil) == 1 else { throw CryptoError.openSSL("EVP_CipherInit_ex2(counter)") }
-        var offset = 0
-        while offset < input.count {
-            let n = min(input.count - offset, 1 << 30)
-            var outLen: Int32 = 0
-            guard
-                EVP_CipherUpdate(
-                    ctx, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), &outLen,
-                    input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), Int32(n)) == 1,
-                Int(outLen) == n
-            else { throw CryptoError.openSSL("EVP_CipherUpdate(AES-256-CTR)") }
-            offset += n
-        }
+        try cipherUpdate(ctx, input, into: output, mode: "AES-256-CTR")
     }
 
     deinit { EVP_CIPHER_CTX_free(ctx) }

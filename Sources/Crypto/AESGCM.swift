@@ -78,19 +78,7 @@ public final class AESGCM {
     }
 
     private func update(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer) throws {
-        guard output.count >= input.count else { throw CryptoError(.invalidLength, "AES-GCM output buffer too small") }
-        var offset = 0
-        while offset < input.count {
-            let n = min(input.count - offset, 1 << 30)
-            var outLen: Int32 = 0
-            guard
-                EVP_CipherUpdate(
-                    ctx, output.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), &outLen,
-                    input.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), Int32(n)) == 1,
-                Int(outLen) == n
-            else { throw CryptoError.openSSL("EVP_CipherUpdate") }
-            offset += n
-        }
+        try cipherUpdate(ctx, input, into: output, mode: "AES-GCM")
     }
 
     deinit { EVP_CIPHER_CTX_free(ctx) }
