@@ -58,82 +58,63 @@ extension FPECipher {
     /// ``keepRejected(_:_:)`` with the test on NUM_radix(X) (FF1, ``numbersFit``): an accepted
     /// value's numerals are written into `batch` here, the rejected ones stay integers.
     private func keepRejected(_ batch: inout NumeralBatch, byNumber accept: (Int, UInt64) -> Bool) -> Int {
-        let stride = fastStride
         let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
+        let stride = fastStride
         let rc = radixConstants
-        var groups = [Group]()
-        swap(&groups, &self.groups)
-        defer { swap(&groups, &self.groups) }
-        var kept = 0
-        let tweakStride = perValueTweaks ? 32 : 0
-        let st = slotTweaks.base
         let offsets = batch.offsets
-        batch.numerals.withUnsafeMutableBufferPointer { nums in
+        return batch.numerals.withUnsafeMutableBufferPointer { nums in
             offsets.withUnsafeBufferPointer { offs in
-                order.withUnsafeMutableBufferPointer { ord in
-                    for g in groupOrder {
-                        let p = params[groups[g].param]
-                        let u = p.u, v = p.v, rv = p.modulusV
-                        let start = kept
-                        for slot in groups[g].slotStart..<(groups[g].slotStart + groups[g].count) {
-                            let k = Int(ord[slot])
-                            let a = fast[slot], b = fast[stride + slot]
-                            if accept(k, a &* rv &+ b) {
-                                let x = nums.baseAddress! + offs[k]
-                                Self.digitsBE(a, u, rc, x)
-                                Self.digitsBE(b, v, rc, x + u)
-                                continue
-                            }
-                            ord[kept] = ord[slot]
-                            fast[kept] = a
-                            fast[stride + kept] = b
-                            if tweakStride > 0 && kept != slot {
-                                (st + tweakStride * kept).copyMemory(from: st + tweakStride * slot, byteCount: tweakStride)
-                            }
-                            kept += 1
-                        }
-                        groups[g].slotStart = start
-                        groups[g].count = kept - start
-                    }
+                compactWalking { p, slot, k in
+                    let a = fast[slot], b = fast[stride + slot]
+                    guard accept(k, a &* p.modulusV &+ b) else { return true }
+                    let x = nums.baseAddress! + offs[k]
+                    Self.digitsBE(a, p.u, rc, x)
+                    Self.digitsBE(b, p.v, rc, x + p.u)
+                    return false
                 }
             }
         }
-        fastCount = kept
-        return kept
     }
 
     /// Keeps, in every group, only the slots whose value `accept` rejects (moved to the front of the
     /// group with their two halves); returns how many remain. Fast path only.
     private func keepRejected(_ batch: NumeralBatch, _ accept: (Int, UnsafeBufferPointer<UInt16>) -> Bool) -> Int {
+        batch.numerals.withUnsafeBufferPointer { nums in
+            batch.offsets.withUnsafeBufferPointer { offs in
+                compactWalking { _, _, k in !accept(k, UnsafeBufferPointer(rebasing: nums[offs[k]..<offs[k + 1]])) }
+            }
+        }
+    }
+
+    /// Moves the slots for which `walks(params, slot, value index)` is true to the front of their
+    /// group, with their two halves and per-value tweak, and drops the others; returns how many
+    /// remain (``fastCount``). Fast path only.
+    @inline(__always)
+    private func compactWalking(_ walks: (LengthParams, Int, Int) -> Bool) -> Int {
         let stride = fastStride
         let fast = fastState.base.assumingMemoryBound(to: UInt64.self)
         var groups = [Group]()
         swap(&groups, &self.groups)
         defer { swap(&groups, &self.groups) }
         var kept = 0
-        // Per-value tweaks move with their slots.
         let tweakStride = perValueTweaks ? (algorithm == .ff1 ? 32 : 8) : 0
         let st = slotTweaks.base
-        batch.numerals.withUnsafeBufferPointer { nums in
-            batch.offsets.withUnsafeBufferPointer { offs in
-                order.withUnsafeMutableBufferPointer { ord in
-                    for g in groupOrder {
-                        let start = kept
-                        for slot in groups[g].slotStart..<(groups[g].slotStart + groups[g].count) {
-                            let k = Int(ord[slot])
-                            if accept(k, UnsafeBufferPointer(rebasing: nums[offs[k]..<offs[k + 1]])) { continue }
-                            ord[kept] = ord[slot]
-                            fast[kept] = fast[slot]
-                            fast[stride + kept] = fast[stride + slot]
-                            if tweakStride > 0 && kept != slot {
-                                (st + tweakStride * kept).copyMemory(from: st + tweakStride * slot, byteCount: tweakStride)
-                            }
-                            kept += 1
-                        }
-                        groups[g].slotStart = start
-                        groups[g].count = kept - start
+        order.withUnsafeMutableBufferPointer { ord in
+            for g in groupOrder {
+                let p = params[groups[g].param]
+                let start = kept
+                for slot in groups[g].slotStart..<(groups[g].slotStart + groups[g].count) {
+                    guard walks(p, slot, Int(ord[slot])) else { continue }
+                    ord[kept] = ord[slot]
+                    fast[kept] = fast[slot]
+                    fast[stride + kept] = fast[stride + slot]
+                    if tweakStride > 0 && kept != slot {
+                        (st + tweakStride * kept).copyMemory(from: st + tweakStride * slot, byteCount: tweakStride)
                     }
+                    kept += 1
                 }
+                groups[g].slotStart = start
+                groups[g].count = kept - start
             }
         }
         fastCount = kept
