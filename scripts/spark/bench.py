@@ -10,7 +10,6 @@ CSV frames and back in Python, the pipe, and each process's start (keyring, HSM 
 Prints one JSON object.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -24,28 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH")] if p)
 
-from spark_check import make_rows  # noqa: E402
+from spark_check import job_arguments, make_rows, write_input  # noqa: E402
 from tokengate.spark import tokenize_dataframe  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", required=True)
-    ap.add_argument("--keyring", required=True)
-    ap.add_argument("--policy", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--rows", type=int, default=1000000)
-    ap.add_argument("--partitions", type=int, default=8)
-    args = ap.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
-    import csv
-
+    args = job_arguments(rows=1000000).parse_args()
     rows = make_rows(args.rows)
-    src = os.path.join(args.workdir, "input.csv")
-    with open(src, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["id", "card", "email", "ssn"])
-        w.writerows(rows)
+    src = write_input(rows, args.workdir)
     out = {"rows": args.rows, "partitions": args.partitions, "cores": os.cpu_count()}
 
     # The CLI alone (all cores: --workers defaults to them).

@@ -55,25 +55,38 @@ def make_rows(n, seed=18):
     return rows
 
 
-def main():
+def job_arguments(rows):
+    """The arguments this check and bench.py share: binary, keyring, policy, workdir, rows, partitions."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--keyring", required=True)
     ap.add_argument("--policy", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--rows", type=int, default=100000)
+    ap.add_argument("--rows", type=int, default=rows)
     ap.add_argument("--partitions", type=int, default=8)
+    return ap
+
+
+def write_input(rows, workdir):
+    """The rows as the CSV feed the CLI reads (header id,card,email,ssn); returns its path."""
+    os.makedirs(workdir, exist_ok=True)
+    src = os.path.join(workdir, "input.csv")
+    with open(src, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["id", "card", "email", "ssn"])
+        w.writerows(rows)
+    return src
+
+
+def main():
+    ap = job_arguments(rows=100000)
     ap.add_argument("--bad-value", default="12-345-6789", help="an ssn outside the ssn transform's domain")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     timings = {}
 
     rows = make_rows(args.rows)
-    src = os.path.join(args.workdir, "input.csv")
-    with open(src, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["id", "card", "email", "ssn"])
-        w.writerows(rows)
+    src = write_input(rows, args.workdir)
 
     # The CLI alone on the same rows (beside Spark's start-up; collected below).
     t_cli = time.monotonic()
