@@ -10,6 +10,8 @@ Writes into OUTDIR (created if missing):
       every nullable column (so each nullable column has at least one all-null page).
   fp_<codec>[_utf8].parquet  fastparquet (SNAPPY, GZIP; with and without object_encoding='utf8').
   duck_<codec>[_rg].parquet  duckdb COPY (zstd, snappy, and zstd with a small ROW_GROUP_SIZE).
+  mr_<codec>_v<1|2>.parquet  parquet-mr (Spark SQL's writer): copied from Fixtures/parquet/parquet-mr/
+      (committed; made by make_spark_files.py, so the suite needs no JVM for them).
   corpus.json  a list of {file, writer, codec, page_version, dictionary, rows, row_groups,
       columns: [{name, physical_type, logical_type, nullable, nested, pages, all_null_pages}]};
       rows is the total, row_groups the list of per-row-group row counts. pages/all_null_pages are
@@ -449,6 +451,23 @@ def write_duckdb(outdir):
     return entries
 
 
+def write_parquet_mr(outdir):
+    """The committed parquet-mr fixtures (INT96, DELTA encodings, pages v2, 3-level lists, maps)."""
+    import shutil
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "Fixtures", "parquet", "parquet-mr")
+    entries = []
+    for name in sorted(os.listdir(src)):
+        if not name.endswith(".parquet"):
+            continue
+        shutil.copyfile(os.path.join(src, name), os.path.join(outdir, name))
+        codec, version = name[len("mr_"):-len(".parquet")].split("_")
+        entries.append(entry(outdir, name, "parquet-mr", codec.upper(), version[1] + ".0", True))
+    if len(entries) < 3:
+        sys.exit("make_corpus: expected the parquet-mr fixtures in %s" % src)
+    return entries
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py OUTDIR")
@@ -459,6 +478,7 @@ def main():
     entries += write_empty_first(outdir, table)
     entries += write_fastparquet(outdir)
     entries += write_duckdb(outdir)
+    entries += write_parquet_mr(outdir)
     with open(os.path.join(outdir, "corpus.json"), "w") as f:
         json.dump(entries, f, indent=None, separators=(",", ":"))
         f.write("\n")
