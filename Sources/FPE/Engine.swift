@@ -530,32 +530,36 @@ extension FPECipher {
                     let h = (t + pad) % 16
                     groups[gi].headCount = h
                     for slot in g.slotStart..<(g.slotStart + g.count) {
-                        let base = Int(ord[slot]) * t
                         pChains[gi].store(to: st + 32 * slot)
-                        var head = Block16()
-                        withUnsafeMutableBytes(of: &head) { hb in
-                            for j in 0..<h {
-                                let idx = 16 * constBlocks[gi] + j
-                                hb[j] = idx < t ? tw[base + idx] : 0
-                            }
-                        }
-                        head.store(to: st + 32 * slot + 16)
+                        Self.tweakBlock(tw, Int(ord[slot]) * t, t, from: 16 * constBlocks[gi], count: h).store(to: st + 32 * slot + 16)
                     }
                 }
+                // A group whose values' tweaks agree on a block (the column tweak before a per-value
+                // binding) chains it once for the group, not once per value: while every slot of
+                // the group holds the same state, a block equal in all of them gives one state.
+                var shared = [Bool](repeating: true, count: groups.count)
                 var step = 0
                 while constBlocks.contains(where: { $0 > step }) {
                     var m = 0
                     for gi in groups.indices where constBlocks[gi] > step {
                         let g = groups[gi]
-                        for slot in g.slotStart..<(g.slotStart + g.count) {
-                            let base = Int(ord[slot]) * t
-                            var q = Block16()
-                            withUnsafeMutableBytes(of: &q) { qb in
-                                for j in 0..<16 {
-                                    let idx = 16 * step + j
-                                    qb[j] = idx < t ? tw[base + idx] : 0
+                        let first = Self.tweakBlock(tw, Int(ord[g.slotStart]) * t, t, from: 16 * step, count: 16)
+                        if shared[gi] {
+                            for slot in g.slotStart..<(g.slotStart + g.count) {
+                                let q = Self.tweakBlock(tw, Int(ord[slot]) * t, t, from: 16 * step, count: 16)
+                                if q.w0 != first.w0 || q.w1 != first.w1 {
+                                    shared[gi] = false
+                                    break
                                 }
                             }
+                        }
+                        if shared[gi] {
+                            (Block16(loading: st + 32 * g.slotStart) ^ first).store(to: out + 16 * m)
+                            m += 1
+                            continue
+                        }
+                        for slot in g.slotStart..<(g.slotStart + g.count) {
+                            let q = Self.tweakBlock(tw, Int(ord[slot]) * t, t, from: 16 * step, count: 16)
                             (Block16(loading: st + 32 * slot) ^ q).store(to: out + 16 * m)
                             m += 1
                         }
@@ -564,6 +568,13 @@ extension FPECipher {
                     m = 0
                     for gi in groups.indices where constBlocks[gi] > step {
                         let g = groups[gi]
+                        if shared[gi] {
+                            for slot in g.slotStart..<(g.slotStart + g.count) {
+                                (st + 32 * slot).copyMemory(from: out + 16 * m, byteCount: 16)
+                            }
+                            m += 1
+                            continue
+                        }
                         for slot in g.slotStart..<(g.slotStart + g.count) {
                             (st + 32 * slot).copyMemory(from: out + 16 * m, byteCount: 16)
                             m += 1
@@ -573,6 +584,18 @@ extension FPECipher {
                 }
             }
         }
+    }
+
+    /// Bytes `from ..< from + count` (count ≤ 16) of the tweak at `base` (of length `t`) as the
+    /// head of a block, zero past the tweak's end and past `count`.
+    @inline(__always)
+    private static func tweakBlock(_ tw: UnsafeBufferPointer<UInt8>, _ base: Int, _ t: Int, from: Int, count: Int) -> Block16 {
+        var b = Block16()
+        let n = Swift.max(0, Swift.min(count, t - from))
+        if n > 0 {
+            withUnsafeMutableBytes(of: &b) { $0.baseAddress!.copyMemory(from: tw.baseAddress! + base + from, byteCount: n) }
+        }
+        return b
     }
 
     /// FF3-1 with a tweak per value: per slot the tails of T_R and T_L (the last 4 bytes of

@@ -339,15 +339,22 @@ struct TransformerState {
 
     /// Fills `valueTweaks` from `bindings` (no allocation once the buffer has grown).
     mutating func buildValueTweaks() {
+        let length = valueTweakLength, ff31 = algorithm == .ff31
         valueTweaks.removeAll(keepingCapacity: true)
-        valueTweaks.reserveCapacity(bindings.count * valueTweakLength)
-        let ff31 = algorithm == .ff31
-        for b in bindings {
-            if ff31 {
-                for j in 0..<7 { valueTweaks.append(tweak[j] ^ UInt8(truncatingIfNeeded: b >> UInt64(8 * (6 - j)))) }
-            } else {
-                valueTweaks.append(contentsOf: tweak)
-                for j in 0..<8 { valueTweaks.append(UInt8(truncatingIfNeeded: b >> UInt64(8 * (7 - j)))) }
+        valueTweaks.append(contentsOf: repeatElement(0, count: bindings.count * length))
+        valueTweaks.withUnsafeMutableBytes { vt in
+            tweak.withUnsafeBytes { tk in
+                bindings.withUnsafeBufferPointer { bs in
+                    for (i, b) in bs.enumerated() {
+                        let o = i * length
+                        if ff31 {
+                            for j in 0..<7 { vt[o + j] = tk[j] ^ UInt8(truncatingIfNeeded: b >> UInt64(8 * (6 - j))) }
+                        } else {
+                            if let t = tk.baseAddress { (vt.baseAddress! + o).copyMemory(from: t, byteCount: tk.count) }
+                            vt.storeBytes(of: b.bigEndian, toByteOffset: o + tk.count, as: UInt64.self)
+                        }
+                    }
+                }
             }
         }
     }
