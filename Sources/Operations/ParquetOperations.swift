@@ -4,6 +4,7 @@ import Foundation
 public import Keyring
 public import Parquet
 public import Sealing
+import Tokenize
 
 extension Gateway {
     /// Seals a plaintext Parquet file as Parquet Modular Encryption (pyarrow decrypts it with
@@ -21,6 +22,13 @@ extension Gateway {
                 "fileUnique": r.fileID,
             ]
             if !options.columnKeyColumns.isEmpty { record.details["columnKeyColumns"] = options.columnKeyColumns.joined(separator: ",") }
+            // Every data key by its envelope (the footer key and the column key share the at-rest
+            // key version, so `keys` names that version once).
+            record.keys = record.keys.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+            record.details["dataKeys"] = AuditRecord.describe(
+                try r.envelopes.enumerated().map { i, w in
+                    try DataKeyReport(role: i == 0 ? "footer" : "column", columns: i == 0 ? nil : options.columnKeyColumns, envelope: w)
+                })
             return r
         }
     }

@@ -2,7 +2,7 @@ public import Crypto
 import Foundation
 public import Keyring
 public import Parquet
-import SystemIO
+public import SystemIO
 
 /// The key material of tokengate's Parquet Modular Encryption files: pyarrow's PKMT1 JSON with
 /// internal storage and single wrapping, whose `wrappedDEK` is the base64 of a ``WrappedDataKey``
@@ -336,5 +336,59 @@ extension Sealing {
     static func parquetFooterEnvelope(path: String) throws -> WrappedDataKey? {
         guard parquetMagic(path: path).encrypted, let info = try inspectParquet(path: path) else { return nil }
         return try ParquetKeyMaterial.parse(info.footerKeyMetadata).wrapped
+    }
+}
+
+/// A sealed input decrypted into anonymous memory (``FileDescriptor/anonymousMemory(label:)``)
+/// for a run that reads it as plaintext Parquet (`retokenize`, `tokenize`, `scan`): never on a
+/// file system, gone when the descriptor is closed.
+public struct DecryptedInput: Sendable {
+    public enum Kind: String, Sendable {
+        /// Parquet Modular Encryption.
+        case pme = "parquet-pme"
+        /// The sealed frame format (docs/sealed-format.md) holding a Parquet file.
+        case framed = "sealed"
+    }
+    public let kind: Kind
+    /// The plaintext Parquet file, in memory.
+    public let file: FileDescriptor
+    /// The at-rest envelopes unwrapped to decrypt it (PME: every distinct data key; framed: the file's).
+    public let envelopes: [WrappedDataKey]
+    /// Size and SHA-256 of the sealed file as it lies on disk.
+    public let input: StreamDigest
+    /// A sealed frame file's metadata (its manifest); nil for PME.
+    public let metadata: SealedMetadata?
+}
+
+extension Sealing {
+    /// Decrypts a PME file (every module authenticated) into anonymous memory: the same unwraps,
+    /// and so the same authorization (the at-rest token), as `open`.
+    public static func decryptParquetInMemory(path: String, keyring: Keyring) throws -> DecryptedInput {
+        let f = try openRead(path)
+        defer { try? f.close() }
+        let memory: FileDescriptor
+        do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
+        let used = SealedKeysBox()
+        do {
+            _ = try ParquetDecryption.decrypt(file: f, path: path, output: memory, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
+        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+        return DecryptedInput(kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil)
+    }
+
+    /// Opens the frames of a sealed file (every frame authenticated; the reader unwrapped its
+    /// data key) into anonymous memory.
+    public static func openFramesInMemory(reader: SealedReader) throws -> DecryptedInput {
+        let path = reader.path
+        let memory: FileDescriptor
+        do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
+        for i in 0..<reader.frameCount {
+            let frame = try reader.frame(at: i)
+            do { try frame.plaintext.withUnsafeBytes { try memory.write($0) } } catch { throw SealingError(.io, "\(error)") }
+        }
+        let f = try openRead(path)
+        defer { try? f.close() }
+        return DecryptedInput(
+            kind: .framed, file: memory, envelopes: [reader.header.envelope], input: try digest(of: f, size: try f.size()),
+            metadata: reader.header.metadata)
     }
 }

@@ -40,14 +40,15 @@ public enum DataFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Whether the file at `path` starts with Parquet's `PAR1` magic (false for stdin or an
-    /// unreadable file: the reader reports those).
+    /// Whether the file at `path` starts with Parquet's `PAR1` magic, or `PARE` (Parquet Modular
+    /// Encryption with an encrypted footer: read as Parquet, never sniffed as text). False for
+    /// stdin or an unreadable file: the reader reports those.
     public static func hasParquetMagic(path: String) -> Bool {
         guard path != "-", let f = try? FileDescriptor.open(path, .readOnly) else { return false }
         defer { try? f.close() }
         var head = [UInt8](repeating: 0, count: 4)
         let n = (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) ?? 0
-        return n == 4 && head == Array("PAR1".utf8)
+        return n == 4 && (head == Array("PAR1".utf8) || head == Array("PARE".utf8))
     }
 }
 
@@ -206,7 +207,11 @@ public enum TokenizeJob {
         if pme, let so = o.seal {
             var po = ParquetSealOptions()
             po.keyName = so.keyName
-            po.columnKeyColumns = plan.reports.filter { $0.action != "keep" && $0.action != "drop" }.map(\.name)
+            // Every transformed column under the column key (retokenize: those the input's manifest
+            // records, HMAC'd ones too, which the plan keeps as they are).
+            po.columnKeyColumns = ((o.mode == .retokenize ? input.manifest?.columns : nil) ?? plan.reports).filter {
+                $0.action != "keep" && $0.action != "drop"
+            }.map(\.name)
             let t0 = monotonicSeconds()
             do { config.pme = try ParquetSealKeys.make(po, keyring: keyring) } catch let e as SealingError { throw JobError(.outputUnsupported, e.reason) }
             config.pmeSetupSeconds = monotonicSeconds() - t0
@@ -262,7 +267,7 @@ public enum TokenizeJob {
         summary.rowsIn = stats.records
         summary.rowsOut = result.writer.rows
         summary.rowsRejected = stats.rejects + written.rejectedPerColumn.values.reduce(0, +)
-        summary.bytesIn = input.parquet?.file.size ?? stats.bytes
+        summary.bytesIn = input.bytesIn
         summary.bytesOut = written.bytesOut
         if o.mode != .retokenize { summary.inputSHA256 = Hex.encode(try input.digest()) }
         if let digest = written.outputSHA256 { summary.outputSHA256 = Hex.encode(digest) }
@@ -271,11 +276,28 @@ public enum TokenizeJob {
             summary.encryptionSeconds = sealed.seconds
             summary.sealed = sealed.report
         }
+        if let d = input.decrypted {
+            summary.decryptedInput = DecryptedInputReport(
+                kind: d.kind.rawValue,
+                dataKeys: try d.envelopes.map { try DataKeyReport(role: d.kind == .pme ? "pme" : "file", envelope: $0) })
+        }
         summary.stages = [result.reader, result.transform, result.writer]
         // The plan's reports, with the columns the monitor decided later (protected or new).
         let later = monitor?.reports ?? []
         let laterNames = Set(later.map(\.name))
         var cols = plan.reports.filter { !laterNames.contains($0.name) } + later
+        if o.mode == .retokenize, let m = input.manifest {
+            // A column the input's manifest records as transformed irreversibly (HMAC) stays as it
+            // was, and so does its record in the output's manifest.
+            let recorded = Dictionary(m.columns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for i in cols.indices where cols[i].action == "keep" {
+                if let r = recorded[cols[i].name], r.action != "keep" {
+                    let index = cols[i].index
+                    cols[i] = r
+                    cols[i].index = index
+                }
+            }
+        }
         for i in cols.indices { cols[i].rejected = written.rejectedPerColumn[cols[i].name] ?? 0 }
         summary.columns = cols
         summary.rejectReasons = written.rejectReasons
@@ -294,7 +316,13 @@ public enum TokenizeJob {
         }
         try output.commit()
         committed = true
-        if o.mode == .tokenize, let path = o.manifestPath ?? (o.output == "-" ? nil : o.output + ".manifest.json") {
+        // tokenize: the manifest beside the output; retokenize to a PME file (whose footer holds
+        // no manifest) likewise, with the new key versions (never over the input's manifest).
+        let manifestPath =
+            o.mode == .tokenize
+            ? o.manifestPath ?? (o.output == "-" ? nil : o.output + ".manifest.json")
+            : o.mode == .retokenize && pme ? o.output + ".manifest.json" : nil
+        if let path = manifestPath {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
             try e.encode(plan.manifest(policy: policy, columns: cols)).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -372,6 +400,10 @@ public typealias JobError = ModuleError<JobErrorCode>
 public enum JobErrorCode: String, ErrorCode {
     /// The input file cannot be opened.
     case inputUnreadable
+    /// A sealed input (a PME file, a sealed Parquet dataset) whose data keys this keyring cannot
+    /// unwrap: reading it needs the authorized open `tokengate open` needs (the at-rest token), so
+    /// the run is refused before anything is read.
+    case encryptedInputRefused
     /// The input is not valid in its format, or uses a feature tokengate does not read (a Parquet
     /// file with a corrupt footer, an unsupported codec); the reason names file and feature.
     case inputInvalid

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import Keyring
 import TestSupport
 import Testing
 
@@ -31,6 +33,48 @@ import Testing
                 return nil
             }
             return obj["operation"] as? String
+        }
+    }
+
+    /// A keyring with an in-use key of this test's own (rotating it disturbs no other test) and the
+    /// custodians' detokenize grant; the default policy with card numbers under that key and the
+    /// detokenize PIN's file.
+    static func retokenizeSetUp() throws -> (cfg: String, dir: String, log: String, policy: String, key: String) {
+        let (base, dir, log) = try setUp()
+        let name = "pmerk\(UInt32.random(in: 0...UInt32.max))"
+        let detokPIN = try SoftHSMFixture.shared.writePINFile(name: "pme-detok.pin", pin: "pme-approver")
+        var pinBytes = Array("pme-approver".utf8)
+        let verifier = try DetokenizeGrant.verifier(for: SecretBytes(consumingArray: &pinBytes))
+        let yaml =
+            try String(contentsOfFile: base, encoding: .utf8).replacingOccurrences(of: "date, generic]", with: "date, generic, \(name)]")
+            + "grants:\n  detokenize: { pin-verifier: '\(verifier)' }\n"
+        let cfg = dir + "/retokenize.yaml"
+        try yaml.write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try ExecutableRuns.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let policy = try String(contentsOfFile: ExecutableRuns.root.path + "/keys-config/policy.default.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "domain: pan }", with: "domain: \(name) }")
+            .replacingOccurrences(of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }")
+        try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+        return (cfg, dir, log, dir + "/policy.yaml", name)
+    }
+
+    /// A file's flat columns as dump.py renders them: through pyarrow with the KmsClient (a PME
+    /// file), or plain.
+    static func columns(_ path: String, kms cfg: String?) throws -> [String: [String?]] {
+        let out =
+            try cfg.map { try PythonOracle.check("pme_check.py", ["dump", path] + kms($0)) } ?? PythonOracle.check("dump.py", [path])
+        let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        let cols = try #require(obj?["columns"] as? [String: [Any]])
+        return cols.mapValues { $0.map { $0 as? String } }
+    }
+
+    /// The audit records of `operation` (outcome success) in the log.
+    static func records(_ log: String, _ operation: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line in
+            guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["outcome"] as? String == "success",
+                obj["operation"] as? String == operation
+            else { return nil }
+            return obj
         }
     }
 
@@ -154,5 +198,61 @@ import Testing
         #expect(
             back.status == 0
                 && String(decoding: back.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == Data(count: 32).base64EncodedString())
+    }
+
+    /// Issue 17: `retokenize` of a PME file. The card numbers' in-use key is rotated; retokenize
+    /// writes a fresh PME file (new data keys, every module encrypted anew) that pyarrow reads
+    /// through the KmsClient: the card numbers (and the cards inside free text) are new tokens
+    /// that detokenize back to the feed's values, every other column is equal.
+    @Test func retokenizeOfAPMEFileMovesItsTokensToTheRotatedKey() throws {
+        let (cfg, dir, log, policy, name) = try Self.retokenizeSetUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let v1 = dir + "/v1.parquet", v2 = dir + "/v2.parquet"
+        let t = try ExecutableRuns.run(
+            ["tokenize", "--in", feed, "--out", v1, "--seal", "--max-encryption-overhead", "100", "--policy", policy, "--keyring", cfg])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(try ExecutableRuns.run(["keys", "rotate", "in-use/\(name)", "--keyring", cfg]).status == 0)
+        let r = try ExecutableRuns.run(["retokenize", v1, "--out", v2, "--policy", policy, "--keyring", cfg])
+        #expect(r.status == 0, "\(r.stderr)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: v2)))
+        #expect(Array(bytes.prefix(4)) == Array("PARE".utf8))
+        let mode = try FileManager.default.attributesOfItem(atPath: v2)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+
+        let old = try Self.columns(v1, kms: cfg)
+        let new = try Self.columns(v2, kms: cfg)
+        #expect(Set(old.keys) == Set(new.keys) && old.count > 10)
+        let (oldCards, newCards) = (try #require(old["card_number"]), try #require(new["card_number"]))
+        #expect(oldCards.count == 300 && newCards.count == 300)
+        #expect(zip(oldCards, newCards).allSatisfy { $0 == nil ? $1 == nil : $0 != $1 }, "every card token changed")
+        for (column, values) in old where column != "card_number" && column != "memo" {
+            #expect(new[column] == values, "column \(column) changed")
+        }
+
+        // Back to the feed's values: tokengate opens the new file, detokenize follows its manifest.
+        let opened = try ExecutableRuns.run(["open", v2, "--out", dir + "/v2-tokens.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let d = try ExecutableRuns.run([
+            "detokenize", "--in", dir + "/v2-tokens.parquet", "--out", dir + "/back.parquet", "--manifest", v2 + ".manifest.json", "--policy", policy,
+            "--keyring", cfg,
+        ])
+        #expect(d.status == 0, "\(d.stderr)")
+        let back = try Self.columns(dir + "/back.parquet", kms: nil)
+        let rows = try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        #expect(back["card_number"]?.map { $0 ?? "" } == rows.map { $0[9] })
+        #expect(back["memo"]?.map { $0 ?? "" } == rows.map { $0[20...].joined(separator: ",") })
+
+        // The audit record: the new in-use version, the input's data keys, every output data key.
+        let rec = try #require(try Self.records(log, "retokenize").last)
+        let keys = (rec["keys"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String }
+        #expect(keys.contains("tokengate/in-use/\(name)/v2") && keys.contains("tokengate/at-rest/datasets/v1"), "\(keys)")
+        let details = rec["details"] as? [String: String] ?? [:]
+        #expect(details["inputEncryption"] == "parquet-pme", "\(details)")
+        #expect(details["dataKeys"]?.contains("footer=tokengate/at-rest/datasets/v1 envelope-sha256:") == true, "\(details)")
+        #expect(details["dataKeys"]?.contains("column[") == true, "\(details)")
+        let tok = try #require(try Self.records(log, "tokenize").last)
+        #expect((tok["details"] as? [String: String])?["dataKeys"]?.split(separator: ";").count == 2, "tokenize --seal names both data keys")
     }
 }

@@ -7,6 +7,7 @@ Usage: .venv/bin/python scripts/parquet/pme_check.py read ENCRYPTED PLAIN [KMS]
                                               [--column-key K:a,b] [--plaintext-footer]
                                               [--algorithm AES_GCM_V1|AES_GCM_CTR_V1]
        .venv/bin/python scripts/parquet/pme_check.py train ENCRYPTED PLAIN [KMS] [--seed N]
+       .venv/bin/python scripts/parquet/pme_check.py dump ENCRYPTED [KMS]
 KMS: --kms tokengate --tokengate BIN [--keyring CONFIG]  (the project's KmsClient, python/)
      --kms plain      (a test KMS: wrappedDEK is the base64 DEK itself; for the Parquet tests)
 
@@ -14,6 +15,7 @@ read: pq.read_table and pq.ParquetFile (every row group) with CryptoFactory decr
       both must equal PLAIN read without decryption. Prints "ok: N rows, M row groups".
 must-fail: reading ENCRYPTED (with the KMS, or with none: --no-kms) must raise; prints the error.
 write: pyarrow writes PLAIN's table as a PME file (256-bit DEKs, single wrapping).
+dump: pq.ParquetFile with CryptoFactory decrypts ENCRYPTED; prints its flat columns as dump.py does.
 train: read_table and iter_row_groups of python/tokengate/reader.py: the row groups come in the
       order random.Random(seed) gives (not the file's, for 3 or more), each equal to PLAIN's.
 Exit status 1 with "pme_check: FAIL: ..." on stderr.
@@ -80,7 +82,7 @@ def decryption(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["read", "must-fail", "write", "train"])
+    p.add_argument("mode", choices=["read", "must-fail", "write", "train", "dump"])
     p.add_argument("files", nargs="+")
     p.add_argument("--kms", choices=["plain", "tokengate"], default="tokengate")
     p.add_argument("--tokengate")
@@ -106,6 +108,13 @@ def main():
         if not same(whole, expected):
             fail("pq.ParquetFile row groups of %s differ from %s" % (enc, plain))
         print("ok: %d rows, %d row groups" % (got.num_rows, f.num_row_groups))
+    elif a.mode == "dump":
+        (enc,) = a.files
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import json
+        import dump
+        json.dump(dump.dump(enc, decryption_properties=decryption(a)), sys.stdout, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        sys.stdout.write("\n")
     elif a.mode == "must-fail":
         (enc,) = a.files
         # pq.ParquetFile(...).read(): pq.read_table raises too, but pyarrow 26's dataset threads
