@@ -255,4 +255,45 @@ import Testing
         let tok = try #require(try Self.records(log, "tokenize").last)
         #expect((tok["details"] as? [String: String])?["dataKeys"]?.split(separator: ";").count == 2, "tokenize --seal names both data keys")
     }
+
+    /// Issue 17: a PME file is `scan` and `tokenize` input, decrypted in memory under the unwraps
+    /// of `open` (both audited, naming its data keys): the same classification and the same
+    /// tokens as its plaintext. A keyring that cannot unwrap its data keys is refused by name,
+    /// before anything is read, and leaves no output.
+    @Test func aPMEFileIsScanAndTokenizeInputUnderTheUnwrapsOfOpen() throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let plain = dir + "/customers.parquet", sealed = dir + "/sealed"  // no extension: PARE names it Parquet
+        try PythonOracle.check("pme_check.py", ["from-csv", feed, plain])
+        let s = try ExecutableRuns.run(["seal", plain, "--out", sealed, "--column-key-columns", "card_number,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+
+        let clearScan = try ExecutableRuns.run(["scan", plain, "--json"])
+        let sealedScan = try ExecutableRuns.run(["scan", sealed, "--json", "--keyring", cfg])
+        #expect(sealedScan.status == 0, "\(sealedScan.stderr)")
+        #expect(sealedScan.stdout == clearScan.stdout && String(decoding: clearScan.stdout, as: UTF8.self).contains("\"pan\""))
+        let scanRec = try #require(try Self.records(log, "scan").last)
+        #expect((scanRec["details"] as? [String: String])?["inputEncryption"] == "parquet-pme")
+
+        let a = try ExecutableRuns.run(["tokenize", "--in", plain, "--out", dir + "/a.parquet", "--keyring", cfg])
+        let b = try ExecutableRuns.run(["tokenize", "--in", sealed, "--out", dir + "/b.parquet", "--keyring", cfg])
+        #expect(a.status == 0 && b.status == 0, "\(b.stderr)")
+        #expect(b.stderr.contains("input: Parquet Modular Encryption, decrypted in memory"), "\(b.stderr)")
+        let (ta, tb) = (try Self.columns(dir + "/a.parquet", kms: nil), try Self.columns(dir + "/b.parquet", kms: nil))
+        #expect(ta == tb && ta["card_number"] != nil)
+        #expect(ta["card_number"] != (try Self.columns(plain, kms: nil))["card_number"], "the card numbers are tokens")
+        let tok = try #require(try Self.records(log, "tokenize").last)
+        #expect((tok["details"] as? [String: String])?["inputEncryption"] == "parquet-pme")
+        #expect((tok["keys"] as? [[String: Any]] ?? []).contains { $0["label"] as? String == "tokengate/at-rest/datasets/v1" })
+
+        // A keyring whose at-rest keys do not include the file's: refused by name, no output.
+        let other = dir + "/other.yaml"
+        try String(contentsOfFile: cfg, encoding: .utf8).replacingOccurrences(of: "keys: [datasets]", with: "keys: [pmenone]").write(
+            toFile: other, atomically: true, encoding: .utf8)
+        let refused = try ExecutableRuns.run(["tokenize", "--in", sealed, "--out", dir + "/c.parquet", "--keyring", other])
+        #expect(refused.status != 0 && refused.stderr.contains("encryptedInputRefused"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c.parquet"))
+        let refusedScan = try ExecutableRuns.run(["scan", sealed, "--keyring", other])
+        #expect(refusedScan.status != 0 && refusedScan.stderr.contains("encryptedInputRefused") && refusedScan.stdout.isEmpty, "\(refusedScan.stderr)")
+    }
 }

@@ -8,6 +8,7 @@ Usage: .venv/bin/python scripts/parquet/pme_check.py read ENCRYPTED PLAIN [KMS]
                                               [--algorithm AES_GCM_V1|AES_GCM_CTR_V1]
        .venv/bin/python scripts/parquet/pme_check.py train ENCRYPTED PLAIN [KMS] [--seed N]
        .venv/bin/python scripts/parquet/pme_check.py dump ENCRYPTED [KMS]
+       .venv/bin/python scripts/parquet/pme_check.py from-csv CSV OUT
 KMS: --kms tokengate --tokengate BIN [--keyring CONFIG]  (the project's KmsClient, python/)
      --kms plain      (a test KMS: wrappedDEK is the base64 DEK itself; for the Parquet tests)
 
@@ -15,6 +16,7 @@ read: pq.read_table and pq.ParquetFile (every row group) with CryptoFactory decr
       both must equal PLAIN read without decryption. Prints "ok: N rows, M row groups".
 must-fail: reading ENCRYPTED (with the KMS, or with none: --no-kms) must raise; prints the error.
 write: pyarrow writes PLAIN's table as a PME file (256-bit DEKs, single wrapping).
+from-csv: pyarrow writes CSV (header row, every column a string) as a plaintext Parquet file.
 dump: pq.ParquetFile with CryptoFactory decrypts ENCRYPTED; prints its flat columns as dump.py does.
 train: read_table and iter_row_groups of python/tokengate/reader.py: the row groups come in the
       order random.Random(seed) gives (not the file's, for 3 or more), each equal to PLAIN's.
@@ -82,7 +84,7 @@ def decryption(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["read", "must-fail", "write", "train", "dump"])
+    p.add_argument("mode", choices=["read", "must-fail", "write", "train", "dump", "from-csv"])
     p.add_argument("files", nargs="+")
     p.add_argument("--kms", choices=["plain", "tokengate"], default="tokengate")
     p.add_argument("--tokengate")
@@ -108,6 +110,14 @@ def main():
         if not same(whole, expected):
             fail("pq.ParquetFile row groups of %s differ from %s" % (enc, plain))
         print("ok: %d rows, %d row groups" % (got.num_rows, f.num_row_groups))
+    elif a.mode == "from-csv":
+        import pyarrow.csv as pcsv
+        src, out = a.files
+        with open(src, encoding="utf-8") as f:
+            names = f.readline().rstrip("\r\n").split(",")
+        t = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+        pq.write_table(t, out, row_group_size=100)
+        print("ok: wrote %s" % out)
     elif a.mode == "dump":
         (enc,) = a.files
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
