@@ -132,6 +132,16 @@ public final class SealedKeysBox {
     func append(_ w: WrappedDataKey) { if !keys.contains(w) { keys.append(w) } }
 }
 
+/// A PME reader's error as the sealing error it is: a module or signature that does not
+/// authenticate, a prefix to supply, or a malformed file.
+func sealingError(pme e: ParquetError) -> SealingError {
+    switch e.code {
+    case .corrupt: SealingError(.moduleAuthenticationFailed, e.reason)
+    case .aadPrefixRequired: SealingError(.aadPrefixRequired, e.reason)
+    default: SealingError(.parquetInvalid, e.reason)
+    }
+}
+
 /// How `seal` (and `tokenize --seal`) encrypts a Parquet file.
 public struct ParquetSealOptions: Sendable {
     /// The at-rest key that wraps the footer key (and the column key).
@@ -142,6 +152,10 @@ public struct ParquetSealOptions: Sendable {
     public var plaintextFooter = false
     /// AES_GCM_CTR_V1 (pages in AES-CTR, not authenticated) instead of AES_GCM_V1.
     public var ctr = false
+    /// An AAD prefix bound into every module (e.g. the table's name), nil: none.
+    public var aadPrefix: [UInt8]?
+    /// Store the AAD prefix in the file (readers then need not supply it); false: readers must.
+    public var storeAADPrefix = true
     public init() {}
 }
 
@@ -163,9 +177,13 @@ public struct ParquetSealKeys: Sendable {
         }
         do {
             return ParquetSealKeys(
-                encryption: try ParquetEncryption(footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter, ctr: o.ctr),
+                encryption: try ParquetEncryption(
+                    footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter, ctr: o.ctr, aadPrefix: o.aadPrefix,
+                    storeAADPrefix: o.storeAADPrefix),
                 envelopes: envelopes)
-        } catch { throw SealingError(.io, "\(error)") }
+        } catch let e as ParquetError { throw SealingError(e.code == .invalidOptions ? .invalidArgument : .io, e.reason) } catch {
+            throw SealingError(.io, "\(error)")
+        }
     }
 }
 
@@ -231,14 +249,17 @@ extension Sealing {
         done = true
         try commit(out)
         return ParquetSealResult(
-            rowGroups: written.rowGroups, rows: written.rows, envelopes: keys.envelopes, fileID: Hex.encode(keys.encryption.fileAAD),
+            rowGroups: written.rowGroups, rows: written.rows, envelopes: keys.envelopes, fileID: Hex.encode(keys.encryption.fileUnique),
             input: try digest(of: source.file, size: source.size), output: outputDigest)
     }
 
     /// Decrypts a PME file (tokengate's or pyarrow's with tokengate's KmsClient) into a plaintext
     /// Parquet file, every module authenticated; written to a temporary name and renamed when
     /// complete.
-    public static func openParquet(path: String, output: String, keyring: Keyring, mode: UInt32 = 0o600) throws -> ParquetOpenResult {
+    /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own.
+    public static func openParquet(
+        path: String, output: String, keyring: Keyring, mode: UInt32 = 0o600, aadPrefix: [UInt8]? = nil
+    ) throws -> ParquetOpenResult {
         let f = try openRead(path)
         defer { try? f.close() }
         let out = try temporaryOutput(output, mode: mode)
@@ -247,8 +268,9 @@ extension Sealing {
         let used = SealedKeysBox()
         let r: (rowGroups: Int, rows: Int64)
         do {
-            r = try ParquetDecryption.decrypt(file: f, path: path, output: out.descriptor, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
-        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+            r = try ParquetDecryption.decrypt(
+                file: f, path: path, output: out.descriptor, aadPrefix: aadPrefix, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
+        } catch let e as ParquetError { throw sealingError(pme: e) }
         let size = Int(lseek(out.fd, 0, SEEK_CUR))
         let outputDigest = try digest(of: out.descriptor, size: size)
         done = true
@@ -313,7 +335,7 @@ extension Sealing {
                     return try ParquetEncryptionKey(secret: secret, metadata: metadata)
                 },
                 columnKey: { old in try moved(old, footer: false).1 })
-        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+        } catch let e as ParquetError { throw sealingError(pme: e) }
         guard let from, let to else { throw SealingError(.parquetInvalid, "\(path): no key material") }
         guard let rewritten else {
             return RewrapResult(path: path, keyName: from.keyName, fromVersion: from.keyVersion, toVersion: to.keyVersion, changed: false)
@@ -371,7 +393,7 @@ extension Sealing {
         let used = SealedKeysBox()
         do {
             _ = try ParquetDecryption.decrypt(file: f, path: path, output: memory, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
-        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+        } catch let e as ParquetError { throw sealingError(pme: e) }
         return DecryptedInput(kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil)
     }
 

@@ -256,7 +256,7 @@ struct JobWriter: PipelineWriter {
                 Output.Sealed(
                     seconds: config.pmeSetupSeconds + (parquet?.encryptionSeconds ?? table?.encryptionSeconds ?? 0),
                     report: SealReport(
-                        fileID: Hex.encode(k.encryption.fileAAD), keyLabel: k.envelopes[0].ref.label(version: k.envelopes[0].keyVersion),
+                        fileID: Hex.encode(k.encryption.fileUnique), keyLabel: k.envelopes[0].ref.label(version: k.envelopes[0].keyVersion),
                         keyID: Hex.encode(k.envelopes[0].keyID), frames: parquet?.rowGroupsWritten ?? table?.rowGroupsWritten ?? 0, frameSize: 0,
                         dataKeys: try k.envelopes.enumerated().map { i, w in
                             try DataKeyReport(

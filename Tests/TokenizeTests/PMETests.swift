@@ -296,4 +296,50 @@ import Testing
         let refusedScan = try ExecutableRuns.run(["scan", sealed, "--keyring", other])
         #expect(refusedScan.status != 0 && refusedScan.stderr.contains("encryptedInputRefused") && refusedScan.stdout.isEmpty, "\(refusedScan.stderr)")
     }
+
+    /// Issue 17: AAD prefixes. A prefix stored in the file: stock pyarrow (through the KmsClient)
+    /// reads tokengate's file by itself, so the modules' additional data (prefix ‖ file unique ‖
+    /// …) is the spec's, and tokengate opens it. A prefix not stored: pyarrow's KmsClient path
+    /// cannot supply one and fails; tokengate refuses it by name (`aadPrefixRequired`, before any
+    /// key is unwrapped) unless `--aad-prefix` gives it, and a wrong one does not authenticate.
+    @Test func anAADPrefixStoredOpensAndOneToSupplyIsRefusedByNameUnlessGiven() throws {
+        let (cfg, dir, _) = try Self.setUp()
+        let input = try Self.corpusFile("pa_snappy_v1_dict.parquet")
+        let stored = dir + "/stored.parquet", hidden = dir + "/hidden.parquet"
+        let prefix = "warehouse/customers"
+        let s = try ExecutableRuns.run(["seal", input, "--out", stored, "--aad-prefix", prefix, "--column-key-columns", "card,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", stored, input] + Self.kms(cfg))
+        let opened = try ExecutableRuns.run(["open", stored, "--out", dir + "/stored-clear.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/stored-clear.parquet", input, "--kms", "plain"])
+        let inspect = String(decoding: try ExecutableRuns.run(["inspect", stored]).stdout, as: UTF8.self)
+        #expect(inspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(inspect)")
+
+        let h = try ExecutableRuns.run(["seal", input, "--out", hidden, "--aad-prefix", prefix, "--aad-prefix-not-stored", "--keyring", cfg])
+        #expect(h.status == 0, "\(h.stderr)")
+        try PythonOracle.check("pme_check.py", ["must-fail", hidden] + Self.kms(cfg))
+        let refused = try ExecutableRuns.run(["open", hidden, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(refused.status != 0 && refused.stderr.contains("aadPrefixRequired") && refused.stderr.contains("--aad-prefix"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.parquet"))
+        let wrong = try ExecutableRuns.run(["open", hidden, "--out", dir + "/never.parquet", "--aad-prefix", "warehouse/orders", "--keyring", cfg])
+        #expect(wrong.status != 0 && wrong.stderr.contains("moduleAuthenticationFailed"), "\(wrong.stderr)")
+        let given = try ExecutableRuns.run(["open", hidden, "--out", dir + "/hidden-clear.parquet", "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(given.status == 0, "\(given.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/hidden-clear.parquet", input, "--kms", "plain"])
+        let scan = try ExecutableRuns.run(["scan", hidden, "--keyring", cfg])
+        #expect(scan.status != 0 && scan.stderr.contains("aadPrefixRequired"), "\(scan.stderr)")
+
+        // pyarrow writes AAD prefixes only under a direct key (no key metadata, so no key tokengate
+        // could unwrap): tokengate reads where pyarrow put the prefix, and refuses both files by name.
+        let pyStored = dir + "/py-stored.parquet", pyHidden = dir + "/py-hidden.parquet"
+        try PythonOracle.check("pme_check.py", ["write-direct", input, pyStored, "--aad-prefix", prefix])
+        try PythonOracle.check("pme_check.py", ["write-direct", input, pyHidden, "--aad-prefix", prefix, "--aad-prefix-not-stored"])
+        let pyInspect = String(decoding: try ExecutableRuns.run(["inspect", pyStored]).stdout, as: UTF8.self)
+        #expect(pyInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(pyInspect)")
+        let pyRefused = try ExecutableRuns.run(["open", pyHidden, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(pyRefused.status != 0 && pyRefused.stderr.contains("aadPrefixRequired"), "\(pyRefused.stderr)")
+        let noKey = try ExecutableRuns.run(["open", pyStored, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(noKey.status != 0 && noKey.stderr.contains("not JSON key material"), "\(noKey.stderr)")
+    }
 }
