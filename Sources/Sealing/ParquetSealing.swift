@@ -380,6 +380,8 @@ public struct DecryptedInput: Sendable {
     public let input: StreamDigest
     /// A sealed frame file's metadata (its manifest); nil for PME.
     public let metadata: SealedMetadata?
+    /// A PME file's AAD prefix, stored in it (retokenize binds its output to the same prefix).
+    public var aadPrefix: [UInt8]? = nil
 }
 
 extension Sealing {
@@ -394,7 +396,10 @@ extension Sealing {
         do {
             _ = try ParquetDecryption.decrypt(file: f, path: path, output: memory, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
         } catch let e as ParquetError { throw sealingError(pme: e) }
-        return DecryptedInput(kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil)
+        let info: ParquetEncryptionInfo?
+        do { info = try ParquetDecryption.inspect(file: f, path: path) } catch let e as ParquetError { throw sealingError(pme: e) }
+        return DecryptedInput(
+            kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil, aadPrefix: info?.aadPrefix)
     }
 
     /// Opens the frames of a sealed file (every frame authenticated; the reader unwrapped its

@@ -207,6 +207,8 @@ public enum TokenizeJob {
         if pme, let so = o.seal {
             var po = ParquetSealOptions()
             po.keyName = so.keyName
+            // retokenize: the output stays bound to the input's (stored) AAD prefix.
+            if o.mode == .retokenize { po.aadPrefix = input.decrypted?.aadPrefix }
             // Every transformed column under the column key (retokenize: those the input's manifest
             // records, HMAC'd ones too, which the plan keeps as they are).
             po.columnKeyColumns = ((o.mode == .retokenize ? input.manifest?.columns : nil) ?? plan.reports).filter {

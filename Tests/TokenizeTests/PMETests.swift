@@ -303,7 +303,7 @@ import Testing
     /// cannot supply one and fails; tokengate refuses it by name (`aadPrefixRequired`, before any
     /// key is unwrapped) unless `--aad-prefix` gives it, and a wrong one does not authenticate.
     @Test func anAADPrefixStoredOpensAndOneToSupplyIsRefusedByNameUnlessGiven() throws {
-        let (cfg, dir, _) = try Self.setUp()
+        let (cfg, dir, _, policy, _) = try Self.retokenizeSetUp()
         let input = try Self.corpusFile("pa_snappy_v1_dict.parquet")
         let stored = dir + "/stored.parquet", hidden = dir + "/hidden.parquet"
         let prefix = "warehouse/customers"
@@ -341,5 +341,17 @@ import Testing
         #expect(pyRefused.status != 0 && pyRefused.stderr.contains("aadPrefixRequired"), "\(pyRefused.stderr)")
         let noKey = try ExecutableRuns.run(["open", pyStored, "--out", dir + "/never.parquet", "--keyring", cfg])
         #expect(noKey.status != 0 && noKey.stderr.contains("not JSON key material"), "\(noKey.stderr)")
+
+        // retokenize keeps a PME file bound to its stored prefix.
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let tokens = dir + "/tokens.parquet", bound = dir + "/bound.parquet", moved = dir + "/moved.parquet"
+        #expect(try ExecutableRuns.run(["tokenize", "--in", feed, "--out", tokens, "--policy", policy, "--keyring", cfg]).status == 0)
+        #expect(try ExecutableRuns.run(["seal", tokens, "--out", bound, "--aad-prefix", prefix, "--keyring", cfg]).status == 0)
+        let r = try ExecutableRuns.run([
+            "retokenize", bound, "--out", moved, "--manifest", tokens + ".manifest.json", "--policy", policy, "--keyring", cfg,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let movedInspect = String(decoding: try ExecutableRuns.run(["inspect", moved]).stdout, as: UTF8.self)
+        #expect(movedInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(movedInspect)")
     }
 }
