@@ -121,6 +121,7 @@ final class JobInput {
             } else {
                 // stdin (or a file without a known extension): look at the first line.
                 head = try SniffedFormat.readHead(&source)
+                try DataFormat.refuseParquetStream(head, name: o.input == "-" ? "stdin" : o.input)
                 format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
             }
             input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)

@@ -38,6 +38,7 @@ public enum Scan {
             chosen = f
         } else {
             head = try SniffedFormat.readHead(&source)
+            try DataFormat.refuseParquetStream(head, name: path == "-" ? "stdin" : path)
             chosen = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
         }
         let input = PrefixedSource(prefix: head, then: source)

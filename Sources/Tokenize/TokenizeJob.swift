@@ -40,6 +40,17 @@ public enum DataFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// A stream sniffed for its format (stdin) that starts with `PAR1` or `PARE` is Parquet (PME
+    /// with `PARE`), which is read from a file only: refused by name, never parsed as text.
+    static func refuseParquetStream(_ head: [UInt8], name: String) throws {
+        let magic = Array(head.prefix(4))
+        guard magic == Array("PAR1".utf8) || magic == Array("PARE".utf8) else { return }
+        throw JobError(
+            .inputUnreadable,
+            "\(name) starts with the \(String(decoding: magic, as: UTF8.self)) magic of \(magic == Array("PARE".utf8) ? "an encrypted (PME) " : "a ")Parquet file: Parquet input must be a file (its footer is at the end), not a stream"
+        )
+    }
+
     /// Whether the file at `path` starts with Parquet's `PAR1` magic, or `PARE` (Parquet Modular
     /// Encryption with an encrypted footer: read as Parquet, never sniffed as text). False for
     /// stdin or an unreadable file: the reader reports those.
@@ -179,15 +190,17 @@ public enum TokenizeJob {
         let plan = try JobPlan(
             mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: planBatch,
             policy: policy, keyring: keyring, classify: classify)
-        let parquetOutput = try input.parquet.map { p in
-            var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
-            // The input's digest starts now, keeping its state where the output stops matching it.
-            out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix)
-            return out
-        }
         // `--seal` with a Parquet output (`--out x.parquet`): Parquet Modular Encryption, the
         // transformed columns under a column key of their own, the rest under the footer key.
         let pme = o.seal != nil && o.output != "-" && DataFormat.infer(path: o.output) == .parquet
+        let parquetOutput = try input.parquet.map { p in
+            var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
+            // The input's digest starts now, keeping its state where the output stops matching it
+            // (a sealed input decrypted in memory has its digest already; a PME output shares no
+            // bytes with its plaintext, so nothing needs that state).
+            if !(input.decrypted != nil && pme) { out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix) }
+            return out
+        }
         var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
             seal: pme
