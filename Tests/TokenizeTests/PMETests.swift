@@ -254,6 +254,10 @@ import Testing
         #expect(details["dataKeys"]?.contains("column[") == true, "\(details)")
         let tok = try #require(try Self.records(log, "tokenize").last)
         #expect((tok["details"] as? [String: String])?["dataKeys"]?.split(separator: ";").count == 2, "tokenize --seal names both data keys")
+        // Lineage: the new file goes back through the retokenize and the tokenize run to the feed.
+        let lineage = try ExecutableRuns.run(["audit", "lineage", v2, "--keyring", cfg])
+        let text = String(decoding: lineage.stdout, as: UTF8.self)
+        #expect(lineage.status == 0 && text.contains("retokenize") && text.contains("customers.csv"), "\(text) \(lineage.stderr)")
     }
 
     /// Issue 17: a PME file is `scan` and `tokenize` input, decrypted in memory under the unwraps
@@ -267,6 +271,13 @@ import Testing
         try PythonOracle.check("pme_check.py", ["from-csv", feed, plain])
         let s = try ExecutableRuns.run(["seal", plain, "--out", sealed, "--column-key-columns", "card_number,ssn", "--keyring", cfg])
         #expect(s.status == 0, "\(s.stderr)")
+        // The seal record names both data keys by their envelopes, the at-rest version once.
+        let sealRec = try #require(try Self.records(log, "seal").last)
+        let dataKeys = (sealRec["details"] as? [String: String])?["dataKeys"] ?? ""
+        #expect(
+            dataKeys.hasPrefix("footer=tokengate/at-rest/datasets/v1 envelope-sha256:")
+                && dataKeys.contains("; column[card_number,ssn]=tokengate/at-rest/datasets/v1 envelope-sha256:"), "\(dataKeys)")
+        #expect((sealRec["keys"] as? [[String: Any]])?.count == 1)
 
         let clearScan = try ExecutableRuns.run(["scan", plain, "--json"])
         let sealedScan = try ExecutableRuns.run(["scan", sealed, "--json", "--keyring", cfg])
