@@ -222,6 +222,17 @@ extension Sealing {
         return (false, false)
     }
 
+    /// Whether an open file is a PME file (`PARE` at its start, or `PAR1` with an encryption
+    /// algorithm in its footer), by positioned reads only: a pipe (where they fail) is not one,
+    /// and no byte of it is consumed.
+    public static func isEncryptedParquet(file f: FileDescriptor, path: String) -> Bool {
+        var head = [UInt8](repeating: 0, count: 4)
+        guard (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) == 4 else { return false }
+        if head == ParquetFooter.encryptedMagic { return true }
+        guard head == ParquetFooter.magic, let info = try? ParquetDecryption.inspect(file: f, path: path) else { return false }
+        return info != nil
+    }
+
     /// A PME file's encryption (no key), nil when it is a plaintext Parquet file.
     public static func inspectParquet(path: String) throws -> ParquetEncryptionInfo? {
         let f = try openRead(path)

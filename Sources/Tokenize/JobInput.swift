@@ -114,6 +114,11 @@ final class JobInput {
                 throw JobError(.inputUnreadable, "input: \(error)")
             }
             inFile = f
+            if o.input != "-", Sealing.isEncryptedParquet(file: f, path: o.input) {
+                throw JobError(
+                    .inputInvalid,
+                    "\(o.input) is encrypted Parquet (Parquet Modular Encryption): it cannot be read as \(JobPlan.declaredFormat(o)?.rawValue ?? "text")")
+            }
             var source = FileDescriptorSource(fileDescriptor: f.rawValue)
             var head: [UInt8] = []
             if let f = JobPlan.declaredFormat(o) {

@@ -31,6 +31,9 @@ public enum Scan {
         let file: FileDescriptor
         do { file = path == "-" ? .standardInput : try FileDescriptor.open(path, .readOnly) } catch { throw JobError(.inputUnreadable, "\(error)") }
         defer { try? file.close() }
+        if path != "-", Sealing.isEncryptedParquet(file: file, path: path) {
+            throw JobError(.inputInvalid, "\(path) is encrypted Parquet (Parquet Modular Encryption): it cannot be read as \(format?.rawValue ?? "text")")
+        }
         var source = FileDescriptorSource(fileDescriptor: file.rawValue)
         var head: [UInt8] = []
         let chosen: DataFormat

@@ -304,7 +304,9 @@ import Testing
         let refused = try ExecutableRuns.run(["tokenize", "--in", sealed, "--out", dir + "/c.parquet", "--keyring", other])
         #expect(refused.status != 0 && refused.stderr.contains("encryptedInputRefused"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/c.parquet"))
-        // On stdin (no file to decrypt from its end) it is refused by its magic, never parsed as text.
+        // Declared as text, or on stdin (no file to decrypt from its end), it is refused, never parsed as text.
+        let asCSV = try ExecutableRuns.run(["tokenize", "--in", sealed, "--format", "csv", "--out", dir + "/c.csv", "--keyring", cfg])
+        #expect(asCSV.status != 0 && asCSV.stderr.contains("cannot be read as csv"), "\(asCSV.stderr)")
         let piped = try ExecutableRuns.run(["tokenize", "--keyring", cfg], stdin: try Data(contentsOf: URL(fileURLWithPath: sealed)))
         #expect(piped.status != 0 && piped.stderr.contains("PARE magic") && piped.stdout.isEmpty, "\(piped.stderr)")
         let refusedScan = try ExecutableRuns.run(["scan", sealed, "--keyring", other])
