@@ -179,6 +179,7 @@ extension Gateway {
         guard Self.isEncryptedParquet(path: request.path) else { return try Self.scan(request) }
         return try audited("scan", inputs: [auditFile(request.path, stream: "stdin")]) { record in
             let r = try Scan.encryptedParquet(request.path, sampleRows: request.sampleRows, keyring: keyring)
+            record.inputs = [auditFile(request.path, stream: "stdin")]
             record.keys = []
             for k in r.decrypted.dataKeys where !record.keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
                 record.keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
