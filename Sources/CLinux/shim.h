@@ -9,7 +9,11 @@
 extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
 /// copy_file_range(2): copies a byte range between files inside the kernel.
 extern long copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, unsigned long len, unsigned int flags);
+/// memfd_create(2): an anonymous file in memory (never on a file system), gone with its last descriptor.
+extern int memfd_create(const char *name, unsigned int flags);
 #endif
+
+#define TG_MFD_CLOEXEC 1u
 
 #define TG_SYNC_FILE_RANGE_WAIT_BEFORE 1u
 #define TG_SYNC_FILE_RANGE_WRITE 2u

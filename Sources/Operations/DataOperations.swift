@@ -2,6 +2,7 @@ import Audit
 import Crypto
 import Foundation
 import Keyring
+import Sealing
 public import Tagging
 public import Tokenize
 
@@ -29,7 +30,10 @@ public struct DataRequest: Sendable {
     }
 }
 
-/// A retokenize request: a sealed dataset moved to the primary in-use key versions.
+/// A retokenize request: a sealed dataset moved to the primary in-use key versions. The input is a
+/// sealed frame file (CSV, JSON Lines or Parquet inside) or a Parquet Modular Encryption file; the
+/// output is sealed the same way its name says: `*.parquet` PME (fresh data keys under the at-rest
+/// key `sealKey`, manifest beside it), anything else sealed frames.
 public struct RetokenizeRequest: Sendable {
     /// The sealed dataset written by `tokenize --seal`.
     public var input: String
@@ -40,6 +44,9 @@ public struct RetokenizeRequest: Sendable {
     /// At-rest key name for the output.
     public var sealKey = "datasets"
     public var workers = 1
+    /// A PME input's manifest (default `<input>.manifest.json`, as `tokenize --seal` wrote it).
+    /// A sealed frame file carries its own.
+    public var manifestPath: String?
 
     public init(input: String, output: String, policyPath: String) {
         self.input = input
@@ -134,6 +141,7 @@ extension Gateway {
         o.input = request.input
         o.output = request.output
         o.workers = request.workers
+        o.manifestPath = request.manifestPath
         var so = TokenizeJob.SealOptions()
         so.keyName = request.sealKey
         so.maxOverheadPercent = 100
@@ -150,16 +158,56 @@ extension Gateway {
     }
 
     /// Classifies the columns of a file's head. Reads data but releases only the classification,
-    /// and needs no key, so it is not recorded in the audit log.
+    /// and needs no key, so it is not recorded in the audit log. A Parquet Modular Encryption
+    /// file is refused (`encryptedInputRefused`): scanning it is an audited open, ``scan(_:)`` on
+    /// a gateway.
     public static func scan(_ request: ScanRequest) throws -> [ColumnClassification] {
         try Scan.file(request.path, format: request.format, sampleRows: request.sampleRows)
+    }
+
+    /// Whether `path` is a Parquet Modular Encryption file (magic and footer; no key needed):
+    /// scanning it needs the keyring.
+    public static func isEncryptedParquet(path: String) -> Bool {
+        path != "-" && Sealing.parquetMagic(path: path).encrypted
+    }
+
+    /// ``scan(_:)``, also of a Parquet Modular Encryption file: that one is decrypted in memory
+    /// (the unwraps, and so the authorization, of `open`) and its clear values sampled, so it is
+    /// an audited operation, `scan`, naming the data keys unwrapped. Any other input is scanned
+    /// as ``scan(_:)`` does, unrecorded.
+    public func scan(_ request: ScanRequest) throws -> [ColumnClassification] {
+        guard Self.isEncryptedParquet(path: request.path) else { return try Self.scan(request) }
+        return try audited("scan", inputs: [auditFile(request.path, stream: "stdin")]) { record in
+            let r = try Scan.encryptedParquet(request.path, sampleRows: request.sampleRows, keyring: keyring)
+            record.inputs = [auditFile(request.path, stream: "stdin")]
+            record.keys = []
+            for k in r.decrypted.dataKeys where !record.keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
+                record.keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
+            }
+            record.details["inputEncryption"] = r.decrypted.kind
+            record.details["inputDataKeys"] = AuditRecord.describe(r.decrypted.dataKeys)
+            record.details["sampleRows"] = "\(request.sampleRows)"
+            record.details["columns"] = "\(r.columns.count)"
+            return r.columns
+        }
+    }
+
+    /// ``emitPolicy(_:basePolicy:to:)``, also of a Parquet Modular Encryption file (scanned by the
+    /// audited ``scan(_:)``).
+    public func emitPolicy(_ request: ScanRequest, basePolicy: String?, to path: String) throws -> [ColumnClassification] {
+        try Self.writePolicy(try scan(request), request, basePolicy: basePolicy, to: path)
     }
 
     /// Scans like ``scan(_:)`` and writes a policy naming every column with the rule the scan
     /// would apply (on top of `basePolicy`, or the built-in default), columns to review as
     /// commented choices. Returns the classifications. No key is needed (not recorded).
     public static func emitPolicy(_ request: ScanRequest, basePolicy: String?, to path: String) throws -> [ColumnClassification] {
-        let columns = try scan(request)
+        try writePolicy(try scan(request), request, basePolicy: basePolicy, to: path)
+    }
+
+    private static func writePolicy(
+        _ columns: [ColumnClassification], _ request: ScanRequest, basePolicy: String?, to path: String
+    ) throws -> [ColumnClassification] {
         let base = try loadPolicy(basePolicy)
         let text = try PolicyWriter.emit(
             columns, base: base, source: request.path == "-" ? "stdin" : request.path,
@@ -198,6 +246,14 @@ extension Gateway {
 }
 
 extension AuditRecord {
+    /// Data keys for a record's details: `role[columns]=<at-rest key version> envelope-sha256:<hex>`,
+    /// separated by `; ` (no key bytes: the envelope is the wrapped key, and this is its digest).
+    static func describe(_ keys: [DataKeyReport]) -> String {
+        keys.map { k in
+            "\(k.role)\(k.columns.map { "[" + $0.joined(separator: ",") + "]" } ?? "")=\(k.keyLabel) envelope-sha256:\(k.envelopeSHA256)"
+        }.joined(separator: "; ")
+    }
+
     /// Fills the record from a tokenize/detokenize/retokenize run summary.
     mutating func add(_ s: RunSummary, input: String, output: String, policyPath: String?) {
         // Digests computed during the run; only a sealed output is hashed afterwards.
@@ -222,9 +278,19 @@ extension AuditRecord {
             guard let l = c.keyLabel, let v = c.keyVersion, seen.insert(l).inserted else { return nil }
             return AuditKey(label: l, id: c.keyID ?? "", version: v)
         }
+        if let d = s.decryptedInput {
+            // The sealed input's data keys, unwrapped to read it in memory (an open).
+            for k in d.dataKeys where !keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
+                keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
+            }
+            details["inputEncryption"] = d.kind
+            details["inputDataKeys"] = Self.describe(d.dataKeys)
+        }
         if let sealed = s.sealed {
             keys.append(AuditKey(label: sealed.keyLabel, id: sealed.keyID, version: Int(sealed.keyLabel.split(separator: "/").last?.dropFirst() ?? "") ?? 0))
             details["sealedFileID"] = sealed.fileID
+            // Every data key of the output by its envelope (PME: the footer key and the column key).
+            if let dk = sealed.dataKeys, !dk.isEmpty { details["dataKeys"] = Self.describe(dk) }
         }
         policyDigest =
             policyPath.flatMap { FileManager.default.contents(atPath: $0) }.flatMap { try? SHA256.hash(Array($0)) }.map(Hex.encode)

@@ -4,6 +4,7 @@ import Foundation
 public import Keyring
 public import Parquet
 public import Sealing
+import Tokenize
 
 extension Gateway {
     /// Seals a plaintext Parquet file as Parquet Modular Encryption (pyarrow decrypts it with
@@ -21,6 +22,14 @@ extension Gateway {
                 "fileUnique": r.fileID,
             ]
             if !options.columnKeyColumns.isEmpty { record.details["columnKeyColumns"] = options.columnKeyColumns.joined(separator: ",") }
+            if options.aadPrefix != nil { record.details["aadPrefix"] = options.storeAADPrefix ? "stored" : "not stored" }
+            // Every data key by its envelope (the footer key and the column key share the at-rest
+            // key version, so `keys` names that version once).
+            record.keys = record.keys.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+            record.details["dataKeys"] = AuditRecord.describe(
+                try r.envelopes.enumerated().map { i, w in
+                    try DataKeyReport(role: i == 0 ? "footer" : "column", columns: i == 0 ? nil : options.columnKeyColumns, envelope: w)
+                })
             return r
         }
     }
@@ -28,13 +37,16 @@ extension Gateway {
     /// Decrypts a Parquet Modular Encryption file (written by tokengate, or by pyarrow with
     /// tokengate's KmsClient) into a plaintext Parquet file; every module is authenticated.
     /// Audited as `open`, naming every data key unwrapped.
-    public func openParquet(path: String, output: String, mode: UInt32 = 0o600) throws -> ParquetOpenResult {
+    /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own (a file that
+    ///   needs one and is given none is refused, `aadPrefixRequired`).
+    public func openParquet(path: String, output: String, mode: UInt32 = 0o600, aadPrefix: [UInt8]? = nil) throws -> ParquetOpenResult {
         try audited("open", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
-            let r = try Sealing.openParquet(path: path, output: output, keyring: keyring, mode: mode)
+            let r = try Sealing.openParquet(path: path, output: output, keyring: keyring, mode: mode, aadPrefix: aadPrefix)
             record.inputs = [AuditFile(absolute(path, stream: "stdin"), r.input)]
             record.outputs = [AuditFile(absolute(output, stream: "stdout"), r.output)]
             record.keys = r.envelopes.map(AuditKey.init(envelope:))
             record.details = ["format": "parquet-pme", "rowGroups": "\(r.rowGroups)"]
+            if aadPrefix != nil { record.details["aadPrefix"] = "supplied" }
             return r
         }
     }

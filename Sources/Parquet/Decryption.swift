@@ -11,9 +11,33 @@ public struct ParquetEncryptionInfo: Sendable, Equatable {
     public let fileUnique: [UInt8]
     /// AES_GCM_CTR_V1 (pages in CTR) rather than AES_GCM_V1.
     public let ctr: Bool
+    /// The AAD prefix stored in the file (nil: none stored).
+    public var aadPrefix: [UInt8]? = nil
+    /// The file was written with an AAD prefix it does not store: readers must supply it.
+    public var supplyAADPrefix = false
 
     /// `AES_GCM_V1` or `AES_GCM_CTR_V1`.
     public var algorithm: String { ctr ? "AES_GCM_CTR_V1" : "AES_GCM_V1" }
+
+    /// The file AAD its modules are bound to: AAD prefix ‖ `aad_file_unique`.
+    /// - Parameter supplied: the AAD prefix the caller supplies (needed when the file does not
+    ///   store it; when it does, a supplied one must equal it).
+    /// - Throws: `.aadPrefixRequired` for a file whose prefix must be supplied and was not;
+    ///   `.invalidOptions` for a supplied prefix that differs from the stored one.
+    public func fileAAD(supplied: [UInt8]?, path: String) throws -> [UInt8] {
+        if let aadPrefix, let supplied, supplied != aadPrefix {
+            throw ParquetError(.invalidOptions, "\(path): the AAD prefix supplied differs from the one stored in the file")
+        }
+        if supplied != nil && aadPrefix == nil && !supplyAADPrefix {
+            throw ParquetError(.invalidOptions, "\(path): an AAD prefix was supplied, but the file was not written with one")
+        }
+        if supplyAADPrefix && aadPrefix == nil && supplied == nil {
+            throw ParquetError(
+                .aadPrefixRequired,
+                "\(path): written with an AAD prefix that is not stored in the file (supply_aad_prefix): the reader must supply it (`--aad-prefix`)")
+        }
+        return (supplied ?? aadPrefix ?? []) + fileUnique
+    }
 }
 
 /// Reads Parquet Modular Encryption (AES_GCM_V1, encrypted or plaintext footer): the footer is
@@ -31,18 +55,19 @@ public enum ParquetDecryption {
     /// - Parameter key: resolves a key metadata (the footer's, a column's) to its data key.
     /// - Returns: row groups and rows written.
     /// - Throws: `.corrupt` for a module that does not authenticate (a wrong key, a tampered or
-    ///   moved module) or a footer signature that does not verify; `.unsupported` for
-    ///   AES_GCM_CTR_V1 and AAD prefixes; errors of `key`.
+    ///   moved module) or a footer signature that does not verify; `.aadPrefixRequired` for a
+    ///   file whose AAD prefix is not stored and was not supplied (`aadPrefix`); errors of `key`.
     @discardableResult
     public static func decrypt(
-        file: FileDescriptor, path: String, output: FileDescriptor,
+        file: FileDescriptor, path: String, output: FileDescriptor, aadPrefix: [UInt8]? = nil,
         key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey
     ) throws -> (rowGroups: Int, rows: Int64) {
         let t = try Tail(file: file, path: path)
         guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
-        let fileAAD = info.fileUnique
+        // Before any key is unwrapped: a prefix the reader must supply and did not is refused.
+        let fileAAD = try info.fileAAD(supplied: aadPrefix, path: path)
         let footerKey = try key(info.footerKeyMetadata)
-        var footer = try plainFooter(t, info, footerKey, path)
+        var footer = try plainFooter(t, info, fileAAD, footerKey, path)
         var offset = 0
         func write(_ b: [UInt8]) throws {
             do { try b.withUnsafeBytes { try output.write($0) } } catch { throw ParquetError(.io, "\(error)") }
@@ -135,12 +160,14 @@ public enum ParquetDecryption {
     /// - Returns: where the column data ends and the new tail to put there; nil when no key
     ///   metadata changed.
     public static func rewrittenTail(
-        file: FileDescriptor, path: String, footerKey: ([UInt8]) throws -> ParquetEncryptionKey, columnKey: ([UInt8]) throws -> [UInt8]
+        file: FileDescriptor, path: String, aadPrefix: [UInt8]? = nil, footerKey: ([UInt8]) throws -> ParquetEncryptionKey,
+        columnKey: ([UInt8]) throws -> [UInt8]
     ) throws -> (dataEnd: Int, tail: [UInt8])? {
         let t = try Tail(file: file, path: path)
         guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
+        let fileAAD = try info.fileAAD(supplied: aadPrefix, path: path)
         let key = try footerKey(info.footerKeyMetadata)
-        var footer = try plainFooter(t, info, key, path)
+        var footer = try plainFooter(t, info, fileAAD, key, path)
         var changed = key.metadata != info.footerKeyMetadata
         var groups = footer.structList(4) ?? []
         for g in groups.indices {
@@ -161,13 +188,14 @@ public enum ParquetDecryption {
         footer.set(4, .list(.structure, groups.map { .structure($0) }))
         footer.set(8, nil)
         footer.set(9, nil)
-        let encryption = ParquetEncryption(footerKey: key, fileAAD: info.fileUnique, plaintextFooter: info.plaintextFooter, ctr: info.ctr)
+        let encryption = ParquetEncryption(footerKey: key, info: info, aadPrefix: aadPrefix ?? info.aadPrefix)
         return (t.dataEnd, try encryption.tail(footer: footer))
     }
 
     /// The footer's FileMetaData: decrypted (encrypted footer) or signature-checked (plaintext).
-    private static func plainFooter(_ t: Tail, _ info: ParquetEncryptionInfo, _ footerKey: ParquetEncryptionKey, _ path: String) throws -> ThriftStruct {
-        let fileAAD = info.fileUnique
+    private static func plainFooter(
+        _ t: Tail, _ info: ParquetEncryptionInfo, _ fileAAD: [UInt8], _ footerKey: ParquetEncryptionKey, _ path: String
+    ) throws -> ThriftStruct {
         var footer: ThriftStruct
         if info.plaintextFooter {
             let tag = Array(t.signature[PME.nonceSize...])
@@ -272,8 +300,10 @@ public enum ParquetDecryption {
             let (s, used) = try ThriftCompact.decodeStruct(region, what: "\(path): footer")
             if magic == ParquetFooter.encryptedMagic {
                 guard let alg = s.structure(1) else { throw ParquetError(.corrupt, "\(path): FileCryptoMetaData without an encryption algorithm") }
-                let (unique, ctr) = try PME.fileAAD(algorithm: alg, what: path)
-                info = ParquetEncryptionInfo(plaintextFooter: false, footerKeyMetadata: s.binary(2) ?? [], fileUnique: unique, ctr: ctr)
+                let a = try PME.fileAAD(algorithm: alg, what: path)
+                info = ParquetEncryptionInfo(
+                    plaintextFooter: false, footerKeyMetadata: s.binary(2) ?? [], fileUnique: a.unique, ctr: a.ctr, aadPrefix: a.prefix,
+                    supplyAADPrefix: a.supply)
                 footerBytes = Array(region[used...])
                 return
             }
@@ -282,11 +312,13 @@ public enum ParquetDecryption {
                 info = nil
                 return
             }
-            let (unique, ctr) = try PME.fileAAD(algorithm: alg, what: path)
+            let a = try PME.fileAAD(algorithm: alg, what: path)
             guard region.count - used == PME.nonceSize + PME.tagSize else {
                 throw ParquetError(.corrupt, "\(path): a plaintext encrypted footer needs its 28-byte signature (\(region.count - used) bytes follow)")
             }
-            info = ParquetEncryptionInfo(plaintextFooter: true, footerKeyMetadata: s.binary(9) ?? [], fileUnique: unique, ctr: ctr)
+            info = ParquetEncryptionInfo(
+                plaintextFooter: true, footerKeyMetadata: s.binary(9) ?? [], fileUnique: a.unique, ctr: a.ctr, aadPrefix: a.prefix,
+                supplyAADPrefix: a.supply)
             footerBytes = Array(region[0..<used])
             signature = Array(region[used...])
         }

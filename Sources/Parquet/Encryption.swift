@@ -149,23 +149,25 @@ public enum PME {
     }
 
     /// The `EncryptionAlgorithm` union naming AES_GCM_V1 (or AES_GCM_CTR_V1) with the file's
-    /// unique AAD part.
-    static func algorithm(fileUnique: [UInt8], ctr: Bool = false) -> ThriftStruct {
+    /// unique AAD part and, when the file has one, its AAD prefix: stored in the file, or only
+    /// flagged (`supply_aad_prefix`) for the reader to supply.
+    static func algorithm(fileUnique: [UInt8], aadPrefix: [UInt8]? = nil, storeAADPrefix: Bool = true, ctr: Bool = false) -> ThriftStruct {
         var gcm = ThriftStruct()
+        if let aadPrefix {
+            if storeAADPrefix { gcm.set(1, .binary(aadPrefix)) } else { gcm.set(3, .bool(true)) }
+        }
         gcm.set(2, .binary(fileUnique))
         var alg = ThriftStruct()
         alg.set(ctr ? 2 : 1, .structure(gcm))
         return alg
     }
 
-    /// The file AAD named by an `EncryptionAlgorithm` (no AAD prefix), and whether pages are CTR.
-    static func fileAAD(algorithm alg: ThriftStruct, what: String) throws -> (aad: [UInt8], ctr: Bool) {
+    /// What an `EncryptionAlgorithm` names: the file's unique AAD part, its stored AAD prefix,
+    /// whether the reader must supply the prefix, and whether pages are CTR.
+    static func fileAAD(algorithm alg: ThriftStruct, what: String) throws -> (unique: [UInt8], prefix: [UInt8]?, supply: Bool, ctr: Bool) {
         let ctr = alg.structure(2) != nil
         guard let gcm = alg.structure(1) ?? alg.structure(2) else { throw ParquetError(.corrupt, "\(what): unknown encryption algorithm") }
-        if gcm.bool(3) == true || gcm.binary(1) != nil {
-            throw ParquetError(.unsupported, "\(what): files with an AAD prefix are not supported")
-        }
-        return (gcm.binary(2) ?? [], ctr)
+        return (gcm.binary(2) ?? [], gcm.binary(1), gcm.bool(3) == true, ctr)
     }
 
     /// Reads one module (length prefix first) at `at` of `bytes`; returns the module body
@@ -188,30 +190,48 @@ public final class ParquetEncryption: Sendable {
     public let columnKeys: [String: ParquetEncryptionKey]
     /// A plaintext footer (`PAR1`, signed with the footer key) instead of an encrypted one (`PARE`).
     public let plaintextFooter: Bool
-    /// The random `aad_file_unique`: the file AAD (no prefix).
-    public let fileAAD: [UInt8]
+    /// The random `aad_file_unique` (the file's id).
+    public let fileUnique: [UInt8]
+    /// The AAD prefix (e.g. a table name the file belongs to), nil: none.
+    public let aadPrefix: [UInt8]?
+    /// The AAD prefix is stored in the file (else readers must supply it).
+    public let storeAADPrefix: Bool
+    /// The file AAD every module's additional data starts with: AAD prefix ‖ `aad_file_unique`.
+    public var fileAAD: [UInt8] { (aadPrefix ?? []) + fileUnique }
     /// AES_GCM_CTR_V1: pages (data and dictionary) in AES-CTR, every other module GCM.
     public let ctr: Bool
 
-    /// - Parameter ctr: AES_GCM_CTR_V1 instead of AES_GCM_V1 (pages not authenticated, only
-    ///   their headers and the metadata: faster, weaker; on request only).
+    /// - Parameters:
+    ///   - ctr: AES_GCM_CTR_V1 instead of AES_GCM_V1 (pages not authenticated, only their
+    ///     headers and the metadata: faster, weaker; on request only).
+    ///   - aadPrefix: an AAD prefix bound into every module (a file moved to another table does
+    ///     not decrypt under that table's prefix); `storeAADPrefix` false leaves it out of the
+    ///     file, so readers must supply it.
     public init(
-        footerKey: ParquetEncryptionKey, columnKeys: [String: ParquetEncryptionKey] = [:], plaintextFooter: Bool = false, ctr: Bool = false
+        footerKey: ParquetEncryptionKey, columnKeys: [String: ParquetEncryptionKey] = [:], plaintextFooter: Bool = false, ctr: Bool = false,
+        aadPrefix: [UInt8]? = nil, storeAADPrefix: Bool = true
     ) throws {
+        if let aadPrefix, aadPrefix.isEmpty || aadPrefix.count > 1024 {
+            throw ParquetError(.invalidOptions, "an AAD prefix is 1 to 1024 bytes, not \(aadPrefix.count)")
+        }
         self.footerKey = footerKey
         self.columnKeys = columnKeys
         self.plaintextFooter = plaintextFooter
         self.ctr = ctr
-        fileAAD = try SecureRandom.bytes(PME.fileUniqueLength)
+        self.aadPrefix = aadPrefix
+        self.storeAADPrefix = storeAADPrefix
+        fileUnique = try SecureRandom.bytes(PME.fileUniqueLength)
     }
 
-    /// An existing file's encryption (its file AAD), to write its tail again.
-    init(footerKey: ParquetEncryptionKey, fileAAD: [UInt8], plaintextFooter: Bool, ctr: Bool) {
+    /// An existing file's encryption (its file AAD parts), to write its tail again.
+    init(footerKey: ParquetEncryptionKey, info: ParquetEncryptionInfo, aadPrefix: [UInt8]?) {
         self.footerKey = footerKey
         columnKeys = [:]
-        self.plaintextFooter = plaintextFooter
-        self.ctr = ctr
-        self.fileAAD = fileAAD
+        plaintextFooter = info.plaintextFooter
+        ctr = info.ctr
+        fileUnique = info.fileUnique
+        self.aadPrefix = aadPrefix
+        storeAADPrefix = !info.supplyAADPrefix
     }
 
     /// The key of a column: its own, or nil (the footer key).
@@ -312,7 +332,7 @@ public final class ParquetEncryption: Sendable {
         var out: [UInt8] = []
         if plaintextFooter {
             var f = footer
-            f.set(8, .structure(PME.algorithm(fileUnique: fileAAD, ctr: ctr)))
+            f.set(8, .structure(PME.algorithm(fileUnique: fileUnique, aadPrefix: aadPrefix, storeAADPrefix: storeAADPrefix, ctr: ctr)))
             f.set(9, .binary(footerKey.metadata))
             ThriftCompact.encode(f, into: &out)
             let nonce = try SecureRandom.bytes(PME.nonceSize)
@@ -323,7 +343,7 @@ public final class ParquetEncryption: Sendable {
             return out
         }
         var crypto = ThriftStruct()
-        crypto.set(1, .structure(PME.algorithm(fileUnique: fileAAD, ctr: ctr)))
+        crypto.set(1, .structure(PME.algorithm(fileUnique: fileUnique, aadPrefix: aadPrefix, storeAADPrefix: storeAADPrefix, ctr: ctr)))
         crypto.set(2, .binary(footerKey.metadata))
         ThriftCompact.encode(crypto, into: &out)
         let encoded = ThriftCompact.encode(footer)

@@ -20,6 +20,9 @@ public enum ParquetErrorCode: String, ErrorCode {
     case unencodable
     /// The caller's options or schema are inconsistent.
     case invalidOptions
+    /// A Parquet Modular Encryption file whose AAD prefix is not stored in it
+    /// (`supply_aad_prefix`): the reader must be given the prefix.
+    case aadPrefixRequired
 }
 
 /// Parquet's physical types (`Type` in parquet.thrift). A raw-value struct, so a value this

@@ -2,7 +2,7 @@ public import Crypto
 import Foundation
 public import Keyring
 public import Parquet
-import SystemIO
+public import SystemIO
 
 /// The key material of tokengate's Parquet Modular Encryption files: pyarrow's PKMT1 JSON with
 /// internal storage and single wrapping, whose `wrappedDEK` is the base64 of a ``WrappedDataKey``
@@ -132,6 +132,16 @@ public final class SealedKeysBox {
     func append(_ w: WrappedDataKey) { if !keys.contains(w) { keys.append(w) } }
 }
 
+/// A PME reader's error as the sealing error it is: a module or signature that does not
+/// authenticate, a prefix to supply, or a malformed file.
+func sealingError(pme e: ParquetError) -> SealingError {
+    switch e.code {
+    case .corrupt: SealingError(.moduleAuthenticationFailed, e.reason)
+    case .aadPrefixRequired: SealingError(.aadPrefixRequired, e.reason)
+    default: SealingError(.parquetInvalid, e.reason)
+    }
+}
+
 /// How `seal` (and `tokenize --seal`) encrypts a Parquet file.
 public struct ParquetSealOptions: Sendable {
     /// The at-rest key that wraps the footer key (and the column key).
@@ -142,6 +152,10 @@ public struct ParquetSealOptions: Sendable {
     public var plaintextFooter = false
     /// AES_GCM_CTR_V1 (pages in AES-CTR, not authenticated) instead of AES_GCM_V1.
     public var ctr = false
+    /// An AAD prefix bound into every module (e.g. the table's name), nil: none.
+    public var aadPrefix: [UInt8]?
+    /// Store the AAD prefix in the file (readers then need not supply it); false: readers must.
+    public var storeAADPrefix = true
     public init() {}
 }
 
@@ -163,9 +177,13 @@ public struct ParquetSealKeys: Sendable {
         }
         do {
             return ParquetSealKeys(
-                encryption: try ParquetEncryption(footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter, ctr: o.ctr),
+                encryption: try ParquetEncryption(
+                    footerKey: footer, columnKeys: columns, plaintextFooter: o.plaintextFooter, ctr: o.ctr, aadPrefix: o.aadPrefix,
+                    storeAADPrefix: o.storeAADPrefix),
                 envelopes: envelopes)
-        } catch { throw SealingError(.io, "\(error)") }
+        } catch let e as ParquetError { throw SealingError(e.code == .invalidOptions ? .invalidArgument : .io, e.reason) } catch {
+            throw SealingError(.io, "\(error)")
+        }
     }
 }
 
@@ -204,6 +222,17 @@ extension Sealing {
         return (false, false)
     }
 
+    /// Whether an open file is a PME file (`PARE` at its start, or `PAR1` with an encryption
+    /// algorithm in its footer), by positioned reads only: a pipe (where they fail) is not one,
+    /// and no byte of it is consumed.
+    public static func isEncryptedParquet(file f: FileDescriptor, path: String) -> Bool {
+        var head = [UInt8](repeating: 0, count: 4)
+        guard (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) == 4 else { return false }
+        if head == ParquetFooter.encryptedMagic { return true }
+        guard head == ParquetFooter.magic, let info = try? ParquetDecryption.inspect(file: f, path: path) else { return false }
+        return info != nil
+    }
+
     /// A PME file's encryption (no key), nil when it is a plaintext Parquet file.
     public static func inspectParquet(path: String) throws -> ParquetEncryptionInfo? {
         let f = try openRead(path)
@@ -231,14 +260,17 @@ extension Sealing {
         done = true
         try commit(out)
         return ParquetSealResult(
-            rowGroups: written.rowGroups, rows: written.rows, envelopes: keys.envelopes, fileID: Hex.encode(keys.encryption.fileAAD),
+            rowGroups: written.rowGroups, rows: written.rows, envelopes: keys.envelopes, fileID: Hex.encode(keys.encryption.fileUnique),
             input: try digest(of: source.file, size: source.size), output: outputDigest)
     }
 
     /// Decrypts a PME file (tokengate's or pyarrow's with tokengate's KmsClient) into a plaintext
     /// Parquet file, every module authenticated; written to a temporary name and renamed when
     /// complete.
-    public static func openParquet(path: String, output: String, keyring: Keyring, mode: UInt32 = 0o600) throws -> ParquetOpenResult {
+    /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own.
+    public static func openParquet(
+        path: String, output: String, keyring: Keyring, mode: UInt32 = 0o600, aadPrefix: [UInt8]? = nil
+    ) throws -> ParquetOpenResult {
         let f = try openRead(path)
         defer { try? f.close() }
         let out = try temporaryOutput(output, mode: mode)
@@ -247,8 +279,9 @@ extension Sealing {
         let used = SealedKeysBox()
         let r: (rowGroups: Int, rows: Int64)
         do {
-            r = try ParquetDecryption.decrypt(file: f, path: path, output: out.descriptor, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
-        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+            r = try ParquetDecryption.decrypt(
+                file: f, path: path, output: out.descriptor, aadPrefix: aadPrefix, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
+        } catch let e as ParquetError { throw sealingError(pme: e) }
         let size = Int(lseek(out.fd, 0, SEEK_CUR))
         let outputDigest = try digest(of: out.descriptor, size: size)
         done = true
@@ -313,7 +346,7 @@ extension Sealing {
                     return try ParquetEncryptionKey(secret: secret, metadata: metadata)
                 },
                 columnKey: { old in try moved(old, footer: false).1 })
-        } catch let e as ParquetError { throw SealingError(e.code == .corrupt ? .moduleAuthenticationFailed : .parquetInvalid, e.reason) }
+        } catch let e as ParquetError { throw sealingError(pme: e) }
         guard let from, let to else { throw SealingError(.parquetInvalid, "\(path): no key material") }
         guard let rewritten else {
             return RewrapResult(path: path, keyName: from.keyName, fromVersion: from.keyVersion, toVersion: to.keyVersion, changed: false)
@@ -336,5 +369,64 @@ extension Sealing {
     static func parquetFooterEnvelope(path: String) throws -> WrappedDataKey? {
         guard parquetMagic(path: path).encrypted, let info = try inspectParquet(path: path) else { return nil }
         return try ParquetKeyMaterial.parse(info.footerKeyMetadata).wrapped
+    }
+}
+
+/// A sealed input decrypted into anonymous memory (``FileDescriptor/anonymousMemory(label:)``)
+/// for a run that reads it as plaintext Parquet (`retokenize`, `tokenize`, `scan`): never on a
+/// file system, gone when the descriptor is closed.
+public struct DecryptedInput: Sendable {
+    public enum Kind: String, Sendable {
+        /// Parquet Modular Encryption.
+        case pme = "parquet-pme"
+        /// The sealed frame format (docs/sealed-format.md) holding a Parquet file.
+        case framed = "sealed"
+    }
+    public let kind: Kind
+    /// The plaintext Parquet file, in memory.
+    public let file: FileDescriptor
+    /// The at-rest envelopes unwrapped to decrypt it (PME: every distinct data key; framed: the file's).
+    public let envelopes: [WrappedDataKey]
+    /// Size and SHA-256 of the sealed file as it lies on disk.
+    public let input: StreamDigest
+    /// A sealed frame file's metadata (its manifest); nil for PME.
+    public let metadata: SealedMetadata?
+    /// A PME file's AAD prefix, stored in it (retokenize binds its output to the same prefix).
+    public var aadPrefix: [UInt8]? = nil
+}
+
+extension Sealing {
+    /// Decrypts a PME file (every module authenticated) into anonymous memory: the same unwraps,
+    /// and so the same authorization (the at-rest token), as `open`.
+    public static func decryptParquetInMemory(path: String, keyring: Keyring) throws -> DecryptedInput {
+        let f = try openRead(path)
+        defer { try? f.close() }
+        let memory: FileDescriptor
+        do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
+        let used = SealedKeysBox()
+        do {
+            _ = try ParquetDecryption.decrypt(file: f, path: path, output: memory, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
+        } catch let e as ParquetError { throw sealingError(pme: e) }
+        let info: ParquetEncryptionInfo?
+        do { info = try ParquetDecryption.inspect(file: f, path: path) } catch let e as ParquetError { throw sealingError(pme: e) }
+        return DecryptedInput(
+            kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil, aadPrefix: info?.aadPrefix)
+    }
+
+    /// Opens the frames of a sealed file (every frame authenticated; the reader unwrapped its
+    /// data key) into anonymous memory.
+    public static func openFramesInMemory(reader: SealedReader) throws -> DecryptedInput {
+        let path = reader.path
+        let memory: FileDescriptor
+        do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
+        for i in 0..<reader.frameCount {
+            let frame = try reader.frame(at: i)
+            do { try frame.plaintext.withUnsafeBytes { try memory.write($0) } } catch { throw SealingError(.io, "\(error)") }
+        }
+        let f = try openRead(path)
+        defer { try? f.close() }
+        return DecryptedInput(
+            kind: .framed, file: memory, envelopes: [reader.header.envelope], input: try digest(of: f, size: try f.size()),
+            metadata: reader.header.metadata)
     }
 }

@@ -42,4 +42,7 @@ public enum SealingErrorCode: String, ErrorCode {
     /// A Parquet Modular Encryption module (page, header, column metadata, footer) or the
     /// footer signature failed authentication (tampered, moved, or the wrong key).
     case moduleAuthenticationFailed
+    /// A Parquet Modular Encryption file written with an AAD prefix it does not store: the
+    /// prefix must be supplied (`open --aad-prefix`).
+    case aadPrefixRequired
 }

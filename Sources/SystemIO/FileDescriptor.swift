@@ -66,6 +66,21 @@ public final class FileDescriptor: Sendable {
         return FileDescriptor(raw: raw, label: path, owned: true)
     }
 
+    /// An anonymous file in memory (`memfd_create`, close-on-exec): it has no path, is never on
+    /// a file system, and is gone once the descriptor is closed. For decrypted data a run reads
+    /// with positioned reads (a decrypted Parquet file), which must not touch the disk.
+    /// - Throws: ``SystemError`` `.open` (also on systems without `memfd_create`).
+    public static func anonymousMemory(label: String) throws(SystemError) -> FileDescriptor {
+        #if os(Linux)
+            let raw = try retryingInterrupts(.open, "cannot create the in-memory file for \(label)") {
+                memfd_create("tokengate", TG_MFD_CLOEXEC)
+            }
+            return FileDescriptor(raw: raw, label: label, owned: true)
+        #else
+            throw SystemError(.open, "cannot create the in-memory file for \(label): memfd_create is Linux only")
+        #endif
+    }
+
     /// The descriptor number (-1 after ``close()``), for APIs that take a raw descriptor.
     public var rawValue: Int32 { fd.load(ordering: .acquiring) }
 

@@ -25,6 +25,10 @@ final class JobInput {
     /// The input file, closed on release (stdin is borrowed; nil for a sealed dataset).
     private let file: FileDescriptor?
 
+    /// A sealed input decrypted in memory for the run (a PME file; retokenize: a sealed Parquet
+    /// dataset), with the envelopes unwrapped and the sealed file's digest.
+    let decrypted: DecryptedInput?
+
     init(_ o: TokenizeJob.Options, keyring: Keyring) throws {
         let hasher = try SHA256Hasher()
         let input: any ByteSource
@@ -32,21 +36,73 @@ final class JobInput {
         var inFile: FileDescriptor?
         if o.mode == .retokenize {
             guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
-            let reader = try SealedReader(path: o.input, keyring: keyring)
-            guard let m = reader.header.metadata.attributes[TokenManifest.attributeKey],
+            if o.input != "-", Sealing.parquetMagic(path: o.input).encrypted {
+                // A PME file: decrypted in memory; its manifest is the one tokenize wrote beside it.
+                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring) }
+                // (Its format is the tokenize run's input, CSV or JSON Lines too; the file is Parquet.)
+                let manifest = try JobPlan.loadManifest(o)
+                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
+                self.manifest = manifest
+                parquet = r
+                reader = r
+                parquetDigest = nil
+                decrypted = d
+                self.format = .parquet
+                self.hasher = hasher
+                file = nil
+                return
+            }
+            let sealed = try SealedReader(path: o.input, keyring: keyring)
+            guard let m = sealed.header.metadata.attributes[TokenManifest.attributeKey],
                 let manifest = try? JSONDecoder().decode(TokenManifest.self, from: Data(m.utf8))
             else {
                 throw JobError(.manifestMissing, "\(o.input) carries no tokengate manifest (it was not written by `tokenize --seal`)")
             }
+            if manifest.format == .parquet {
+                // The frames hold a Parquet file (its footer at the end): decrypted in memory.
+                let d = try Self.decrypt(o.input) { try Sealing.openFramesInMemory(reader: sealed) }
+                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
+                self.manifest = manifest
+                parquet = r
+                reader = r
+                parquetDigest = nil
+                decrypted = d
+                self.format = .parquet
+                self.hasher = hasher
+                file = nil
+                return
+            }
             self.manifest = manifest
             format = manifest.format
-            input = SealedFrameSource(reader)
+            input = SealedFrameSource(sealed)
         } else if o.mode != .retokenize, JobPlan.declaredFormat(o) == .parquet || DataFormat.isParquet(path: o.input, format: o.format) {
+            if o.input != "-", Sealing.parquetMagic(path: o.input).encrypted {
+                // A PME input: decrypted in memory under the same unwraps (and authorization) as
+                // `open`; detokenize does not take one (its output would be clear values of a file
+                // that was sealed: `open` it first, on purpose).
+                guard o.mode == .tokenize else {
+                    throw JobError(
+                        .inputInvalid,
+                        "\(o.input) is encrypted (Parquet Modular Encryption): \(o.mode.rawValue) does not read PME input — `tokengate open` it first")
+                }
+                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring) }
+                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
+                self.manifest = nil
+                parquet = r
+                reader = r
+                parquetDigest = nil
+                decrypted = d
+                self.format = .parquet
+                self.hasher = hasher
+                file = nil
+                return
+            }
             manifest = nil
             let r = ParquetBatchReader(file: try DataFormat.openParquet(path: o.input), batchRows: o.batchRows)
             parquet = r
             reader = r
             parquetDigest = nil
+            decrypted = nil
             self.format = .parquet
             self.hasher = hasher
             self.file = nil
@@ -58,6 +114,11 @@ final class JobInput {
                 throw JobError(.inputUnreadable, "input: \(error)")
             }
             inFile = f
+            if o.input != "-", Sealing.isEncryptedParquet(file: f, path: o.input) {
+                throw JobError(
+                    .inputInvalid,
+                    "\(o.input) is encrypted Parquet (Parquet Modular Encryption): it cannot be read as \(JobPlan.declaredFormat(o)?.rawValue ?? "text")")
+            }
             var source = FileDescriptorSource(fileDescriptor: f.rawValue)
             var head: [UInt8] = []
             if let f = JobPlan.declaredFormat(o) {
@@ -65,12 +126,14 @@ final class JobInput {
             } else {
                 // stdin (or a file without a known extension): look at the first line.
                 head = try SniffedFormat.readHead(&source)
+                try DataFormat.refuseParquetStream(head, name: o.input == "-" ? "stdin" : o.input)
                 format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
             }
             input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)
         }
         parquet = nil
         parquetDigest = nil
+        decrypted = nil
         reader =
             switch format {
             case .csv:
@@ -79,11 +142,37 @@ final class JobInput {
                     options: CSVReadOptions(
                         delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows, sourceName: o.input == "-" ? "stdin" : o.input))
             case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
-            case .parquet: throw JobError(.optionsInvalid, "a sealed Parquet dataset cannot be retokenized yet")
+            case .parquet: throw JobError(.inputInvalid, "unreachable: a sealed Parquet dataset is read above")
             }
         self.format = format
         self.hasher = hasher
         file = inFile
+    }
+
+    /// The reader of a Parquet input decrypted in memory.
+    private static func reader(decrypted d: DecryptedInput, name: String, batchRows: Int) throws -> ParquetBatchReader {
+        do { return ParquetBatchReader(file: try ParquetFile(file: d.file, path: name), batchRows: batchRows) } catch let e as ParquetError {
+            throw JobError(.inputInvalid, "\(name) (decrypted): \(e.reason)")
+        }
+    }
+
+    /// Decrypts a sealed input, fail closed: a data key this keyring cannot unwrap refuses the run
+    /// by name (`encryptedInputRefused`), a module or frame that does not authenticate is invalid
+    /// input — never read as anything else.
+    static func decrypt(_ path: String, _ body: () throws -> DecryptedInput) throws -> DecryptedInput {
+        do { return try body() } catch let e as SealingError {
+            switch e.code {
+            case .keyUnavailable, .keyVersionUnavailable, .unwrapFailed, .envelopeInvalid:
+                throw JobError(
+                    .encryptedInputRefused,
+                    "\(path) is sealed: reading it needs an authorized open of its data keys (the at-rest token, as `tokengate open`), refused: \(e.reason)")
+            case .io: throw JobError(.inputUnreadable, "\(path): \(e.reason)")
+            default: throw JobError(.inputInvalid, "\(path): \(e.code.rawValue): \(e.reason)")
+            }
+        } catch let e as JobError { throw e } catch {
+            throw JobError(
+                .encryptedInputRefused, "\(path) is sealed: reading it needs an authorized open of its data keys (the at-rest token), refused: \(error)")
+        }
     }
 
     /// The next batch and its read rejects, or nil at the end.
@@ -92,8 +181,13 @@ final class JobInput {
     /// What the reader saw so far.
     var stats: ReadStats { reader.stats }
 
+    /// The input's size in bytes: the sealed file's, the Parquet file's, or what was read.
+    var bytesIn: Int { decrypted?.input.bytes ?? parquet?.file.size ?? stats.bytes }
+
     /// SHA-256 of the bytes read (file or stdin input; call once, at the end).
     func digest() throws -> [UInt8] {
+        // A sealed input: the digest of the file on disk, computed as it was decrypted.
+        if let d = decrypted { return d.input.sha256 }
         if let p = parquet {
             return try (parquetDigest ?? startDigest(p, snapshotAt: nil)).wait()
         }

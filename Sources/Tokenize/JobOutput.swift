@@ -1,7 +1,7 @@
 import Crypto
 import Formats
 import Foundation
-import Keyring
+public import Keyring
 import Parquet
 import Pipeline
 import Sealing
@@ -252,12 +252,16 @@ struct JobWriter: PipelineWriter {
             } catch let e as ParquetError { throw JobError(.recordRejected, "\(config.inputName): \(e.reason)") }
             let size = Int(lseek(config.fd, 0, SEEK_CUR))
             // A PME output: its footer key's envelope, row groups, and the encryption time.
-            let sealed = config.pme.map { k in
+            let sealed = try config.pme.map { k in
                 Output.Sealed(
                     seconds: config.pmeSetupSeconds + (parquet?.encryptionSeconds ?? table?.encryptionSeconds ?? 0),
                     report: SealReport(
-                        fileID: Hex.encode(k.encryption.fileAAD), keyLabel: k.envelopes[0].ref.label(version: k.envelopes[0].keyVersion),
-                        keyID: Hex.encode(k.envelopes[0].keyID), frames: parquet?.rowGroupsWritten ?? table?.rowGroupsWritten ?? 0, frameSize: 0))
+                        fileID: Hex.encode(k.encryption.fileUnique), keyLabel: k.envelopes[0].ref.label(version: k.envelopes[0].keyVersion),
+                        keyID: Hex.encode(k.envelopes[0].keyID), frames: parquet?.rowGroupsWritten ?? table?.rowGroupsWritten ?? 0, frameSize: 0,
+                        dataKeys: try k.envelopes.enumerated().map { i, w in
+                            try DataKeyReport(
+                                role: i == 0 ? "footer" : "column", columns: i == 0 ? nil : k.encryption.columnKeys.keys.sorted(), envelope: w)
+                        }))
             }
             return Output(
                 bytesOut: size, outputSHA256: try outputDigest?.finalize() ?? hasher?.finalize(), sealed: sealed,
@@ -358,7 +362,17 @@ final class SealingStage {
     var report: SealReport {
         SealReport(
             fileID: Hex.encode(writer.header.fileID), keyLabel: writer.header.envelope.ref.label(version: writer.header.envelope.keyVersion),
-            keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize)
+            keyID: Hex.encode(writer.header.envelope.keyID), frames: frames, frameSize: writer.frameSize,
+            dataKeys: (try? DataKeyReport(role: "file", envelope: writer.header.envelope)).map { [$0] })
+    }
+}
+
+extension DataKeyReport {
+    /// A data key named by its envelope: the wrapping at-rest key version and the envelope's SHA-256.
+    public init(role: String, columns: [String]? = nil, envelope w: WrappedDataKey) throws {
+        self.init(
+            role: role, columns: columns, keyLabel: w.ref.label(version: w.keyVersion), keyID: Hex.encode(w.keyID), keyVersion: w.keyVersion,
+            envelopeSHA256: Hex.encode(try SHA256.hash(w.serialized)))
     }
 }
 

@@ -43,6 +43,42 @@ public struct SealReport: Sendable, Codable, Equatable {
     public var keyID: String
     public var frames: Int
     public var frameSize: Int
+    /// Every data key of the output (PME: the footer key and the column key), by its envelope:
+    /// never key bytes.
+    public var dataKeys: [DataKeyReport]?
+}
+
+/// One data key of a sealed file, named by the at-rest key version that wraps it and the SHA-256
+/// of its envelope (the wrapped key as the file stores it: no key bytes).
+public struct DataKeyReport: Sendable, Codable, Equatable {
+    /// `footer`, `column` (PME), `file` (a sealed frame file).
+    public var role: String
+    /// The columns under the key (a PME column key).
+    public var columns: [String]?
+    /// The at-rest key version that wraps it (`tokengate/at-rest/<name>/v<N>`: PME's masterKeyID).
+    public var keyLabel: String
+    /// Its CKA_ID, hex.
+    public var keyID: String
+    public var keyVersion: Int
+    /// SHA-256 (hex) of the serialized envelope.
+    public var envelopeSHA256: String
+
+    public init(role: String, columns: [String]? = nil, keyLabel: String, keyID: String, keyVersion: Int, envelopeSHA256: String) {
+        self.role = role
+        self.columns = columns
+        self.keyLabel = keyLabel
+        self.keyID = keyID
+        self.keyVersion = keyVersion
+        self.envelopeSHA256 = envelopeSHA256
+    }
+}
+
+/// A sealed input the run decrypted in memory (`retokenize`, or `tokenize` of a PME file).
+public struct DecryptedInputReport: Sendable, Codable, Equatable {
+    /// `parquet-pme` or `sealed`.
+    public var kind: String
+    /// The data keys unwrapped to read it.
+    public var dataKeys: [DataKeyReport]
 }
 
 /// The run summary printed on stderr and written by `--summary-json`.
@@ -65,6 +101,8 @@ public struct RunSummary: Sendable, Codable {
     /// Time spent sealing (frames encrypted and written), for `--seal`.
     public var encryptionSeconds: Double?
     public var sealed: SealReport?
+    /// The input was sealed and decrypted in memory for the run.
+    public var decryptedInput: DecryptedInputReport?
     /// tokenize: whether the residual scan checked what left untokenized (`--no-verify-output`: false).
     public var outputVerified: Bool?
     /// SHA-256 (hex) of the bytes read and of the plaintext output written (computed on the way).
@@ -127,12 +165,23 @@ public struct RunSummary: Sendable, Codable {
         }
         for (reason, n) in rejectReasons.sorted(by: { $0.value > $1.value }).prefix(10) { lines.append("  rejects: \(n) × \(reason)") }
         if let f = rejectsFile, rowsRejected > 0 { lines.append("  rejects written to \(f)") }
+        if let d = decryptedInput {
+            let keys = Set(d.dataKeys.map(\.keyLabel)).sorted().joined(separator: ", ")
+            lines.append(
+                "  input: \(d.kind == "parquet-pme" ? "Parquet Modular Encryption" : "sealed"), decrypted in memory (\(d.dataKeys.count) data key\(d.dataKeys.count == 1 ? "" : "s") under \(keys))"
+            )
+        }
         if let sealed, let e = encryptionSeconds, let pct = encryptionOverheadPercent {
             lines.append(
                 String(
                     format: sealed.frameSize == 0
                         ? "  sealed: Parquet Modular Encryption, %d row groups, footer key wrapped by %@ (id %@), file unique %@"
                         : "  sealed: %d frames under %@ (id %@), file id %@", sealed.frames, sealed.keyLabel, sealed.keyID, sealed.fileID))
+            for k in sealed.dataKeys ?? [] where sealed.frameSize == 0 {
+                lines.append(
+                    "  data key (\(k.role)\(k.columns.map { ": " + $0.joined(separator: ",") } ?? "")): wrapped by \(k.keyLabel), envelope sha256 \(k.envelopeSHA256.prefix(16))…"
+                )
+            }
             lines.append(String(format: "  encryption overhead: %.3f s = %.2f%% of the run", e, pct))
         }
         return lines.joined(separator: "\n")

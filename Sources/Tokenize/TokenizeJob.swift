@@ -40,14 +40,26 @@ public enum DataFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Whether the file at `path` starts with Parquet's `PAR1` magic (false for stdin or an
-    /// unreadable file: the reader reports those).
+    /// A stream sniffed for its format (stdin) that starts with `PAR1` or `PARE` is Parquet (PME
+    /// with `PARE`), which is read from a file only: refused by name, never parsed as text.
+    static func refuseParquetStream(_ head: [UInt8], name: String) throws {
+        let magic = Array(head.prefix(4))
+        guard magic == Array("PAR1".utf8) || magic == Array("PARE".utf8) else { return }
+        throw JobError(
+            .inputUnreadable,
+            "\(name) starts with the \(String(decoding: magic, as: UTF8.self)) magic of \(magic == Array("PARE".utf8) ? "an encrypted (PME) " : "a ")Parquet file: Parquet input must be a file (its footer is at the end), not a stream"
+        )
+    }
+
+    /// Whether the file at `path` starts with Parquet's `PAR1` magic, or `PARE` (Parquet Modular
+    /// Encryption with an encrypted footer: read as Parquet, never sniffed as text). False for
+    /// stdin or an unreadable file: the reader reports those.
     public static func hasParquetMagic(path: String) -> Bool {
         guard path != "-", let f = try? FileDescriptor.open(path, .readOnly) else { return false }
         defer { try? f.close() }
         var head = [UInt8](repeating: 0, count: 4)
         let n = (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) ?? 0
-        return n == 4 && head == Array("PAR1".utf8)
+        return n == 4 && (head == Array("PAR1".utf8) || head == Array("PARE".utf8))
     }
 }
 
@@ -178,15 +190,17 @@ public enum TokenizeJob {
         let plan = try JobPlan(
             mode: o.mode, format: input.format, manifest: manifestFile ?? input.manifest, first: planBatch,
             policy: policy, keyring: keyring, classify: classify)
-        let parquetOutput = try input.parquet.map { p in
-            var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
-            // The input's digest starts now, keeping its state where the output stops matching it.
-            out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix)
-            return out
-        }
         // `--seal` with a Parquet output (`--out x.parquet`): Parquet Modular Encryption, the
         // transformed columns under a column key of their own, the rest under the footer key.
         let pme = o.seal != nil && o.output != "-" && DataFormat.infer(path: o.output) == .parquet
+        let parquetOutput = try input.parquet.map { p in
+            var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
+            // The input's digest starts now, keeping its state where the output stops matching it
+            // (a sealed input decrypted in memory has its digest already; a PME output shares no
+            // bytes with its plaintext, so nothing needs that state).
+            if !(input.decrypted != nil && pme) { out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix) }
+            return out
+        }
         var config = JobWriter.Config(
             format: plan.format, fd: output.fd, hashOutput: o.output != "-",
             seal: pme
@@ -206,7 +220,13 @@ public enum TokenizeJob {
         if pme, let so = o.seal {
             var po = ParquetSealOptions()
             po.keyName = so.keyName
-            po.columnKeyColumns = plan.reports.filter { $0.action != "keep" && $0.action != "drop" }.map(\.name)
+            // retokenize: the output stays bound to the input's (stored) AAD prefix.
+            if o.mode == .retokenize { po.aadPrefix = input.decrypted?.aadPrefix }
+            // Every transformed column under the column key (retokenize: those the input's manifest
+            // records, HMAC'd ones too, which the plan keeps as they are).
+            po.columnKeyColumns = ((o.mode == .retokenize ? input.manifest?.columns : nil) ?? plan.reports).filter {
+                $0.action != "keep" && $0.action != "drop"
+            }.map(\.name)
             let t0 = monotonicSeconds()
             do { config.pme = try ParquetSealKeys.make(po, keyring: keyring) } catch let e as SealingError { throw JobError(.outputUnsupported, e.reason) }
             config.pmeSetupSeconds = monotonicSeconds() - t0
@@ -262,7 +282,7 @@ public enum TokenizeJob {
         summary.rowsIn = stats.records
         summary.rowsOut = result.writer.rows
         summary.rowsRejected = stats.rejects + written.rejectedPerColumn.values.reduce(0, +)
-        summary.bytesIn = input.parquet?.file.size ?? stats.bytes
+        summary.bytesIn = input.bytesIn
         summary.bytesOut = written.bytesOut
         if o.mode != .retokenize { summary.inputSHA256 = Hex.encode(try input.digest()) }
         if let digest = written.outputSHA256 { summary.outputSHA256 = Hex.encode(digest) }
@@ -271,11 +291,28 @@ public enum TokenizeJob {
             summary.encryptionSeconds = sealed.seconds
             summary.sealed = sealed.report
         }
+        if let d = input.decrypted {
+            summary.decryptedInput = DecryptedInputReport(
+                kind: d.kind.rawValue,
+                dataKeys: try d.envelopes.map { try DataKeyReport(role: d.kind == .pme ? "pme" : "file", envelope: $0) })
+        }
         summary.stages = [result.reader, result.transform, result.writer]
         // The plan's reports, with the columns the monitor decided later (protected or new).
         let later = monitor?.reports ?? []
         let laterNames = Set(later.map(\.name))
         var cols = plan.reports.filter { !laterNames.contains($0.name) } + later
+        if o.mode == .retokenize, let m = input.manifest {
+            // A column the input's manifest records as transformed irreversibly (HMAC) stays as it
+            // was, and so does its record in the output's manifest.
+            let recorded = Dictionary(m.columns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for i in cols.indices where cols[i].action == "keep" {
+                if let r = recorded[cols[i].name], r.action != "keep" {
+                    let index = cols[i].index
+                    cols[i] = r
+                    cols[i].index = index
+                }
+            }
+        }
         for i in cols.indices { cols[i].rejected = written.rejectedPerColumn[cols[i].name] ?? 0 }
         summary.columns = cols
         summary.rejectReasons = written.rejectReasons
@@ -294,7 +331,13 @@ public enum TokenizeJob {
         }
         try output.commit()
         committed = true
-        if o.mode == .tokenize, let path = o.manifestPath ?? (o.output == "-" ? nil : o.output + ".manifest.json") {
+        // tokenize: the manifest beside the output; retokenize to a PME file (whose footer holds
+        // no manifest) likewise, with the new key versions (never over the input's manifest).
+        let manifestPath =
+            o.mode == .tokenize
+            ? o.manifestPath ?? (o.output == "-" ? nil : o.output + ".manifest.json")
+            : o.mode == .retokenize && pme ? o.output + ".manifest.json" : nil
+        if let path = manifestPath {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
             try e.encode(plan.manifest(policy: policy, columns: cols)).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -372,6 +415,10 @@ public typealias JobError = ModuleError<JobErrorCode>
 public enum JobErrorCode: String, ErrorCode {
     /// The input file cannot be opened.
     case inputUnreadable
+    /// A sealed input (a PME file, a sealed Parquet dataset) whose data keys this keyring cannot
+    /// unwrap: reading it needs the authorized open `tokengate open` needs (the at-rest token), so
+    /// the run is refused before anything is read.
+    case encryptedInputRefused
     /// The input is not valid in its format, or uses a feature tokengate does not read (a Parquet
     /// file with a corrupt footer, an unsupported codec); the reason names file and feature.
     case inputInvalid

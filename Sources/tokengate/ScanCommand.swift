@@ -7,11 +7,15 @@ import Tokenize
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Classify the columns of a CSV or JSON Lines file (no keys needed).",
+        abstract: "Classify the columns of a CSV, JSON Lines or Parquet file (no keys needed, but for a PME file).",
         discussion: """
+            A Parquet Modular Encryption file (`tokenize --seal --out x.parquet`, `seal x.parquet`, or pyarrow's with \
+            tokengate's KmsClient) is decrypted in memory with the keyring's at-rest key, as `open` does: that scan \
+            reads clear values, so it is an audited operation (`scan` in the audit log, naming the data keys).
             Examples:
               tokengate scan Fixtures/feeds/customers.csv --json
               tokengate scan feed.csv --emit-policy keys-config/feed.policy.yaml   # review, commit, then: tokenize --policy keys-config/feed.policy.yaml
+              tokengate scan sealed.parquet --keyring keys-config/keyring.yaml    # PME: audited
             JSON: {"columns":[{"name","index","tag"|null,"status","confidence","sampled","matched",…}]}
             """)
     @Argument(help: "File to scan, or - for stdin.") var path: String
@@ -25,10 +29,18 @@ struct ScanCommand: ParsableCommand {
     var emitPolicy: String?
     @Option(help: "With --emit-policy: the policy whose tag rules, algorithm and custody the new one starts from (default: the built-in policy).")
     var policy: String?
+    @OptionGroup var keys: KeyringOptions
 
     func run() throws {
         let request = ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows)
-        let cols = try emitPolicy.map { try Gateway.emitPolicy(request, basePolicy: policy, to: $0) } ?? Gateway.scan(request)
+        // Only a PME file needs the keyring (an audited open); any other input is scanned without keys.
+        let gateway = Gateway.isEncryptedParquet(path: path) ? try keys.open() : nil
+        let cols: [ColumnClassification]
+        if let emitPolicy {
+            cols = try gateway?.emitPolicy(request, basePolicy: policy, to: emitPolicy) ?? Gateway.emitPolicy(request, basePolicy: policy, to: emitPolicy)
+        } else {
+            cols = try gateway?.scan(request) ?? Gateway.scan(request)
+        }
         if let emitPolicy {
             let review = cols.filter { $0.status == .ambiguous || $0.status == .needsReview }.count
             FileHandle.standardError.write(Data("policy written to \(emitPolicy): \(cols.count) columns\(review > 0 ? ", \(review) to review" : "")\n".utf8))

@@ -17,6 +17,7 @@ struct SealCommand: ParsableCommand {
               tokengate seal safe.csv --out safe.csv.tgs
               cat safe.csv | tokengate seal - --out safe.csv.tgs
               tokengate seal safe.parquet --out sealed.parquet --column-key-columns card,ssn
+              tokengate seal safe.parquet --out sealed.parquet --aad-prefix warehouse/customers
             """)
     @Argument(help: "File to seal, or - for stdin (default).") var path: String?
     @Option(name: .customLong("in"), help: "Same as the positional file (kept for scripts).") var inputOption: String?
@@ -30,6 +31,13 @@ struct SealCommand: ParsableCommand {
     var columnKeyColumns: String?
     @Flag(help: "Parquet Modular Encryption: AES_GCM_CTR_V1 (pages in AES-CTR, not authenticated; headers and metadata GCM) instead of AES_GCM_V1.")
     var gcmCtr = false
+    @Option(
+        help:
+            "Parquet Modular Encryption: an AAD prefix (text, e.g. the table's name) bound into every module, stored in the file (readers then need not supply it)."
+    )
+    var aadPrefix: String?
+    @Flag(help: "With --aad-prefix: do not store the prefix in the file; every reader must supply it (tokengate open --aad-prefix).")
+    var aadPrefixNotStored = false
     @OptionGroup var keys: KeyringOptions
 
     /// The file to seal: the positional argument or `--in`, else stdin.
@@ -39,6 +47,8 @@ struct SealCommand: ParsableCommand {
         if let path, let inputOption, path != inputOption {
             throw ValidationError("give the file to seal once: '\(path)' and --in '\(inputOption)' differ")
         }
+        if aadPrefixNotStored && aadPrefix == nil { throw ValidationError("--aad-prefix-not-stored needs --aad-prefix") }
+        if let aadPrefix, aadPrefix.isEmpty || aadPrefix.utf8.count > 1024 { throw ValidationError("--aad-prefix is 1 to 1024 bytes") }
     }
 
     func run() throws {
@@ -47,6 +57,8 @@ struct SealCommand: ParsableCommand {
             o.keyName = key
             o.plaintextFooter = plaintextFooter
             o.ctr = gcmCtr
+            o.aadPrefix = aadPrefix.map { Array($0.utf8) }
+            o.storeAADPrefix = !aadPrefixNotStored
             o.columnKeyColumns = (columnKeyColumns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let r = try keys.open().sealParquet(input: input, output: output, options: o)
             FileHandle.standardError.write(
@@ -55,8 +67,9 @@ struct SealCommand: ParsableCommand {
                         .utf8))
             return
         }
-        if plaintextFooter || columnKeyColumns != nil || gcmCtr {
-            throw ValidationError("--plaintext-footer, --column-key-columns and --gcm-ctr apply to a Parquet file sealed as Parquet Modular Encryption")
+        if plaintextFooter || columnKeyColumns != nil || gcmCtr || aadPrefix != nil {
+            throw ValidationError(
+                "--plaintext-footer, --column-key-columns, --gcm-ctr and --aad-prefix apply to a Parquet file sealed as Parquet Modular Encryption")
         }
         let r = try keys.open().seal(input: input, output: output, keyName: key, frameSize: frameSize)
         FileHandle.standardError.write(Data("sealed \(r.bytes) bytes into \(r.frames) frames: \(output)\n".utf8))
@@ -69,16 +82,20 @@ struct OpenCommand: ParsableCommand {
         abstract: "Authenticate and decrypt a sealed file (all frames, or --frames for random access).",
         discussion: """
             Every frame is authenticated before a byte of it is released. With --out the plaintext goes \
-            to a temporary file renamed only after everything was verified.
+            to a temporary file renamed only after everything was verified. A Parquet Modular Encryption \
+            file opens to a plaintext Parquet file; one written with an AAD prefix it does not store \
+            needs --aad-prefix (refused, aadPrefixRequired, without it).
             Examples:
               tokengate open safe.csv.tgs --out safe.csv
               tokengate open safe.csv.tgs --frames 3,7,11 | python3 train.py
+              tokengate open sealed.parquet --out clear.parquet --aad-prefix warehouse/customers
             """)
     @Argument(help: "Sealed file.") var path: String
     @Option(name: .customLong("out"), help: "Output file, or - for stdout.") var output = "-"
     @Option(help: "Comma-separated frame indexes to release, in that order.") var frames: String?
     @Option(help: "Permission bits of the output file, octal, set when it is complete (default 600: it holds the plaintext).")
     var mode = "600"
+    @Option(help: "Parquet Modular Encryption: the AAD prefix (text) of a file that does not store its own.") var aadPrefix: String?
     @OptionGroup var keys: KeyringOptions
 
     func validate() throws { _ = try fileMode(mode) }
@@ -87,10 +104,11 @@ struct OpenCommand: ParsableCommand {
         if Sealing.parquetMagic(path: path).encrypted {
             guard frames == nil else { throw ValidationError("--frames applies to sealed files; \(path) is Parquet Modular Encryption") }
             guard output != "-" else { throw ValidationError("a Parquet Modular Encryption file opens to a Parquet file: give --out FILE") }
-            let r = try keys.open().openParquet(path: path, output: output, mode: try fileMode(mode))
+            let r = try keys.open().openParquet(path: path, output: output, mode: try fileMode(mode), aadPrefix: aadPrefix.map { Array($0.utf8) })
             FileHandle.standardError.write(Data("opened \(r.rowGroups) row groups, \(r.rows) rows: \(output)\n".utf8))
             return
         }
+        if aadPrefix != nil { throw ValidationError("--aad-prefix applies to Parquet Modular Encryption files; \(path) is not one") }
         let list = try frames.map { spec in
             try spec.split(separator: ",").map { s -> Int in
                 guard let i = Int(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--frames: '\(s)' is not a frame index") }
@@ -156,10 +174,14 @@ extension InspectCommand {
         struct Out: Encodable {
             let format: String, algorithm: String, footer: String, fileUnique: String
             let footerKey: String?, footerKeyID: String?
+            let aadPrefix: String
         }
+        let prefix =
+            info.aadPrefix.map { "stored (\($0.count) bytes)" } ?? (info.supplyAADPrefix ? "not stored: readers must supply it (open --aad-prefix)" : "none")
         let out = Out(
             format: "parquet-pme", algorithm: info.algorithm, footer: info.plaintextFooter ? "plaintext (signed)" : "encrypted",
-            fileUnique: Hex.encode(info.fileUnique), footerKey: material?.masterKeyID, footerKeyID: material.map { Hex.encode($0.wrapped.keyID) })
+            fileUnique: Hex.encode(info.fileUnique), footerKey: material?.masterKeyID, footerKeyID: material.map { Hex.encode($0.wrapped.keyID) },
+            aadPrefix: prefix)
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -168,6 +190,7 @@ extension InspectCommand {
         }
         print("Parquet Modular Encryption file \(path): \(out.algorithm), \(out.footer) footer")
         print("  file unique  \(out.fileUnique)")
+        print("  aad prefix   \(out.aadPrefix)")
         print("  footer key   \(out.footerKey ?? "not tokengate key material") \(out.footerKeyID.map { "(CKA_ID \($0))" } ?? "")")
     }
 }

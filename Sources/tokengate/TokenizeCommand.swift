@@ -121,12 +121,16 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tag sensitive columns and replace them with format-preserving tokens.",
         discussion: """
-            Reads CSV or JSON Lines, tags columns (see `tokengate scan`), applies the policy's rule per \
-            tag or column, and writes the same shape back. Prints a run summary on stderr.
+            Reads CSV, JSON Lines or Parquet, tags columns (see `tokengate scan`), applies the policy's rule per \
+            tag or column, and writes the same shape back. Prints a run summary on stderr. A Parquet Modular \
+            Encryption input is decrypted in memory with the keyring's at-rest key (the authorization of \
+            `open`; the audit record names its data keys). With --seal, an output named *.parquet is PME, \
+            any other sealed frames.
             Examples:
               cat feed.csv | tokengate tokenize --format csv > safe.csv
               tokengate tokenize --in Fixtures/feeds/customers.csv --out safe.csv --rejects rejects.jsonl
               tokengate tokenize --in feed.csv --out feed.tgs --seal --max-encryption-overhead 5
+              tokengate tokenize --in sealed.parquet --out safe.parquet --seal    # PME in, PME out
               tokengate tokenize --pipe --policy feed.policy.yaml --context spark.app=app-1,spark.partition=0   # docs/spark.md
             """)
     @OptionGroup var data: DataOptions
@@ -173,12 +177,20 @@ struct RetokenizeCommand: ParsableCommand {
             sealed dataset written by `tokenize --seal`, inverts each tokenized column with the key \
             version recorded in it, tokenizes again with the primary version and seals the result \
             (clear values exist only in memory). Needs the policy's detokenize permission and PIN.
-            Example:
+            The input is a sealed frame file (CSV, JSON Lines or Parquet inside; its manifest inside) \
+            or a Parquet Modular Encryption file (its manifest beside it, <file>.manifest.json, or \
+            --manifest); a Parquet input is decrypted in memory. An output named *.parquet is PME \
+            again, with fresh data keys wrapped by the primary version of --seal-key (every module \
+            encrypted anew, untouched columns copied) and its manifest written beside it; any other \
+            name is sealed frames.
+            Examples:
               tokengate keys rotate in-use/pan
               TOKENGATE_DETOKENIZE_PIN=… tokengate retokenize data/feed.tgs --out data/feed.v2.tgs --policy my-policy.yaml
+              TOKENGATE_DETOKENIZE_PIN=… tokengate retokenize data/feed.parquet --out data/feed.v2.parquet --policy my-policy.yaml
             """)
-    @Argument(help: "Sealed dataset written by tokenize --seal.") var path: String
-    @Option(name: .customLong("out"), help: "New sealed dataset.") var output: String
+    @Argument(help: "Sealed dataset written by tokenize --seal (sealed frames, or a PME *.parquet).") var path: String
+    @Option(name: .customLong("out"), help: "New sealed dataset (*.parquet: PME, else sealed frames).") var output: String
+    @Option(help: "A PME input's manifest (default <input>.manifest.json).") var manifest: String?
     @Option(help: "Policy file with the detokenize permission.") var policy: String
     @Option(help: "At-rest key for the output.") var sealKey = "datasets"
     @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
@@ -188,6 +200,7 @@ struct RetokenizeCommand: ParsableCommand {
         var request = RetokenizeRequest(input: path, output: output, policyPath: policy)
         request.sealKey = sealKey
         request.workers = workers
+        request.manifestPath = manifest
         let s = try keys.open().retokenize(request)
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
     }

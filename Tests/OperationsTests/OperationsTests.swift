@@ -224,6 +224,32 @@ import Tokenize
         Int64(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? -1)
     }
 
+    /// Issue 17: `scan` of a Parquet Modular Encryption file decrypts it (the unwraps of `open`),
+    /// so it is an audited operation naming its data keys; the key-less static scan refuses it and
+    /// records nothing, and a plaintext file's scan stays unrecorded.
+    @Test func scanOfAPMEFileIsAnAuditedOpen() throws {
+        let (g, dir, log, _) = try Self.setUp()
+        _ = try Self.recordOf(log) { _ = try g.initializeKeys() }
+        let plain = try PythonOracle.corpus.get().dir + "/pa_snappy_v1_dict.parquet"
+        var o = ParquetSealOptions()
+        o.keyName = "ops-datasets"
+        let sealed = dir + "/sealed.parquet"
+        _ = try Self.recordOf(log) { _ = try g.sealParquet(input: plain, output: sealed, options: o) }
+        let refused = try Self.recordOf(log, expected: 0) {
+            #expect(throws: JobError(.encryptedInputRefused, "")) { _ = try Gateway.scan(ScanRequest(path: sealed)) }
+        }
+        #expect(refused == nil)
+        var names: [String] = []
+        let rec = try Self.recordOf(log) { names = try g.scan(ScanRequest(path: sealed)).map(\.name) }
+        #expect(rec?.operation == "scan" && rec?.details["inputEncryption"] == "parquet-pme")
+        // (The suite's at-rest key is rotated by another test: whichever version is primary.)
+        #expect(rec?.keys.count == 1 && rec?.keys.first?.label.hasPrefix("tokengate/at-rest/ops-datasets/v") == true, "\(rec?.keys ?? [])")
+        #expect(rec?.inputs.first?.sha256 != nil)
+        let clearNames = try Gateway.scan(ScanRequest(path: plain)).map(\.name)
+        #expect(!names.isEmpty && names == clearNames)
+        _ = try Self.recordOf(log, expected: 0) { _ = try g.scan(ScanRequest(path: plain)) }
+    }
+
     @Test func sealAndOpenRecordTheDigestsSha256sumGives() throws {
         let (g, dir, log, _) = try Self.setUp()
         _ = try g.initializeKeys()

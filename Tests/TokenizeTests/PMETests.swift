@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import Keyring
 import TestSupport
 import Testing
 
@@ -31,6 +33,48 @@ import Testing
                 return nil
             }
             return obj["operation"] as? String
+        }
+    }
+
+    /// A keyring with an in-use key of this test's own (rotating it disturbs no other test) and the
+    /// custodians' detokenize grant; the default policy with card numbers under that key and the
+    /// detokenize PIN's file.
+    static func retokenizeSetUp() throws -> (cfg: String, dir: String, log: String, policy: String, key: String) {
+        let (base, dir, log) = try setUp()
+        let name = "pmerk\(UInt32.random(in: 0...UInt32.max))"
+        let detokPIN = try SoftHSMFixture.shared.writePINFile(name: "pme-detok.pin", pin: "pme-approver")
+        var pinBytes = Array("pme-approver".utf8)
+        let verifier = try DetokenizeGrant.verifier(for: SecretBytes(consumingArray: &pinBytes))
+        let yaml =
+            try String(contentsOfFile: base, encoding: .utf8).replacingOccurrences(of: "date, generic]", with: "date, generic, \(name)]")
+            + "grants:\n  detokenize: { pin-verifier: '\(verifier)' }\n"
+        let cfg = dir + "/retokenize.yaml"
+        try yaml.write(toFile: cfg, atomically: true, encoding: .utf8)
+        #expect(try ExecutableRuns.run(["keys", "init", "--keyring", cfg]).status == 0)
+        let policy = try String(contentsOfFile: ExecutableRuns.root.path + "/keys-config/policy.default.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "domain: pan }", with: "domain: \(name) }")
+            .replacingOccurrences(of: "detokenize:\n  allowed: false", with: "detokenize:\n  allowed: true\n  pin: { file: \(detokPIN) }")
+        try policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+        return (cfg, dir, log, dir + "/policy.yaml", name)
+    }
+
+    /// A file's flat columns as dump.py renders them: through pyarrow with the KmsClient (a PME
+    /// file), or plain.
+    static func columns(_ path: String, kms cfg: String?) throws -> [String: [String?]] {
+        let out =
+            try cfg.map { try PythonOracle.check("pme_check.py", ["dump", path] + kms($0)) } ?? PythonOracle.check("dump.py", [path])
+        let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        let cols = try #require(obj?["columns"] as? [String: [Any]])
+        return cols.mapValues { $0.map { $0 as? String } }
+    }
+
+    /// The audit records of `operation` (outcome success) in the log.
+    static func records(_ log: String, _ operation: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line in
+            guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], obj["outcome"] as? String == "success",
+                obj["operation"] as? String == operation
+            else { return nil }
+            return obj
         }
     }
 
@@ -154,5 +198,176 @@ import Testing
         #expect(
             back.status == 0
                 && String(decoding: back.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == Data(count: 32).base64EncodedString())
+    }
+
+    /// Issue 17: `retokenize` of a PME file. The card numbers' in-use key is rotated; retokenize
+    /// writes a fresh PME file (new data keys, every module encrypted anew) that pyarrow reads
+    /// through the KmsClient: the card numbers (and the cards inside free text) are new tokens
+    /// that detokenize back to the feed's values, every other column is equal.
+    @Test func retokenizeOfAPMEFileMovesItsTokensToTheRotatedKey() throws {
+        let (cfg, dir, log, policy, name) = try Self.retokenizeSetUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let v1 = dir + "/v1.parquet", v2 = dir + "/v2.parquet"
+        let t = try ExecutableRuns.run(
+            ["tokenize", "--in", feed, "--out", v1, "--seal", "--max-encryption-overhead", "100", "--policy", policy, "--keyring", cfg])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(try ExecutableRuns.run(["keys", "rotate", "in-use/\(name)", "--keyring", cfg]).status == 0)
+        let r = try ExecutableRuns.run(["retokenize", v1, "--out", v2, "--policy", policy, "--keyring", cfg])
+        #expect(r.status == 0, "\(r.stderr)")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: v2)))
+        #expect(Array(bytes.prefix(4)) == Array("PARE".utf8))
+        let mode = try FileManager.default.attributesOfItem(atPath: v2)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+
+        let old = try Self.columns(v1, kms: cfg)
+        let new = try Self.columns(v2, kms: cfg)
+        #expect(Set(old.keys) == Set(new.keys) && old.count > 10)
+        let (oldCards, newCards) = (try #require(old["card_number"]), try #require(new["card_number"]))
+        #expect(oldCards.count == 300 && newCards.count == 300)
+        #expect(zip(oldCards, newCards).allSatisfy { $0 == nil ? $1 == nil : $0 != $1 }, "every card token changed")
+        for (column, values) in old where column != "card_number" && column != "memo" {
+            #expect(new[column] == values, "column \(column) changed")
+        }
+
+        // Back to the feed's values: tokengate opens the new file, detokenize follows its manifest.
+        let opened = try ExecutableRuns.run(["open", v2, "--out", dir + "/v2-tokens.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let d = try ExecutableRuns.run([
+            "detokenize", "--in", dir + "/v2-tokens.parquet", "--out", dir + "/back.parquet", "--manifest", v2 + ".manifest.json", "--policy", policy,
+            "--keyring", cfg,
+        ])
+        #expect(d.status == 0, "\(d.stderr)")
+        let back = try Self.columns(dir + "/back.parquet", kms: nil)
+        let rows = try String(contentsOfFile: feed, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        #expect(back["card_number"]?.map { $0 ?? "" } == rows.map { $0[9] })
+        #expect(back["memo"]?.map { $0 ?? "" } == rows.map { $0[20...].joined(separator: ",") })
+
+        // The audit record: the new in-use version, the input's data keys, every output data key.
+        let rec = try #require(try Self.records(log, "retokenize").last)
+        let keys = (rec["keys"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String }
+        #expect(keys.contains("tokengate/in-use/\(name)/v2") && keys.contains("tokengate/at-rest/datasets/v1"), "\(keys)")
+        let details = rec["details"] as? [String: String] ?? [:]
+        #expect(details["inputEncryption"] == "parquet-pme", "\(details)")
+        #expect(details["dataKeys"]?.contains("footer=tokengate/at-rest/datasets/v1 envelope-sha256:") == true, "\(details)")
+        #expect(details["dataKeys"]?.contains("column[") == true, "\(details)")
+        let tok = try #require(try Self.records(log, "tokenize").last)
+        #expect((tok["details"] as? [String: String])?["dataKeys"]?.split(separator: ";").count == 2, "tokenize --seal names both data keys")
+        // Lineage: the new file goes back through the retokenize and the tokenize run to the feed.
+        let lineage = try ExecutableRuns.run(["audit", "lineage", v2, "--keyring", cfg])
+        let text = String(decoding: lineage.stdout, as: UTF8.self)
+        #expect(lineage.status == 0 && text.contains("retokenize") && text.contains("customers.csv"), "\(text) \(lineage.stderr)")
+    }
+
+    /// Issue 17: a PME file is `scan` and `tokenize` input, decrypted in memory under the unwraps
+    /// of `open` (both audited, naming its data keys): the same classification and the same
+    /// tokens as its plaintext. A keyring that cannot unwrap its data keys is refused by name,
+    /// before anything is read, and leaves no output.
+    @Test func aPMEFileIsScanAndTokenizeInputUnderTheUnwrapsOfOpen() throws {
+        let (cfg, dir, log) = try Self.setUp()
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let plain = dir + "/customers.parquet", sealed = dir + "/sealed"  // no extension: PARE names it Parquet
+        try PythonOracle.check("pme_check.py", ["from-csv", feed, plain])
+        let s = try ExecutableRuns.run(["seal", plain, "--out", sealed, "--column-key-columns", "card_number,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+        // The seal record names both data keys by their envelopes, the at-rest version once.
+        let sealRec = try #require(try Self.records(log, "seal").last)
+        let dataKeys = (sealRec["details"] as? [String: String])?["dataKeys"] ?? ""
+        #expect(
+            dataKeys.hasPrefix("footer=tokengate/at-rest/datasets/v1 envelope-sha256:")
+                && dataKeys.contains("; column[card_number,ssn]=tokengate/at-rest/datasets/v1 envelope-sha256:"), "\(dataKeys)")
+        #expect((sealRec["keys"] as? [[String: Any]])?.count == 1)
+
+        let clearScan = try ExecutableRuns.run(["scan", plain, "--json"])
+        let sealedScan = try ExecutableRuns.run(["scan", sealed, "--json", "--keyring", cfg])
+        #expect(sealedScan.status == 0, "\(sealedScan.stderr)")
+        #expect(sealedScan.stdout == clearScan.stdout && String(decoding: clearScan.stdout, as: UTF8.self).contains("\"pan\""))
+        let scanRec = try #require(try Self.records(log, "scan").last)
+        #expect((scanRec["details"] as? [String: String])?["inputEncryption"] == "parquet-pme")
+
+        let a = try ExecutableRuns.run(["tokenize", "--in", plain, "--out", dir + "/a.parquet", "--keyring", cfg])
+        let b = try ExecutableRuns.run(["tokenize", "--in", sealed, "--out", dir + "/b.parquet", "--keyring", cfg])
+        #expect(a.status == 0 && b.status == 0, "\(b.stderr)")
+        #expect(b.stderr.contains("input: Parquet Modular Encryption, decrypted in memory"), "\(b.stderr)")
+        let (ta, tb) = (try Self.columns(dir + "/a.parquet", kms: nil), try Self.columns(dir + "/b.parquet", kms: nil))
+        #expect(ta == tb && ta["card_number"] != nil)
+        #expect(ta["card_number"] != (try Self.columns(plain, kms: nil))["card_number"], "the card numbers are tokens")
+        let tok = try #require(try Self.records(log, "tokenize").last)
+        #expect((tok["details"] as? [String: String])?["inputEncryption"] == "parquet-pme")
+        #expect((tok["keys"] as? [[String: Any]] ?? []).contains { $0["label"] as? String == "tokengate/at-rest/datasets/v1" })
+
+        // A keyring whose at-rest keys do not include the file's: refused by name, no output.
+        let other = dir + "/other.yaml"
+        try String(contentsOfFile: cfg, encoding: .utf8).replacingOccurrences(of: "keys: [datasets]", with: "keys: [pmenone]").write(
+            toFile: other, atomically: true, encoding: .utf8)
+        let refused = try ExecutableRuns.run(["tokenize", "--in", sealed, "--out", dir + "/c.parquet", "--keyring", other])
+        #expect(refused.status != 0 && refused.stderr.contains("encryptedInputRefused"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c.parquet"))
+        // Declared as text, or on stdin (no file to decrypt from its end), it is refused, never parsed as text.
+        let asCSV = try ExecutableRuns.run(["tokenize", "--in", sealed, "--format", "csv", "--out", dir + "/c.csv", "--keyring", cfg])
+        #expect(asCSV.status != 0 && asCSV.stderr.contains("cannot be read as csv"), "\(asCSV.stderr)")
+        let piped = try ExecutableRuns.run(["tokenize", "--keyring", cfg], stdin: try Data(contentsOf: URL(fileURLWithPath: sealed)))
+        #expect(piped.status != 0 && piped.stderr.contains("PARE magic") && piped.stdout.isEmpty, "\(piped.stderr)")
+        let refusedScan = try ExecutableRuns.run(["scan", sealed, "--keyring", other])
+        #expect(refusedScan.status != 0 && refusedScan.stderr.contains("encryptedInputRefused") && refusedScan.stdout.isEmpty, "\(refusedScan.stderr)")
+    }
+
+    /// Issue 17: AAD prefixes. A prefix stored in the file: stock pyarrow (through the KmsClient)
+    /// reads tokengate's file by itself, so the modules' additional data (prefix ‖ file unique ‖
+    /// …) is the spec's, and tokengate opens it. A prefix not stored: pyarrow's KmsClient path
+    /// cannot supply one and fails; tokengate refuses it by name (`aadPrefixRequired`, before any
+    /// key is unwrapped) unless `--aad-prefix` gives it, and a wrong one does not authenticate.
+    @Test func anAADPrefixStoredOpensAndOneToSupplyIsRefusedByNameUnlessGiven() throws {
+        let (cfg, dir, _, policy, _) = try Self.retokenizeSetUp()
+        let input = try Self.corpusFile("pa_snappy_v1_dict.parquet")
+        let stored = dir + "/stored.parquet", hidden = dir + "/hidden.parquet"
+        let prefix = "warehouse/customers"
+        let s = try ExecutableRuns.run(["seal", input, "--out", stored, "--aad-prefix", prefix, "--column-key-columns", "card,ssn", "--keyring", cfg])
+        #expect(s.status == 0, "\(s.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", stored, input] + Self.kms(cfg))
+        let opened = try ExecutableRuns.run(["open", stored, "--out", dir + "/stored-clear.parquet", "--keyring", cfg])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/stored-clear.parquet", input, "--kms", "plain"])
+        let inspect = String(decoding: try ExecutableRuns.run(["inspect", stored]).stdout, as: UTF8.self)
+        #expect(inspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(inspect)")
+
+        let h = try ExecutableRuns.run(["seal", input, "--out", hidden, "--aad-prefix", prefix, "--aad-prefix-not-stored", "--keyring", cfg])
+        #expect(h.status == 0, "\(h.stderr)")
+        try PythonOracle.check("pme_check.py", ["must-fail", hidden] + Self.kms(cfg))
+        let refused = try ExecutableRuns.run(["open", hidden, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(refused.status != 0 && refused.stderr.contains("aadPrefixRequired") && refused.stderr.contains("--aad-prefix"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.parquet"))
+        let wrong = try ExecutableRuns.run(["open", hidden, "--out", dir + "/never.parquet", "--aad-prefix", "warehouse/orders", "--keyring", cfg])
+        #expect(wrong.status != 0 && wrong.stderr.contains("moduleAuthenticationFailed"), "\(wrong.stderr)")
+        let given = try ExecutableRuns.run(["open", hidden, "--out", dir + "/hidden-clear.parquet", "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(given.status == 0, "\(given.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/hidden-clear.parquet", input, "--kms", "plain"])
+        let scan = try ExecutableRuns.run(["scan", hidden, "--keyring", cfg])
+        #expect(scan.status != 0 && scan.stderr.contains("aadPrefixRequired"), "\(scan.stderr)")
+
+        // pyarrow writes AAD prefixes only under a direct key (no key metadata, so no key tokengate
+        // could unwrap): tokengate reads where pyarrow put the prefix, and refuses both files by name.
+        let pyStored = dir + "/py-stored.parquet", pyHidden = dir + "/py-hidden.parquet"
+        try PythonOracle.check("pme_check.py", ["write-direct", input, pyStored, "--aad-prefix", prefix])
+        try PythonOracle.check("pme_check.py", ["write-direct", input, pyHidden, "--aad-prefix", prefix, "--aad-prefix-not-stored"])
+        let pyInspect = String(decoding: try ExecutableRuns.run(["inspect", pyStored]).stdout, as: UTF8.self)
+        #expect(pyInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(pyInspect)")
+        let pyRefused = try ExecutableRuns.run(["open", pyHidden, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(pyRefused.status != 0 && pyRefused.stderr.contains("aadPrefixRequired"), "\(pyRefused.stderr)")
+        let noKey = try ExecutableRuns.run(["open", pyStored, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(noKey.status != 0 && noKey.stderr.contains("not JSON key material"), "\(noKey.stderr)")
+
+        // retokenize keeps a PME file bound to its stored prefix.
+        let feed = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let tokens = dir + "/tokens.parquet", bound = dir + "/bound.parquet", moved = dir + "/moved.parquet"
+        #expect(try ExecutableRuns.run(["tokenize", "--in", feed, "--out", tokens, "--policy", policy, "--keyring", cfg]).status == 0)
+        #expect(try ExecutableRuns.run(["seal", tokens, "--out", bound, "--aad-prefix", prefix, "--keyring", cfg]).status == 0)
+        let r = try ExecutableRuns.run([
+            "retokenize", bound, "--out", moved, "--manifest", tokens + ".manifest.json", "--policy", policy, "--keyring", cfg,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let movedInspect = String(decoding: try ExecutableRuns.run(["inspect", moved]).stdout, as: UTF8.self)
+        #expect(movedInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(movedInspect)")
     }
 }

@@ -113,6 +113,49 @@ let parquetByName: TokenizeJob.Classifier = { batch in
         try PythonOracle.check("verify_tokenized.py", [input, d.output] + skip)
     }
 
+    /// Issue 17: `retokenize` of a sealed frame file holding Parquet (`tokenize --seal --out x.tgs`
+    /// of a Parquet input): its frames are opened in memory, the card tokens moved to the rotated
+    /// key and the Parquet file sealed again — equal to a fresh tokenize under the primary versions.
+    @Test func aSealedParquetDatasetRetokenizes() throws {
+        let kr = try keyring(["pqk-pan", "pqk-ssn", "pqk-email"])
+        let dir = try tempDir()
+        let input = try corpusFile("pa_snappy_v1_dict.parquet")
+        let p = try policy("pqk", extra: nestedKept(input))
+        var so = TokenizeJob.SealOptions()
+        so.keyName = "pqk-pan"
+        so.maxOverheadPercent = 100
+        var o = TokenizeJob.Options()
+        o.input = input
+        o.output = dir + "/v1.tgs"
+        o.seal = so
+        o.verifyOutput = false  // the corpus's int64 column (see theResidualScanStopsAParquetRunNamingRecordAndColumn)
+        _ = try TokenizeJob.run(o, policy: p, keyring: kr, classify: parquetByName)
+        _ = try kr.rotate(KeyRef(.inUse, "pqk-pan"))
+
+        var r = TokenizeJob.Options()
+        r.mode = .retokenize
+        r.input = dir + "/v1.tgs"
+        r.output = dir + "/v2.tgs"
+        r.seal = so
+        let s = try TokenizeJob.run(r, policy: p, keyring: kr, classify: { _ in [] }, authorization: grantedForTests)
+        #expect(s.reconciles && s.rowsOut == 1050 && s.format == "parquet" && s.decryptedInput?.kind == "sealed")
+        #expect(s.columns.first { $0.name == "card" }?.keyVersion == 2 && s.columns.first { $0.name == "ssn" }?.keyVersion == 1)
+
+        var fresh = o
+        fresh.output = dir + "/fresh.parquet"
+        fresh.seal = nil
+        _ = try TokenizeJob.run(fresh, policy: p, keyring: kr, classify: parquetByName)
+        try Sealing.openFile(path: dir + "/v1.tgs", output: dir + "/v1.parquet", keyring: kr)
+        try Sealing.openFile(path: dir + "/v2.tgs", output: dir + "/v2.parquet", keyring: kr)
+        func columns(_ path: String) throws -> [String: [String?]] {
+            let dump = try JSONSerialization.jsonObject(with: Data(PythonOracle.check("dump.py", [path]).utf8)) as! [String: Any]
+            return (dump["columns"] as! [String: [Any]]).mapValues { $0.map { $0 as? String } }
+        }
+        let (v1, v2) = (try columns(dir + "/v1.parquet"), try columns(dir + "/v2.parquet"))
+        #expect(v2 == (try columns(dir + "/fresh.parquet")))
+        #expect(v2["card"] != v1["card"] && v2["ssn"] == v1["ssn"] && v2["int64"] == v1["int64"])
+    }
+
     @Test func aCSVFeedLandsAsParquetAndDetokenizesBack() throws {
         let kr = try keyring(["pqc-pan", "pqc-ssn", "pqc-email"])
         let dir = try tempDir()

@@ -154,8 +154,8 @@ def flat_columns(pf):
     return out
 
 
-def dump(path, columns=None):
-    pf = pq.ParquetFile(path)
+def dump(path, columns=None, decryption_properties=None):
+    pf = pq.ParquetFile(path, decryption_properties=decryption_properties)
     flat = flat_columns(pf)
     top = [f.name for f in pf.schema_arrow]
     if columns is None:

@@ -7,6 +7,9 @@ Usage: .venv/bin/python scripts/parquet/pme_check.py read ENCRYPTED PLAIN [KMS]
                                               [--column-key K:a,b] [--plaintext-footer]
                                               [--algorithm AES_GCM_V1|AES_GCM_CTR_V1]
        .venv/bin/python scripts/parquet/pme_check.py train ENCRYPTED PLAIN [KMS] [--seed N]
+       .venv/bin/python scripts/parquet/pme_check.py dump ENCRYPTED [KMS]
+       .venv/bin/python scripts/parquet/pme_check.py from-csv CSV OUT
+       .venv/bin/python scripts/parquet/pme_check.py write-direct PLAIN OUT --aad-prefix P [--aad-prefix-not-stored]
 KMS: --kms tokengate --tokengate BIN [--keyring CONFIG]  (the project's KmsClient, python/)
      --kms plain      (a test KMS: wrappedDEK is the base64 DEK itself; for the Parquet tests)
 
@@ -14,6 +17,10 @@ read: pq.read_table and pq.ParquetFile (every row group) with CryptoFactory decr
       both must equal PLAIN read without decryption. Prints "ok: N rows, M row groups".
 must-fail: reading ENCRYPTED (with the KMS, or with none: --no-kms) must raise; prints the error.
 write: pyarrow writes PLAIN's table as a PME file (256-bit DEKs, single wrapping).
+write-direct: pyarrow writes PLAIN as PME under a random direct footer key (no key metadata: no KMS)
+      with an AAD prefix, stored or not (pe.create_encryption_properties).
+from-csv: pyarrow writes CSV (header row, every column a string) as a plaintext Parquet file.
+dump: pq.ParquetFile with CryptoFactory decrypts ENCRYPTED; prints its flat columns as dump.py does.
 train: read_table and iter_row_groups of python/tokengate/reader.py: the row groups come in the
       order random.Random(seed) gives (not the file's, for 3 or more), each equal to PLAIN's.
 Exit status 1 with "pme_check: FAIL: ..." on stderr.
@@ -80,7 +87,7 @@ def decryption(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["read", "must-fail", "write", "train"])
+    p.add_argument("mode", choices=["read", "must-fail", "write", "train", "dump", "from-csv", "write-direct"])
     p.add_argument("files", nargs="+")
     p.add_argument("--kms", choices=["plain", "tokengate"], default="tokengate")
     p.add_argument("--tokengate")
@@ -91,6 +98,8 @@ def main():
     p.add_argument("--plaintext-footer", action="store_true")
     p.add_argument("--algorithm", default="AES_GCM_V1", choices=["AES_GCM_V1", "AES_GCM_CTR_V1"])
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--aad-prefix")
+    p.add_argument("--aad-prefix-not-stored", action="store_true")
     a = p.parse_args()
 
     if a.mode == "read":
@@ -106,6 +115,27 @@ def main():
         if not same(whole, expected):
             fail("pq.ParquetFile row groups of %s differ from %s" % (enc, plain))
         print("ok: %d rows, %d row groups" % (got.num_rows, f.num_row_groups))
+    elif a.mode == "write-direct":
+        plain, out = a.files
+        props = pe.create_encryption_properties(
+            os.urandom(32), aad_prefix=a.aad_prefix.encode(), store_aad_prefix=not a.aad_prefix_not_stored)
+        pq.write_table(pq.read_table(plain), out, encryption_properties=props)
+        print("ok: wrote %s" % out)
+    elif a.mode == "from-csv":
+        import pyarrow.csv as pcsv
+        src, out = a.files
+        with open(src, encoding="utf-8") as f:
+            names = f.readline().rstrip("\r\n").split(",")
+        t = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+        pq.write_table(t, out, row_group_size=100)
+        print("ok: wrote %s" % out)
+    elif a.mode == "dump":
+        (enc,) = a.files
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import json
+        import dump
+        json.dump(dump.dump(enc, decryption_properties=decryption(a)), sys.stdout, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        sys.stdout.write("\n")
     elif a.mode == "must-fail":
         (enc,) = a.files
         # pq.ParquetFile(...).read(): pq.read_table raises too, but pyarrow 26's dataset threads
