@@ -2,6 +2,7 @@ import Columns
 import Crypto
 import Foundation
 import Keyring
+import NIOCore
 import Operations
 import SystemIO
 import Tokenize
@@ -22,11 +23,11 @@ struct APIRequest: Sendable {
 /// A response: status, JSON or text body.
 struct APIResponse: Sendable {
     var status: Int
-    var body: [UInt8]
+    var body: ByteBuffer
     var contentType = "application/json"
 
     static func json(_ status: Int, _ text: String) -> APIResponse {
-        APIResponse(status: status, body: Array(text.utf8))
+        APIResponse(status: status, body: ByteBuffer(string: text))
     }
 
     /// Vault's error shape: `{"errors":["…"]}`.
@@ -106,7 +107,7 @@ final class API: Sendable {
         case ("GET", 3, let p) where p == ["sys", "health"], ("HEAD", 3, let p) where p == ["sys", "health"]:
             return (health(), "health")
         case ("GET", 1, _) where parts == ["metrics"]:
-            return (APIResponse(status: 200, body: metrics.exposition(), contentType: "text/plain; version=0.0.4"), "metrics")
+            return (APIResponse(status: 200, body: ByteBuffer(bytes: metrics.exposition()), contentType: "text/plain; version=0.0.4"), "metrics")
         case ("POST", 4, let p) where p.first == "transform" && (p[1] == "encode" || p[1] == "decode"):
             let op: OnlineOperation = p[1] == "encode" ? .encode : .decode
             do {
@@ -193,21 +194,6 @@ final class API: Sendable {
         return matching.count == 1 ? matching.first : nil
     }
 
-    struct Item {
-        var value: String?
-        var transformation: String?
-        var reference: String?
-        var tweak: String?
-    }
-
-    struct Body {
-        var value: String?
-        var transformation: String?
-        var reference: String?
-        var tweak: String?
-        var batchInput: [Item]?
-    }
-
     func transform(_ op: OnlineOperation, role roleName: String, _ r: APIRequest) throws -> APIResponse {
         guard let client = authenticate(r) else {
             throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil, role: roleName)
@@ -222,29 +208,19 @@ final class API: Sendable {
             throw Refusal.forbidden("operationNotAllowed", "role \(roleName) does not allow \(op.rawValue)", client: client, role: roleName)
         }
         let body = try Self.parseBody(r.body)
-        let batch = body.batchInput != nil
-        let items = body.batchInput ?? [Item(value: body.value, transformation: body.transformation, reference: body.reference, tweak: body.tweak)]
-        guard !items.isEmpty else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
-        guard items.count <= config.limits.maxBatch else {
-            throw Refusal(status: 413, message: "batch of \(items.count) values exceeds the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
+        let n = body.count
+        guard n > 0 else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
+        guard n <= config.limits.maxBatch else {
+            throw Refusal(status: 413, message: "batch of \(n) values exceeds the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
         }
-        // Resolve each item's transformation; group the values by transformation (one batch each).
-        var groups: [String: [Int]] = [:]
-        var order: [String] = []
-        for (i, it) in items.enumerated() {
-            guard let v = it.value else { throw Refusal(status: 400, message: "missing value to \(op.rawValue)", code: "missingValue") }
-            _ = v
-            if it.tweak != nil {
-                throw Refusal(status: 400, message: "tweak is not accepted: each transformation's tweak is fixed by its column", code: "tweakNotAccepted")
-            }
-            let name: String
-            if let t = it.transformation {
-                name = t
-            } else if role.transformations.count == 1, let only = role.transformations.first {
-                name = only
-            } else {
-                throw Refusal(status: 400, message: "transformation is required (the role has several)", code: "missingTransformation")
-            }
+        if body.missingValue != nil { throw Refusal(status: 400, message: "missing value to \(op.rawValue)", code: "missingValue") }
+        if body.tweakGiven {
+            throw Refusal(status: 400, message: "tweak is not accepted: each transformation's tweak is fixed by its column", code: "tweakNotAccepted")
+        }
+        // Resolve the transformations named (few distinct ones): group g = the name's index, the
+        // role's only transformation for items that name none gets the last group.
+        var groupNames: [String] = []
+        for name in body.names {
             guard config.transformations[name] != nil else {
                 throw Refusal(
                     status: 404, message: "transformation not found", code: "unknownTransformation", audit: true, client: client, role: roleName,
@@ -254,50 +230,87 @@ final class API: Sendable {
                 throw Refusal.forbidden(
                     "transformationNotAllowed", "role \(roleName) does not allow transformation \(name)", client: client, role: roleName, transformation: name)
             }
-            if groups[name] == nil { order.append(name) }
-            groups[name, default: []].append(i)
+            groupNames.append(name)
         }
-        var outputs = [String?](repeating: nil, count: items.count)
-        var errors = [String?](repeating: nil, count: items.count)
-        for name in order {
-            let idx = groups[name]!
-            var column = ByteColumn(reservingValues: idx.count, bytes: idx.count * 24)
-            for i in idx { column.append(items[i].value!) }
-            let result = try session.run(op, transformation: name, values: column)
-            for (k, i) in idx.enumerated() {
-                if let why = result.rejects[k] { errors[i] = why } else { outputs[i] = result.output.string(at: k) }
+        let unnamed = Int32(groupNames.count)
+        if body.transformationOf.contains(-1) {
+            guard role.transformations.count == 1, let only = role.transformations.first else {
+                throw Refusal(status: 400, message: "transformation is required (the role has several)", code: "missingTransformation")
             }
+            groupNames.append(only)
+        }
+        // One batch per transformation. The usual request names one: its value column goes to
+        // the transform as parsed; otherwise each group's values are gathered.
+        let groupOf = body.transformationOf.map { $0 < 0 ? unnamed : $0 }
+        var results: [OnlineResult?] = Array(repeating: nil, count: groupNames.count)
+        var position: [Int32] = []
+        let first = groupOf[0]
+        if groupOf.allSatisfy({ $0 == first }) {
+            results[Int(first)] = try session.run(op, transformation: groupNames[Int(first)], values: body.values)
+        } else {
+            position = Array(repeating: 0, count: n)
+            var columns = Array(repeating: ByteColumn(), count: groupNames.count)
+            for i in 0..<n {
+                let g = Int(groupOf[i])
+                position[i] = Int32(columns[g].count)
+                columns[g].append(body.values[i])
+            }
+            for g in columns.indices where !columns[g].isEmpty {
+                results[g] = try session.run(op, transformation: groupNames[g], values: columns[g])
+            }
+        }
+        for g in results.indices {
+            guard let result = results[g] else { continue }
             session.recordSuccess(
-                operation: op, client: client, role: roleName, transformation: name, values: idx.count, rejected: result.rejects.count, key: result.key)
-            metrics.values(op, name, idx.count)
+                operation: op, client: client, role: roleName, transformation: groupNames[g], values: result.output.count, rejected: result.rejects.count,
+                key: result.key)
+            metrics.values(op, groupNames[g], result.output.count)
         }
-        let field = op == .encode ? "encoded_value" : "decoded_value"
-        if !batch {
-            if let e = errors[0] { return .errors(400, ["unable to \(op.rawValue) value: \(e)"]) }
-            var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"\(field)\":"
-            JSONText.appendString(outputs[0]!, to: &s)
-            s += "},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
-            return .json(200, s)
+        return Self.vaultResponse(op, body: body, groupOf: groupOf, position: position, results: results)
+    }
+
+    /// The Vault answer, written into one buffer: per item its output (or error) and its
+    /// reference echoed as sent.
+    static func vaultResponse(_ op: OnlineOperation, body: VaultBody, groupOf: [Int32], position: [Int32], results: [OnlineResult?]) -> APIResponse {
+        let field: StaticString = op == .encode ? "{\"encoded_value\":" : "{\"decoded_value\":"
+        let n = body.count
+        let head =
+            "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":"
+        var out = ByteBufferAllocator().buffer(capacity: head.utf8.count + 64 + body.values.bytes.count * 2 + n * 24 + body.references.bytes.count)
+        func output(_ i: Int) -> (OnlineResult, Int) {
+            let g = Int(groupOf[i])
+            return (results[g]!, position.isEmpty ? i : Int(position[i]))
         }
-        var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"batch_results\":["
-        s.reserveCapacity(s.utf8.count + items.count * 48)
-        for i in items.indices {
-            if i > 0 { s += "," }
-            if let o = outputs[i] {
-                s += "{\"\(field)\":"
-                JSONText.appendString(o, to: &s)
+        if !body.isBatch {
+            let (result, k) = output(0)
+            if let e = result.rejects[k] { return .errors(400, ["unable to \(op.rawValue) value: \(e)"]) }
+            out.writeString(head)
+            out.writeStaticString(field)
+            JSONText.append(result.output, k, to: &out)
+            out.writeStaticString("},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
+            return APIResponse(status: 200, body: out)
+        }
+        out.writeString(head)
+        out.writeStaticString("{\"batch_results\":[")
+        for i in 0..<n {
+            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+            let (result, k) = output(i)
+            if !result.rejects.isEmpty, let why = result.rejects[k] {
+                out.writeStaticString("{\"error\":")
+                JSONText.append("unable to \(op.rawValue) value: \(why)", to: &out)
             } else {
-                s += "{\"error\":"
-                JSONText.appendString("unable to \(op.rawValue) value: \(errors[i] ?? "")", to: &s)
+                out.writeStaticString(field)
+                JSONText.append(result.output, k, to: &out)
             }
-            if let ref = items[i].reference {
-                s += ",\"reference\":"
-                JSONText.appendString(ref, to: &s)
+            let ref = body.references.range(i)
+            if !ref.isEmpty {
+                out.writeStaticString(",\"reference\":")
+                out.writeBytes(body.references.bytes[ref])
             }
-            s += "}"
+            out.writeInteger(UInt8(ascii: "}"))
         }
-        s += "]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
-        return .json(200, s)
+        out.writeStaticString("]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
+        return APIResponse(status: 200, body: out)
     }
 
     struct RecordsBody: Decodable {
@@ -393,40 +406,11 @@ final class API: Sendable {
 
     /// The Vault request body: an object with `value`, `transformation`, `reference`, `tweak`
     /// (strings or null) or `batch_input` (an array of such objects); other fields are ignored.
-    static func parseBody(_ bytes: [UInt8]) throws -> Body {
-        func malformed(_ why: String) -> Refusal {
-            Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
+    static func parseBody(_ bytes: [UInt8]) throws -> VaultBody {
+        do { return try JSONParser.parseVault(bytes) } catch {
+            let why = error.wrongType ?? "not JSON (at byte \(error.offset))"
+            throw Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
         }
-        let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw malformed("not JSON (at byte \(error.offset))") }
-        guard case .object(let o) = v else { throw malformed("not a JSON object") }
-        func str(_ o: [String: JSONValue], _ key: String, _ at: String) throws -> String? {
-            switch o[key] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw malformed("wrong type at '\(at)\(key)' (a string)")
-            }
-        }
-        var body = Body(
-            value: try str(o, "value", ""), transformation: try str(o, "transformation", ""), reference: try str(o, "reference", ""),
-            tweak: try str(o, "tweak", ""), batchInput: nil)
-        switch o["batch_input"] {
-        case nil, .null?: break
-        case .array(let items)?:
-            var out: [Item] = []
-            out.reserveCapacity(items.count)
-            for (k, it) in items.enumerated() {
-                guard case .object(let e) = it else { throw malformed("wrong type at 'batch_input.\(k)' (an object)") }
-                let at = "batch_input.\(k)."
-                out.append(
-                    Item(
-                        value: try str(e, "value", at), transformation: try str(e, "transformation", at), reference: try str(e, "reference", at),
-                        tweak: try str(e, "tweak", at)))
-            }
-            body.batchInput = out
-        default: throw malformed("wrong type at 'batch_input' (an array)")
-        }
-        return body
     }
 
     /// A decoding error without the input's content.
@@ -445,6 +429,29 @@ func codeName<E: CodedError>(_ e: E) -> String { e.code.rawValue }
 
 /// JSON string writing (escapes per RFC 8259).
 enum JSONText {
+    /// Value `k` of a column as a JSON string: its bytes as they are when nothing needs escaping
+    /// (the usual token), else through ``appendString(_:to:)``.
+    static func append(_ column: ByteColumn, _ k: Int, to out: inout ByteBuffer) {
+        let r = column.range(k)
+        let plain = column.bytes.withUnsafeBufferPointer { b in
+            for j in r where b[j] < 0x20 || b[j] == 0x22 || b[j] == 0x5C || b[j] >= 0x80 { return false }
+            return true
+        }
+        if plain {
+            out.writeInteger(UInt8(ascii: "\""))
+            out.writeBytes(column.bytes[r])
+            out.writeInteger(UInt8(ascii: "\""))
+        } else {
+            append(column.string(at: k), to: &out)
+        }
+    }
+
+    static func append(_ v: String, to out: inout ByteBuffer) {
+        var s = ""
+        appendString(v, to: &s)
+        out.writeString(s)
+    }
+
     static func appendString(_ v: String, to s: inout String) {
         s += "\""
         var plain = true

@@ -294,13 +294,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         head = nil
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: r.contentType)
-        headers.add(name: "content-length", value: String(r.body.count))
+        headers.add(name: "content-length", value: String(r.body.readableBytes))
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: r.status), headers: headers))), promise: nil)
-        var buf = context.channel.allocator.buffer(capacity: r.body.count)
-        buf.writeBytes(r.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(r.body))), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
         let leave = counted
