@@ -47,7 +47,10 @@ public final class TokengateServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: n)
         let pool = NIOThreadPool(numberOfThreads: n)
         pool.start()
-        let core = ServerCore(api: API(config: config, session: session, metrics: ServerMetrics()), pool: pool, limits: config.limits)
+        var purposes: [String: String] = [:]
+        for (purpose, p) in gateway.keyring.config.purposes { purposes[p.token] = purpose }
+        let metrics = ServerMetrics(tokenPurposes: purposes)
+        let core = ServerCore(api: API(config: config, session: session, metrics: metrics), pool: pool, limits: config.limits)
         let channel: any Channel
         do {
             channel = try ServerBootstrap(group: group)

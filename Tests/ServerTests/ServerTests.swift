@@ -101,10 +101,13 @@ import Tokenize
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(
             toFile: dir + "/server.ext", atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: dir + "/client.ext", atomically: true, encoding: .utf8)
-        for (name, cn, ca, ext) in [
-            ("server", "localhost", "ca", "server.ext"), ("client", "fraud-desk", "ca", "client.ext"), ("rogue", "fraud-desk", "rogue-ca", "client.ext"),
+        // A client known only by its DNS SAN: no CN at all.
+        try "subjectAltName=DNS:scoring-svc.internal\nextendedKeyUsage=clientAuth\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
+        for (name, subject, ca, ext) in [
+            ("server", "/CN=localhost", "ca", "server.ext"), ("client", "/CN=fraud-desk", "ca", "client.ext"),
+            ("rogue", "/CN=fraud-desk", "rogue-ca", "client.ext"), ("san", "/O=tokengate-tests", "ca", "san.ext"),
         ] {
-            try openssl(["req"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", "/CN=\(cn)"])
+            try openssl(["req"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", subject])
             try openssl([
                 "x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/\(ca).pem", "-CAkey", "\(dir)/\(ca).key", "-CAcreateserial",
                 "-out", "\(dir)/\(name).pem", "-days", "2", "-extfile", "\(dir)/\(ext)",
@@ -137,6 +140,7 @@ import Tokenize
               scoring: { token-sha256: \(try sha256(tokens["encoder"]!)), roles: [payments] }
               analyst: { token-sha256: \(try sha256(tokens["analyst"]!)), roles: [analyst, payments] }
             \(tls ? "  fraud-desk: { certificate-name: fraud-desk, roles: [payments] }" : "")
+            \(tls ? "  san-desk: { certificate-name: scoring-svc.internal, roles: [payments] }" : "")
 
             """
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -164,6 +168,12 @@ import Tokenize
         return obj
     }
 
+    /// A sample's value in a Prometheus exposition (0 when absent).
+    static func metric(_ text: String, _ sample: String) -> Int {
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") { return Int(Double(line.dropFirst(sample.count + 1)) ?? 0) }
+        return 0
+    }
+
     static func records(_ log: String) throws -> [AuditRecord] {
         try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
     }
@@ -183,6 +193,11 @@ import Tokenize
             #expect(batch.map { $0["encoded_value"] as? String } == expected)
             #expect(batch.map { $0["reference"] as? String } == ["ref-0", "ref-1", "ref-2"])
             #expect((out["batch_decoded"] as? [[String: Any]])?.map { $0["decoded_value"] as? String } == Self.cards)
+            // HSM custody: one C_Encrypt per FF1 round per batch (8 requests here), counted in /metrics.
+            let hsmCalls = { (m: Any?) in Self.metric(m as? String ?? "", #"tokengate_hsm_calls_total{function="C_Encrypt",purpose="in-use"}"#) }
+            if transformation == "card-hsm" {
+                #expect(hsmCalls(out["metrics_after"]) - hsmCalls(out["metrics_before"]) >= 8 * 10, "HSM calls move")
+            }
         }
         #expect(env.derivedTokens != env.hsmTokens && env.derivedTokens != Self.cards)
     }
@@ -246,16 +261,23 @@ import Tokenize
     @Test func mutualTLSIdentifiesClientsByCertificate() throws {
         let env = try Self.env.get()
         let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "mtls", tls: true))
-        defer { server.shutdown() }
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let before = try Self.records(env.log).count
         let url = "https://127.0.0.1:\(server.address.port)"
         let d = env.dir
         let out = try Self.hvac(
             "mtls", url,
             [
                 "ca": d + "/ca.pem", "cert": d + "/client.pem", "key": d + "/client.key", "role": "payments", "value": Self.cards[0],
-                "rogue_cert": d + "/rogue.pem", "rogue_key": d + "/rogue.key",
+                "rogue_cert": d + "/rogue.pem", "rogue_key": d + "/rogue.key", "san_cert": d + "/san.pem", "san_key": d + "/san.key",
             ])
         #expect(out["encoded"] as? String == env.derivedTokens[0])
+        #expect(out["san_encoded"] as? String == env.derivedTokens[0], "a certificate without CN, known by its DNS SAN")
+        server.shutdown()
+        stopped = true
+        let clients = try Self.records(env.log).dropFirst(before).filter { $0.details["aggregated"] == "true" }.map { $0.details["client"] }
+        #expect(Set(clients) == ["fraud-desk", "san-desk"], "each certificate identified its own client: \(clients)")
         #expect((out["no_certificate"] as? String)?.hasPrefix("connection:") == true, "no certificate: the handshake fails")
         #expect((out["rogue_certificate"] as? String)?.hasPrefix("connection:") == true, "a certificate of another CA: the handshake fails")
     }

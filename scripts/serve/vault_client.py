@@ -3,9 +3,9 @@
 user would (tests: Tests/ServerTests). Prints one JSON object with what each call returned.
 
 usage: vault_client.py MODE URL [options as JSON]
-  roundtrip  {"token", "role", "transformation", "values": [...]}      encode/decode single and batch
+  roundtrip  {"token", "role", "transformation", "values": [...]}      encode/decode single and batch, /metrics before and after
   refusals   {"tokens": {...}, "role", "decode_role", "value"}          status codes of refused calls
-  mtls       {"ca", "cert", "key", "role", "value"}                     encode over mutual TLS
+  mtls       {"ca", "cert", "key", "role", "value", "san_cert"?, ...}   encode over mutual TLS
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
   posts      {"requests": [{"token", "path", "body"}]}                  raw POSTs, their statuses
   load       {"token", "role", "value", "threads", "seconds"}           encode in a loop until refused
@@ -40,6 +40,7 @@ def roundtrip(url, o):
     c = client(url, o["token"])
     t = c.secrets.transform
     out = {"health": c.sys.read_health_status(method="GET")}
+    out["metrics_before"] = requests.get(url + "/metrics").text
     single = [t.encode(role_name=o["role"], value=v, transformation=o["transformation"])["data"]["encoded_value"] for v in o["values"]]
     out["single"] = single
     out["single_decoded"] = [
@@ -49,6 +50,7 @@ def roundtrip(url, o):
     out["batch"] = t.encode(role_name=o["role"], batch_input=batch)["data"]["batch_results"]
     back = [{"value": r["encoded_value"], "transformation": o["transformation"], "reference": r.get("reference")} for r in out["batch"]]
     out["batch_decoded"] = t.decode(role_name=o["role"], batch_input=back)["data"]["batch_results"]
+    out["metrics_after"] = requests.get(url + "/metrics").text
     return out
 
 
@@ -87,6 +89,9 @@ def mtls(url, o):
         out["rogue_certificate"] = status_of(
             lambda: client(url, cert=(o["rogue_cert"], o["rogue_key"]), verify=o["ca"]).secrets.transform.encode(role_name=o["role"], value=o["value"])
         )
+    if o.get("san_cert"):
+        s = client(url, cert=(o["san_cert"], o["san_key"]), verify=o["ca"])
+        out["san_encoded"] = s.secrets.transform.encode(role_name=o["role"], value=o["value"])["data"]["encoded_value"]
     return out
 
 
