@@ -1,5 +1,6 @@
 import Audit
 public import Columns
+public import Crypto
 import Foundation
 public import Keyring
 import Synchronization
@@ -145,6 +146,26 @@ public final class OnlineSession: Sendable {
         var byIndex: [Int: String] = [:]
         for r in rejects { byIndex[r.index] = r.reason }
         return OnlineResult(output: out, rejects: byIndex, key: p.key)
+    }
+
+    /// Unwraps a Parquet data key for a server client (`POST /v1/tokengate/keys/unwrap`, pyarrow's
+    /// KmsClient in server mode): the very function `tokengate keys unwrap` calls
+    /// (``Gateway/unwrapParquetKey(masterKeyID:wrappedDEK:details:deliver:)``), audited as
+    /// `keys unwrap` with the client and role in the record. The caller authorized the role.
+    /// - Throws: ``OperationError`` `.auditUnavailable` once an audit append failed; the unwrap's errors.
+    public func unwrapParquetKey(
+        client: String, role: String, masterKeyID: String, wrappedDEK: String, deliver: (borrowing SecretBytes) throws -> Void
+    ) throws {
+        if let why = auditFailure.withLock({ $0 }) {
+            throw OperationError(.auditUnavailable, "unwrap refused: an audit append failed (\(why)); no unaudited processing")
+        }
+        do {
+            try gateway.unwrapParquetKey(
+                masterKeyID: masterKeyID, wrappedDEK: wrappedDEK, details: ["client": client, "role": role, "via": "serve"], deliver: deliver)
+        } catch let e as OperationError where e.code == .auditUnavailable {
+            auditFailure.withLock { if $0 == nil { $0 = e.reason } }
+            throw e
+        }
     }
 
     /// Appends a denial record at once (one per denial): who, what, and why (no values).

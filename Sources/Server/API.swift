@@ -132,6 +132,26 @@ final class API: Sendable {
                 metrics.error("internal")
                 return (.errors(500, ["internal error (\(code))"]), op.rawValue)
             }
+        case ("POST", 4, let p) where p == ["tokengate", "keys", "unwrap"]:
+            do {
+                return (try unwrap(r), "unwrap")
+            } catch let e as Refusal {
+                if e.audit {
+                    session.recordDenial(operation: "unwrap", client: e.client, role: e.role, transformation: nil, code: e.code, reason: e.detail)
+                }
+                metrics.error(e.code)
+                return (.errors(e.status, [e.message]), "unwrap")
+            } catch {
+                // The unwrap's own error, already audited by the operation (keys unwrap, failure).
+                if let e = error as? OperationError, e.code == .auditUnavailable {
+                    metrics.error("auditUnavailable")
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), "unwrap")
+                }
+                var code = "internal"
+                if let e = error as? any CodedError { code = codeName(e) }
+                metrics.error("unwrapFailed")
+                return (.errors(400, ["unable to unwrap the key (\(code))"]), "unwrap")
+            }
         case ("POST", 2, let p) where p == ["tokenize"] || p == ["detokenize"]:
             let op: OnlineOperation = p == ["tokenize"] ? .encode : .decode
             let route = p[0]
@@ -310,6 +330,38 @@ final class API: Sendable {
             out.writeInteger(UInt8(ascii: "}"))
         }
         out.writeStaticString("]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
+        return APIResponse(status: 200, body: out)
+    }
+
+    /// `POST /v1/tokengate/keys/unwrap` `{"master_key_id", "wrapped_key"}` → `{"data":{"key"}}`:
+    /// a Parquet data key unwrapped in the HSM for pyarrow's KmsClient, for clients holding a
+    /// role with operation `unwrap`; TLS as every route (plain HTTP only on loopback and only
+    /// when the config says so). The key, base64, is the response's only copy outside the HSM's
+    /// operation: the intermediate is zeroized; the response buffer is NIO's and is not.
+    func unwrap(_ r: APIRequest) throws -> APIResponse {
+        guard let client = authenticate(r) else {
+            throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil)
+        }
+        let held = (config.clients[client]?.roles ?? []).sorted()
+        guard let role = held.first(where: { config.roles[$0]?.unwrap == true }) else {
+            throw Refusal.forbidden("operationNotAllowed", "no role of the client allows unwrap", client: client, role: held.first)
+        }
+        func malformed(_ why: String) -> Refusal { Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON") }
+        let v: JSONValue
+        do { v = try JSONParser.parse(r.body) } catch { throw malformed("not JSON (at byte \(error.offset))") }
+        guard case .object(let o) = v else { throw malformed("not a JSON object") }
+        guard case .string(let master)? = o["master_key_id"], case .string(let wrapped)? = o["wrapped_key"] else {
+            throw malformed("needs master_key_id and wrapped_key (strings)")
+        }
+        var out = ByteBuffer()
+        try session.unwrapParquetKey(client: client, role: role, masterKeyID: master, wrappedDEK: wrapped) { secret in
+            var b64 = secret.withUnsafeBytes { Data($0).base64EncodedData() }
+            defer { b64.withUnsafeMutableBytes { zeroize($0) } }
+            out.reserveCapacity(b64.count + 32)
+            out.writeStaticString("{\"data\":{\"key\":\"")
+            out.writeBytes(b64)
+            out.writeStaticString("\"}}")
+        }
         return APIResponse(status: 200, body: out)
     }
 

@@ -97,6 +97,9 @@ public struct ServerConfig: Sendable {
         public var transformations: Set<String>
         public var policies: Set<String> = []
         public var operations: Set<OnlineOperation>
+        /// Operation `unwrap`: `POST /v1/tokengate/keys/unwrap` (Parquet data keys for pyarrow's
+        /// KmsClient; needs no transformation).
+        public var unwrap = false
     }
 
     /// A client: the credentials it must present (all of those named) and its roles.
@@ -167,8 +170,10 @@ public struct ServerConfig: Sendable {
         guard !roles.isEmpty else { throw ServerError(.config, "no roles") }
         for (name, r) in roles.sorted(by: { $0.key < $1.key }) {
             guard Self.validName(name) else { throw ServerError(.config, "role name '\(name)': use 1-64 of a-z A-Z 0-9 - _ .") }
-            guard !r.operations.isEmpty else { throw ServerError(.config, "roles.\(name): no operations") }
-            guard !r.transformations.isEmpty || !r.policies.isEmpty else { throw ServerError(.config, "roles.\(name): no transformations or policies") }
+            guard !r.operations.isEmpty || r.unwrap else { throw ServerError(.config, "roles.\(name): no operations") }
+            guard !r.transformations.isEmpty || !r.policies.isEmpty || r.operations.isEmpty else {
+                throw ServerError(.config, "roles.\(name): no transformations or policies")
+            }
             for t in r.transformations where transformations[t] == nil {
                 throw ServerError(.config, "roles.\(name): unknown transformation '\(t)'")
             }
@@ -263,11 +268,18 @@ public struct ServerConfig: Sendable {
             var ops: [String: Role] = [:]
             for (name, r) in roles {
                 var set = Set<OnlineOperation>()
+                var unwrap = false
                 for o in r.operations {
-                    guard let op = OnlineOperation(rawValue: o) else { throw ServerError(.config, "roles.\(name): unknown operation '\(o)' (encode, decode)") }
+                    if o == "unwrap" {
+                        unwrap = true
+                        continue
+                    }
+                    guard let op = OnlineOperation(rawValue: o) else {
+                        throw ServerError(.config, "roles.\(name): unknown operation '\(o)' (encode, decode, unwrap)")
+                    }
                     set.insert(op)
                 }
-                ops[name] = Role(transformations: Set(r.transformations ?? []), policies: Set(r.policies ?? []), operations: set)
+                ops[name] = Role(transformations: Set(r.transformations ?? []), policies: Set(r.policies ?? []), operations: set, unwrap: unwrap)
             }
             var c = ServerConfig(
                 version: version, keyring: keyring, listen: address, plainHTTP: plainHTTP ?? false,

@@ -23,7 +23,7 @@ import Tokenize
     }
 
     static let cards = ["4111111111111111", "5500005555555559", "340000000000009"]
-    static let tokens = ["encoder": "enc-token-1b7e", "analyst": "analyst-token-93c1"]
+    static let tokens = ["encoder": "enc-token-1b7e", "analyst": "analyst-token-93c1", "trainer": "trainer-token-5d2a"]
 
     static let env: Result<Env, FixtureError> = {
         do { return .success(try makeEnv()) } catch { return .failure(FixtureError("\(error)")) }
@@ -46,6 +46,7 @@ import Tokenize
             audit-log: \(log)
             purposes:
               in-use: { token: tg-test-in-use, pin: { file: \(pin) }, keys: [srv-pan] }
+              at-rest: { token: tg-test-at-rest, pin: { file: \(pin) }, keys: [srv-datasets] }
               audit: { token: tg-test-audit, pin: { file: \(pin) }, keys: [log] }
             grants:
               detokenize: { pin-verifier: '\(verifier)' }
@@ -136,9 +137,11 @@ import Tokenize
             roles:
               payments: { transformations: [card], policies: [rows], operations: [encode] }
               analyst: { transformations: [card, card-hsm], policies: [rows], operations: [encode, decode] }
+              training: { operations: [unwrap] }
             clients:
               scoring: { token-sha256: \(try sha256(tokens["encoder"]!)), roles: [payments] }
               analyst: { token-sha256: \(try sha256(tokens["analyst"]!)), roles: [analyst, payments] }
+              trainer: { token-sha256: \(try sha256(tokens["trainer"]!)), roles: [training] }
             \(tls ? "  fraud-desk: { certificate-name: fraud-desk, roles: [payments] }" : "")
             \(tls ? "  san-desk: { certificate-name: scoring-svc.internal, roles: [payments] }" : "")
 
@@ -280,6 +283,34 @@ import Tokenize
         #expect(Set(clients) == ["fraud-desk", "san-desk"], "each certificate identified its own client: \(clients)")
         #expect((out["no_certificate"] as? String)?.hasPrefix("connection:") == true, "no certificate: the handshake fails")
         #expect((out["rogue_certificate"] as? String)?.hasPrefix("connection:") == true, "a certificate of another CA: the handshake fails")
+    }
+
+    /// pyarrow's KmsClient in server mode (python/tokengate/encryption.py): a PME file sealed by
+    /// the tokenize job reads through `POST /v1/tokengate/keys/unwrap` for a role with `unwrap`;
+    /// a client without it gets 403 and pyarrow fails. Both audited.
+    @Test func pyarrowUnwrapsThroughTheServer() throws {
+        let env = try Self.env.get()
+        var t = DataRequest(policyPath: env.dir + "/policy.yaml")
+        t.job.input = env.dir + "/cards.csv"
+        t.job.output = env.dir + "/cards.pme.parquet"
+        var seal = TokenizeJob.SealOptions()
+        seal.keyName = "srv-datasets"
+        seal.maxOverheadPercent = 100
+        t.job.seal = seal
+        _ = try Gateway(keyringPath: env.keyringPath).tokenize(t)
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "unwrap"))
+        let url = "http://127.0.0.1:\(server.address.port)"
+        let before = try Self.records(env.log).count
+        let read = try Self.hvac("pme", url, ["token": Self.tokens["trainer"]!, "file": t.job.output])
+        #expect(read["rows"] as? Int == Self.cards.count, "\(read)")
+        #expect((read["columns"] as? [String: [String]])?["card_number"] == env.derivedTokens)
+        let refused = try Self.hvac("pme", url, ["token": Self.tokens["encoder"]!, "file": t.job.output])
+        #expect((refused["error"] as? String)?.contains("HTTP 403") == true, "\(refused)")
+        server.shutdown()
+        let new = try Self.records(env.log).dropFirst(before)
+        #expect(new.contains { $0.operation == "keys unwrap" && $0.outcome == .success && $0.details["client"] == "trainer" && $0.details["via"] == "serve" })
+        #expect(new.contains { $0.operation == "serve unwrap" && $0.outcome == .failure && $0.details["client"] == "scoring" })
+        #expect(!new.contains { $0.operation == "keys unwrap" && $0.details["client"] == "scoring" })
     }
 
     @Test func shutdownDrainsRequestsAndClosesTheAuditChain() async throws {

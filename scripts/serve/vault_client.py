@@ -9,6 +9,7 @@ usage: vault_client.py MODE URL [options as JSON]
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
   posts      {"requests": [{"token", "path", "body"}]}                  raw POSTs, their statuses
   load       {"token", "role", "value", "threads", "seconds"}           encode in a loop until refused
+  pme        {"token", "file"}                                          pyarrow reads a PME file, KmsClient → server
 """
 import json
 import sys
@@ -117,6 +118,25 @@ def posts(url, o):
     return {"statuses": [requests.post(url + r["path"], data=r["body"], headers={"X-Vault-Token": r["token"]}).status_code for r in o["requests"]]}
 
 
+def pme(url, o):
+    """pyarrow reads a tokengate PME file with the project's KmsClient in server mode."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+    from tokengate.encryption import decryption_properties
+
+    os.environ["TG_TEST_UNWRAP_TOKEN"] = o["token"]
+    server = {"url": url, "token_env": "TG_TEST_UNWRAP_TOKEN"}
+    try:
+        props = decryption_properties(server=server, cache_lifetime=1)
+        t = pq.ParquetFile(o["file"], decryption_properties=props).read()
+    except Exception as e:  # pyarrow raises OSError with the KmsClient's message
+        return {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
+    return {"rows": t.num_rows, "columns": {n: [str(v) for v in t[n].to_pylist()] for n in t.column_names}}
+
+
 def load(url, o):
     """Threads encode until the server stops answering; every response must be whole and right."""
     results = {"ok": 0, "wrong": 0, "http_errors": [], "refused": 0}
@@ -154,4 +174,4 @@ def load(url, o):
 if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
     opts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load}[mode](url, opts)))
+    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load, "pme": pme}[mode](url, opts)))
