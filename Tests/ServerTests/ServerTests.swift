@@ -338,6 +338,62 @@ import Tokenize
         #expect(v.intact && v.unclosed.isEmpty, "\(v)")
     }
 
+    /// The debug `tokengate` binary beside the test bundle (as the CLI tests find it).
+    static func executable() throws -> URL {
+        let dirs = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for dir in dirs where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("tokengate").path) {
+            return dir.appendingPathComponent("tokengate")
+        }
+        throw FixtureError("tokengate executable not found next to the test bundle")
+    }
+
+    /// SIGTERM through the real process: `tokengate serve` as a subprocess under load from four
+    /// connections; it drains and exits 0, every request it processed (counted in its audit
+    /// aggregates) reached the client whole, and the audit chain is intact and closed.
+    @Test func sigtermDrainsTheRealProcess() async throws {
+        let env = try Self.env.get()
+        let config = try Self.writeConfig(env, name: "sigterm")
+        let before = try Self.records(env.log).count
+        let p = Process()
+        p.executableURL = try Self.executable()
+        p.arguments = ["serve", "--config", config, "--threads", "2"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            guard !d.isEmpty else { throw FixtureError("tokengate serve exited before listening (status \(p.terminationStatus))") }
+            line.append(d)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let url = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), "\(text)")
+        let opts = String(
+            decoding: try JSONSerialization.data(withJSONObject: [
+                "token": Self.tokens["encoder"]!, "role": "payments", "value": Self.cards[0], "expected": env.derivedTokens[0], "threads": 4,
+                "seconds": 3,
+            ]), as: UTF8.self)
+        let load = Task.detached { try Self.hvacRaw("load", url, opts) }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(kill(p.processIdentifier, SIGTERM) == 0)
+        let result = try Self.parse("load", try await load.value)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "tokengate serve exits 0 after SIGTERM")
+        let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(rest.contains("tokengate serve: stopped"), "\(rest)")
+        let ok = result["ok"] as? Int ?? 0
+        #expect(ok > 0 && result["wrong"] as? Int == 0)
+        #expect((result["http_errors"] as? [Int])?.isEmpty == true, "\(result)")
+        let new = try Self.records(env.log).dropFirst(before)
+        let started = try #require(new.first { $0.operation == "serve" && $0.outcome == .started })
+        let close = try #require(new.last)
+        #expect(close.operation == "serve" && close.outcome == .success && close.startedRecord == started.sequence, "the serve record is closed")
+        let served = new.filter { $0.operation == "serve encode" && $0.details["aggregated"] == "true" }.reduce(0) { $0 + ($1.rowsIn ?? 0) }
+        #expect(served == ok, "every request the server processed got its response to the client (\(served) processed, \(ok) received)")
+        let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
+        #expect(v.intact && v.unclosed.isEmpty, "\(v)")
+    }
+
     @Test func aFailedAuditAppendStopsTheWork() throws {
         let env = try Self.env.get()
         let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "auditfail"))
