@@ -312,22 +312,51 @@ final class API: Sendable {
         }
         out.writeString(head)
         out.writeStaticString("{\"batch_results\":[")
-        for i in 0..<n {
-            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
-            let (result, k) = output(i)
-            if !result.rejects.isEmpty, let why = result.rejects[k] {
-                out.writeStaticString("{\"error\":")
-                JSONText.append("unable to \(op.rawValue) value: \(why)", to: &out)
-            } else {
-                out.writeStaticString(field)
-                JSONText.append(result.output, k, to: &out)
+        if position.isEmpty, let result = results[Int(groupOf[0])], result.rejects.isEmpty {
+            // The usual batch: one transformation, no rejects; tokens copied straight from the
+            // output column.
+            let refs = body.references
+            result.output.bytes.withUnsafeBytes { values in
+                refs.bytes.withUnsafeBytes { refBytes in
+                    let offsets = result.output.offsets
+                    for i in 0..<n {
+                        if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+                        out.writeStaticString(field)
+                        let token = UnsafeRawBufferPointer(rebasing: values[offsets[i]..<offsets[i + 1]])
+                        if JSONText.isPlain(token) {
+                            out.writeInteger(UInt8(ascii: "\""))
+                            out.writeBytes(token)
+                            out.writeInteger(UInt8(ascii: "\""))
+                        } else {
+                            JSONText.append(result.output, i, to: &out)
+                        }
+                        let ref = refs.range(i)
+                        if !ref.isEmpty {
+                            out.writeStaticString(",\"reference\":")
+                            out.writeBytes(UnsafeRawBufferPointer(rebasing: refBytes[ref]))
+                        }
+                        out.writeInteger(UInt8(ascii: "}"))
+                    }
+                }
             }
-            let ref = body.references.range(i)
-            if !ref.isEmpty {
-                out.writeStaticString(",\"reference\":")
-                out.writeBytes(body.references.bytes[ref])
+        } else {
+            for i in 0..<n {
+                if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+                let (result, k) = output(i)
+                if !result.rejects.isEmpty, let why = result.rejects[k] {
+                    out.writeStaticString("{\"error\":")
+                    JSONText.append("unable to \(op.rawValue) value: \(why)", to: &out)
+                } else {
+                    out.writeStaticString(field)
+                    JSONText.append(result.output, k, to: &out)
+                }
+                let ref = body.references.range(i)
+                if !ref.isEmpty {
+                    out.writeStaticString(",\"reference\":")
+                    out.writeBytes(body.references.bytes[ref])
+                }
+                out.writeInteger(UInt8(ascii: "}"))
             }
-            out.writeInteger(UInt8(ascii: "}"))
         }
         out.writeStaticString("]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
         return APIResponse(status: 200, body: out)
@@ -483,6 +512,13 @@ func codeName<E: CodedError>(_ e: E) -> String { e.code.rawValue }
 enum JSONText {
     /// Value `k` of a column as a JSON string: its bytes as they are when nothing needs escaping
     /// (the usual token), else through ``appendString(_:to:)``.
+    /// Whether bytes can be written inside a JSON string as they are (ASCII, nothing to escape).
+    @inline(__always)
+    static func isPlain(_ b: UnsafeRawBufferPointer) -> Bool {
+        for c in b where c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x80 { return false }
+        return true
+    }
+
     static func append(_ column: ByteColumn, _ k: Int, to out: inout ByteBuffer) {
         let r = column.range(k)
         let plain = column.bytes.withUnsafeBufferPointer { b in

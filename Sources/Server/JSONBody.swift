@@ -251,6 +251,8 @@ struct VaultBody {
     var tweakGiven = false
     /// The distinct transformation names given; `transformationOf[i]` indexes it, -1: none given.
     var names: [String] = []
+    /// `names` as bytes (compared per item without going through `String`).
+    var nameBytes: [[UInt8]] = []
     var transformationOf: [Int32] = []
     /// Each item's `reference` as its JSON string literal as sent (quotes and escapes
     /// included, so it is echoed without re-encoding); empty: none.
@@ -260,7 +262,10 @@ struct VaultBody {
 
     /// The index of a transformation name in `names` (added if new).
     mutating func intern(_ name: [UInt8]) -> Int32 {
-        if let k = names.firstIndex(where: { $0.utf8.elementsEqual(name) }) { return Int32(k) }
+        // Items usually repeat one name: the last one first.
+        if let last = nameBytes.last, last == name { return Int32(nameBytes.count - 1) }
+        if let k = nameBytes.firstIndex(of: name) { return Int32(k) }
+        nameBytes.append(name)
         names.append(String(decoding: name, as: UTF8.self))
         return Int32(names.count - 1)
     }
@@ -330,6 +335,14 @@ extension JSONParser {
 
     private enum Field { case value, transformation, reference, tweak, batchInput, other }
 
+    private enum Keys {
+        static let value = Array("value".utf8)
+        static let tweak = Array("tweak".utf8)
+        static let reference = Array("reference".utf8)
+        static let batchInput = Array("batch_input".utf8)
+        static let transformation = Array("transformation".utf8)
+    }
+
     private func wrong(_ at: String, _ what: String) -> JSONParseError {
         JSONParseError(offset: i, wrongType: "wrong type at '\(at)' (\(what))")
     }
@@ -338,11 +351,11 @@ extension JSONParser {
     private mutating func field() throws(JSONParseError) -> Field {
         try scratchString()
         switch scratch.count {
-        case 5 where scratch.elementsEqual("value".utf8): return .value
-        case 5 where scratch.elementsEqual("tweak".utf8): return .tweak
-        case 9 where scratch.elementsEqual("reference".utf8): return .reference
-        case 11 where scratch.elementsEqual("batch_input".utf8): return .batchInput
-        case 14 where scratch.elementsEqual("transformation".utf8): return .transformation
+        case 5 where scratch == Keys.value: return .value
+        case 5 where scratch == Keys.tweak: return .tweak
+        case 9 where scratch == Keys.reference: return .reference
+        case 11 where scratch == Keys.batchInput: return .batchInput
+        case 14 where scratch == Keys.transformation: return .transformation
         default: return .other
         }
     }

@@ -188,7 +188,8 @@ import Tokenize
         let url = "http://127.0.0.1:\(server.address.port)"
         for (transformation, expected) in [("card", env.derivedTokens), ("card-hsm", env.hsmTokens)] {
             let out = try Self.hvac(
-                "roundtrip", url, ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": transformation, "values": Self.cards])
+                "roundtrip", url,
+                ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": transformation, "values": Self.cards, "mixed": true])
             #expect((out["health"] as? [String: Any])?["sealed"] as? Bool == false)
             #expect(out["single"] as? [String] == expected, "\(transformation): online tokens equal the tokenize job's")
             #expect(out["single_decoded"] as? [String] == Self.cards)
@@ -196,6 +197,11 @@ import Tokenize
             #expect(batch.map { $0["encoded_value"] as? String } == expected)
             #expect(batch.map { $0["reference"] as? String } == ["ref-0", "ref-1", "ref-2"])
             #expect((out["batch_decoded"] as? [[String: Any]])?.map { $0["decoded_value"] as? String } == Self.cards)
+            // One batch over two transformations with a refused value: each item its own answer.
+            let mixed = try #require(out["mixed"] as? [[String: Any]])
+            #expect(mixed.map { $0["encoded_value"] as? String } == [env.derivedTokens[0], env.hsmTokens[1], nil, env.derivedTokens[2]])
+            #expect((mixed[2]["error"] as? String)?.hasPrefix("unable to encode value") == true, "\(mixed)")
+            #expect(mixed.map { $0["reference"] as? String } == ["a", nil, "c\"q", nil])
             // HSM custody: one C_Encrypt per FF1 round per batch (8 requests here), counted in /metrics.
             let hsmCalls = { (m: Any?) in Self.metric(m as? String ?? "", #"tokengate_hsm_calls_total{function="C_Encrypt",purpose="in-use"}"#) }
             if transformation == "card-hsm" {

@@ -51,6 +51,12 @@ def roundtrip(url, o):
     out["batch"] = t.encode(role_name=o["role"], batch_input=batch)["data"]["batch_results"]
     back = [{"value": r["encoded_value"], "transformation": o["transformation"], "reference": r.get("reference")} for r in out["batch"]]
     out["batch_decoded"] = t.decode(role_name=o["role"], batch_input=back)["data"]["batch_results"]
+    if o.get("mixed"):
+        # Two transformations and a value the transform refuses, in one batch.
+        v = o["values"]
+        mixed = [{"value": v[0], "transformation": "card", "reference": "a"}, {"value": v[1], "transformation": "card-hsm"},
+                 {"value": "not-a-card", "transformation": "card", "reference": "c\"q"}, {"value": v[2], "transformation": "card"}]
+        out["mixed"] = t.encode(role_name=o["role"], batch_input=mixed)["data"]["batch_results"]
     out["metrics_after"] = requests.get(url + "/metrics").text
     return out
 
