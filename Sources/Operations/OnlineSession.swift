@@ -38,6 +38,12 @@ public struct OnlineResult: Sendable {
     public var rejects: [Int: String]
     /// The in-use key version used (nil for `mask`).
     public var key: KeyInfo?
+
+    public init(output: ByteColumn, rejects: [Int: String], key: KeyInfo?) {
+        self.output = output
+        self.rejects = rejects
+        self.key = key
+    }
 }
 
 /// A long-running online session over a gateway — the audited entry `tokengate serve` maps its

@@ -80,15 +80,18 @@ final class API: Sendable {
     let config: ServerConfig
     let session: OnlineSession
     let metrics: ServerMetrics
+    /// Where single-transformation requests go when coalescing is on.
+    let coalescer: Coalescer?
     /// token SHA-256 (hex) → client name.
     let byToken: [String: String]
     /// certificate name → client names.
     let byCertificate: [String: [String]]
 
-    init(config: ServerConfig, session: OnlineSession, metrics: ServerMetrics) {
+    init(config: ServerConfig, session: OnlineSession, metrics: ServerMetrics, coalescer: Coalescer? = nil) {
         self.config = config
         self.session = session
         self.metrics = metrics
+        self.coalescer = coalescer
         var t: [String: String] = [:]
         var c: [String: [String]] = [:]
         for (name, cl) in config.clients {
@@ -99,8 +102,62 @@ final class API: Sendable {
         byCertificate = c
     }
 
-    /// Handles one request; the work runs on the caller's thread (the server runs it on its
-    /// thread pool, off the event loops).
+    /// Handles one request and calls `complete` with the response, on the caller's thread (the
+    /// server's thread pool, off the event loops) or, for a transform request handed to the
+    /// ``Coalescer``, on the pool thread that ran its batch.
+    func handle(_ r: APIRequest, complete: @escaping @Sendable (APIResponse, String) -> Void) {
+        let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if r.method == "POST", parts.count == 4, parts[0] == "v1", parts[1] == "transform", parts[2] == "encode" || parts[2] == "decode" {
+            let op: OnlineOperation = parts[2] == "encode" ? .encode : .decode
+            let role = parts[3]
+            let route = op.rawValue
+            do {
+                if let response = try transform(op, role: role, r, complete: { result in complete(self.transformResponse(op, role: role, result), route) }) {
+                    complete(response, route)
+                }
+            } catch {
+                complete(transformFailure(op, role: role, error), route)
+            }
+            return
+        }
+        let (response, route) = handle(r)
+        complete(response, route)
+    }
+
+    /// A transform request's failure: refusals with their status (denials audited one by one),
+    /// the transform's or the HSM's own errors as 500 with their code only (the detail goes to
+    /// the audit trail), 503 when the audit trail is unavailable.
+    func transformFailure(_ op: OnlineOperation, role: String, _ error: any Error) -> APIResponse {
+        if let e = error as? Refusal {
+            if e.audit {
+                session.recordDenial(
+                    operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+            }
+            metrics.error(e.code)
+            return .errors(e.status, [e.message])
+        }
+        if let e = error as? OperationError, e.code == .auditUnavailable {
+            metrics.error("auditUnavailable")
+            return .errors(503, ["audit trail unavailable: refusing unaudited processing"])
+        }
+        if let e = error as? ServerError, e.code == .shuttingDown {
+            return .errors(503, ["server is shutting down"])
+        }
+        var code = "internal"
+        if let e = error as? any CodedError { code = codeName(e) }
+        session.recordDenial(operation: op.rawValue, client: nil, role: role, transformation: nil, code: code, reason: "\(error)")
+        metrics.error("internal")
+        return .errors(500, ["internal error (\(code))"])
+    }
+
+    func transformResponse(_ op: OnlineOperation, role: String, _ result: Result<APIResponse, any Error>) -> APIResponse {
+        switch result {
+        case .success(let r): return r
+        case .failure(let e): return transformFailure(op, role: role, e)
+        }
+    }
+
+    /// The routes other than transform, on the caller's thread.
     func handle(_ r: APIRequest) -> (response: APIResponse, route: String) {
         let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (r.method, parts.count, parts.first == "v1" ? Array(parts.dropFirst()) : []) {
@@ -108,30 +165,6 @@ final class API: Sendable {
             return (health(), "health")
         case ("GET", 1, _) where parts == ["metrics"]:
             return (APIResponse(status: 200, body: ByteBuffer(bytes: metrics.exposition()), contentType: "text/plain; version=0.0.4"), "metrics")
-        case ("POST", 4, let p) where p.first == "transform" && (p[1] == "encode" || p[1] == "decode"):
-            let op: OnlineOperation = p[1] == "encode" ? .encode : .decode
-            do {
-                return (try transform(op, role: p[2], r), op.rawValue)
-            } catch let e as Refusal {
-                if e.audit {
-                    session.recordDenial(
-                        operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
-                }
-                metrics.error(e.code)
-                return (.errors(e.status, [e.message]), op.rawValue)
-            } catch {
-                // The transform's or the HSM's own error: no values in it, but the client gets
-                // only its code (the detail goes to the audit trail).
-                if let e = error as? OperationError, e.code == .auditUnavailable {
-                    metrics.error("auditUnavailable")
-                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), op.rawValue)
-                }
-                var code = "internal"
-                if let e = error as? any CodedError { code = codeName(e) }
-                session.recordDenial(operation: op.rawValue, client: nil, role: p[2], transformation: nil, code: code, reason: "\(error)")
-                metrics.error("internal")
-                return (.errors(500, ["internal error (\(code))"]), op.rawValue)
-            }
         case ("POST", 4, let p) where p == ["tokengate", "keys", "unwrap"]:
             do {
                 return (try unwrap(r), "unwrap")
@@ -214,7 +247,11 @@ final class API: Sendable {
         return matching.count == 1 ? matching.first : nil
     }
 
-    func transform(_ op: OnlineOperation, role roleName: String, _ r: APIRequest) throws -> APIResponse {
+    /// A Vault transform request: the response, or nil when its values went to the
+    /// ``Coalescer`` (then `complete` gets the response, or the error, from the batch's thread).
+    func transform(
+        _ op: OnlineOperation, role roleName: String, _ r: APIRequest, complete: @escaping @Sendable (Result<APIResponse, any Error>) -> Void
+    ) throws -> APIResponse? {
         guard let client = authenticate(r) else {
             throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil, role: roleName)
         }
@@ -266,7 +303,24 @@ final class API: Sendable {
         var position: [Int32] = []
         let first = groupOf[0]
         if groupOf.allSatisfy({ $0 == first }) {
-            results[Int(first)] = try session.run(op, transformation: groupNames[Int(first)], values: body.values)
+            let name = groupNames[Int(first)]
+            if let coalescer {
+                coalescer.submit(op, transformation: name, values: body.values) { result in
+                    complete(
+                        result.map { r in
+                            self.session.recordSuccess(
+                                operation: op, client: client, role: roleName, transformation: name, values: r.output.count, rejected: r.rejects.count,
+                                key: r.key)
+                            self.metrics.values(op, name, r.output.count)
+                            var results: [OnlineResult?] = Array(repeating: nil, count: Int(first) + 1)
+                            results[Int(first)] = r
+                            return Self.vaultResponse(op, body: body, groupOf: groupOf, position: [], results: results)
+                        })
+                }
+                return nil
+            }
+            results[Int(first)] = try session.run(op, transformation: name, values: body.values)
+            metrics.batch(op, name, values: body.values.count, requests: 1)
         } else {
             position = Array(repeating: 0, count: n)
             var columns = Array(repeating: ByteColumn(), count: groupNames.count)
@@ -277,6 +331,7 @@ final class API: Sendable {
             }
             for g in columns.indices where !columns[g].isEmpty {
                 results[g] = try session.run(op, transformation: groupNames[g], values: columns[g])
+                metrics.batch(op, groupNames[g], values: columns[g].count, requests: 1)
             }
         }
         for g in results.indices {
@@ -469,6 +524,7 @@ final class API: Sendable {
             for (k, i) in rows.enumerated() { out[i][name] = .some(result.output.string(at: k)) }
             session.recordSuccess(operation: op, client: client, role: role, transformation: t, values: rows.count, rejected: 0, key: result.key)
             metrics.values(op, t, rows.count)
+            metrics.batch(op, t, values: rows.count, requests: 1)
         }
         var s = "{\"records\":["
         for (i, rec) in out.enumerated() {

@@ -240,7 +240,7 @@ struct JSONParser {
 /// A Vault transform request body (`value`, `transformation`, `reference`, `tweak` at the top
 /// level, or `batch_input: [{…}]`), parsed straight into columns: every item's value lands in one
 /// contiguous ``ByteColumn`` the transform takes as is, no `String` or dictionary per item.
-struct VaultBody {
+struct VaultBody: Sendable {
     /// Whether the body had a (non-null) `batch_input`; else it is one value at the top level.
     var isBatch = false
     /// Every item's value, in order (an item without value holds an empty one: see `missingValue`).

@@ -35,12 +35,23 @@ final class ServerMetrics: Sendable {
             descriptor: MetricNameDescriptor(namespace: "tokengate", metricName: "values", unitName: "total", helpText: "Values encoded or decoded"),
             labels: [("operation", op.rawValue), ("transformation", transformation)]
         ).increment(by: Int64(n))
+    }
+
+    /// One batch through the vectorized transform, of `requests` coalesced requests.
+    func batch(_ op: OnlineOperation, _ transformation: String, values: Int, requests: Int) {
+        let labels = [("operation", op.rawValue), ("transformation", transformation)]
         registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "tokengate", metricName: "transform_batches", unitName: "total",
-                helpText: "Batches through the vectorized transform (one per transformation per request)"),
-            labels: [("operation", op.rawValue), ("transformation", transformation)]
+                helpText: "Batches through the vectorized transform (concurrent requests of one transformation coalesced)"),
+            labels: labels
         ).increment()
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "tokengate", metricName: "transform_batch_requests", unitName: "total",
+                helpText: "Requests served by those batches (requests per batch = this / transform_batches)"),
+            labels: labels
+        ).increment(by: Int64(requests))
     }
 
     func error(_ code: String) {

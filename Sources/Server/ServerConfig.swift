@@ -88,6 +88,8 @@ public struct ServerConfig: Sendable {
         public var idleTimeoutSeconds = 60.0
         /// On SIGTERM: how long in-flight requests may take to finish.
         public var drainTimeoutSeconds = 30.0
+        /// Coalesce concurrent requests of one transformation into one transform batch.
+        public var coalesce = true
         public init() {}
     }
 
@@ -264,6 +266,7 @@ public struct ServerConfig: Sendable {
                 l.requestTimeoutSeconds = f.requestTimeoutSeconds ?? l.requestTimeoutSeconds
                 l.idleTimeoutSeconds = f.idleTimeoutSeconds ?? l.idleTimeoutSeconds
                 l.drainTimeoutSeconds = f.drainTimeoutSeconds ?? l.drainTimeoutSeconds
+                l.coalesce = f.coalesce ?? l.coalesce
             }
             var ops: [String: Role] = [:]
             for (name, r) in roles {
@@ -309,12 +312,14 @@ public struct ServerConfig: Sendable {
         var requestTimeoutSeconds: Double?
         var idleTimeoutSeconds: Double?
         var drainTimeoutSeconds: Double?
+        var coalesce: Bool?
         enum CodingKeys: String, CodingKey {
             case maxBodyBytes = "max-body-bytes"
             case maxBatch = "max-batch"
             case requestTimeoutSeconds = "request-timeout-seconds"
             case idleTimeoutSeconds = "idle-timeout-seconds"
             case drainTimeoutSeconds = "drain-timeout-seconds"
+            case coalesce
         }
     }
 
@@ -359,4 +364,6 @@ public enum ServerErrorCode: String, ErrorCode {
     case tls
     /// The listen address cannot be bound.
     case bind
+    /// The server is stopping: queued work is not run.
+    case shuttingDown
 }

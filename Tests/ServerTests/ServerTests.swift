@@ -305,6 +305,8 @@ import Tokenize
         t.job.seal = seal
         _ = try Gateway(keyringPath: env.keyringPath).tokenize(t)
         let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "unwrap"))
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
         let url = "http://127.0.0.1:\(server.address.port)"
         let before = try Self.records(env.log).count
         let read = try Self.hvac("pme", url, ["token": Self.tokens["trainer"]!, "file": t.job.output])
@@ -313,6 +315,7 @@ import Tokenize
         let refused = try Self.hvac("pme", url, ["token": Self.tokens["encoder"]!, "file": t.job.output])
         #expect((refused["error"] as? String)?.contains("HTTP 403") == true, "\(refused)")
         server.shutdown()
+        stopped = true
         let new = try Self.records(env.log).dropFirst(before)
         #expect(new.contains { $0.operation == "keys unwrap" && $0.outcome == .success && $0.details["client"] == "trainer" && $0.details["via"] == "serve" })
         #expect(new.contains { $0.operation == "serve unwrap" && $0.outcome == .failure && $0.details["client"] == "scoring" })

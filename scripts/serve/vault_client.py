@@ -12,6 +12,7 @@ usage: vault_client.py MODE URL [options as JSON]
   pme        {"token", "file"}                                          pyarrow reads a PME file, KmsClient → server
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -126,8 +127,6 @@ def posts(url, o):
 
 def pme(url, o):
     """pyarrow reads a tokengate PME file with the project's KmsClient in server mode."""
-    import os
-
     import pyarrow.parquet as pq
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
@@ -181,3 +180,7 @@ if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
     opts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load, "pme": pme}[mode](url, opts)))
+    # pyarrow's threads can abort a normal interpreter exit after a failed read ("terminate
+    # called without an active exception"): the result is printed, leave at once.
+    sys.stdout.flush()
+    os._exit(0)
