@@ -30,6 +30,11 @@ final class Coalescer: Sendable {
         var running = 0
     }
 
+    /// Requests are joined while their batch stays within this many values (one request larger
+    /// than that runs alone): small requests gain most, and a large request does not wait
+    /// behind a batch many times its size.
+    static let batchValues = 1024
+
     let session: OnlineSession
     let pool: NIOThreadPool
     let maxRunners: Int

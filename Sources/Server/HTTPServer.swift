@@ -53,7 +53,7 @@ public final class TokengateServer: Sendable {
         let coalescer =
             config.limits.coalesce
             ? Coalescer(
-                session: session, pool: pool, maxRunners: n, maxValues: config.limits.maxBatch,
+                session: session, pool: pool, maxRunners: n, maxValues: Coalescer.batchValues,
                 onBatch: { op, t, values, requests in metrics.batch(op, t, values: values, requests: requests) }) : nil
         let core = ServerCore(api: API(config: config, session: session, metrics: metrics, coalescer: coalescer), pool: pool, limits: config.limits)
         let channel: any Channel
