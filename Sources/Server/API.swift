@@ -106,32 +106,46 @@ final class API: Sendable {
     /// server's thread pool, off the event loops) or, for a transform request handed to the
     /// ``Coalescer``, on the pool thread that ran its batch.
     func handle(_ r: APIRequest, complete: @escaping @Sendable (APIResponse, String) -> Void) {
+        // A response that carries denials is sent once their records are durable (group commit).
+        let finish: @Sendable (APIResponse, String, [OnlineSession.Denial]) -> Void = { response, route, denials in
+            if denials.isEmpty {
+                complete(response, route)
+            } else {
+                self.session.recordDenials(denials) { complete(response, route) }
+            }
+        }
+        var denials: [OnlineSession.Denial] = []
         let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         if r.method == "POST", parts.count == 4, parts[0] == "v1", parts[1] == "transform", parts[2] == "encode" || parts[2] == "decode" {
             let op: OnlineOperation = parts[2] == "encode" ? .encode : .decode
             let role = parts[3]
             let route = op.rawValue
             do {
-                if let response = try transform(op, role: role, r, complete: { result in complete(self.transformResponse(op, role: role, result), route) }) {
-                    complete(response, route)
+                let response = try transform(op, role: role, r) { result in
+                    var denials: [OnlineSession.Denial] = []
+                    let response = self.transformResponse(op, role: role, result, denials: &denials)
+                    finish(response, route, denials)
                 }
+                if let response { finish(response, route, []) }
             } catch {
-                complete(transformFailure(op, role: role, error), route)
+                let response = transformFailure(op, role: role, error, denials: &denials)
+                finish(response, route, denials)
             }
             return
         }
-        let (response, route) = handle(r)
-        complete(response, route)
+        let (response, route) = handle(r, denials: &denials)
+        finish(response, route, denials)
     }
 
     /// A transform request's failure: refusals with their status (denials audited one by one),
     /// the transform's or the HSM's own errors as 500 with their code only (the detail goes to
     /// the audit trail), 503 when the audit trail is unavailable.
-    func transformFailure(_ op: OnlineOperation, role: String, _ error: any Error) -> APIResponse {
+    func transformFailure(_ op: OnlineOperation, role: String, _ error: any Error, denials: inout [OnlineSession.Denial]) -> APIResponse {
         if let e = error as? Refusal {
             if e.audit {
-                session.recordDenial(
-                    operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                denials.append(
+                    OnlineSession.Denial(
+                        operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail))
             }
             metrics.error(e.code)
             return .errors(e.status, [e.message])
@@ -145,20 +159,23 @@ final class API: Sendable {
         }
         var code = "internal"
         if let e = error as? any CodedError { code = codeName(e) }
-        session.recordDenial(operation: op.rawValue, client: nil, role: role, transformation: nil, code: code, reason: "\(error)")
+        denials.append(OnlineSession.Denial(operation: op.rawValue, client: nil, role: role, transformation: nil, code: code, reason: "\(error)"))
         metrics.error("internal")
         return .errors(500, ["internal error (\(code))"])
     }
 
-    func transformResponse(_ op: OnlineOperation, role: String, _ result: Result<APIResponse, any Error>) -> APIResponse {
+    func transformResponse(
+        _ op: OnlineOperation, role: String, _ result: Result<APIResponse, any Error>, denials: inout [OnlineSession.Denial]
+    ) -> APIResponse {
         switch result {
         case .success(let r): return r
-        case .failure(let e): return transformFailure(op, role: role, e)
+        case .failure(let e): return transformFailure(op, role: role, e, denials: &denials)
         }
     }
 
-    /// The routes other than transform, on the caller's thread.
-    func handle(_ r: APIRequest) -> (response: APIResponse, route: String) {
+    /// The routes other than transform, on the caller's thread; the denials to audit before the
+    /// response goes out are added to `denials`.
+    func handle(_ r: APIRequest, denials: inout [OnlineSession.Denial]) -> (response: APIResponse, route: String) {
         let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (r.method, parts.count, parts.first == "v1" ? Array(parts.dropFirst()) : []) {
         case ("GET", 3, let p) where p == ["sys", "health"], ("HEAD", 3, let p) where p == ["sys", "health"]:
@@ -170,7 +187,8 @@ final class API: Sendable {
                 return (try unwrap(r), "unwrap")
             } catch let e as Refusal {
                 if e.audit {
-                    session.recordDenial(operation: "unwrap", client: e.client, role: e.role, transformation: nil, code: e.code, reason: e.detail)
+                    denials.append(
+                        OnlineSession.Denial(operation: "unwrap", client: e.client, role: e.role, transformation: nil, code: e.code, reason: e.detail))
                 }
                 metrics.error(e.code)
                 return (.errors(e.status, [e.message]), "unwrap")
@@ -192,7 +210,9 @@ final class API: Sendable {
                 return (try records(op, r), route)
             } catch let e as Refusal {
                 if e.audit {
-                    session.recordDenial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                    denials.append(
+                        OnlineSession.Denial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                    )
                 }
                 metrics.error(e.code)
                 return (.errors(e.status, [e.message]), route)
@@ -203,7 +223,7 @@ final class API: Sendable {
                 }
                 var code = "internal"
                 if let e = error as? any CodedError { code = codeName(e) }
-                session.recordDenial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)")
+                denials.append(OnlineSession.Denial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)"))
                 metrics.error("internal")
                 return (.errors(500, ["internal error (\(code))"]), route)
             }

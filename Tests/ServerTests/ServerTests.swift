@@ -403,6 +403,28 @@ import Tokenize
         #expect(v.intact && v.unclosed.isEmpty, "\(v)")
     }
 
+    /// An unauthenticated flood from eight connections: the denials are group-committed (one
+    /// fsync for those arriving together), yet every one is its own record, none dropped or
+    /// merged, each 403 sent after its record is durable.
+    @Test func aDenialFloodIsAuditedOneRecordEach() throws {
+        let env = try Self.env.get()
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "flood"))
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let before = try Self.records(env.log).count
+        let out = try Self.hvac(
+            "load", "http://127.0.0.1:\(server.address.port)",
+            ["token": "not-a-client", "role": "payments", "value": Self.cards[0], "expected": "", "threads": 8, "seconds": 1])
+        server.shutdown()
+        stopped = true
+        let refused = try #require(out["http_errors"] as? [Int])
+        #expect(refused.count > 50 && refused.allSatisfy { $0 == 403 } && out["refused"] as? Int == 0, "\(out["refused"] ?? "")")
+        let denials = try Self.records(env.log).dropFirst(before).filter { $0.outcome == .failure && $0.details["code"] == "unauthenticated" }
+        #expect(denials.count == refused.count, "one record per denial: \(denials.count) records, \(refused.count) refused")
+        let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
+        #expect(v.intact && v.unclosed.isEmpty, "\(v)")
+    }
+
     @Test func aFailedAuditAppendStopsTheWork() throws {
         let env = try Self.env.get()
         let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "auditfail"))
