@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Operations", "Keyring", "Tokenize", "Transforms", "Columns", "Crypto", "SystemIO",
+                "Operations", "Keyring", "HSM", "Tokenize", "Transforms", "Columns", "Crypto", "SystemIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -66,6 +66,17 @@ public final class AuditLog: Sendable {
     /// `write` and an `fsync`. Returns the record as written.
     @discardableResult
     public func append(_ record: AuditRecord) throws -> AuditRecord {
+        try appendAll([record])[0]
+    }
+
+    /// Appends `records` in order (group commit): one lock, each record chained to the one
+    /// before and signed in the HSM, one `write` of them all and one `fsync`. When it returns
+    /// they are all durable; when it throws none is counted as appended (a partial write leaves
+    /// an incomplete last line, which the next append refuses and `audit verify` reports).
+    /// Returns the records as written.
+    @discardableResult
+    public func appendAll(_ records: [AuditRecord]) throws -> [AuditRecord] {
+        guard !records.isEmpty else { return [] }
         let key = try checkAvailable()
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -79,39 +90,49 @@ public final class AuditLog: Sendable {
         // Unlocked before the descriptor closes (closing would release the lock too).
         defer { try? file.unlock() }
 
-        var r = record
-        r.sanitize()
         let (lastLine, complete) = try AuditLog.lastLine(file)
         if !complete {
             throw AuditError(
                 .incompleteLog,
                 "audit log \(path) ends with an incomplete record (crash during append?); run `tokengate audit verify` and repair the log before appending")
         }
+        var sequence = 0
+        var previousMAC = AuditLog.zeroMAC
         if let lastLine {
             guard let last = try? JSONDecoder().decode(AuditRecord.self, from: Data(lastLine)), let lastMAC = last.mac else {
                 throw AuditError(.corruptLog, "the last record of audit log \(path) cannot be read; run `tokengate audit verify`")
             }
-            r.sequence = last.sequence + 1
-            r.previousMAC = lastMAC
-        } else {
-            r.sequence = 1
-            r.previousMAC = AuditLog.zeroMAC
+            sequence = last.sequence
+            previousMAC = lastMAC
         }
-        r.auditKey = AuditKey(key)
-        r.mac = nil
-        guard let prev = Hex.decode(r.previousMAC), prev.count == 32 else {
-            throw AuditError(.corruptLog, "the last record of audit log \(path) has a malformed mac")
-        }
-        let m: [UInt8]
-        do {
-            m = try mac(key: key, previous: prev, canonical: try r.canonicalBytes())
-        } catch {
-            throw AuditError(.auditKeyUnavailable, "audit key \(key.label) cannot sign (\(error)); refusing to run without an audit trail")
-        }
-        r.mac = Hex.encode(m)
-        let bytes = try r.line() + [UInt8(ascii: "\n")]
-        guard bytes.count <= AuditLog.maxRecordBytes else {
-            throw AuditError(.io, "audit record of \(bytes.count) bytes is over the \(AuditLog.maxRecordBytes >> 20) MiB limit; nothing appended")
+        var written: [AuditRecord] = []
+        written.reserveCapacity(records.count)
+        var bytes: [UInt8] = []
+        for record in records {
+            var r = record
+            r.sanitize()
+            sequence += 1
+            r.sequence = sequence
+            r.previousMAC = previousMAC
+            r.auditKey = AuditKey(key)
+            r.mac = nil
+            guard let prev = Hex.decode(r.previousMAC), prev.count == 32 else {
+                throw AuditError(.corruptLog, "the last record of audit log \(path) has a malformed mac")
+            }
+            let m: [UInt8]
+            do {
+                m = try mac(key: key, previous: prev, canonical: try r.canonicalBytes())
+            } catch {
+                throw AuditError(.auditKeyUnavailable, "audit key \(key.label) cannot sign (\(error)); refusing to run without an audit trail")
+            }
+            r.mac = Hex.encode(m)
+            previousMAC = r.mac!
+            let line = try r.line() + [UInt8(ascii: "\n")]
+            guard line.count <= AuditLog.maxRecordBytes else {
+                throw AuditError(.io, "audit record of \(line.count) bytes is over the \(AuditLog.maxRecordBytes >> 20) MiB limit; nothing appended")
+            }
+            bytes += line
+            written.append(r)
         }
         do {
             try file.write(bytes)
@@ -119,7 +140,7 @@ public final class AuditLog: Sendable {
         } catch {
             throw AuditError(.io, "audit log: \(error)")
         }
-        return r
+        return written
     }
 
     /// The last line of the file (without its newline) and whether it ends with a newline.

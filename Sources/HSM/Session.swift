@@ -194,6 +194,7 @@ public struct Session {
             let rv = op(
                 handle, UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(input.count),
                 output.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLen)
+            HSMCallStats.called(names.1, token: token.label)
             if rv == CK_RV(CKR_BUFFER_TOO_SMALL) {
                 // The operation stays active after BUFFER_TOO_SMALL: finish it so the session stays usable.
                 var scratch = [UInt8](repeating: 0, count: Int(outLen))

@@ -1,5 +1,6 @@
 import Audit
 public import Columns
+public import Crypto
 import Foundation
 public import Keyring
 import Synchronization
@@ -37,6 +38,12 @@ public struct OnlineResult: Sendable {
     public var rejects: [Int: String]
     /// The in-use key version used (nil for `mask`).
     public var key: KeyInfo?
+
+    public init(output: ByteColumn, rejects: [Int: String], key: KeyInfo?) {
+        self.output = output
+        self.rejects = rejects
+        self.key = key
+    }
 }
 
 /// A long-running online session over a gateway — the audited entry `tokengate serve` maps its
@@ -66,6 +73,10 @@ public final class OnlineSession: Sendable {
     let auditFailure = Mutex<String?>(nil)
     /// Most seconds an aggregate waits before it is appended.
     public let aggregateSeconds: Double
+    /// Denials waiting for their group commit, and who waits for them.
+    let denialQueue = Mutex(DenialQueue())
+    /// Where group commits run (one at a time, off the request threads).
+    let committer = DispatchQueue(label: "tokengate.serve.audit-commit")
 
     init(
         gateway: Gateway, transformations: [String: OnlineTransformation], decodePIN: PINSource?, pinDirectory: String,
@@ -147,13 +158,93 @@ public final class OnlineSession: Sendable {
         return OnlineResult(output: out, rejects: byIndex, key: p.key)
     }
 
+    /// Unwraps a Parquet data key for a server client (`POST /v1/tokengate/keys/unwrap`, pyarrow's
+    /// KmsClient in server mode): the very function `tokengate keys unwrap` calls
+    /// (``Gateway/unwrapParquetKey(masterKeyID:wrappedDEK:details:deliver:)``), audited as
+    /// `keys unwrap` with the client and role in the record. The caller authorized the role.
+    /// - Throws: ``OperationError`` `.auditUnavailable` once an audit append failed; the unwrap's errors.
+    public func unwrapParquetKey(
+        client: String, role: String, masterKeyID: String, wrappedDEK: String, deliver: (borrowing SecretBytes) throws -> Void
+    ) throws {
+        if let why = auditFailure.withLock({ $0 }) {
+            throw OperationError(.auditUnavailable, "unwrap refused: an audit append failed (\(why)); no unaudited processing")
+        }
+        do {
+            try gateway.unwrapParquetKey(
+                masterKeyID: masterKeyID, wrappedDEK: wrappedDEK, details: ["client": client, "role": role, "via": "serve"], deliver: deliver)
+        } catch let e as OperationError where e.code == .auditUnavailable {
+            auditFailure.withLock { if $0 == nil { $0 = e.reason } }
+            throw e
+        }
+    }
+
+    /// A refused request, for its audit record: who, what, and why (no values).
+    public struct Denial: Sendable {
+        public var operation: String
+        public var client: String?
+        public var role: String?
+        public var transformation: String?
+        public var code: String
+        public var reason: String
+
+        public init(operation: String, client: String?, role: String?, transformation: String?, code: String, reason: String) {
+            self.operation = operation
+            self.client = client
+            self.role = role
+            self.transformation = transformation
+            self.code = code
+            self.reason = reason
+        }
+
+        var record: AuditRecord {
+            var d = ["client": client ?? "(unauthenticated)", "code": code]
+            if let role { d["role"] = role }
+            if let transformation { d["transformation"] = transformation }
+            return AuditRecord(operation: "serve \(operation)", outcome: .failure, error: reason, details: d)
+        }
+    }
+
     /// Appends a denial record at once (one per denial): who, what, and why (no values).
     public func recordDenial(operation: String, client: String?, role: String?, transformation: String?, code: String, reason: String) {
-        var d = ["client": client ?? "(unauthenticated)", "code": code]
-        if let role { d["role"] = role }
-        if let transformation { d["transformation"] = transformation }
-        let r = AuditRecord(operation: "serve \(operation)", outcome: .failure, error: reason, details: d)
-        appendOrFail(r)
+        appendOrFail(Denial(operation: operation, client: client, role: role, transformation: transformation, code: code, reason: reason).record)
+    }
+
+    /// Appends one record per denial and calls `then` once they are durable. Group commit:
+    /// denials that arrive while an append is under way are appended together by the next one
+    /// (in arrival order, each its own chained record, one `fsync` for the group), so a flood of
+    /// refused requests does not cost one fsync each, and no record is dropped or merged. An
+    /// append that fails stops the session's work (as every audit failure does); `then` is
+    /// called either way.
+    public func recordDenials(_ denials: [Denial], then: @escaping @Sendable () -> Void) {
+        let start = denialQueue.withLock { q -> Bool in
+            q.records += denials.map(\.record)
+            q.waiting.append(then)
+            if q.committing { return false }
+            q.committing = true
+            return true
+        }
+        if start { committer.async { self.commitDenials() } }
+    }
+
+    private func commitDenials() {
+        while true {
+            let (records, waiting) = denialQueue.withLock { q -> ([AuditRecord], [@Sendable () -> Void]) in
+                guard !q.records.isEmpty else {
+                    q.committing = false
+                    return ([], [])
+                }
+                defer {
+                    q.records = []
+                    q.waiting = []
+                }
+                return (q.records, q.waiting)
+            }
+            if records.isEmpty { return }
+            do { _ = try log.appendAll(records) } catch {
+                auditFailure.withLock { if $0 == nil { $0 = "\(error)" } }
+            }
+            for w in waiting { w() }
+        }
     }
 
     /// Counts a successful request in its aggregate; appends the aggregates that are due.
@@ -236,6 +327,12 @@ extension Gateway {
             gateway: self, transformations: transformations, decodePIN: decodePIN, pinDirectory: pinDirectory, details: details,
             aggregateSeconds: aggregateSeconds)
     }
+}
+
+struct DenialQueue: Sendable {
+    var records: [AuditRecord] = []
+    var waiting: [@Sendable () -> Void] = []
+    var committing = false
 }
 
 struct AggregateKey: Hashable, Sendable {

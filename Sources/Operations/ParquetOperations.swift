@@ -55,12 +55,12 @@ extension Gateway {
     /// `wrappedDEK` is the key material's base64 envelope, `masterKeyID` its master key id. The
     /// key is handed to `deliver` and released (zeroized) when it returns. Audited as
     /// `keys unwrap` (the key version, never the key), authorized like `open`: by the at-rest
-    /// token's PIN.
+    /// token's PIN. `details` adds to the record (`tokengate serve`: the client and role).
     public func unwrapParquetKey(
-        masterKeyID: String, wrappedDEK: String, deliver: (borrowing SecretBytes) throws -> Void
+        masterKeyID: String, wrappedDEK: String, details: [String: String] = [:], deliver: (borrowing SecretBytes) throws -> Void
     ) throws {
         try audited("keys unwrap") { record in
-            record.details = ["masterKeyID": masterKeyID, "format": "parquet-pme"]
+            record.details = details.merging(["masterKeyID": masterKeyID, "format": "parquet-pme"]) { _, ours in ours }
             let w = try ParquetKeyMaterial.envelope(base64: wrappedDEK)
             record.keys = [AuditKey(envelope: w)]
             let secret = try ParquetKeyMaterial.unwrap(w, masterKeyID: masterKeyID, keyring: keyring)

@@ -2,6 +2,7 @@ import Columns
 import Crypto
 import Foundation
 import Keyring
+import NIOCore
 import Operations
 import SystemIO
 import Tokenize
@@ -22,11 +23,11 @@ struct APIRequest: Sendable {
 /// A response: status, JSON or text body.
 struct APIResponse: Sendable {
     var status: Int
-    var body: [UInt8]
+    var body: ByteBuffer
     var contentType = "application/json"
 
     static func json(_ status: Int, _ text: String) -> APIResponse {
-        APIResponse(status: status, body: Array(text.utf8))
+        APIResponse(status: status, body: ByteBuffer(string: text))
     }
 
     /// Vault's error shape: `{"errors":["…"]}`.
@@ -79,15 +80,18 @@ final class API: Sendable {
     let config: ServerConfig
     let session: OnlineSession
     let metrics: ServerMetrics
+    /// Where single-transformation requests go when coalescing is on.
+    let coalescer: Coalescer?
     /// token SHA-256 (hex) → client name.
     let byToken: [String: String]
     /// certificate name → client names.
     let byCertificate: [String: [String]]
 
-    init(config: ServerConfig, session: OnlineSession, metrics: ServerMetrics) {
+    init(config: ServerConfig, session: OnlineSession, metrics: ServerMetrics, coalescer: Coalescer? = nil) {
         self.config = config
         self.session = session
         self.metrics = metrics
+        self.coalescer = coalescer
         var t: [String: String] = [:]
         var c: [String: [String]] = [:]
         for (name, cl) in config.clients {
@@ -98,38 +102,106 @@ final class API: Sendable {
         byCertificate = c
     }
 
-    /// Handles one request; the work runs on the caller's thread (the server runs it on its
-    /// thread pool, off the event loops).
-    func handle(_ r: APIRequest) -> (response: APIResponse, route: String) {
+    /// Handles one request and calls `complete` with the response, on the caller's thread (the
+    /// server's thread pool, off the event loops) or, for a transform request handed to the
+    /// ``Coalescer``, on the pool thread that ran its batch.
+    func handle(_ r: APIRequest, complete: @escaping @Sendable (APIResponse, String) -> Void) {
+        // A response that carries denials is sent once their records are durable (group commit).
+        let finish: @Sendable (APIResponse, String, [OnlineSession.Denial]) -> Void = { response, route, denials in
+            if denials.isEmpty {
+                complete(response, route)
+            } else {
+                self.session.recordDenials(denials) { complete(response, route) }
+            }
+        }
+        var denials: [OnlineSession.Denial] = []
+        let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if r.method == "POST", parts.count == 4, parts[0] == "v1", parts[1] == "transform", parts[2] == "encode" || parts[2] == "decode" {
+            let op: OnlineOperation = parts[2] == "encode" ? .encode : .decode
+            let role = parts[3]
+            let route = op.rawValue
+            do {
+                let response = try transform(op, role: role, r) { result in
+                    var denials: [OnlineSession.Denial] = []
+                    let response = self.transformResponse(op, role: role, result, denials: &denials)
+                    finish(response, route, denials)
+                }
+                if let response { finish(response, route, []) }
+            } catch {
+                let response = transformFailure(op, role: role, error, denials: &denials)
+                finish(response, route, denials)
+            }
+            return
+        }
+        let (response, route) = handle(r, denials: &denials)
+        finish(response, route, denials)
+    }
+
+    /// A transform request's failure: refusals with their status (denials audited one by one),
+    /// the transform's or the HSM's own errors as 500 with their code only (the detail goes to
+    /// the audit trail), 503 when the audit trail is unavailable.
+    func transformFailure(_ op: OnlineOperation, role: String, _ error: any Error, denials: inout [OnlineSession.Denial]) -> APIResponse {
+        if let e = error as? Refusal {
+            if e.audit {
+                denials.append(
+                    OnlineSession.Denial(
+                        operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail))
+            }
+            metrics.error(e.code)
+            return .errors(e.status, [e.message])
+        }
+        if let e = error as? OperationError, e.code == .auditUnavailable {
+            metrics.error("auditUnavailable")
+            return .errors(503, ["audit trail unavailable: refusing unaudited processing"])
+        }
+        if let e = error as? ServerError, e.code == .shuttingDown {
+            return .errors(503, ["server is shutting down"])
+        }
+        var code = "internal"
+        if let e = error as? any CodedError { code = codeName(e) }
+        denials.append(OnlineSession.Denial(operation: op.rawValue, client: nil, role: role, transformation: nil, code: code, reason: "\(error)"))
+        metrics.error("internal")
+        return .errors(500, ["internal error (\(code))"])
+    }
+
+    func transformResponse(
+        _ op: OnlineOperation, role: String, _ result: Result<APIResponse, any Error>, denials: inout [OnlineSession.Denial]
+    ) -> APIResponse {
+        switch result {
+        case .success(let r): return r
+        case .failure(let e): return transformFailure(op, role: role, e, denials: &denials)
+        }
+    }
+
+    /// The routes other than transform, on the caller's thread; the denials to audit before the
+    /// response goes out are added to `denials`.
+    func handle(_ r: APIRequest, denials: inout [OnlineSession.Denial]) -> (response: APIResponse, route: String) {
         let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (r.method, parts.count, parts.first == "v1" ? Array(parts.dropFirst()) : []) {
         case ("GET", 3, let p) where p == ["sys", "health"], ("HEAD", 3, let p) where p == ["sys", "health"]:
             return (health(), "health")
         case ("GET", 1, _) where parts == ["metrics"]:
-            return (APIResponse(status: 200, body: metrics.exposition(), contentType: "text/plain; version=0.0.4"), "metrics")
-        case ("POST", 4, let p) where p.first == "transform" && (p[1] == "encode" || p[1] == "decode"):
-            let op: OnlineOperation = p[1] == "encode" ? .encode : .decode
+            return (APIResponse(status: 200, body: ByteBuffer(bytes: metrics.exposition()), contentType: "text/plain; version=0.0.4"), "metrics")
+        case ("POST", 4, let p) where p == ["tokengate", "keys", "unwrap"]:
             do {
-                return (try transform(op, role: p[2], r), op.rawValue)
+                return (try unwrap(r), "unwrap")
             } catch let e as Refusal {
                 if e.audit {
-                    session.recordDenial(
-                        operation: op.rawValue, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                    denials.append(
+                        OnlineSession.Denial(operation: "unwrap", client: e.client, role: e.role, transformation: nil, code: e.code, reason: e.detail))
                 }
                 metrics.error(e.code)
-                return (.errors(e.status, [e.message]), op.rawValue)
+                return (.errors(e.status, [e.message]), "unwrap")
             } catch {
-                // The transform's or the HSM's own error: no values in it, but the client gets
-                // only its code (the detail goes to the audit trail).
+                // The unwrap's own error, already audited by the operation (keys unwrap, failure).
                 if let e = error as? OperationError, e.code == .auditUnavailable {
                     metrics.error("auditUnavailable")
-                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), op.rawValue)
+                    return (.errors(503, ["audit trail unavailable: refusing unaudited processing"]), "unwrap")
                 }
                 var code = "internal"
                 if let e = error as? any CodedError { code = codeName(e) }
-                session.recordDenial(operation: op.rawValue, client: nil, role: p[2], transformation: nil, code: code, reason: "\(error)")
-                metrics.error("internal")
-                return (.errors(500, ["internal error (\(code))"]), op.rawValue)
+                metrics.error("unwrapFailed")
+                return (.errors(400, ["unable to unwrap the key (\(code))"]), "unwrap")
             }
         case ("POST", 2, let p) where p == ["tokenize"] || p == ["detokenize"]:
             let op: OnlineOperation = p == ["tokenize"] ? .encode : .decode
@@ -138,7 +210,9 @@ final class API: Sendable {
                 return (try records(op, r), route)
             } catch let e as Refusal {
                 if e.audit {
-                    session.recordDenial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                    denials.append(
+                        OnlineSession.Denial(operation: route, client: e.client, role: e.role, transformation: e.transformation, code: e.code, reason: e.detail)
+                    )
                 }
                 metrics.error(e.code)
                 return (.errors(e.status, [e.message]), route)
@@ -149,7 +223,7 @@ final class API: Sendable {
                 }
                 var code = "internal"
                 if let e = error as? any CodedError { code = codeName(e) }
-                session.recordDenial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)")
+                denials.append(OnlineSession.Denial(operation: route, client: nil, role: nil, transformation: nil, code: code, reason: "\(error)"))
                 metrics.error("internal")
                 return (.errors(500, ["internal error (\(code))"]), route)
             }
@@ -193,22 +267,11 @@ final class API: Sendable {
         return matching.count == 1 ? matching.first : nil
     }
 
-    struct Item {
-        var value: String?
-        var transformation: String?
-        var reference: String?
-        var tweak: String?
-    }
-
-    struct Body {
-        var value: String?
-        var transformation: String?
-        var reference: String?
-        var tweak: String?
-        var batchInput: [Item]?
-    }
-
-    func transform(_ op: OnlineOperation, role roleName: String, _ r: APIRequest) throws -> APIResponse {
+    /// A Vault transform request: the response, or nil when its values went to the
+    /// ``Coalescer`` (then `complete` gets the response, or the error, from the batch's thread).
+    func transform(
+        _ op: OnlineOperation, role roleName: String, _ r: APIRequest, complete: @escaping @Sendable (Result<APIResponse, any Error>) -> Void
+    ) throws -> APIResponse? {
         guard let client = authenticate(r) else {
             throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil, role: roleName)
         }
@@ -222,29 +285,19 @@ final class API: Sendable {
             throw Refusal.forbidden("operationNotAllowed", "role \(roleName) does not allow \(op.rawValue)", client: client, role: roleName)
         }
         let body = try Self.parseBody(r.body)
-        let batch = body.batchInput != nil
-        let items = body.batchInput ?? [Item(value: body.value, transformation: body.transformation, reference: body.reference, tweak: body.tweak)]
-        guard !items.isEmpty else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
-        guard items.count <= config.limits.maxBatch else {
-            throw Refusal(status: 413, message: "batch of \(items.count) values exceeds the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
+        let n = body.count
+        guard n > 0 else { throw Refusal(status: 400, message: "missing batch input to process", code: "emptyBatch") }
+        guard n <= config.limits.maxBatch else {
+            throw Refusal(status: 413, message: "batch of \(n) values exceeds the limit of \(config.limits.maxBatch)", code: "batchTooLarge")
         }
-        // Resolve each item's transformation; group the values by transformation (one batch each).
-        var groups: [String: [Int]] = [:]
-        var order: [String] = []
-        for (i, it) in items.enumerated() {
-            guard let v = it.value else { throw Refusal(status: 400, message: "missing value to \(op.rawValue)", code: "missingValue") }
-            _ = v
-            if it.tweak != nil {
-                throw Refusal(status: 400, message: "tweak is not accepted: each transformation's tweak is fixed by its column", code: "tweakNotAccepted")
-            }
-            let name: String
-            if let t = it.transformation {
-                name = t
-            } else if role.transformations.count == 1, let only = role.transformations.first {
-                name = only
-            } else {
-                throw Refusal(status: 400, message: "transformation is required (the role has several)", code: "missingTransformation")
-            }
+        if body.missingValue != nil { throw Refusal(status: 400, message: "missing value to \(op.rawValue)", code: "missingValue") }
+        if body.tweakGiven {
+            throw Refusal(status: 400, message: "tweak is not accepted: each transformation's tweak is fixed by its column", code: "tweakNotAccepted")
+        }
+        // Resolve the transformations named (few distinct ones): group g = the name's index, the
+        // role's only transformation for items that name none gets the last group.
+        var groupNames: [String] = []
+        for name in body.names {
             guard config.transformations[name] != nil else {
                 throw Refusal(
                     status: 404, message: "transformation not found", code: "unknownTransformation", audit: true, client: client, role: roleName,
@@ -254,50 +307,166 @@ final class API: Sendable {
                 throw Refusal.forbidden(
                     "transformationNotAllowed", "role \(roleName) does not allow transformation \(name)", client: client, role: roleName, transformation: name)
             }
-            if groups[name] == nil { order.append(name) }
-            groups[name, default: []].append(i)
+            groupNames.append(name)
         }
-        var outputs = [String?](repeating: nil, count: items.count)
-        var errors = [String?](repeating: nil, count: items.count)
-        for name in order {
-            let idx = groups[name]!
-            var column = ByteColumn(reservingValues: idx.count, bytes: idx.count * 24)
-            for i in idx { column.append(items[i].value!) }
-            let result = try session.run(op, transformation: name, values: column)
-            for (k, i) in idx.enumerated() {
-                if let why = result.rejects[k] { errors[i] = why } else { outputs[i] = result.output.string(at: k) }
+        let unnamed = Int32(groupNames.count)
+        if body.transformationOf.contains(-1) {
+            guard role.transformations.count == 1, let only = role.transformations.first else {
+                throw Refusal(status: 400, message: "transformation is required (the role has several)", code: "missingTransformation")
             }
+            groupNames.append(only)
+        }
+        // One batch per transformation. The usual request names one: its value column goes to
+        // the transform as parsed; otherwise each group's values are gathered.
+        let groupOf = body.transformationOf.map { $0 < 0 ? unnamed : $0 }
+        var results: [OnlineResult?] = Array(repeating: nil, count: groupNames.count)
+        var position: [Int32] = []
+        let first = groupOf[0]
+        if groupOf.allSatisfy({ $0 == first }) {
+            let name = groupNames[Int(first)]
+            if let coalescer {
+                coalescer.submit(op, transformation: name, values: body.values) { result in
+                    complete(
+                        result.map { r in
+                            self.session.recordSuccess(
+                                operation: op, client: client, role: roleName, transformation: name, values: r.output.count, rejected: r.rejects.count,
+                                key: r.key)
+                            self.metrics.values(op, name, r.output.count)
+                            var results: [OnlineResult?] = Array(repeating: nil, count: Int(first) + 1)
+                            results[Int(first)] = r
+                            return Self.vaultResponse(op, body: body, groupOf: groupOf, position: [], results: results)
+                        })
+                }
+                return nil
+            }
+            results[Int(first)] = try session.run(op, transformation: name, values: body.values)
+            metrics.batch(op, name, values: body.values.count, requests: 1)
+        } else {
+            position = Array(repeating: 0, count: n)
+            var columns = Array(repeating: ByteColumn(), count: groupNames.count)
+            for i in 0..<n {
+                let g = Int(groupOf[i])
+                position[i] = Int32(columns[g].count)
+                columns[g].append(body.values[i])
+            }
+            for g in columns.indices where !columns[g].isEmpty {
+                results[g] = try session.run(op, transformation: groupNames[g], values: columns[g])
+                metrics.batch(op, groupNames[g], values: columns[g].count, requests: 1)
+            }
+        }
+        for g in results.indices {
+            guard let result = results[g] else { continue }
             session.recordSuccess(
-                operation: op, client: client, role: roleName, transformation: name, values: idx.count, rejected: result.rejects.count, key: result.key)
-            metrics.values(op, name, idx.count)
+                operation: op, client: client, role: roleName, transformation: groupNames[g], values: result.output.count, rejected: result.rejects.count,
+                key: result.key)
+            metrics.values(op, groupNames[g], result.output.count)
         }
-        let field = op == .encode ? "encoded_value" : "decoded_value"
-        if !batch {
-            if let e = errors[0] { return .errors(400, ["unable to \(op.rawValue) value: \(e)"]) }
-            var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"\(field)\":"
-            JSONText.appendString(outputs[0]!, to: &s)
-            s += "},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
-            return .json(200, s)
+        return Self.vaultResponse(op, body: body, groupOf: groupOf, position: position, results: results)
+    }
+
+    /// The Vault answer, written into one buffer: per item its output (or error) and its
+    /// reference echoed as sent.
+    static func vaultResponse(_ op: OnlineOperation, body: VaultBody, groupOf: [Int32], position: [Int32], results: [OnlineResult?]) -> APIResponse {
+        let field: StaticString = op == .encode ? "{\"encoded_value\":" : "{\"decoded_value\":"
+        let n = body.count
+        let head =
+            "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":"
+        var out = ByteBufferAllocator().buffer(capacity: head.utf8.count + 64 + body.values.bytes.count * 2 + n * 24 + body.references.bytes.count)
+        func output(_ i: Int) -> (OnlineResult, Int) {
+            let g = Int(groupOf[i])
+            return (results[g]!, position.isEmpty ? i : Int(position[i]))
         }
-        var s = "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"batch_results\":["
-        s.reserveCapacity(s.utf8.count + items.count * 48)
-        for i in items.indices {
-            if i > 0 { s += "," }
-            if let o = outputs[i] {
-                s += "{\"\(field)\":"
-                JSONText.appendString(o, to: &s)
-            } else {
-                s += "{\"error\":"
-                JSONText.appendString("unable to \(op.rawValue) value: \(errors[i] ?? "")", to: &s)
+        if !body.isBatch {
+            let (result, k) = output(0)
+            if let e = result.rejects[k] { return .errors(400, ["unable to \(op.rawValue) value: \(e)"]) }
+            out.writeString(head)
+            out.writeStaticString(field)
+            JSONText.append(result.output, k, to: &out)
+            out.writeStaticString("},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
+            return APIResponse(status: 200, body: out)
+        }
+        out.writeString(head)
+        out.writeStaticString("{\"batch_results\":[")
+        if position.isEmpty, let result = results[Int(groupOf[0])], result.rejects.isEmpty {
+            // The usual batch: one transformation, no rejects; tokens copied straight from the
+            // output column.
+            let refs = body.references
+            result.output.bytes.withUnsafeBytes { values in
+                refs.bytes.withUnsafeBytes { refBytes in
+                    let offsets = result.output.offsets
+                    for i in 0..<n {
+                        if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+                        out.writeStaticString(field)
+                        let token = UnsafeRawBufferPointer(rebasing: values[offsets[i]..<offsets[i + 1]])
+                        if JSONText.isPlain(token) {
+                            out.writeInteger(UInt8(ascii: "\""))
+                            out.writeBytes(token)
+                            out.writeInteger(UInt8(ascii: "\""))
+                        } else {
+                            JSONText.append(result.output, i, to: &out)
+                        }
+                        let ref = refs.range(i)
+                        if !ref.isEmpty {
+                            out.writeStaticString(",\"reference\":")
+                            out.writeBytes(UnsafeRawBufferPointer(rebasing: refBytes[ref]))
+                        }
+                        out.writeInteger(UInt8(ascii: "}"))
+                    }
+                }
             }
-            if let ref = items[i].reference {
-                s += ",\"reference\":"
-                JSONText.appendString(ref, to: &s)
+        } else {
+            for i in 0..<n {
+                if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+                let (result, k) = output(i)
+                if !result.rejects.isEmpty, let why = result.rejects[k] {
+                    out.writeStaticString("{\"error\":")
+                    JSONText.append("unable to \(op.rawValue) value: \(why)", to: &out)
+                } else {
+                    out.writeStaticString(field)
+                    JSONText.append(result.output, k, to: &out)
+                }
+                let ref = body.references.range(i)
+                if !ref.isEmpty {
+                    out.writeStaticString(",\"reference\":")
+                    out.writeBytes(body.references.bytes[ref])
+                }
+                out.writeInteger(UInt8(ascii: "}"))
             }
-            s += "}"
         }
-        s += "]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
-        return .json(200, s)
+        out.writeStaticString("]},\"wrap_info\":null,\"warnings\":null,\"auth\":null}")
+        return APIResponse(status: 200, body: out)
+    }
+
+    /// `POST /v1/tokengate/keys/unwrap` `{"master_key_id", "wrapped_key"}` → `{"data":{"key"}}`:
+    /// a Parquet data key unwrapped in the HSM for pyarrow's KmsClient, for clients holding a
+    /// role with operation `unwrap`; TLS as every route (plain HTTP only on loopback and only
+    /// when the config says so). The key, base64, is the response's only copy outside the HSM's
+    /// operation: the intermediate is zeroized; the response buffer is NIO's and is not.
+    func unwrap(_ r: APIRequest) throws -> APIResponse {
+        guard let client = authenticate(r) else {
+            throw Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil)
+        }
+        let held = (config.clients[client]?.roles ?? []).sorted()
+        guard let role = held.first(where: { config.roles[$0]?.unwrap == true }) else {
+            throw Refusal.forbidden("operationNotAllowed", "no role of the client allows unwrap", client: client, role: held.first)
+        }
+        func malformed(_ why: String) -> Refusal { Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON") }
+        let v: JSONValue
+        do { v = try JSONParser.parse(r.body) } catch { throw malformed("not JSON (at byte \(error.offset))") }
+        guard case .object(let o) = v else { throw malformed("not a JSON object") }
+        guard case .string(let master)? = o["master_key_id"], case .string(let wrapped)? = o["wrapped_key"] else {
+            throw malformed("needs master_key_id and wrapped_key (strings)")
+        }
+        var out = ByteBuffer()
+        try session.unwrapParquetKey(client: client, role: role, masterKeyID: master, wrappedDEK: wrapped) { secret in
+            var b64 = secret.withUnsafeBytes { Data($0).base64EncodedData() }
+            defer { b64.withUnsafeMutableBytes { zeroize($0) } }
+            out.reserveCapacity(b64.count + 32)
+            out.writeStaticString("{\"data\":{\"key\":\"")
+            out.writeBytes(b64)
+            out.writeStaticString("\"}}")
+        }
+        return APIResponse(status: 200, body: out)
     }
 
     struct RecordsBody: Decodable {
@@ -375,6 +544,7 @@ final class API: Sendable {
             for (k, i) in rows.enumerated() { out[i][name] = .some(result.output.string(at: k)) }
             session.recordSuccess(operation: op, client: client, role: role, transformation: t, values: rows.count, rejected: 0, key: result.key)
             metrics.values(op, t, rows.count)
+            metrics.batch(op, t, values: rows.count, requests: 1)
         }
         var s = "{\"records\":["
         for (i, rec) in out.enumerated() {
@@ -393,40 +563,11 @@ final class API: Sendable {
 
     /// The Vault request body: an object with `value`, `transformation`, `reference`, `tweak`
     /// (strings or null) or `batch_input` (an array of such objects); other fields are ignored.
-    static func parseBody(_ bytes: [UInt8]) throws -> Body {
-        func malformed(_ why: String) -> Refusal {
-            Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
+    static func parseBody(_ bytes: [UInt8]) throws -> VaultBody {
+        do { return try JSONParser.parseVault(bytes) } catch {
+            let why = error.wrongType ?? "not JSON (at byte \(error.offset))"
+            throw Refusal(status: 400, message: "failed to parse JSON input: \(why)", code: "malformedJSON")
         }
-        let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch { throw malformed("not JSON (at byte \(error.offset))") }
-        guard case .object(let o) = v else { throw malformed("not a JSON object") }
-        func str(_ o: [String: JSONValue], _ key: String, _ at: String) throws -> String? {
-            switch o[key] {
-            case nil, .null?: return nil
-            case .string(let s)?: return s
-            default: throw malformed("wrong type at '\(at)\(key)' (a string)")
-            }
-        }
-        var body = Body(
-            value: try str(o, "value", ""), transformation: try str(o, "transformation", ""), reference: try str(o, "reference", ""),
-            tweak: try str(o, "tweak", ""), batchInput: nil)
-        switch o["batch_input"] {
-        case nil, .null?: break
-        case .array(let items)?:
-            var out: [Item] = []
-            out.reserveCapacity(items.count)
-            for (k, it) in items.enumerated() {
-                guard case .object(let e) = it else { throw malformed("wrong type at 'batch_input.\(k)' (an object)") }
-                let at = "batch_input.\(k)."
-                out.append(
-                    Item(
-                        value: try str(e, "value", at), transformation: try str(e, "transformation", at), reference: try str(e, "reference", at),
-                        tweak: try str(e, "tweak", at)))
-            }
-            body.batchInput = out
-        default: throw malformed("wrong type at 'batch_input' (an array)")
-        }
-        return body
     }
 
     /// A decoding error without the input's content.
@@ -445,6 +586,36 @@ func codeName<E: CodedError>(_ e: E) -> String { e.code.rawValue }
 
 /// JSON string writing (escapes per RFC 8259).
 enum JSONText {
+    /// Value `k` of a column as a JSON string: its bytes as they are when nothing needs escaping
+    /// (the usual token), else through ``appendString(_:to:)``.
+    /// Whether bytes can be written inside a JSON string as they are (ASCII, nothing to escape).
+    @inline(__always)
+    static func isPlain(_ b: UnsafeRawBufferPointer) -> Bool {
+        for c in b where c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x80 { return false }
+        return true
+    }
+
+    static func append(_ column: ByteColumn, _ k: Int, to out: inout ByteBuffer) {
+        let r = column.range(k)
+        let plain = column.bytes.withUnsafeBufferPointer { b in
+            for j in r where b[j] < 0x20 || b[j] == 0x22 || b[j] == 0x5C || b[j] >= 0x80 { return false }
+            return true
+        }
+        if plain {
+            out.writeInteger(UInt8(ascii: "\""))
+            out.writeBytes(column.bytes[r])
+            out.writeInteger(UInt8(ascii: "\""))
+        } else {
+            append(column.string(at: k), to: &out)
+        }
+    }
+
+    static func append(_ v: String, to out: inout ByteBuffer) {
+        var s = ""
+        appendString(v, to: &s)
+        out.writeString(s)
+    }
+
     static func appendString(_ v: String, to s: inout String) {
         s += "\""
         var plain = true

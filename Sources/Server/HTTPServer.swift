@@ -47,7 +47,15 @@ public final class TokengateServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: n)
         let pool = NIOThreadPool(numberOfThreads: n)
         pool.start()
-        let core = ServerCore(api: API(config: config, session: session, metrics: ServerMetrics()), pool: pool, limits: config.limits)
+        var purposes: [String: String] = [:]
+        for (purpose, p) in gateway.keyring.config.purposes { purposes[p.token] = purpose }
+        let metrics = ServerMetrics(tokenPurposes: purposes)
+        let coalescer =
+            config.limits.coalesce
+            ? Coalescer(
+                session: session, pool: pool, maxRunners: n, maxValues: Coalescer.batchValues,
+                onBatch: { op, t, values, requests in metrics.batch(op, t, values: values, requests: requests) }) : nil
+        let core = ServerCore(api: API(config: config, session: session, metrics: metrics, coalescer: coalescer), pool: pool, limits: config.limits)
         let channel: any Channel
         do {
             channel = try ServerBootstrap(group: group)
@@ -130,8 +138,11 @@ public final class TokengateServer: Sendable {
         core.startDraining()
         try? serverChannel.close().wait()
         let deadline = Date().addingTimeInterval(config.limits.drainTimeoutSeconds)
-        while core.inFlight > 0 && Date() < deadline { usleep(5_000) }
-        let left = core.inFlight
+        // Closed at the moment nothing is in flight (atomically: a request arriving later on a
+        // kept-alive connection is not started, its connection just closes), so no accepted
+        // request meets the stopped pool.
+        while !core.closeIfIdle() && Date() < deadline { usleep(5_000) }
+        let left = core.forceClose()
         for ch in core.closeAll() { ch.close(promise: nil) }
         flusher.cancel()
         try? core.pool.syncShutdownGracefully()
@@ -161,6 +172,8 @@ final class ServerCore: Sendable {
 
     struct State: Sendable {
         var draining = false
+        /// No request starts any more (set when the drain ends).
+        var closed = false
         var inFlight = 0
         var children: [ObjectIdentifier: any Channel] = [:]
     }
@@ -187,7 +200,30 @@ final class ServerCore: Sendable {
 
     var draining: Bool { state.withLock { $0.draining } }
     var inFlight: Int { state.withLock { $0.inFlight } }
-    func enter() { state.withLock { $0.inFlight += 1 } }
+    /// Counts a request in; false once the server closed (the request is not started).
+    func enter() -> Bool {
+        state.withLock { s in
+            guard !s.closed else { return false }
+            s.inFlight += 1
+            return true
+        }
+    }
+
+    /// Closes when nothing is in flight; whether it closed.
+    func closeIfIdle() -> Bool {
+        state.withLock { s in
+            if s.inFlight == 0 { s.closed = true }
+            return s.closed
+        }
+    }
+
+    /// Closes whatever is in flight; returns how many requests were.
+    func forceClose() -> Int {
+        state.withLock { s in
+            s.closed = true
+            return s.inFlight
+        }
+    }
     func leave() { state.withLock { $0.inFlight -= 1 } }
     func startDraining() { state.withLock { $0.draining = true } }
     func closeAll() -> [any Channel] { state.withLock { Array($0.children.values) } }
@@ -216,13 +252,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
+            if !counted {
+                guard core.enter() else {
+                    // The server stopped after its drain: the request is not started.
+                    phase = .refused
+                    context.close(promise: nil)
+                    return
+                }
+                counted = true
+            }
             head = h
             body.removeAll(keepingCapacity: true)
             phase = .reading
-            if !counted {
-                counted = true
-                core.enter()
-            }
             if certificateNames == nil { certificateNames = Self.peerNames(context) }
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(core.limits.requestTimeoutSeconds * 1000))) {
@@ -260,7 +301,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let keepAlive = h.isKeepAlive
             let api = core.api
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            core.pool.runIfActive(eventLoop: context.eventLoop) { api.handle(request) }.whenComplete { result in
+            let answered = context.eventLoop.makePromise(of: (APIResponse, String).self)
+            core.pool.submit { state in
+                guard state == .active else {
+                    answered.succeed((APIResponse.errors(503, ["server is shutting down"]), "other"))
+                    return
+                }
+                api.handle(request) { response, route in answered.succeed((response, route)) }
+            }
+            answered.futureResult.whenComplete { result in
                 let (handler, ctx) = bound.value
                 let (response, route) = (try? result.get()) ?? (APIResponse.errors(503, ["server is shutting down"]), "other")
                 handler.core.api.metrics.request(route: route, status: response.status, seconds: ContinuousClock.now - handler.received)
@@ -294,13 +343,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         head = nil
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: r.contentType)
-        headers.add(name: "content-length", value: String(r.body.count))
+        headers.add(name: "content-length", value: String(r.body.readableBytes))
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: r.status), headers: headers))), promise: nil)
-        var buf = context.channel.allocator.buffer(capacity: r.body.count)
-        buf.writeBytes(r.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(r.body))), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
         let leave = counted

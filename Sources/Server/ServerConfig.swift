@@ -88,6 +88,8 @@ public struct ServerConfig: Sendable {
         public var idleTimeoutSeconds = 60.0
         /// On SIGTERM: how long in-flight requests may take to finish.
         public var drainTimeoutSeconds = 30.0
+        /// Coalesce concurrent requests of one transformation into one transform batch.
+        public var coalesce = true
         public init() {}
     }
 
@@ -97,6 +99,9 @@ public struct ServerConfig: Sendable {
         public var transformations: Set<String>
         public var policies: Set<String> = []
         public var operations: Set<OnlineOperation>
+        /// Operation `unwrap`: `POST /v1/tokengate/keys/unwrap` (Parquet data keys for pyarrow's
+        /// KmsClient; needs no transformation).
+        public var unwrap = false
     }
 
     /// A client: the credentials it must present (all of those named) and its roles.
@@ -167,8 +172,10 @@ public struct ServerConfig: Sendable {
         guard !roles.isEmpty else { throw ServerError(.config, "no roles") }
         for (name, r) in roles.sorted(by: { $0.key < $1.key }) {
             guard Self.validName(name) else { throw ServerError(.config, "role name '\(name)': use 1-64 of a-z A-Z 0-9 - _ .") }
-            guard !r.operations.isEmpty else { throw ServerError(.config, "roles.\(name): no operations") }
-            guard !r.transformations.isEmpty || !r.policies.isEmpty else { throw ServerError(.config, "roles.\(name): no transformations or policies") }
+            guard !r.operations.isEmpty || r.unwrap else { throw ServerError(.config, "roles.\(name): no operations") }
+            guard !r.transformations.isEmpty || !r.policies.isEmpty || r.operations.isEmpty else {
+                throw ServerError(.config, "roles.\(name): no transformations or policies")
+            }
             for t in r.transformations where transformations[t] == nil {
                 throw ServerError(.config, "roles.\(name): unknown transformation '\(t)'")
             }
@@ -259,15 +266,23 @@ public struct ServerConfig: Sendable {
                 l.requestTimeoutSeconds = f.requestTimeoutSeconds ?? l.requestTimeoutSeconds
                 l.idleTimeoutSeconds = f.idleTimeoutSeconds ?? l.idleTimeoutSeconds
                 l.drainTimeoutSeconds = f.drainTimeoutSeconds ?? l.drainTimeoutSeconds
+                l.coalesce = f.coalesce ?? l.coalesce
             }
             var ops: [String: Role] = [:]
             for (name, r) in roles {
                 var set = Set<OnlineOperation>()
+                var unwrap = false
                 for o in r.operations {
-                    guard let op = OnlineOperation(rawValue: o) else { throw ServerError(.config, "roles.\(name): unknown operation '\(o)' (encode, decode)") }
+                    if o == "unwrap" {
+                        unwrap = true
+                        continue
+                    }
+                    guard let op = OnlineOperation(rawValue: o) else {
+                        throw ServerError(.config, "roles.\(name): unknown operation '\(o)' (encode, decode, unwrap)")
+                    }
                     set.insert(op)
                 }
-                ops[name] = Role(transformations: Set(r.transformations ?? []), policies: Set(r.policies ?? []), operations: set)
+                ops[name] = Role(transformations: Set(r.transformations ?? []), policies: Set(r.policies ?? []), operations: set, unwrap: unwrap)
             }
             var c = ServerConfig(
                 version: version, keyring: keyring, listen: address, plainHTTP: plainHTTP ?? false,
@@ -297,12 +312,14 @@ public struct ServerConfig: Sendable {
         var requestTimeoutSeconds: Double?
         var idleTimeoutSeconds: Double?
         var drainTimeoutSeconds: Double?
+        var coalesce: Bool?
         enum CodingKeys: String, CodingKey {
             case maxBodyBytes = "max-body-bytes"
             case maxBatch = "max-batch"
             case requestTimeoutSeconds = "request-timeout-seconds"
             case idleTimeoutSeconds = "idle-timeout-seconds"
             case drainTimeoutSeconds = "drain-timeout-seconds"
+            case coalesce
         }
     }
 
@@ -347,4 +364,6 @@ public enum ServerErrorCode: String, ErrorCode {
     case tls
     /// The listen address cannot be bound.
     case bind
+    /// The server is stopping: queued work is not run.
+    case shuttingDown
 }

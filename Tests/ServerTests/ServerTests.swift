@@ -23,7 +23,7 @@ import Tokenize
     }
 
     static let cards = ["4111111111111111", "5500005555555559", "340000000000009"]
-    static let tokens = ["encoder": "enc-token-1b7e", "analyst": "analyst-token-93c1"]
+    static let tokens = ["encoder": "enc-token-1b7e", "analyst": "analyst-token-93c1", "trainer": "trainer-token-5d2a"]
 
     static let env: Result<Env, FixtureError> = {
         do { return .success(try makeEnv()) } catch { return .failure(FixtureError("\(error)")) }
@@ -46,6 +46,7 @@ import Tokenize
             audit-log: \(log)
             purposes:
               in-use: { token: tg-test-in-use, pin: { file: \(pin) }, keys: [srv-pan] }
+              at-rest: { token: tg-test-at-rest, pin: { file: \(pin) }, keys: [srv-datasets] }
               audit: { token: tg-test-audit, pin: { file: \(pin) }, keys: [log] }
             grants:
               detokenize: { pin-verifier: '\(verifier)' }
@@ -101,10 +102,13 @@ import Tokenize
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(
             toFile: dir + "/server.ext", atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: dir + "/client.ext", atomically: true, encoding: .utf8)
-        for (name, cn, ca, ext) in [
-            ("server", "localhost", "ca", "server.ext"), ("client", "fraud-desk", "ca", "client.ext"), ("rogue", "fraud-desk", "rogue-ca", "client.ext"),
+        // A client known only by its DNS SAN: no CN at all.
+        try "subjectAltName=DNS:scoring-svc.internal\nextendedKeyUsage=clientAuth\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
+        for (name, subject, ca, ext) in [
+            ("server", "/CN=localhost", "ca", "server.ext"), ("client", "/CN=fraud-desk", "ca", "client.ext"),
+            ("rogue", "/CN=fraud-desk", "rogue-ca", "client.ext"), ("san", "/O=tokengate-tests", "ca", "san.ext"),
         ] {
-            try openssl(["req"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", "/CN=\(cn)"])
+            try openssl(["req"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", subject])
             try openssl([
                 "x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/\(ca).pem", "-CAkey", "\(dir)/\(ca).key", "-CAcreateserial",
                 "-out", "\(dir)/\(name).pem", "-days", "2", "-extfile", "\(dir)/\(ext)",
@@ -133,10 +137,13 @@ import Tokenize
             roles:
               payments: { transformations: [card], policies: [rows], operations: [encode] }
               analyst: { transformations: [card, card-hsm], policies: [rows], operations: [encode, decode] }
+              training: { operations: [unwrap] }
             clients:
               scoring: { token-sha256: \(try sha256(tokens["encoder"]!)), roles: [payments] }
               analyst: { token-sha256: \(try sha256(tokens["analyst"]!)), roles: [analyst, payments] }
+              trainer: { token-sha256: \(try sha256(tokens["trainer"]!)), roles: [training] }
             \(tls ? "  fraud-desk: { certificate-name: fraud-desk, roles: [payments] }" : "")
+            \(tls ? "  san-desk: { certificate-name: scoring-svc.internal, roles: [payments] }" : "")
 
             """
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -164,6 +171,12 @@ import Tokenize
         return obj
     }
 
+    /// A sample's value in a Prometheus exposition (0 when absent).
+    static func metric(_ text: String, _ sample: String) -> Int {
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") { return Int(Double(line.dropFirst(sample.count + 1)) ?? 0) }
+        return 0
+    }
+
     static func records(_ log: String) throws -> [AuditRecord] {
         try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
     }
@@ -175,7 +188,8 @@ import Tokenize
         let url = "http://127.0.0.1:\(server.address.port)"
         for (transformation, expected) in [("card", env.derivedTokens), ("card-hsm", env.hsmTokens)] {
             let out = try Self.hvac(
-                "roundtrip", url, ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": transformation, "values": Self.cards])
+                "roundtrip", url,
+                ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": transformation, "values": Self.cards, "mixed": true])
             #expect((out["health"] as? [String: Any])?["sealed"] as? Bool == false)
             #expect(out["single"] as? [String] == expected, "\(transformation): online tokens equal the tokenize job's")
             #expect(out["single_decoded"] as? [String] == Self.cards)
@@ -183,6 +197,16 @@ import Tokenize
             #expect(batch.map { $0["encoded_value"] as? String } == expected)
             #expect(batch.map { $0["reference"] as? String } == ["ref-0", "ref-1", "ref-2"])
             #expect((out["batch_decoded"] as? [[String: Any]])?.map { $0["decoded_value"] as? String } == Self.cards)
+            // One batch over two transformations with a refused value: each item its own answer.
+            let mixed = try #require(out["mixed"] as? [[String: Any]])
+            #expect(mixed.map { $0["encoded_value"] as? String } == [env.derivedTokens[0], env.hsmTokens[1], nil, env.derivedTokens[2]])
+            #expect((mixed[2]["error"] as? String)?.hasPrefix("unable to encode value") == true, "\(mixed)")
+            #expect(mixed.map { $0["reference"] as? String } == ["a", nil, "c\"q", nil])
+            // HSM custody: one C_Encrypt per FF1 round per batch (8 requests here), counted in /metrics.
+            let hsmCalls = { (m: Any?) in Self.metric(m as? String ?? "", #"tokengate_hsm_calls_total{function="C_Encrypt",purpose="in-use"}"#) }
+            if transformation == "card-hsm" {
+                #expect(hsmCalls(out["metrics_after"]) - hsmCalls(out["metrics_before"]) >= 8 * 10, "HSM calls move")
+            }
         }
         #expect(env.derivedTokens != env.hsmTokens && env.derivedTokens != Self.cards)
     }
@@ -246,18 +270,56 @@ import Tokenize
     @Test func mutualTLSIdentifiesClientsByCertificate() throws {
         let env = try Self.env.get()
         let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "mtls", tls: true))
-        defer { server.shutdown() }
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let before = try Self.records(env.log).count
         let url = "https://127.0.0.1:\(server.address.port)"
         let d = env.dir
         let out = try Self.hvac(
             "mtls", url,
             [
                 "ca": d + "/ca.pem", "cert": d + "/client.pem", "key": d + "/client.key", "role": "payments", "value": Self.cards[0],
-                "rogue_cert": d + "/rogue.pem", "rogue_key": d + "/rogue.key",
+                "rogue_cert": d + "/rogue.pem", "rogue_key": d + "/rogue.key", "san_cert": d + "/san.pem", "san_key": d + "/san.key",
             ])
         #expect(out["encoded"] as? String == env.derivedTokens[0])
+        #expect(out["san_encoded"] as? String == env.derivedTokens[0], "a certificate without CN, known by its DNS SAN")
+        server.shutdown()
+        stopped = true
+        let clients = try Self.records(env.log).dropFirst(before).filter { $0.details["aggregated"] == "true" }.map { $0.details["client"] }
+        #expect(Set(clients) == ["fraud-desk", "san-desk"], "each certificate identified its own client: \(clients)")
         #expect((out["no_certificate"] as? String)?.hasPrefix("connection:") == true, "no certificate: the handshake fails")
         #expect((out["rogue_certificate"] as? String)?.hasPrefix("connection:") == true, "a certificate of another CA: the handshake fails")
+    }
+
+    /// pyarrow's KmsClient in server mode (python/tokengate/encryption.py): a PME file sealed by
+    /// the tokenize job reads through `POST /v1/tokengate/keys/unwrap` for a role with `unwrap`;
+    /// a client without it gets 403 and pyarrow fails. Both audited.
+    @Test func pyarrowUnwrapsThroughTheServer() throws {
+        let env = try Self.env.get()
+        var t = DataRequest(policyPath: env.dir + "/policy.yaml")
+        t.job.input = env.dir + "/cards.csv"
+        t.job.output = env.dir + "/cards.pme.parquet"
+        var seal = TokenizeJob.SealOptions()
+        seal.keyName = "srv-datasets"
+        seal.maxOverheadPercent = 100
+        t.job.seal = seal
+        _ = try Gateway(keyringPath: env.keyringPath).tokenize(t)
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "unwrap"))
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let url = "http://127.0.0.1:\(server.address.port)"
+        let before = try Self.records(env.log).count
+        let read = try Self.hvac("pme", url, ["token": Self.tokens["trainer"]!, "file": t.job.output])
+        #expect(read["rows"] as? Int == Self.cards.count, "\(read)")
+        #expect((read["columns"] as? [String: [String]])?["card_number"] == env.derivedTokens)
+        let refused = try Self.hvac("pme", url, ["token": Self.tokens["encoder"]!, "file": t.job.output])
+        #expect((refused["error"] as? String)?.contains("HTTP 403") == true, "\(refused)")
+        server.shutdown()
+        stopped = true
+        let new = try Self.records(env.log).dropFirst(before)
+        #expect(new.contains { $0.operation == "keys unwrap" && $0.outcome == .success && $0.details["client"] == "trainer" && $0.details["via"] == "serve" })
+        #expect(new.contains { $0.operation == "serve unwrap" && $0.outcome == .failure && $0.details["client"] == "scoring" })
+        #expect(!new.contains { $0.operation == "keys unwrap" && $0.details["client"] == "scoring" })
     }
 
     @Test func shutdownDrainsRequestsAndClosesTheAuditChain() async throws {
@@ -281,6 +343,84 @@ import Tokenize
         #expect(close.operation == "serve" && close.startedRecord == server.session.startedRecord && close.outcome == .success)
         let aggregated = all.filter { $0.operation == "serve encode" && $0.details["aggregated"] == "true" && $0.details["client"] == "scoring" }
         #expect(aggregated.reduce(0) { $0 + ($1.rowsIn ?? 0) } >= out["ok"] as? Int ?? 0)
+        let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
+        #expect(v.intact && v.unclosed.isEmpty, "\(v)")
+    }
+
+    /// The debug `tokengate` binary beside the test bundle (as the CLI tests find it).
+    static func executable() throws -> URL {
+        let dirs = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for dir in dirs where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("tokengate").path) {
+            return dir.appendingPathComponent("tokengate")
+        }
+        throw FixtureError("tokengate executable not found next to the test bundle")
+    }
+
+    /// SIGTERM through the real process: `tokengate serve` as a subprocess under load from four
+    /// connections; it drains and exits 0, every request it processed (counted in its audit
+    /// aggregates) reached the client whole, and the audit chain is intact and closed.
+    @Test func sigtermDrainsTheRealProcess() async throws {
+        let env = try Self.env.get()
+        let config = try Self.writeConfig(env, name: "sigterm")
+        let before = try Self.records(env.log).count
+        let p = Process()
+        p.executableURL = try Self.executable()
+        p.arguments = ["serve", "--config", config, "--threads", "2"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            guard !d.isEmpty else { throw FixtureError("tokengate serve exited before listening (status \(p.terminationStatus))") }
+            line.append(d)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let url = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init), "\(text)")
+        let opts = String(
+            decoding: try JSONSerialization.data(withJSONObject: [
+                "token": Self.tokens["encoder"]!, "role": "payments", "value": Self.cards[0], "expected": env.derivedTokens[0], "threads": 4,
+                "seconds": 3,
+            ]), as: UTF8.self)
+        let load = Task.detached { try Self.hvacRaw("load", url, opts) }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(kill(p.processIdentifier, SIGTERM) == 0)
+        let result = try Self.parse("load", try await load.value)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "tokengate serve exits 0 after SIGTERM")
+        let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(rest.contains("tokengate serve: stopped"), "\(rest)")
+        let ok = result["ok"] as? Int ?? 0
+        #expect(ok > 0 && result["wrong"] as? Int == 0)
+        #expect((result["http_errors"] as? [Int])?.isEmpty == true, "\(result)")
+        let new = try Self.records(env.log).dropFirst(before)
+        let started = try #require(new.first { $0.operation == "serve" && $0.outcome == .started })
+        let close = try #require(new.last)
+        #expect(close.operation == "serve" && close.outcome == .success && close.startedRecord == started.sequence, "the serve record is closed")
+        let served = new.filter { $0.operation == "serve encode" && $0.details["aggregated"] == "true" }.reduce(0) { $0 + ($1.rowsIn ?? 0) }
+        #expect(served == ok, "every request the server processed got its response to the client (\(served) processed, \(ok) received)")
+        let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
+        #expect(v.intact && v.unclosed.isEmpty, "\(v)")
+    }
+
+    /// An unauthenticated flood from eight connections: the denials are group-committed (one
+    /// fsync for those arriving together), yet every one is its own record, none dropped or
+    /// merged, each 403 sent after its record is durable.
+    @Test func aDenialFloodIsAuditedOneRecordEach() throws {
+        let env = try Self.env.get()
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "flood"))
+        var stopped = false
+        defer { if !stopped { server.shutdown() } }
+        let before = try Self.records(env.log).count
+        let out = try Self.hvac(
+            "load", "http://127.0.0.1:\(server.address.port)",
+            ["token": "not-a-client", "role": "payments", "value": Self.cards[0], "expected": "", "threads": 8, "seconds": 1])
+        server.shutdown()
+        stopped = true
+        let refused = try #require(out["http_errors"] as? [Int])
+        #expect(refused.count > 50 && refused.allSatisfy { $0 == 403 } && out["refused"] as? Int == 0, "\(out["refused"] ?? "")")
+        let denials = try Self.records(env.log).dropFirst(before).filter { $0.outcome == .failure && $0.details["code"] == "unauthenticated" }
+        #expect(denials.count == refused.count, "one record per denial: \(denials.count) records, \(refused.count) refused")
         let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()
         #expect(v.intact && v.unclosed.isEmpty, "\(v)")
     }

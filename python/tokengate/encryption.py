@@ -17,12 +17,28 @@ Example::
 
 The same client lets pyarrow *write* PME files whose DEKs tokengate wraps
 (:func:`encryption_properties`); tokengate opens those too.
+
+Server mode: where a ``tokengate serve`` holds the PINs, the client unwraps through it instead
+(``POST /v1/tokengate/keys/unwrap``, allowed to roles with operation ``unwrap``, audited as
+``keys unwrap`` with the client and role), with only the standard library (``urllib``, ``ssl``)::
+
+    props = decryption_properties(server={
+        "url": "https://tokengate.internal:8200", "token_env": "TOKENGATE_TOKEN",
+        "ca_file": "/etc/tokengate/ca.pem"})
+
+``server`` keys: ``url``; the bearer token from ``token_env`` (an environment variable's name) or
+``token_file``; ``ca_file``; ``cert_file`` and ``key_file`` for mutual TLS. Wrapping (writing
+PME files from pyarrow) stays with the binary.
 """
 
 import base64
+import json
 import os
+import ssl
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 
 import pyarrow.parquet.encryption as pe
 
@@ -49,10 +65,15 @@ class TokengateKmsClient(pe.KmsClient):
         default). PINs are never passed: tokengate reads them from the sources its config names.
     :param env: extra environment variables for the subprocess (e.g. ``TOKENGATE_AUDIT_LOG``).
     :param timeout: seconds before a call is abandoned.
+    :param server: unwrap through a ``tokengate serve`` instead of the binary: ``{"url",
+        "token_env" or "token_file", "ca_file", "cert_file", "key_file"}`` (see the module doc).
     """
 
-    def __init__(self, kms_connection_config=None, binary=None, keyring=None, env=None, timeout=60):
+    def __init__(self, kms_connection_config=None, binary=None, keyring=None, env=None, timeout=60, server=None):
         pe.KmsClient.__init__(self)
+        self.server = dict(server) if server else None
+        if self.server is not None and not self.server.get("url"):
+            raise TokengateError("server mode needs a url")
         self.binary = binary or os.environ.get("TOKENGATE_BIN") or "tokengate"
         self.keyring = keyring or os.environ.get("TOKENGATE_KEYRING")
         self.env = dict(env or {})
@@ -78,32 +99,77 @@ class TokengateKmsClient(pe.KmsClient):
                 "tokengate keys %s failed (exit %d): %s" % (verb, p.returncode, p.stderr.decode("utf-8", "replace").strip()))
         return p.stdout.decode("ascii").strip()
 
+    def _server_unwrap(self, wrapped_key, master_key_identifier):
+        """``POST /v1/tokengate/keys/unwrap`` on the configured server; the key, base64."""
+        s = self.server
+        token = None
+        if s.get("token_env"):
+            token = os.environ.get(s["token_env"])
+            if not token:
+                raise TokengateError("environment variable %s (the server's bearer token) is not set" % s["token_env"])
+        elif s.get("token_file"):
+            with open(s["token_file"], encoding="utf-8") as f:
+                token = f.read().strip()
+        url = s["url"].rstrip("/") + "/v1/tokengate/keys/unwrap"
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["X-Vault-Token"] = token
+        body = json.dumps({"master_key_id": master_key_identifier, "wrapped_key": wrapped_key}).encode("ascii")
+        context = None
+        if url.startswith("https:"):
+            context = ssl.create_default_context(cafile=s.get("ca_file"))
+            if s.get("cert_file"):
+                context.load_cert_chain(s["cert_file"], s.get("key_file"))
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=self.timeout) as r:
+                answer = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            try:
+                errors = json.loads(e.read()).get("errors")
+            except ValueError:
+                errors = None
+            raise TokengateError("tokengate serve refused the unwrap (HTTP %d): %s" % (e.code, "; ".join(errors or [e.reason]))) from None
+        except urllib.error.URLError as e:
+            raise TokengateError("cannot reach tokengate serve at %s: %s" % (s["url"], e.reason)) from None
+        try:
+            return answer["data"]["key"]
+        except (KeyError, TypeError):
+            raise TokengateError("tokengate serve answered the unwrap without data.key") from None
+
     def unwrap_key(self, wrapped_key, master_key_identifier):
         """The DEK (bytes) of a ``wrappedDEK`` (base64 envelope), unwrapped inside the HSM."""
         k = (master_key_identifier, wrapped_key)
         with self._lock:
             dek = self._keys.get(k)
             if dek is None:
-                dek = base64.b64decode(self._run("unwrap", master_key_identifier, wrapped_key), validate=True)
+                if self.server is not None:
+                    text = self._server_unwrap(wrapped_key, master_key_identifier)
+                else:
+                    text = self._run("unwrap", master_key_identifier, wrapped_key)
+                dek = base64.b64decode(text, validate=True)
                 self._keys[k] = dek
             return dek
 
     def wrap_key(self, key_bytes, master_key_identifier):
         """A DEK (32 bytes) wrapped inside the HSM by the at-rest key ``master_key_identifier``."""
+        if self.server is not None:
+            raise TokengateError("wrapping through tokengate serve is not offered: write PME files with the binary's client")
         if len(key_bytes) != 32:
             raise TokengateError(
                 "tokengate wraps 256-bit data keys: set data_key_length_bits=256 (encryption_configuration() does)")
         return self._run("wrap", master_key_identifier, base64.b64encode(bytes(key_bytes)).decode("ascii"))
 
 
-def crypto_factory(binary=None, keyring=None, env=None):
-    """A ``pyarrow.parquet.encryption.CryptoFactory`` whose KMS is tokengate."""
-    return pe.CryptoFactory(lambda cfg: TokengateKmsClient(cfg, binary=binary, keyring=keyring, env=env))
+def crypto_factory(binary=None, keyring=None, env=None, server=None):
+    """A ``pyarrow.parquet.encryption.CryptoFactory`` whose KMS is tokengate (the binary, or a
+    ``tokengate serve`` when ``server`` is given)."""
+    return pe.CryptoFactory(lambda cfg: TokengateKmsClient(cfg, binary=binary, keyring=keyring, env=env, server=server))
 
 
-def decryption_properties(binary=None, keyring=None, env=None, cache_lifetime=None):
+def decryption_properties(binary=None, keyring=None, env=None, cache_lifetime=None, server=None):
     """``FileDecryptionProperties`` for ``pq.read_table`` / ``pq.ParquetFile``."""
-    factory = crypto_factory(binary, keyring, env)
+    factory = crypto_factory(binary, keyring, env, server)
     config = pe.DecryptionConfiguration() if cache_lifetime is None else pe.DecryptionConfiguration(cache_lifetime=cache_lifetime)
     return factory.file_decryption_properties(pe.KmsConnectionConfig(), config)
 

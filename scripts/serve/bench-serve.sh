@@ -4,6 +4,7 @@
 # `custody: derived` and a `custody: hsm` transformation. Throwaway SoftHSM2 token and keys in a
 # temporary folder; plain HTTP on 127.0.0.1.
 #   scripts/serve/bench-serve.sh [TOKENGATE_BINARY] [SECONDS] [CONNECTIONS]
+# COALESCE=false turns off the coalescing of concurrent requests (limits.coalesce), to compare.
 # Default binary: .build/release/tokengate (swift build -c release --product tokengate).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,7 +42,7 @@ version: 1
 keyring: keyring.yaml
 listen: 127.0.0.1:0
 plain-http: true
-limits: { max-body-bytes: 4194304, max-batch: 10000 }
+limits: { max-body-bytes: 4194304, max-batch: 10000, coalesce: ${COALESCE:-true} }
 transformations:
   card: { transform: card, domain: pan, column: card_number }
   card-hsm: { transform: card, domain: pan, custody: hsm, column: card_number }
@@ -54,7 +55,7 @@ YAML
 PID=$!
 for _ in $(seq 100); do grep -q listening "$DIR/serve.out" && break; sleep 0.1; done
 URL="$(grep -o 'http://[0-9.:]*' "$DIR/serve.out")"
-echo "bench-serve: $BIN at $URL, ${SECS}s per run, $CONNS connection(s) for single values, 4 for batches; load average $(cut -d" " -f1-3 /proc/loadavg)"
+echo "bench-serve: $BIN at $URL, ${SECS}s per run, $CONNS connection(s) for single values, 4 for batches, coalesce ${COALESCE:-true}; load average $(cut -d" " -f1-3 /proc/loadavg)"
 for t in card card-hsm; do
   cat > "$DIR/single.lua" <<LUA
 wrk.method = "POST"
@@ -78,6 +79,7 @@ LUA
   echo "== $t: 1000-value batch encode (values/s = requests/s x 1000)"
   wrk -t2 -c4 -d"${SECS}s" --latency -s "$DIR/batch.lua" "$URL/v1/transform/encode/bench" | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx|Socket errors'
 done
+curl -sf "$URL/metrics" | grep -E '^tokengate_(transform_batch|hsm_calls)' || true
 kill -TERM "$PID"
 wait "$PID" || true
 PID=

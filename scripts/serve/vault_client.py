@@ -3,14 +3,16 @@
 user would (tests: Tests/ServerTests). Prints one JSON object with what each call returned.
 
 usage: vault_client.py MODE URL [options as JSON]
-  roundtrip  {"token", "role", "transformation", "values": [...]}      encode/decode single and batch
+  roundtrip  {"token", "role", "transformation", "values": [...]}      encode/decode single and batch, /metrics before and after
   refusals   {"tokens": {...}, "role", "decode_role", "value"}          status codes of refused calls
-  mtls       {"ca", "cert", "key", "role", "value"}                     encode over mutual TLS
+  mtls       {"ca", "cert", "key", "role", "value", "san_cert"?, ...}   encode over mutual TLS
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
   posts      {"requests": [{"token", "path", "body"}]}                  raw POSTs, their statuses
   load       {"token", "role", "value", "threads", "seconds"}           encode in a loop until refused
+  pme        {"token", "file"}                                          pyarrow reads a PME file, KmsClient → server
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -40,6 +42,7 @@ def roundtrip(url, o):
     c = client(url, o["token"])
     t = c.secrets.transform
     out = {"health": c.sys.read_health_status(method="GET")}
+    out["metrics_before"] = requests.get(url + "/metrics").text
     single = [t.encode(role_name=o["role"], value=v, transformation=o["transformation"])["data"]["encoded_value"] for v in o["values"]]
     out["single"] = single
     out["single_decoded"] = [
@@ -49,6 +52,13 @@ def roundtrip(url, o):
     out["batch"] = t.encode(role_name=o["role"], batch_input=batch)["data"]["batch_results"]
     back = [{"value": r["encoded_value"], "transformation": o["transformation"], "reference": r.get("reference")} for r in out["batch"]]
     out["batch_decoded"] = t.decode(role_name=o["role"], batch_input=back)["data"]["batch_results"]
+    if o.get("mixed"):
+        # Two transformations and a value the transform refuses, in one batch.
+        v = o["values"]
+        mixed = [{"value": v[0], "transformation": "card", "reference": "a"}, {"value": v[1], "transformation": "card-hsm"},
+                 {"value": "not-a-card", "transformation": "card", "reference": "c\"q"}, {"value": v[2], "transformation": "card"}]
+        out["mixed"] = t.encode(role_name=o["role"], batch_input=mixed)["data"]["batch_results"]
+    out["metrics_after"] = requests.get(url + "/metrics").text
     return out
 
 
@@ -87,6 +97,9 @@ def mtls(url, o):
         out["rogue_certificate"] = status_of(
             lambda: client(url, cert=(o["rogue_cert"], o["rogue_key"]), verify=o["ca"]).secrets.transform.encode(role_name=o["role"], value=o["value"])
         )
+    if o.get("san_cert"):
+        s = client(url, cert=(o["san_cert"], o["san_key"]), verify=o["ca"])
+        out["san_encoded"] = s.secrets.transform.encode(role_name=o["role"], value=o["value"])["data"]["encoded_value"]
     return out
 
 
@@ -110,6 +123,23 @@ def records(url, o):
 def posts(url, o):
     """Raw POSTs: [{"token", "path", "body"}] → their statuses."""
     return {"statuses": [requests.post(url + r["path"], data=r["body"], headers={"X-Vault-Token": r["token"]}).status_code for r in o["requests"]]}
+
+
+def pme(url, o):
+    """pyarrow reads a tokengate PME file with the project's KmsClient in server mode."""
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+    from tokengate.encryption import decryption_properties
+
+    os.environ["TG_TEST_UNWRAP_TOKEN"] = o["token"]
+    server = {"url": url, "token_env": "TG_TEST_UNWRAP_TOKEN"}
+    try:
+        props = decryption_properties(server=server, cache_lifetime=1)
+        t = pq.ParquetFile(o["file"], decryption_properties=props).read()
+    except Exception as e:  # pyarrow raises OSError with the KmsClient's message
+        return {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
+    return {"rows": t.num_rows, "columns": {n: [str(v) for v in t[n].to_pylist()] for n in t.column_names}}
 
 
 def load(url, o):
@@ -149,4 +179,8 @@ def load(url, o):
 if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
     opts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
-    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load}[mode](url, opts)))
+    print(json.dumps({"roundtrip": roundtrip, "refusals": refusals, "mtls": mtls, "records": records, "posts": posts, "load": load, "pme": pme}[mode](url, opts)))
+    # pyarrow's threads can abort a normal interpreter exit after a failed read ("terminate
+    # called without an active exception"): the result is printed, leave at once.
+    sys.stdout.flush()
+    os._exit(0)
