@@ -47,6 +47,9 @@ public struct RetokenizeRequest: Sendable {
     /// A PME input's manifest (default `<input>.manifest.json`, as `tokenize --seal` wrote it).
     /// A sealed frame file carries its own.
     public var manifestPath: String?
+    /// A PME input's AAD prefix, when the file does not store it (the output is bound to the
+    /// same prefix, not stored either).
+    public var aadPrefix: [UInt8]?
 
     public init(input: String, output: String, policyPath: String) {
         self.input = input
@@ -63,6 +66,8 @@ public struct ScanRequest: Sendable {
     public var format: DataFormat?
     /// Rows sampled from the head of the file.
     public var sampleRows = 2000
+    /// A PME file's AAD prefix, when it does not store its own.
+    public var aadPrefix: [UInt8]?
 
     public init(path: String, format: DataFormat? = nil, sampleRows: Int = 2000) {
         self.path = path
@@ -142,6 +147,7 @@ extension Gateway {
         o.output = request.output
         o.workers = request.workers
         o.manifestPath = request.manifestPath
+        o.aadPrefix = request.aadPrefix
         var so = TokenizeJob.SealOptions()
         so.keyName = request.sealKey
         so.maxOverheadPercent = 100
@@ -178,7 +184,7 @@ extension Gateway {
     public func scan(_ request: ScanRequest) throws -> [ColumnClassification] {
         guard Self.isEncryptedParquet(path: request.path) else { return try Self.scan(request) }
         return try audited("scan", inputs: [auditFile(request.path, stream: "stdin")]) { record in
-            let r = try Scan.encryptedParquet(request.path, sampleRows: request.sampleRows, keyring: keyring)
+            let r = try Scan.encryptedParquet(request.path, sampleRows: request.sampleRows, keyring: keyring, aadPrefix: request.aadPrefix)
             record.inputs = [auditFile(request.path, stream: "stdin")]
             record.keys = []
             for k in r.decrypted.dataKeys where !record.keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {

@@ -391,26 +391,32 @@ public struct DecryptedInput: Sendable {
     public let input: StreamDigest
     /// A sealed frame file's metadata (its manifest); nil for PME.
     public let metadata: SealedMetadata?
-    /// A PME file's AAD prefix, stored in it (retokenize binds its output to the same prefix).
+    /// A PME file's AAD prefix, stored in it or supplied (retokenize binds its output to the same
+    /// prefix, stored as the input stored it).
     public var aadPrefix: [UInt8]? = nil
+    /// The input stored its AAD prefix (false: it was supplied).
+    public var aadPrefixStored = true
 }
 
 extension Sealing {
     /// Decrypts a PME file (every module authenticated) into anonymous memory: the same unwraps,
     /// and so the same authorization (the at-rest token), as `open`.
-    public static func decryptParquetInMemory(path: String, keyring: Keyring) throws -> DecryptedInput {
+    /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own.
+    public static func decryptParquetInMemory(path: String, keyring: Keyring, aadPrefix: [UInt8]? = nil) throws -> DecryptedInput {
         let f = try openRead(path)
         defer { try? f.close() }
         let memory: FileDescriptor
         do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
         let used = SealedKeysBox()
         do {
-            _ = try ParquetDecryption.decrypt(file: f, path: path, output: memory, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
+            _ = try ParquetDecryption.decrypt(
+                file: f, path: path, output: memory, aadPrefix: aadPrefix, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
         } catch let e as ParquetError { throw sealingError(pme: e) }
         let info: ParquetEncryptionInfo?
         do { info = try ParquetDecryption.inspect(file: f, path: path) } catch let e as ParquetError { throw sealingError(pme: e) }
         return DecryptedInput(
-            kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil, aadPrefix: info?.aadPrefix)
+            kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil,
+            aadPrefix: info?.aadPrefix ?? aadPrefix, aadPrefixStored: info?.aadPrefix != nil)
     }
 
     /// Opens the frames of a sealed file (every frame authenticated; the reader unwrapped its

@@ -38,7 +38,7 @@ final class JobInput {
             guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
             if o.input != "-", Sealing.parquetMagic(path: o.input).encrypted {
                 // A PME file: decrypted in memory; its manifest is the one tokenize wrote beside it.
-                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring) }
+                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring, aadPrefix: o.aadPrefix) }
                 // (Its format is the tokenize run's input, CSV or JSON Lines too; the file is Parquet.)
                 let manifest = try JobPlan.loadManifest(o)
                 let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
@@ -85,7 +85,7 @@ final class JobInput {
                         .inputInvalid,
                         "\(o.input) is encrypted (Parquet Modular Encryption): \(o.mode.rawValue) does not read PME input — `tokengate open` it first")
                 }
-                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring) }
+                let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring, aadPrefix: o.aadPrefix) }
                 let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
                 self.manifest = nil
                 parquet = r

@@ -88,11 +88,11 @@ public enum Scan {
     /// — a data key the keyring cannot unwrap refuses it by name (`encryptedInputRefused`).
     /// - Returns: the classifications and the data keys unwrapped (for the audit record).
     public static func encryptedParquet(
-        _ path: String, sampleRows: Int = 2000, keyring: Keyring
+        _ path: String, sampleRows: Int = 2000, keyring: Keyring, aadPrefix: [UInt8]? = nil
     ) throws -> (
         columns: [ColumnClassification], decrypted: DecryptedInputReport
     ) {
-        let d = try JobInput.decrypt(path) { try Sealing.decryptParquetInMemory(path: path, keyring: keyring) }
+        let d = try JobInput.decrypt(path) { try Sealing.decryptParquetInMemory(path: path, keyring: keyring, aadPrefix: aadPrefix) }
         let pf: ParquetFile
         do { pf = try ParquetFile(file: d.file, path: path) } catch let e as ParquetError { throw JobError(.inputInvalid, "\(path) (decrypted): \(e.reason)") }
         let report = DecryptedInputReport(kind: d.kind.rawValue, dataKeys: try d.envelopes.map { try DataKeyReport(role: "pme", envelope: $0) })

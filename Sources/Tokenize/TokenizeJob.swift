@@ -104,6 +104,9 @@ public enum TokenizeJob {
         /// tokenize: scan every value that leaves untokenized with the strict validators and
         /// reject (or, without a rejects file, fail on) any clear sensitive value. On by default.
         public var verifyOutput = true
+        /// A PME input's AAD prefix, for a file that does not store its own (`supply_aad_prefix`);
+        /// without it such a file is refused (`aadPrefixRequired`).
+        public var aadPrefix: [UInt8]?
         /// A fault to inject, for the tests that prove the run's own checks; `package`, so no
         /// caller outside this package can set it.
         package var fault: JobFault?
@@ -221,7 +224,10 @@ public enum TokenizeJob {
             var po = ParquetSealOptions()
             po.keyName = so.keyName
             // retokenize: the output stays bound to the input's (stored) AAD prefix.
-            if o.mode == .retokenize { po.aadPrefix = input.decrypted?.aadPrefix }
+            if o.mode == .retokenize, let d = input.decrypted {
+                po.aadPrefix = d.aadPrefix
+                po.storeAADPrefix = d.aadPrefixStored
+            }
             // Every transformed column under the column key (retokenize: those the input's manifest
             // records, HMAC'd ones too, which the plan keeps as they are).
             po.columnKeyColumns = ((o.mode == .retokenize ? input.manifest?.columns : nil) ?? plan.reports).filter {

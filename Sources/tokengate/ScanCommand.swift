@@ -29,10 +29,12 @@ struct ScanCommand: ParsableCommand {
     var emitPolicy: String?
     @Option(help: "With --emit-policy: the policy whose tag rules, algorithm and custody the new one starts from (default: the built-in policy).")
     var policy: String?
+    @Option(help: "A Parquet Modular Encryption file's AAD prefix (text), for a file that does not store its own.") var aadPrefix: String?
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
-        let request = ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows)
+        var request = ScanRequest(path: path, format: format.flatMap(DataFormat.init(rawValue:)), sampleRows: sampleRows)
+        request.aadPrefix = aadPrefix.map { Array($0.utf8) }
         // Only a PME file needs the keyring (an audited open); any other input is scanned without keys.
         let gateway = Gateway.isEncryptedParquet(path: path) ? try keys.open() : nil
         let cols: [ColumnClassification]

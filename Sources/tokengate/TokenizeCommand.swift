@@ -135,6 +135,7 @@ struct TokenizeCommand: ParsableCommand {
             """)
     @OptionGroup var data: DataOptions
     @OptionGroup var sealing: SealingOptions
+    @Option(help: "A Parquet Modular Encryption input's AAD prefix (text), for a file that does not store its own.") var aadPrefix: String?
     @OptionGroup var keys: KeyringOptions
 
     func validate() throws {
@@ -144,6 +145,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         var request = try data.request(.tokenize)
         request.job.seal = sealing.options()
+        request.job.aadPrefix = aadPrefix.map { Array($0.utf8) }
         let gateway = try keys.open()
         try data.report(data.withProgress(request, gateway.tokenize))
     }
@@ -191,6 +193,8 @@ struct RetokenizeCommand: ParsableCommand {
     @Argument(help: "Sealed dataset written by tokenize --seal (sealed frames, or a PME *.parquet).") var path: String
     @Option(name: .customLong("out"), help: "New sealed dataset (*.parquet: PME, else sealed frames).") var output: String
     @Option(help: "A PME input's manifest (default <input>.manifest.json).") var manifest: String?
+    @Option(help: "A PME input's AAD prefix (text), for a file that does not store its own; the output is bound to it too, not stored.")
+    var aadPrefix: String?
     @Option(help: "Policy file with the detokenize permission.") var policy: String
     @Option(help: "At-rest key for the output.") var sealKey = "datasets"
     @Option(help: "Tokenizer worker threads (default: the available cores).") var workers = defaultWorkers
@@ -201,6 +205,7 @@ struct RetokenizeCommand: ParsableCommand {
         request.sealKey = sealKey
         request.workers = workers
         request.manifestPath = manifest
+        request.aadPrefix = aadPrefix.map { Array($0.utf8) }
         let s = try keys.open().retokenize(request)
         FileHandle.standardError.write(Data((s.text + "\n").utf8))
     }

@@ -418,7 +418,10 @@ import Tokenize
         server.shutdown()
         stopped = true
         let refused = try #require(out["http_errors"] as? [Int])
-        #expect(refused.count > 50 && refused.allSatisfy { $0 == 403 } && out["refused"] as? Int == 0, "\(out["refused"] ?? "")")
+        // At least two rounds from each connection (a loaded 2-core CI machine manages few fsyncs a second).
+        #expect(
+            refused.count >= 16 && refused.allSatisfy { $0 == 403 } && out["refused"] as? Int == 0,
+            "\(refused.count) answered, codes \(Set(refused)), \(out["refused"] ?? "") refused connections")
         let denials = try Self.records(env.log).dropFirst(before).filter { $0.outcome == .failure && $0.details["code"] == "unauthenticated" }
         #expect(denials.count == refused.count, "one record per denial: \(denials.count) records, \(refused.count) refused")
         let (_, v) = try Gateway(keyringPath: env.keyringPath).verifyAudit()

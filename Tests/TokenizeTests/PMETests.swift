@@ -345,6 +345,25 @@ import Testing
         try PythonOracle.check("pme_check.py", ["read", dir + "/hidden-clear.parquet", input, "--kms", "plain"])
         let scan = try ExecutableRuns.run(["scan", hidden, "--keyring", cfg])
         #expect(scan.status != 0 && scan.stderr.contains("aadPrefixRequired"), "\(scan.stderr)")
+        let scanGiven = try ExecutableRuns.run(["scan", hidden, "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(scanGiven.status == 0 && String(decoding: scanGiven.stdout, as: UTF8.self).contains("card"), "\(scanGiven.stderr)")
+        // tokenize reads such a file only with its prefix, into the tokens its plaintext gives.
+        let customers = ExecutableRuns.root.appendingPathComponent("Fixtures/feeds/customers.csv").path
+        let flat = dir + "/customers.parquet", flatHidden = dir + "/customers-hidden.parquet"
+        try PythonOracle.check("pme_check.py", ["from-csv", customers, flat])
+        let fh = try ExecutableRuns.run(["seal", flat, "--out", flatHidden, "--aad-prefix", prefix, "--aad-prefix-not-stored", "--keyring", cfg])
+        #expect(fh.status == 0, "\(fh.stderr)")
+        let tokRefused = try ExecutableRuns.run(["tokenize", "--in", flatHidden, "--out", dir + "/never-tokens.parquet", "--keyring", cfg])
+        #expect(tokRefused.status != 0 && tokRefused.stderr.contains("aadPrefixRequired"), "\(tokRefused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never-tokens.parquet"))
+        let tokGiven = try ExecutableRuns.run([
+            "tokenize", "--in", flatHidden, "--aad-prefix", prefix, "--out", dir + "/hidden-tokens.parquet", "--keyring", cfg,
+        ])
+        let tokPlain = try ExecutableRuns.run(["tokenize", "--in", flat, "--out", dir + "/plain-tokens.parquet", "--keyring", cfg])
+        #expect(tokGiven.status == 0 && tokPlain.status == 0, "\(tokGiven.stderr)")
+        let (tg, tp) = (try Self.columns(dir + "/hidden-tokens.parquet", kms: nil), try Self.columns(dir + "/plain-tokens.parquet", kms: nil))
+        let clearCards = try Self.columns(flat, kms: nil)["card_number"]
+        #expect(tg == tp && tg["card_number"] != nil && tg["card_number"] != clearCards)
 
         // pyarrow writes AAD prefixes only under a direct key (no key metadata, so no key tokengate
         // could unwrap): tokengate reads where pyarrow put the prefix, and refuses both files by name.
@@ -369,5 +388,19 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let movedInspect = String(decoding: try ExecutableRuns.run(["inspect", moved]).stdout, as: UTF8.self)
         #expect(movedInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(movedInspect)")
+        // ... and to one it must be given (--aad-prefix), which the output does not store either.
+        let boundHidden = dir + "/bound-hidden.parquet", movedHidden = dir + "/moved-hidden.parquet"
+        #expect(
+            try ExecutableRuns.run(["seal", tokens, "--out", boundHidden, "--aad-prefix", prefix, "--aad-prefix-not-stored", "--keyring", cfg]).status
+                == 0)
+        let rh = try ExecutableRuns.run([
+            "retokenize", boundHidden, "--out", movedHidden, "--aad-prefix", prefix, "--manifest", tokens + ".manifest.json", "--policy", policy,
+            "--keyring", cfg,
+        ])
+        #expect(rh.status == 0, "\(rh.stderr)")
+        let hiddenInspect = String(decoding: try ExecutableRuns.run(["inspect", movedHidden]).stdout, as: UTF8.self)
+        #expect(hiddenInspect.contains("aad prefix   not stored"), "\(hiddenInspect)")
+        let openedHidden = try ExecutableRuns.run(["open", movedHidden, "--out", dir + "/moved-hidden-clear.parquet", "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(openedHidden.status == 0, "\(openedHidden.stderr)")
     }
 }
