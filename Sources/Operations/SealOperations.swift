@@ -64,12 +64,18 @@ extension Gateway {
 
     /// Moves one sealed file's key envelope to the primary at-rest key version (frames
     /// untouched; idempotent). Audited as `rewrap`, one record per file.
-    public func rewrap(path: String) throws -> RewrapResult {
+    /// - Parameter aadPrefix: a PME file's AAD prefix, when the file does not store its own; a
+    ///   sealed frame file has none and is refused with one.
+    public func rewrap(path: String, aadPrefix: [UInt8]? = nil) throws -> RewrapResult {
         try audited("rewrap", inputs: [AuditFile(path: absolute(path, stream: "stdin"))]) { record in
             record.inputs = [auditFile(path, stream: "stdin")]
+            let pme = Sealing.parquetMagic(path: path).encrypted
+            if aadPrefix != nil && !pme {
+                throw SealingError(.invalidArgument, "\(path) is a sealed frame file, which has no AAD prefix: rewrap it without --aad-prefix")
+            }
             let r =
-                try Sealing.parquetMagic(path: path).encrypted
-                ? Sealing.rewrapParquet(path: path, keyring: keyring) : Sealing.rewrap(path: path, keyring: keyring)
+                try pme
+                ? Sealing.rewrapParquet(path: path, keyring: keyring, aadPrefix: aadPrefix) : Sealing.rewrap(path: path, keyring: keyring)
             record.outputs = record.inputs
             record.details = ["keyName": "at-rest/\(r.keyName)", "fromVersion": "\(r.fromVersion)", "toVersion": "\(r.toVersion)", "changed": "\(r.changed)"]
             return r

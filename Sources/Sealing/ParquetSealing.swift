@@ -317,8 +317,10 @@ extension Sealing {
     /// and the footer encrypted (or signed) again with the same footer key. No page, header or
     /// column metadata is re-encrypted: the column data is copied in the kernel to a temporary
     /// file that gets the new tail, then renamed over the file. Idempotent.
+    /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own (the footer is
+    ///   encrypted or signed again under it; it stays not stored).
     @discardableResult
-    public static func rewrapParquet(path: String, keyring: Keyring) throws -> RewrapResult {
+    public static func rewrapParquet(path: String, keyring: Keyring, aadPrefix: [UInt8]? = nil) throws -> RewrapResult {
         let f = try openRead(path)
         defer { try? f.close() }
         var from: WrappedDataKey?
@@ -338,7 +340,7 @@ extension Sealing {
         let rewritten: (dataEnd: Int, tail: [UInt8])?
         do {
             rewritten = try ParquetDecryption.rewrittenTail(
-                file: f, path: path,
+                file: f, path: path, aadPrefix: aadPrefix,
                 footerKey: { old in
                     let m = try ParquetKeyMaterial.parse(old)
                     let secret = try ParquetKeyMaterial.unwrap(m.wrapped, masterKeyID: m.masterKeyID, keyring: keyring)

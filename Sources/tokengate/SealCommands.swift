@@ -201,12 +201,14 @@ struct RewrapCommand: ParsableCommand {
         abstract: "Move sealed files' key envelopes to the primary at-rest key version (frames untouched).",
         discussion: "Idempotent. Example: tokengate keys rotate at-rest/datasets && tokengate rewrap data/*.tgs")
     @Argument(help: "Sealed files.") var paths: [String]
+    @Option(help: "The AAD prefix (text) of PME files that do not store their own (every file named must be PME, written with it).")
+    var aadPrefix: String?
     @OptionGroup var keys: KeyringOptions
 
     func run() throws {
         let gateway = try keys.open()
         for p in paths {
-            let r = try gateway.rewrap(path: p)
+            let r = try gateway.rewrap(path: p, aadPrefix: aadPrefix.map { Array($0.utf8) })
             print(
                 r.changed
                     ? "\(p): rewrapped at-rest/\(r.keyName) v\(r.fromVersion) → v\(r.toVersion)"

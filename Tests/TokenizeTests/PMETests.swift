@@ -154,6 +154,12 @@ import Testing
         let sealed = data + "/sealed.parquet"
         let s = try ExecutableRuns.run(["seal", input, "--out", sealed, "--key", name, "--column-key-columns", "card,ssn", "--keyring", cfg])
         #expect(s.status == 0, "\(s.stderr)")
+        // Beside it, a file whose AAD prefix is not stored: its footer is encrypted again under it.
+        let hidden = data + "/hidden.parquet", prefix = "warehouse/cards"
+        let h = try ExecutableRuns.run([
+            "seal", input, "--out", hidden, "--key", name, "--aad-prefix", prefix, "--aad-prefix-not-stored", "--keyring", cfg,
+        ])
+        #expect(h.status == 0, "\(h.stderr)")
         let before = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sealed)))
         let n = before.count
         let dataEnd = n - 8 - Int(UInt32(before[n - 8]) | UInt32(before[n - 7]) << 8 | UInt32(before[n - 6]) << 16 | UInt32(before[n - 5]) << 24)
@@ -168,9 +174,20 @@ import Testing
         #expect(after != before)
         let again = try ExecutableRuns.run(["rewrap", sealed, "--keyring", cfg])
         #expect(String(decoding: again.stdout, as: UTF8.self).contains("unchanged"))
+        let hiddenRefused = try ExecutableRuns.run(["rewrap", hidden, "--keyring", cfg])
+        #expect(hiddenRefused.status != 0 && hiddenRefused.stderr.contains("aadPrefixRequired"), "\(hiddenRefused.stderr)")
+        let hiddenWrong = try ExecutableRuns.run(["rewrap", hidden, "--aad-prefix", "warehouse/other", "--keyring", cfg])
+        #expect(hiddenWrong.status != 0 && hiddenWrong.stderr.contains("moduleAuthenticationFailed"), "\(hiddenWrong.stderr)")
+        let hr = try ExecutableRuns.run(["rewrap", hidden, "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(hr.status == 0 && String(decoding: hr.stdout, as: UTF8.self).contains("v1 → v2"), "\(hr.stderr)")
+        let hiddenInspect = String(decoding: try ExecutableRuns.run(["inspect", hidden]).stdout, as: UTF8.self)
+        #expect(hiddenInspect.contains("aad prefix   not stored"), "\(hiddenInspect)")
         let retired = try ExecutableRuns.run(["keys", "retire", "at-rest/\(name)", "--version", "1", "--datasets", data, "--keyring", cfg])
         #expect(retired.status == 0, "\(retired.stderr)")
         try PythonOracle.check("pme_check.py", ["read", sealed, input] + Self.kms(cfg))
+        let hiddenOpened = try ExecutableRuns.run(["open", hidden, "--out", dir + "/hidden-clear.parquet", "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(hiddenOpened.status == 0, "\(hiddenOpened.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/hidden-clear.parquet", input, "--kms", "plain"])
         #expect(try Self.operations(log).contains("rewrap"))
     }
 
