@@ -116,9 +116,12 @@ final class API: Sendable {
         }
         var denials: [OnlineSession.Denial] = []
         let parts = r.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if r.method == "POST", parts.count == 4, parts[0] == "v1", parts[1] == "transform", parts[2] == "encode" || parts[2] == "decode" {
-            let op: OnlineOperation = parts[2] == "encode" ? .encode : .decode
-            let role = parts[3]
+        let mount = config.vaultMount
+        if r.method == "POST", parts.count == mount.count + 3, parts[0] == "v1", parts[1...mount.count].elementsEqual(mount),
+            parts[mount.count + 1] == "encode" || parts[mount.count + 1] == "decode"
+        {
+            let op: OnlineOperation = parts[mount.count + 1] == "encode" ? .encode : .decode
+            let role = parts[mount.count + 2]
             let route = op.rawValue
             do {
                 let response = try transform(op, role: role, r) { result in
@@ -180,6 +183,16 @@ final class API: Sendable {
         switch (r.method, parts.count, parts.first == "v1" ? Array(parts.dropFirst()) : []) {
         case ("GET", 3, let p) where p == ["sys", "health"], ("HEAD", 3, let p) where p == ["sys", "health"]:
             return (health(), "health")
+        case ("GET", 4, let p) where p == ["auth", "token", "lookup-self"]:
+            // Vault clients check their token here (hvac's is_authenticated): the client's name
+            // and roles; never the token itself.
+            guard let client = authenticate(r) else {
+                let e = Refusal.forbidden("unauthenticated", "no valid client credential (token or certificate)", client: nil)
+                denials.append(OnlineSession.Denial(operation: "lookup-self", client: nil, role: nil, transformation: nil, code: e.code, reason: e.detail))
+                metrics.error(e.code)
+                return (.errors(e.status, [e.message]), "lookup-self")
+            }
+            return (lookupSelf(client), "lookup-self")
         case ("GET", 1, _) where parts == ["metrics"]:
             return (APIResponse(status: 200, body: ByteBuffer(bytes: metrics.exposition()), contentType: "text/plain; version=0.0.4"), "metrics")
         case ("POST", 4, let p) where p == ["tokengate", "keys", "unwrap"]:
@@ -233,6 +246,20 @@ final class API: Sendable {
             }
             return (.errors(404, ["no handler for route"]), "other")
         }
+    }
+
+    /// Vault's token lookup answer for an authenticated client: its name and roles (as the
+    /// token's policies); no id, no expiry (the config holds the token's hash only).
+    func lookupSelf(_ client: String) -> APIResponse {
+        func quoted(_ s: String) -> String {
+            let d = try? JSONSerialization.data(withJSONObject: [s])
+            return d.map { String(decoding: $0.dropFirst().dropLast(), as: UTF8.self) } ?? "\"\""
+        }
+        let roles = (config.clients[client]?.roles ?? []).sorted().map(quoted).joined(separator: ",")
+        return .json(
+            200,
+            "{\"request_id\":\"\(UUID().uuidString.lowercased())\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{\"accessor\":\"\",\"display_name\":\(quoted("tokengate-" + client)),\"entity_id\":\"\",\"expire_time\":null,\"explicit_max_ttl\":0,\"id\":\"\",\"meta\":{\"client\":\(quoted(client))},\"num_uses\":0,\"orphan\":true,\"path\":\"\",\"policies\":[\(roles)],\"renewable\":false,\"ttl\":0,\"type\":\"service\"},\"wrap_info\":null,\"warnings\":null,\"auth\":null}"
+        )
     }
 
     func health() -> APIResponse {

@@ -21,6 +21,9 @@ public struct ServerConfig: Sendable {
     /// Where the server's detokenize PIN comes from (needed when a role may decode).
     public var decodePIN: PINSource?
     public var limits: Limits
+    /// The Vault path the transform endpoints are mounted at (`vault-mount`, default
+    /// `transform`: `/v1/transform/encode/:role`), as path segments.
+    public var vaultMount: [String] = ["transform"]
     public var transformations: [String: OnlineTransformation]
     /// Policies of the record endpoints (`/v1/tokenize`, `/v1/detokenize`), by name: loaded
     /// from the files the config names.
@@ -246,6 +249,7 @@ public struct ServerConfig: Sendable {
         var tls: TLSFile?
         var decodePIN: PINSource?
         var limits: LimitsFile?
+        var vaultMount: String?
         var transformations: [String: TransformationFile]?
         var policies: [String: String]?
         var roles: [String: RoleFile]
@@ -255,6 +259,7 @@ public struct ServerConfig: Sendable {
             case version, keyring, listen, tls, limits, transformations, policies, roles, clients
             case plainHTTP = "plain-http"
             case decodePIN = "decode-pin"
+            case vaultMount = "vault-mount"
         }
 
         func config() throws -> ServerConfig {
@@ -292,6 +297,17 @@ public struct ServerConfig: Sendable {
                     Client(tokenSHA256: $0.tokenSHA256?.lowercased(), certificateName: $0.certificateName, roles: Set($0.roles))
                 })
             c.policyFiles = policies ?? [:]
+            if let m = vaultMount {
+                let segments = m.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+                let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+                guard !segments.isEmpty, segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.allSatisfy(allowed.contains) }) else {
+                    throw ServerError(.config, "vault-mount: expected a path like transform or fpe/cards (segments of a-z A-Z 0-9 - _ .), got '\(m)'")
+                }
+                guard !["sys", "auth", "tokengate", "tokenize", "detokenize"].contains(segments[0]) else {
+                    throw ServerError(.config, "vault-mount: '\(segments[0])' is a path of the server's own")
+                }
+                c.vaultMount = segments
+            }
             return c
         }
     }

@@ -120,7 +120,7 @@ import Tokenize
 
     /// A server config: encoder (encode only, token), analyst (encode+decode, token), fraud-desk
     /// (encode, certificate) — plain HTTP on loopback, or mutual TLS.
-    static func writeConfig(_ env: Env, name: String, tls: Bool = false, maxBody: Int = 4096) throws -> String {
+    static func writeConfig(_ env: Env, name: String, tls: Bool = false, maxBody: Int = 4096, vaultMount: String? = nil) throws -> String {
         let path = env.dir + "/\(name).yaml"
         let listen = tls ? "tls: { certificate: server.pem, key: server.key, client-ca: ca.pem }" : "plain-http: true"
         let yaml = """
@@ -130,6 +130,7 @@ import Tokenize
             \(listen)
             decode-pin: { file: serve-detok.pin }
             limits: { max-body-bytes: \(maxBody), max-batch: 1000 }
+            \(vaultMount.map { "vault-mount: \($0)" } ?? "")
             transformations:
               card: { transform: card, domain: srv-pan, column: card_number }
               card-hsm: { transform: card, domain: srv-pan, custody: hsm, column: card_hsm }
@@ -191,6 +192,10 @@ import Tokenize
                 "roundtrip", url,
                 ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": transformation, "values": Self.cards, "mixed": true])
             #expect((out["health"] as? [String: Any])?["sealed"] as? Bool == false)
+            #expect(out["authenticated"] as? Bool == true && out["stranger_authenticated"] as? Bool == false)
+            let lookup = out["lookup"] as? [String: Any]
+            #expect(lookup?["display_name"] as? String == "tokengate-analyst" && lookup?["policies"] as? [String] == ["analyst", "payments"])
+            #expect(!"\(lookup ?? [:])".contains(Self.tokens["analyst"]!), "the lookup never returns the token")
             #expect(out["single"] as? [String] == expected, "\(transformation): online tokens equal the tokenize job's")
             #expect(out["single_decoded"] as? [String] == Self.cards)
             let batch = try #require(out["batch"] as? [[String: Any]])
@@ -209,6 +214,30 @@ import Tokenize
             }
         }
         #expect(env.derivedTokens != env.hsmTokens && env.derivedTokens != Self.cards)
+    }
+
+    /// Vault mounts the transform engine where the operator says; a client names the mount.
+    @Test func theTransformEndpointsServeAtTheConfiguredVaultMount() throws {
+        let env = try Self.env.get()
+        let server = try TokengateServer.start(configPath: try Self.writeConfig(env, name: "mount", vaultMount: "fpe/cards"))
+        defer { server.shutdown() }
+        let url = "http://127.0.0.1:\(server.address.port)"
+        let out = try Self.hvac(
+            "roundtrip", url,
+            ["token": Self.tokens["analyst"]!, "role": "analyst", "transformation": "card", "values": Self.cards, "mount_point": "fpe/cards"])
+        #expect(out["single"] as? [String] == env.derivedTokens && out["single_decoded"] as? [String] == Self.cards)
+        let body = "{\"value\":\"\(Self.cards[0])\",\"transformation\":\"card\"}"
+        let raw = try Self.hvac(
+            "posts", url,
+            [
+                "requests": ["/v1/transform/encode/analyst", "/v1/fpe/encode/analyst", "/v1/fpe/cards/encode/analyst"].map {
+                    ["token": Self.tokens["analyst"]!, "path": $0, "body": body]
+                }
+            ])
+        #expect(raw["statuses"] as? [Int] == [405, 405, 200], "only the configured mount serves: \(raw)")
+        #expect(throws: ServerError.self) {
+            try ServerConfig.load(path: try Self.writeConfig(env, name: "badmount", vaultMount: "sys"))
+        }
     }
 
     @Test func recordEndpointsApplyTheNamedPolicy() throws {

@@ -3,7 +3,8 @@
 user would (tests: Tests/ServerTests). Prints one JSON object with what each call returned.
 
 usage: vault_client.py MODE URL [options as JSON]
-  roundtrip  {"token", "role", "transformation", "values": [...]}      encode/decode single and batch, /metrics before and after
+  roundtrip  {"token", "role", "transformation", "values": [...], "mount_point"?}
+                                                                     token lookup, encode/decode single and batch, /metrics before and after
   refusals   {"tokens": {...}, "role", "decode_role", "value"}          status codes of refused calls
   mtls       {"ca", "cert", "key", "role", "value", "san_cert"?, ...}   encode over mutual TLS
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
@@ -41,23 +42,28 @@ def status_of(fn):
 def roundtrip(url, o):
     c = client(url, o["token"])
     t = c.secrets.transform
+    mp = o.get("mount_point", "transform")
     out = {"health": c.sys.read_health_status(method="GET")}
+    # What a Vault client checks first: its token (GET /v1/auth/token/lookup-self).
+    out["authenticated"] = c.is_authenticated()
+    out["lookup"] = c.lookup_token()["data"]
+    out["stranger_authenticated"] = client(url, "not-a-token").is_authenticated()
     out["metrics_before"] = requests.get(url + "/metrics").text
-    single = [t.encode(role_name=o["role"], value=v, transformation=o["transformation"])["data"]["encoded_value"] for v in o["values"]]
+    single = [t.encode(role_name=o["role"], value=v, transformation=o["transformation"], mount_point=mp)["data"]["encoded_value"] for v in o["values"]]
     out["single"] = single
     out["single_decoded"] = [
-        t.decode(role_name=o["role"], value=tok, transformation=o["transformation"])["data"]["decoded_value"] for tok in single
+        t.decode(role_name=o["role"], value=tok, transformation=o["transformation"], mount_point=mp)["data"]["decoded_value"] for tok in single
     ]
     batch = [{"value": v, "transformation": o["transformation"], "reference": "ref-%d" % i} for i, v in enumerate(o["values"])]
-    out["batch"] = t.encode(role_name=o["role"], batch_input=batch)["data"]["batch_results"]
+    out["batch"] = t.encode(role_name=o["role"], batch_input=batch, mount_point=mp)["data"]["batch_results"]
     back = [{"value": r["encoded_value"], "transformation": o["transformation"], "reference": r.get("reference")} for r in out["batch"]]
-    out["batch_decoded"] = t.decode(role_name=o["role"], batch_input=back)["data"]["batch_results"]
+    out["batch_decoded"] = t.decode(role_name=o["role"], batch_input=back, mount_point=mp)["data"]["batch_results"]
     if o.get("mixed"):
         # Two transformations and a value the transform refuses, in one batch.
         v = o["values"]
         mixed = [{"value": v[0], "transformation": "card", "reference": "a"}, {"value": v[1], "transformation": "card-hsm"},
                  {"value": "not-a-card", "transformation": "card", "reference": "c\"q"}, {"value": v[2], "transformation": "card"}]
-        out["mixed"] = t.encode(role_name=o["role"], batch_input=mixed)["data"]["batch_results"]
+        out["mixed"] = t.encode(role_name=o["role"], batch_input=mixed, mount_point=mp)["data"]["batch_results"]
     out["metrics_after"] = requests.get(url + "/metrics").text
     return out
 
