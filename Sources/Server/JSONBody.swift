@@ -162,57 +162,17 @@ struct JSONParser {
 
     /// A string at `i` (on its opening quote).
     private mutating func string() throws(JSONParseError) -> String {
-        i += 1
-        let start = i
+        let start = i + 1
+        var end = start
         // Fast path: no escape before the closing quote.
-        while i < b.count, b[i] != 0x22, b[i] != 0x5C, b[i] >= 0x20 { i += 1 }
-        guard i < b.count else { throw fail() }
-        if b[i] == 0x22 {
-            guard let s = String(validating: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self) else { throw fail() }
-            i += 1
+        while end < b.count, b[end] != 0x22, b[end] != 0x5C, b[end] >= 0x20 { end += 1 }
+        if end < b.count, b[end] == 0x22 {
+            guard let s = String(validating: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self) else { throw JSONParseError(offset: end) }
+            i = end + 1
             return s
         }
-        var bytes = Array(b[start..<i])
-        while true {
-            guard i < b.count else { throw fail() }
-            let c = b[i]
-            if c == 0x22 {
-                i += 1
-                break
-            }
-            guard c >= 0x20 else { throw fail() }
-            if c != 0x5C {
-                bytes.append(c)
-                i += 1
-                continue
-            }
-            i += 1
-            guard i < b.count else { throw fail() }
-            switch b[i] {
-            case 0x22: bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C)
-            case 0x2F: bytes.append(0x2F)
-            case 0x62: bytes.append(0x08)
-            case 0x66: bytes.append(0x0C)
-            case 0x6E: bytes.append(0x0A)
-            case 0x72: bytes.append(0x0D)
-            case 0x74: bytes.append(0x09)
-            case 0x75:
-                var scalar = try hex4()
-                if (0xD800..<0xDC00).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low surrogate.
-                    guard i + 2 < b.count, b[i + 1] == 0x5C, b[i + 2] == 0x75 else { throw fail() }
-                    i += 2
-                    let low = try hex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw fail() }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
-                guard let u = Unicode.Scalar(scalar) else { throw fail() }
-                bytes.append(contentsOf: Array(String(Character(u)).utf8))
-            default: throw fail()
-            }
-            i += 1
-        }
+        var bytes: [UInt8] = []
+        try stringBytes(into: &bytes)
         guard let s = String(validating: bytes, as: UTF8.self) else { throw fail() }
         return s
     }

@@ -29,11 +29,45 @@ final class JobInput {
     /// dataset), with the envelopes unwrapped and the sealed file's digest.
     let decrypted: DecryptedInput?
 
+    /// What the input is, once opened: a Parquet file (decrypted in memory, or read as it is) or
+    /// a byte stream of CSV or JSON Lines.
+    private enum Opened {
+        case parquet(ParquetBatchReader, decrypted: DecryptedInput?, manifest: TokenManifest?)
+        case stream(any ByteSource, format: DataFormat, manifest: TokenManifest?, file: FileDescriptor?)
+    }
+
     init(_ o: TokenizeJob.Options, keyring: Keyring) throws {
         let hasher = try SHA256Hasher()
-        let input: any ByteSource
-        var format: DataFormat
-        var inFile: FileDescriptor?
+        self.hasher = hasher
+        parquetDigest = nil
+        switch try Self.open(o, keyring: keyring, hasher: hasher) {
+        case .parquet(let r, let d, let m):
+            manifest = m
+            parquet = r
+            reader = r
+            decrypted = d
+            format = .parquet
+            file = nil
+        case .stream(let input, let f, let m, let inFile):
+            manifest = m
+            parquet = nil
+            decrypted = nil
+            reader =
+                switch f {
+                case .csv:
+                    try CSVReader(
+                        source: input,
+                        options: CSVReadOptions(
+                            delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows, sourceName: o.input == "-" ? "stdin" : o.input))
+                case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
+                case .parquet: throw JobError(.inputInvalid, "unreachable: a sealed Parquet dataset is read above")
+                }
+            format = f
+            file = inFile
+        }
+    }
+
+    private static func open(_ o: TokenizeJob.Options, keyring: Keyring, hasher: SHA256Hasher) throws -> Opened {
         if o.mode == .retokenize {
             guard o.seal != nil else { throw JobError(.optionsInvalid, "retokenize writes a sealed dataset: give the seal options") }
             if o.input != "-", Sealing.parquetMagic(path: o.input).encrypted {
@@ -41,16 +75,7 @@ final class JobInput {
                 let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring, aadPrefix: o.aadPrefix) }
                 // (Its format is the tokenize run's input, CSV or JSON Lines too; the file is Parquet.)
                 let manifest = try JobPlan.loadManifest(o)
-                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
-                self.manifest = manifest
-                parquet = r
-                reader = r
-                parquetDigest = nil
-                decrypted = d
-                self.format = .parquet
-                self.hasher = hasher
-                file = nil
-                return
+                return .parquet(try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows), decrypted: d, manifest: manifest)
             }
             let sealed = try SealedReader(path: o.input, keyring: keyring)
             guard let m = sealed.header.metadata.attributes[TokenManifest.attributeKey],
@@ -61,21 +86,11 @@ final class JobInput {
             if manifest.format == .parquet {
                 // The frames hold a Parquet file (its footer at the end): decrypted in memory.
                 let d = try Self.decrypt(o.input) { try Sealing.openFramesInMemory(reader: sealed) }
-                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
-                self.manifest = manifest
-                parquet = r
-                reader = r
-                parquetDigest = nil
-                decrypted = d
-                self.format = .parquet
-                self.hasher = hasher
-                file = nil
-                return
+                return .parquet(try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows), decrypted: d, manifest: manifest)
             }
-            self.manifest = manifest
-            format = manifest.format
-            input = SealedFrameSource(sealed)
-        } else if o.mode != .retokenize, JobPlan.declaredFormat(o) == .parquet || DataFormat.isParquet(path: o.input, format: o.format) {
+            return .stream(SealedFrameSource(sealed), format: manifest.format, manifest: manifest, file: nil)
+        }
+        if JobPlan.declaredFormat(o) == .parquet || DataFormat.isParquet(path: o.input, format: o.format) {
             if o.input != "-", Sealing.parquetMagic(path: o.input).encrypted {
                 // A PME input: decrypted in memory under the same unwraps (and authorization) as
                 // `open`; detokenize does not take one (its output would be clear values of a file
@@ -86,67 +101,31 @@ final class JobInput {
                         "\(o.input) is encrypted (Parquet Modular Encryption): \(o.mode.rawValue) does not read PME input — `tokengate open` it first")
                 }
                 let d = try Self.decrypt(o.input) { try Sealing.decryptParquetInMemory(path: o.input, keyring: keyring, aadPrefix: o.aadPrefix) }
-                let r = try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows)
-                self.manifest = nil
-                parquet = r
-                reader = r
-                parquetDigest = nil
-                decrypted = d
-                self.format = .parquet
-                self.hasher = hasher
-                file = nil
-                return
+                return .parquet(try Self.reader(decrypted: d, name: o.input, batchRows: o.batchRows), decrypted: d, manifest: nil)
             }
-            manifest = nil
-            let r = ParquetBatchReader(file: try DataFormat.openParquet(path: o.input), batchRows: o.batchRows)
-            parquet = r
-            reader = r
-            parquetDigest = nil
-            decrypted = nil
-            self.format = .parquet
-            self.hasher = hasher
-            self.file = nil
-            return
-        } else {
-            manifest = nil
-            let f: FileDescriptor
-            do { f = o.input == "-" ? .standardInput : try FileDescriptor.open(o.input, .readOnly) } catch {
-                throw JobError(.inputUnreadable, "input: \(error)")
-            }
-            inFile = f
-            if o.input != "-", Sealing.isEncryptedParquet(file: f, path: o.input) {
-                throw JobError(
-                    .inputInvalid,
-                    "\(o.input) is encrypted Parquet (Parquet Modular Encryption): it cannot be read as \(JobPlan.declaredFormat(o)?.rawValue ?? "text")")
-            }
-            var source = FileDescriptorSource(fileDescriptor: f.rawValue)
-            var head: [UInt8] = []
-            if let f = JobPlan.declaredFormat(o) {
-                format = f
-            } else {
-                // stdin (or a file without a known extension): look at the first line.
-                head = try SniffedFormat.readHead(&source)
-                try DataFormat.refuseParquetStream(head, name: o.input == "-" ? "stdin" : o.input)
-                format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
-            }
-            input = HashingSource(PrefixedSource(prefix: head, then: source), into: hasher)
+            return .parquet(ParquetBatchReader(file: try DataFormat.openParquet(path: o.input), batchRows: o.batchRows), decrypted: nil, manifest: nil)
         }
-        parquet = nil
-        parquetDigest = nil
-        decrypted = nil
-        reader =
-            switch format {
-            case .csv:
-                try CSVReader(
-                    source: input,
-                    options: CSVReadOptions(
-                        delimiter: o.delimiter, hasHeader: o.hasHeader, batchRows: o.batchRows, sourceName: o.input == "-" ? "stdin" : o.input))
-            case .jsonl: try JSONLReader(source: input, options: JSONLReadOptions(batchRows: o.batchRows))
-            case .parquet: throw JobError(.inputInvalid, "unreachable: a sealed Parquet dataset is read above")
-            }
-        self.format = format
-        self.hasher = hasher
-        file = inFile
+        let f: FileDescriptor
+        do { f = o.input == "-" ? .standardInput : try FileDescriptor.open(o.input, .readOnly) } catch {
+            throw JobError(.inputUnreadable, "input: \(error)")
+        }
+        if o.input != "-", Sealing.isEncryptedParquet(file: f, path: o.input) {
+            throw JobError(
+                .inputInvalid,
+                "\(o.input) is encrypted Parquet (Parquet Modular Encryption): it cannot be read as \(JobPlan.declaredFormat(o)?.rawValue ?? "text")")
+        }
+        var source = FileDescriptorSource(fileDescriptor: f.rawValue)
+        var head: [UInt8] = []
+        let format: DataFormat
+        if let f = JobPlan.declaredFormat(o) {
+            format = f
+        } else {
+            // stdin (or a file without a known extension): look at the first line.
+            head = try SniffedFormat.readHead(&source)
+            try DataFormat.refuseParquetStream(head, name: o.input == "-" ? "stdin" : o.input)
+            format = SniffedFormat.sniff(head[...]) == .jsonl ? .jsonl : .csv
+        }
+        return .stream(HashingSource(PrefixedSource(prefix: head, then: source), into: hasher), format: format, manifest: nil, file: f)
     }
 
     /// The reader of a Parquet input decrypted in memory.
