@@ -31,10 +31,15 @@ struct JSONParser {
     private init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
 
     static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        let r: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
+        try whole(bytes) { (p: inout JSONParser) throws(JSONParseError) in try p.value() }
+    }
+
+    /// `body` parses the text's one value; only white space may follow it.
+    private static func whole<T>(_ bytes: [UInt8], _ body: (inout JSONParser) throws(JSONParseError) -> T) throws(JSONParseError) -> T {
+        let r: Result<T, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
             var p = JSONParser(buf)
             do throws(JSONParseError) {
-                let v = try p.value()
+                let v = try body(&p)
                 p.skipSpace()
                 guard p.i == buf.count else { throw JSONParseError(offset: p.i) }
                 return .success(v)
@@ -238,21 +243,12 @@ extension JSONParser {
     /// Parses a Vault transform request body.
     /// - Throws: ``JSONParseError``: not JSON (the offset), or JSON of the wrong shape (`wrongType`).
     static func parseVault(_ bytes: [UInt8]) throws(JSONParseError) -> VaultBody {
-        let r: Result<VaultBody, JSONParseError> = bytes.withUnsafeBufferPointer { buf in
-            var p = JSONParser(buf)
-            do throws(JSONParseError) {
-                // JSON text is UTF-8 (RFC 8259 §8.1): validated once here, so strings are copied
-                // as bytes afterwards.
-                if let bad = Self.invalidUTF8(buf) { throw JSONParseError(offset: bad) }
-                let v = try p.vaultBody()
-                p.skipSpace()
-                guard p.i == buf.count else { throw JSONParseError(offset: p.i) }
-                return .success(v)
-            } catch {
-                return .failure(error)
-            }
+        try whole(bytes) { (p: inout JSONParser) throws(JSONParseError) in
+            // JSON text is UTF-8 (RFC 8259 §8.1): validated once here, so strings are copied as
+            // bytes afterwards.
+            if let bad = Self.invalidUTF8(p.b) { throw JSONParseError(offset: bad) }
+            return try p.vaultBody()
         }
-        return try r.get()
     }
 
     /// The offset of the first byte that is not well-formed UTF-8 (Unicode 15 table 3-7), if any.
