@@ -11,7 +11,12 @@ extern int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int 
 extern long copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, unsigned long len, unsigned int flags);
 /// memfd_create(2): an anonymous file in memory (never on a file system), gone with its last descriptor.
 extern int memfd_create(const char *name, unsigned int flags);
+/// fallocate(2): here only to punch holes (free a range of an in-memory file's pages).
+extern int fallocate(int fd, int mode, int64_t offset, int64_t len);
 #endif
+
+#define TG_FALLOC_FL_KEEP_SIZE 1
+#define TG_FALLOC_FL_PUNCH_HOLE 2
 
 #define TG_MFD_CLOEXEC 1u
 

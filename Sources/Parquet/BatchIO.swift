@@ -23,12 +23,15 @@ public final class ParquetBatchReader: BatchReader {
     private var rowBase = 0
     private var decoders: [ColumnChunkDecoder?] = []
     public private(set) var stats = ReadStats()
+    /// A file decrypted a row group at a time: this reader's registration.
+    private let windowReader: DecryptedParquetWindow.Reader?
 
     /// - Parameter allFlatColumns: a full, faithful read: BOOLEAN columns too, and FLOAT / DOUBLE
     ///   values in their shortest round-trip form (`1.0`, as other readers print them) rather than
     ///   as integers.
     public init(file: ParquetFile, batchRows: Int, allFlatColumns: Bool = false) {
         self.file = file
+        windowReader = file.window?.reader()
         self.batchRows = max(1, batchRows)
         var names: [String] = []
         var leafOf: [Int] = []
@@ -66,6 +69,7 @@ public final class ParquetBatchReader: BatchReader {
         guard group < groups else { return nil }
         let rowsInGroup = file.rows(inRowGroup: group)
         if rowInGroup == 0 {
+            try file.ensure(rowGroup: group)
             decoders = try names.indices.map { i in
                 decoding[i] ? try ColumnChunkDecoder(file: file, rowGroup: group, column: leafOf[i], integralFloatsAsIntegers: integralFloats) : nil
             }
@@ -95,6 +99,8 @@ public final class ParquetBatchReader: BatchReader {
         stats.rows += n
         rowInGroup += n
         if rowInGroup == rowsInGroup {
+            decoders = []
+            try windowReader?.finished(rowGroup: group)
             rowBase += rowsInGroup
             group += 1
             rowInGroup = 0
@@ -122,6 +128,8 @@ public final class ParquetCopyWriter {
     private var group = 0
     private var seen = 0
     private var encoders: [Int: ColumnChunkEncoder] = [:]
+    /// A source decrypted a row group at a time: this writer's registration (it copies chunks).
+    private let windowReader: DecryptedParquetWindow.Reader?
 
     /// - Parameters:
     ///   - reencode: columns whose values the batches carry transformed.
@@ -135,6 +143,7 @@ public final class ParquetCopyWriter {
         observer: ((UnsafeRawBufferPointer) throws -> Void)? = nil, observeFrom: Int = 0, encryption: ParquetEncryption? = nil
     ) throws {
         self.source = source
+        windowReader = source.window?.reader()
         var re: [Int: String] = [:]
         var dl = Set<Int>()
         var dt = Set<Int>()
@@ -223,6 +232,7 @@ public final class ParquetCopyWriter {
     }
 
     private func endGroup() throws {
+        try source.ensure(rowGroup: group)
         let rawGroup = source.footer.structList(4)?[group]
         writer.beginRowGroup(rows: source.rows(inRowGroup: group), source: rawGroup)
         for leaf in source.schema.leaves.indices where !dropLeaves.contains(leaf) {
@@ -235,6 +245,7 @@ public final class ParquetCopyWriter {
             }
         }
         writer.endRowGroup()
+        try windowReader?.finished(rowGroup: group)
         encoders = [:]
         group += 1
         seen = 0

@@ -1,4 +1,5 @@
 public import Crypto
+import Synchronization
 public import SystemIO
 
 /// What a Parquet file says about its encryption without any key.
@@ -62,18 +63,89 @@ public enum ParquetDecryption {
         file: FileDescriptor, path: String, output: FileDescriptor, aadPrefix: [UInt8]? = nil,
         key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey
     ) throws -> (rowGroups: Int, rows: Int64) {
-        let t = try Tail(file: file, path: path)
-        guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
-        // Before any key is unwrapped: a prefix the reader must supply and did not is refused.
-        let fileAAD = try info.fileAAD(supplied: aadPrefix, path: path)
-        let footerKey = try key(info.footerKeyMetadata)
-        var footer = try plainFooter(t, info, fileAAD, footerKey, path)
         var offset = 0
         func write(_ b: [UInt8]) throws {
             do { try b.withUnsafeBytes { try output.write($0) } } catch { throw ParquetError(.io, "\(error)") }
             offset += b.count
         }
         try write(ParquetFooter.magic)
+        let (footer, groups, rows) = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
+            let start = offset
+            try write(try chunk.plaintext())
+            return start
+        }
+        try write(tail(footer))
+        return (groups, rows)
+    }
+
+    /// Decrypts `file` into `output` (an in-memory file) a row group at a time, when a reader
+    /// asks for it (``DecryptedParquetWindow/ensure(rowGroup:)``): the footer and every chunk's
+    /// layout are made now (each chunk decrypted once, authenticated, and let go), a row group's
+    /// chunks again when it is read, at the offsets they have in `file`, and freed once every
+    /// reader of the window is done with it. Memory: the row groups being read, not the file.
+    public static func decryptLazily(
+        file: FileDescriptor, path: String, output: FileDescriptor, aadPrefix: [UInt8]? = nil,
+        key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey
+    ) throws -> DecryptedParquetWindow {
+        var chunks: [[DecryptedParquetWindow.Chunk]] = []
+        var dataEnd = 4
+        let (footer, _, _) = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
+            let plain = try chunk.plaintext()
+            // Each plaintext goes where its chunk is stored: it must fit there.
+            guard plain.count <= chunk.stored.count else {
+                throw ParquetError(.corrupt, "\(path): row group \(chunk.rowGroup), column \(chunk.column): the plaintext is longer than the stored chunk")
+            }
+            if chunk.column == 0 { chunks.append([]) }
+            chunks[chunk.rowGroup].append(
+                DecryptedParquetWindow.Chunk(stored: chunk.stored, key: chunk.key, hasDictionary: chunk.hasDictionary, plainLength: plain.count))
+            dataEnd = max(dataEnd, chunk.stored.upperBound)
+            return chunk.stored.lowerBound
+        }
+        // Plaintexts go where their chunks are stored, so no two stored chunks may overlap.
+        let stored = chunks.joined().map(\.stored).filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
+        for (a, b) in zip(stored, stored.dropFirst()) where b.lowerBound < a.upperBound {
+            throw ParquetError(.corrupt, "\(path): column chunks overlap (bytes \(b.lowerBound)..<\(a.upperBound))")
+        }
+        do {
+            try ParquetFooter.magic.withUnsafeBytes { try output.write($0, at: 0) }
+            try tail(footer).withUnsafeBytes { try output.write($0, at: dataEnd) }
+        } catch { throw ParquetError(.io, "\(error)") }
+        let t = try Tail(file: file, path: path)
+        let info = t.info!
+        return DecryptedParquetWindow(
+            source: file, path: path, output: output, fileAAD: try info.fileAAD(supplied: aadPrefix, path: path), ctr: info.ctr, chunks: chunks)
+    }
+
+    /// A column chunk of the file being decrypted: where it is stored, its key (nil: not
+    /// encrypted) and its plaintext, made on request.
+    struct ChunkToPlace {
+        let rowGroup: Int
+        let column: Int
+        let stored: Range<Int>
+        let key: ParquetEncryptionKey?
+        let hasDictionary: Bool
+        let plaintext: () throws -> [UInt8]
+    }
+
+    private static func tail(_ footer: ThriftStruct) -> [UInt8] {
+        var tail = ThriftCompact.encode(footer)
+        withUnsafeBytes(of: UInt32(tail.count).littleEndian) { tail.append(contentsOf: $0) }
+        tail += ParquetFooter.magic
+        return tail
+    }
+
+    /// The plaintext footer of `file`: every chunk's metadata decrypted, each chunk handed to
+    /// `place` (in file order), which puts its plaintext and says at which offset.
+    private static func plaintextFooter(
+        file: FileDescriptor, path: String, aadPrefix: [UInt8]?, key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey,
+        place: (ChunkToPlace) throws -> Int
+    ) throws -> (footer: ThriftStruct, rowGroups: Int, rows: Int64) {
+        let t = try Tail(file: file, path: path)
+        guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
+        // Before any key is unwrapped: a prefix the reader must supply and did not is refused.
+        let fileAAD = try info.fileAAD(supplied: aadPrefix, path: path)
+        let footerKey = try key(info.footerKeyMetadata)
+        var footer = try plainFooter(t, info, fileAAD, footerKey, path)
         var groups = footer.structList(4) ?? []
         var rows: Int64 = 0
         for g in groups.indices {
@@ -107,27 +179,28 @@ public enum ParquetDecryption {
                 let md = try ColumnMetaData(meta)
                 let range = try ParquetFile.byteRange(of: md, what: what)
                 guard range.lowerBound >= 4, range.upperBound <= t.dataEnd else { throw ParquetError(.corrupt, "\(what): chunk outside the data") }
-                var stored = [UInt8](repeating: 0, count: range.count)
-                let got: Int
-                do { got = try stored.withUnsafeMutableBytes { try file.read(at: range.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
-                guard got == range.count else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
-                var plain = stored
                 // A dictionary page first: its offset is set and before the first data page (or
                 // the chunk has no data page: pyarrow's empty row groups record offset 0 then).
                 let dictionaryAt = md.dictionaryPageOffset ?? 0
                 let hasDictionary = dictionaryAt > 0 && (dictionaryAt < md.dataPageOffset || md.dataPageOffset == 0)
                 var dictionaryLength = 0
-                if let chunkKey {
-                    (plain, dictionaryLength) = try stored.withUnsafeBytes {
-                        try decryptChunk(
-                            $0, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, ctr: info.ctr, hasDictionary: hasDictionary, what: what)
-                    }
-                } else if hasDictionary {
-                    dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
-                }
-                let start = offset
-                try write(plain)
-                meta.set(7, .i64(Int64(plain.count)))
+                var plainCount = 0
+                let toPlace = ChunkToPlace(
+                    rowGroup: g, column: c, stored: range, key: chunkKey, hasDictionary: hasDictionary,
+                    plaintext: {
+                        let (plain, d) = try Self.chunkPlaintext(
+                            file: file, range: range, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, ctr: info.ctr, hasDictionary: hasDictionary,
+                            what: what)
+                        if chunkKey == nil && hasDictionary {
+                            dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
+                        } else {
+                            dictionaryLength = d
+                        }
+                        plainCount = plain.count
+                        return plain
+                    })
+                let start = try place(toPlace)
+                meta.set(7, .i64(Int64(plainCount)))
                 meta.set(9, .i64(Int64(start + dictionaryLength)))
                 meta.set(10, nil)
                 meta.set(11, dictionaryLength > 0 ? .i64(Int64(start)) : nil)
@@ -144,11 +217,23 @@ public enum ParquetDecryption {
         footer.set(4, .list(.structure, groups.map { .structure($0) }))
         footer.set(8, nil)
         footer.set(9, nil)
-        var tail = ThriftCompact.encode(footer)
-        withUnsafeBytes(of: UInt32(tail.count).littleEndian) { tail.append(contentsOf: $0) }
-        tail += ParquetFooter.magic
-        try write(tail)
-        return (groups.count, rows)
+        return (footer, groups.count, rows)
+    }
+
+    /// A chunk's plaintext (pages and headers decrypted and authenticated; a chunk without a key
+    /// as stored) and the length of its dictionary page (with its header), 0 without one.
+    static func chunkPlaintext(
+        file: FileDescriptor, range: Range<Int>, rowGroup g: Int, column c: Int, key: ParquetEncryptionKey?, fileAAD: [UInt8], ctr: Bool,
+        hasDictionary: Bool, what: String
+    ) throws -> ([UInt8], Int) {
+        var stored = [UInt8](repeating: 0, count: range.count)
+        let got: Int
+        do { got = try stored.withUnsafeMutableBytes { try file.read(at: range.lowerBound, into: $0) } } catch { throw ParquetError(.io, "\(error)") }
+        guard got == range.count else { throw ParquetError(.corrupt, "\(what): the file ends inside the chunk") }
+        guard let key else { return (stored, 0) }
+        return try stored.withUnsafeBytes {
+            try decryptChunk($0, rowGroup: g, column: c, key: key, fileAAD: fileAAD, ctr: ctr, hasDictionary: hasDictionary, what: what)
+        }
     }
 
     /// The footer of a PME file with new key metadata, encrypted (or signed) again with the same
@@ -322,5 +407,134 @@ public enum ParquetDecryption {
             footerBytes = Array(region[0..<used])
             signature = Array(region[used...])
         }
+    }
+}
+
+/// A PME file's plaintext in an in-memory file, decrypted a row group at a time
+/// (``ParquetDecryption/decryptLazily(file:path:output:aadPrefix:key:)``): the footer is there
+/// from the start; a row group's chunks are decrypted when a reader first needs them
+/// (``ensure(rowGroup:)``) and their memory given back once every registered reader has
+/// finished the row group (``Reader/finished(rowGroup:)``). A row group needed again after that
+/// is decrypted again, so a late or extra reader is only slower, never given freed bytes.
+public final class DecryptedParquetWindow: Sendable {
+    struct Chunk: Sendable {
+        let stored: Range<Int>
+        let key: ParquetEncryptionKey?
+        let hasDictionary: Bool
+        let plainLength: Int
+    }
+
+    private struct State {
+        var resident = Set<Int>()
+        var readers = Set<Int>()
+        var nextReader = 0
+        /// Row group → the readers that have finished it.
+        var finished: [Int: Set<Int>] = [:]
+        var residentBytes = 0
+        var peakResidentBytes = 0
+        var decryptions = 0
+    }
+
+    private let source: FileDescriptor
+    private let path: String
+    /// The plaintext Parquet file (in memory).
+    public let output: FileDescriptor
+    private let fileAAD: [UInt8]
+    private let ctr: Bool
+    private let chunks: [[Chunk]]
+    private let state = Mutex(State())
+
+    init(source: FileDescriptor, path: String, output: FileDescriptor, fileAAD: [UInt8], ctr: Bool, chunks: [[Chunk]]) {
+        self.source = source
+        self.path = path
+        self.output = output
+        self.fileAAD = fileAAD
+        self.ctr = ctr
+        self.chunks = chunks
+    }
+
+    /// The most plaintext chunk bytes held at once so far.
+    public var peakResidentBytes: Int { state.withLock { $0.peakResidentBytes } }
+    /// Row groups decrypted so far (a row group decrypted twice counts twice).
+    public var decryptions: Int { state.withLock { $0.decryptions } }
+    /// The plaintext bytes of row group `g`'s chunks.
+    public func plaintextBytes(rowGroup g: Int) -> Int { chunks[g].reduce(0) { $0 + $1.plainLength } }
+
+    /// A reader of the window: while it lives, no row group it has not finished is freed.
+    public final class Reader: Sendable {
+        let window: DecryptedParquetWindow
+        let id: Int
+        init(window: DecryptedParquetWindow, id: Int) {
+            self.window = window
+            self.id = id
+        }
+        /// This reader needs row group `g` no more.
+        public func finished(rowGroup g: Int) throws { try window.finish(g, by: id) }
+        deinit { window.unregister(id) }
+    }
+
+    /// Registers a reader (before it reads).
+    public func reader() -> Reader {
+        let id = state.withLock { s in
+            s.nextReader += 1
+            s.readers.insert(s.nextReader)
+            return s.nextReader
+        }
+        return Reader(window: self, id: id)
+    }
+
+    /// Makes row group `g`'s plaintext present (decrypting it, authenticated, if it is not).
+    public func ensure(rowGroup g: Int) throws {
+        guard chunks.indices.contains(g) else { return }
+        try state.withLock { s in
+            guard !s.resident.contains(g) else { return }
+            for (c, chunk) in chunks[g].enumerated() {
+                let (plain, _) = try ParquetDecryption.chunkPlaintext(
+                    file: source, range: chunk.stored, rowGroup: g, column: c, key: chunk.key, fileAAD: fileAAD, ctr: ctr,
+                    hasDictionary: chunk.hasDictionary, what: "\(path): row group \(g), column \(c)")
+                guard plain.count == chunk.plainLength else {
+                    throw ParquetError(.corrupt, "\(path): row group \(g), column \(c) decrypts to another length than before")
+                }
+                do { try plain.withUnsafeBytes { try output.write($0, at: chunk.stored.lowerBound) } } catch { throw ParquetError(.io, "\(error)") }
+            }
+            s.resident.insert(g)
+            s.decryptions += 1
+            s.residentBytes += plaintextBytes(rowGroup: g)
+            s.peakResidentBytes = max(s.peakResidentBytes, s.residentBytes)
+        }
+    }
+
+    private func finish(_ g: Int, by reader: Int) throws {
+        try state.withLock { s in
+            s.finished[g, default: []].insert(reader)
+            try releaseIfDone(g, &s)
+        }
+    }
+
+    private func unregister(_ reader: Int) {
+        state.withLock { s in
+            s.readers.remove(reader)
+            for g in s.resident { try? releaseIfDone(g, &s) }
+        }
+    }
+
+    /// Frees row group `g` when every registered reader has finished it.
+    private func releaseIfDone(_ g: Int, _ s: inout State) throws {
+        guard s.resident.contains(g), s.readers.isSubset(of: s.finished[g] ?? []) else { return }
+        // Whole stored ranges (the plaintext and the hole after it), adjacent ones in one call, so
+        // that only the pages a neighbouring row group shares stay allocated.
+        var spans: [Range<Int>] = []
+        for r in chunks[g].map(\.stored).sorted(by: { $0.lowerBound < $1.lowerBound }) where !r.isEmpty {
+            if let last = spans.last, last.upperBound == r.lowerBound {
+                spans[spans.count - 1] = last.lowerBound..<r.upperBound
+            } else {
+                spans.append(r)
+            }
+        }
+        for r in spans {
+            do { try output.discard(offset: r.lowerBound, count: r.count) } catch { throw ParquetError(.io, "\(error)") }
+        }
+        s.resident.remove(g)
+        s.residentBytes -= plaintextBytes(rowGroup: g)
     }
 }

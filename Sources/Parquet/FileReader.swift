@@ -11,6 +11,9 @@ public final class ParquetFile: Sendable {
     /// The footer as parsed (every field, also those ``FileMetaData`` does not model).
     public let footer: ThriftStruct
     public let schema: ParquetSchema
+    /// A PME file's plaintext decrypted a row group at a time: the readers of this file ask it for
+    /// each row group first (``ensure(rowGroup:)``). Nil: the file is all there.
+    public let window: DecryptedParquetWindow?
 
     /// Opens and checks `path`: magic at both ends, footer inside the file, schema consistent,
     /// every row group's column chunks inside the file and matching the schema's leaves.
@@ -20,8 +23,23 @@ public final class ParquetFile: Sendable {
         try self.init(file: f, path: path)
     }
 
-    public init(file f: FileDescriptor, path: String) throws {
+    /// Opens the plaintext of a PME file decrypted a row group at a time.
+    public convenience init(window: DecryptedParquetWindow, path: String) throws {
+        try self.init(file: window.output, path: path, window: window)
+    }
+
+    /// Makes row group `g`'s chunks readable (a window decrypts them if it must).
+    public func ensure(rowGroup g: Int) throws {
+        try window?.ensure(rowGroup: g)
+    }
+
+    public convenience init(file f: FileDescriptor, path: String) throws {
+        try self.init(file: f, path: path, window: nil)
+    }
+
+    private init(file f: FileDescriptor, path: String, window: DecryptedParquetWindow?) throws {
         self.path = path
+        self.window = window
         file = f
         let size: Int
         do { size = try f.size() } catch { throw ParquetError(.io, "\(error)") }

@@ -390,6 +390,7 @@ public final class ParquetFileWriter {
     /// moved, and the page index and bloom filter references removed (they point into the
     /// source file).
     public func copyChunk(from file: ParquetFile, rowGroup g: Int, column c: Int) throws {
+        try file.ensure(rowGroup: g)
         let md = file.metadata.rowGroups[g].columns[c].metaData!
         let what = "\(file.path): row group \(g), column \(c)"
         let r = try ParquetFile.byteRange(of: md, what: what)

@@ -398,27 +398,40 @@ public struct DecryptedInput: Sendable {
     public var aadPrefix: [UInt8]? = nil
     /// The input stored its AAD prefix (false: it was supplied).
     public var aadPrefixStored = true
+    /// PME: the plaintext is decrypted a row group at a time as it is read (``file`` is its
+    /// output); read it through ``ParquetFile/init(window:path:)``.
+    public var window: DecryptedParquetWindow? = nil
+
+    /// The plaintext as a Parquet file (through the window, when there is one).
+    public func parquetFile(name: String) throws -> ParquetFile {
+        if let window { return try ParquetFile(window: window, path: name) }
+        return try ParquetFile(file: file, path: name)
+    }
 }
 
 extension Sealing {
-    /// Decrypts a PME file (every module authenticated) into anonymous memory: the same unwraps,
-    /// and so the same authorization (the at-rest token), as `open`.
+    /// Decrypts a PME file (every module authenticated) into anonymous memory a row group at a
+    /// time, as it is read (the memory of the row groups being read, not of the file): the same
+    /// unwraps, and so the same authorization (the at-rest token), as `open`, all made here.
     /// - Parameter aadPrefix: the AAD prefix of a file that does not store its own.
     public static func decryptParquetInMemory(path: String, keyring: Keyring, aadPrefix: [UInt8]? = nil) throws -> DecryptedInput {
+        // Kept open by the window, which decrypts from it as row groups are read.
         let f = try openRead(path)
-        defer { try? f.close() }
         let memory: FileDescriptor
         do { memory = try FileDescriptor.anonymousMemory(label: "\(path) (decrypted in memory)") } catch { throw SealingError(.io, "\(error)") }
         let used = SealedKeysBox()
+        let window: DecryptedParquetWindow
         do {
-            _ = try ParquetDecryption.decrypt(
+            window = try ParquetDecryption.decryptLazily(
                 file: f, path: path, output: memory, aadPrefix: aadPrefix, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
         } catch let e as ParquetError { throw sealingError(pme: e) }
         let info: ParquetEncryptionInfo?
         do { info = try ParquetDecryption.inspect(file: f, path: path) } catch let e as ParquetError { throw sealingError(pme: e) }
-        return DecryptedInput(
+        var d = DecryptedInput(
             kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil,
             aadPrefix: info?.aadPrefix ?? aadPrefix, aadPrefixStored: info?.aadPrefix != nil)
+        d.window = window
+        return d
     }
 
     /// Opens the frames of a sealed file (every frame authenticated; the reader unwrapped its

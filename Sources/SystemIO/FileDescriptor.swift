@@ -303,6 +303,30 @@ public final class FileDescriptor: Sendable {
         return Int(st.st_size)
     }
 
+    /// The bytes the file system holds for the file (`st_blocks` × 512): for an in-memory file,
+    /// the memory it uses (holes use none).
+    public func allocatedBytes() throws(SystemError) -> Int {
+        var st = stat()
+        let raw = rawValue
+        _ = try retryingInterrupts(.stat, "cannot stat '\(label)'") { fstat(raw, &st) }
+        return Int(st.st_blocks) * 512
+    }
+
+    /// Frees `count` bytes at `offset` (`fallocate(2)` punching a hole, the size kept): they read
+    /// as zeros afterwards, and an in-memory file gives their pages back.
+    /// - Throws: ``SystemError`` `.write` (also where the file system cannot punch holes).
+    public func discard(offset: Int, count: Int) throws(SystemError) {
+        guard count > 0 else { return }
+        #if os(Linux)
+            let raw = rawValue
+            _ = try retryingInterrupts(.write, "cannot free \(count) bytes of '\(label)' at \(offset)") {
+                fallocate(raw, TG_FALLOC_FL_PUNCH_HOLE | TG_FALLOC_FL_KEEP_SIZE, Int64(offset), Int64(count))
+            }
+        #else
+            throw SystemError(.write, "cannot free bytes of '\(label)': fallocate is Linux only")
+        #endif
+    }
+
     /// Moves the file offset (`lseek(2)`, from the start); returns the new offset.
     /// - Throws: ``SystemError`` `.seek`.
     @discardableResult

@@ -130,7 +130,7 @@ final class JobInput {
 
     /// The reader of a Parquet input decrypted in memory.
     private static func reader(decrypted d: DecryptedInput, name: String, batchRows: Int) throws -> ParquetBatchReader {
-        do { return ParquetBatchReader(file: try ParquetFile(file: d.file, path: name), batchRows: batchRows) } catch let e as ParquetError {
+        do { return ParquetBatchReader(file: try d.parquetFile(name: name), batchRows: batchRows) } catch let e as ParquetError {
             throw JobError(.inputInvalid, "\(name) (decrypted): \(e.reason)")
         }
     }

@@ -94,7 +94,7 @@ public enum Scan {
     ) {
         let d = try JobInput.decrypt(path) { try Sealing.decryptParquetInMemory(path: path, keyring: keyring, aadPrefix: aadPrefix) }
         let pf: ParquetFile
-        do { pf = try ParquetFile(file: d.file, path: path) } catch let e as ParquetError { throw JobError(.inputInvalid, "\(path) (decrypted): \(e.reason)") }
+        do { pf = try d.parquetFile(name: path) } catch let e as ParquetError { throw JobError(.inputInvalid, "\(path) (decrypted): \(e.reason)") }
         let report = DecryptedInputReport(kind: d.kind.rawValue, dataKeys: try d.envelopes.map { try DataKeyReport(role: "pme", envelope: $0) })
         return (try parquet(pf, sampleRows: sampleRows), report)
     }

@@ -199,9 +199,9 @@ public enum TokenizeJob {
         let parquetOutput = try input.parquet.map { p in
             var out = try parquetPlan(p, plan: plan, o: o, policy: policy, inputName: summary.input)
             // The input's digest starts now, keeping its state where the output stops matching it
-            // (a sealed input decrypted in memory has its digest already; a PME output shares no
-            // bytes with its plaintext, so nothing needs that state).
-            if !(input.decrypted != nil && pme) { out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix) }
+            // (a sealed input decrypted in memory has its digest already, and its plaintext is
+            // not all there at once: the output is hashed whole as it is written).
+            if input.decrypted == nil { out.inputDigest = input.startDigest(p, snapshotAt: out.sharedPrefix) }
             return out
         }
         var config = JobWriter.Config(

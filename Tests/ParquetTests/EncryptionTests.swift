@@ -82,6 +82,52 @@ import Testing
         try ParquetDecryption.decrypt(file: f, path: input, output: out, key: Self.resolve)
     }
 
+    /// A PME file decrypted a row group at a time: the copy a tokenize run makes of it (a reader
+    /// and a writer copying chunks, in step) equals the file's plaintext, yet never holds more
+    /// than two row groups' plaintext, and gives every byte back at the end; a reader that comes
+    /// later gets its row groups decrypted again, not freed memory.
+    @Test(arguments: [false, true])
+    func aWindowHoldsTheRowGroupsBeingReadNotTheFile(ctr: Bool) throws {
+        let (cdir, _) = try corpus.get()
+        let d = try dir()
+        let input = cdir + "/pa_snappy_v1_dict.parquet"
+        let enc = d + "/enc.parquet"
+        try Self.encrypt(input, enc, plaintextFooter: false, columnKeyFor: ["card", "ssn"], ctr: ctr)
+        let f = try FileDescriptor.open(enc, .readOnly)
+        let memory = try FileDescriptor.anonymousMemory(label: "window test")
+        let window = try ParquetDecryption.decryptLazily(file: f, path: enc, output: memory, key: Self.resolve)
+        let file = try ParquetFile(window: window, path: enc)
+        let groups = file.metadata.rowGroups.count
+        #expect(groups == 4)
+        let sizes = (0..<groups).map { window.plaintextBytes(rowGroup: $0) }
+        #expect(window.peakResidentBytes == 0 && window.decryptions == 0, "nothing decrypted before it is read")
+
+        let copy = d + "/copy.parquet"
+        let out = try FileDescriptor.open(copy, [.writeOnly, .create, .truncate], mode: 0o600)
+        do {
+            let reader = ParquetBatchReader(file: file, batchRows: 100)
+            let writer = try ParquetCopyWriter(source: file, output: out, reencode: [], drop: [])
+            while let r = try reader.next() { try writer.write(r.batch) }
+            try writer.finish()
+        }
+        try out.close()
+        try PythonOracle.check("pme_check.py", ["read", copy, input, "--kms", "plain"])
+        let pairs = (0..<(groups - 1)).map { sizes[$0] + sizes[$0 + 1] }.max() ?? 0
+        #expect(window.peakResidentBytes > 0 && window.peakResidentBytes <= pairs, "peak \(window.peakResidentBytes), two row groups \(pairs)")
+        #expect(window.peakResidentBytes < sizes.reduce(0, +))
+        #expect(window.decryptions == groups, "each row group decrypted once")
+        // Every chunk's pages given back: what is left is the footer (and the magic).
+        let held = try memory.allocatedBytes()
+        #expect(held <= file.size - sizes.reduce(0, +) + 3 * 4096, "\(held) bytes held")
+
+        // A reader after the others: the row groups are decrypted again.
+        let late = ParquetBatchReader(file: file, batchRows: 1000)
+        var rows = 0
+        while let r = try late.next() { rows += r.batch.rowCount }
+        #expect(rows == 1050 && window.decryptions == 2 * groups)
+        try f.close()
+    }
+
     /// AES_GCM_CTR_V1 on request: pages in AES-CTR (not authenticated), headers and metadata GCM.
     @Test func aesGcmCtrBothWays() throws {
         let (cdir, _) = try corpus.get()
