@@ -56,6 +56,21 @@ struct JSONParser {
 
     private func fail() -> JSONParseError { JSONParseError(offset: i) }
 
+    /// After a member or element: true on a comma (another follows), false on `close`
+    /// (consumed, the nesting left).
+    private mutating func another(_ close: UInt8) throws(JSONParseError) -> Bool {
+        skipSpace()
+        guard i < b.count else { throw fail() }
+        if b[i] == 0x2C {
+            i += 1
+            return true
+        }
+        guard b[i] == close else { throw fail() }
+        i += 1
+        depth -= 1
+        return false
+    }
+
     private mutating func value() throws(JSONParseError) -> JSONValue {
         skipSpace()
         guard i < b.count else { throw fail() }
@@ -127,15 +142,7 @@ struct JSONParser {
             guard i < b.count, b[i] == 0x3A else { throw fail() }
             i += 1
             out[key] = try value()
-            skipSpace()
-            guard i < b.count else { throw fail() }
-            if b[i] == 0x2C {
-                i += 1
-                continue
-            }
-            guard b[i] == 0x7D else { throw fail() }
-            i += 1
-            depth -= 1
+            if try another(0x7D) { continue }
             return .object(out)
         }
     }
@@ -152,15 +159,7 @@ struct JSONParser {
         }
         while true {
             out.append(try value())
-            skipSpace()
-            guard i < b.count else { throw fail() }
-            if b[i] == 0x2C {
-                i += 1
-                continue
-            }
-            guard b[i] == 0x5D else { throw fail() }
-            i += 1
-            depth -= 1
+            if try another(0x5D) { continue }
             return .array(out)
         }
     }
@@ -516,15 +515,7 @@ extension JSONParser {
             }
             try item(&body, index: k, batch: &inner)
             k += 1
-            skipSpace()
-            guard i < b.count else { throw fail() }
-            if b[i] == 0x2C {
-                i += 1
-                continue
-            }
-            guard b[i] == 0x5D else { throw fail() }
-            i += 1
-            depth -= 1
+            if try another(0x5D) { continue }
             return
         }
     }
