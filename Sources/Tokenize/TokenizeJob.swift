@@ -132,6 +132,10 @@ public enum TokenizeJob {
         public var frameSize = 4 << 20
         /// The run fails (and leaves no output) when sealing takes more than this share of the run.
         public var maxOverheadPercent = 10.0
+        /// A PME output's AAD prefix (e.g. the table's name); nil: none. Sealed frames have none.
+        public var aadPrefix: [UInt8]?
+        /// Whether the PME output stores its AAD prefix (false: every reader must supply it).
+        public var storeAADPrefix = true
         public init() {}
     }
 
@@ -220,6 +224,9 @@ public enum TokenizeJob {
         if input.format != .parquet, o.output != "-", DataFormat.infer(path: o.output) == .parquet {
             config.parquetTable = true
         }
+        if !pme, o.seal?.aadPrefix != nil {
+            throw JobError(.optionsInvalid, "--seal-aad-prefix needs a Parquet Modular Encryption output (--out x.parquet with --seal)")
+        }
         if pme, let so = o.seal {
             var po = ParquetSealOptions()
             po.keyName = so.keyName
@@ -227,6 +234,13 @@ public enum TokenizeJob {
             if o.mode == .retokenize, let d = input.decrypted {
                 po.aadPrefix = d.aadPrefix
                 po.storeAADPrefix = d.aadPrefixStored
+            }
+            if let prefix = so.aadPrefix {
+                guard o.mode == .tokenize else {
+                    throw JobError(.optionsInvalid, "retokenize keeps the input's AAD prefix: --seal-aad-prefix is for tokenize")
+                }
+                po.aadPrefix = prefix
+                po.storeAADPrefix = so.storeAADPrefix
             }
             // Every transformed column under the column key (retokenize: those the input's manifest
             // records, HMAC'd ones too, which the plan keeps as they are).

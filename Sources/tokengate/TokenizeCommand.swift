@@ -105,6 +105,15 @@ struct SealingOptions: ParsableArguments {
     @Option(help: "At-rest key name for --seal.") var sealKey = "datasets"
     @Option(help: "Frame size for --seal (one batch per frame when it fits).") var frameSize = 4 << 20
     @Option(help: "With --seal: fail the run (no output) when sealing takes more than this percentage of it.") var maxEncryptionOverhead = 10.0
+    @Option(help: "With --seal and a *.parquet output (PME): bind every module to this AAD prefix (text, e.g. the table's name), stored in the file.")
+    var sealAadPrefix: String?
+    @Flag(help: "With --seal-aad-prefix: do not store the prefix; every reader must supply it (--aad-prefix).") var sealAadPrefixNotStored = false
+
+    func validate() throws {
+        if sealAadPrefix != nil && !seal { throw ValidationError("--seal-aad-prefix needs --seal") }
+        if sealAadPrefixNotStored && sealAadPrefix == nil { throw ValidationError("--seal-aad-prefix-not-stored needs --seal-aad-prefix") }
+        if let p = sealAadPrefix, p.isEmpty || p.utf8.count > 1024 { throw ValidationError("--seal-aad-prefix is 1 to 1024 bytes") }
+    }
 
     func options() -> TokenizeJob.SealOptions? {
         guard seal else { return nil }
@@ -112,6 +121,8 @@ struct SealingOptions: ParsableArguments {
         s.keyName = sealKey
         s.frameSize = frameSize
         s.maxOverheadPercent = maxEncryptionOverhead
+        s.aadPrefix = sealAadPrefix.map { Array($0.utf8) }
+        s.storeAADPrefix = !sealAadPrefixNotStored
         return s
     }
 }

@@ -382,6 +382,34 @@ import Testing
         let clearCards = try Self.columns(flat, kms: nil)["card_number"]
         #expect(tg == tp && tg["card_number"] != nil && tg["card_number"] != clearCards)
 
+        // tokenize --seal writes the prefix into its PME output: stored (pyarrow reads it with the
+        // KmsClient alone), or not stored (supplied to every reader); sealed frames take none.
+        let sealedStored = dir + "/tok-stored.parquet", sealedHidden = dir + "/tok-hidden.parquet"
+        let ts = try ExecutableRuns.run([
+            "tokenize", "--in", customers, "--out", sealedStored, "--seal", "--seal-aad-prefix", prefix, "--max-encryption-overhead", "100",
+            "--keyring", cfg,
+        ])
+        #expect(ts.status == 0, "\(ts.stderr)")
+        let tsInspect = String(decoding: try ExecutableRuns.run(["inspect", sealedStored]).stdout, as: UTF8.self)
+        #expect(tsInspect.contains("aad prefix   stored (\(prefix.utf8.count) bytes)"), "\(tsInspect)")
+        try PythonOracle.check("pme_check.py", ["read", sealedStored, dir + "/plain-tokens.parquet"] + Self.kms(cfg))
+        let th = try ExecutableRuns.run([
+            "tokenize", "--in", customers, "--out", sealedHidden, "--seal", "--seal-aad-prefix", prefix, "--seal-aad-prefix-not-stored",
+            "--max-encryption-overhead", "100", "--keyring", cfg,
+        ])
+        #expect(th.status == 0, "\(th.stderr)")
+        try PythonOracle.check("pme_check.py", ["must-fail", sealedHidden] + Self.kms(cfg))
+        let thOpen = try ExecutableRuns.run(["open", sealedHidden, "--out", dir + "/never.parquet", "--keyring", cfg])
+        #expect(thOpen.status != 0 && thOpen.stderr.contains("aadPrefixRequired"), "\(thOpen.stderr)")
+        let thGiven = try ExecutableRuns.run(["open", sealedHidden, "--out", dir + "/tok-hidden-clear.parquet", "--aad-prefix", prefix, "--keyring", cfg])
+        #expect(thGiven.status == 0, "\(thGiven.stderr)")
+        try PythonOracle.check("pme_check.py", ["read", dir + "/tok-hidden-clear.parquet", dir + "/plain-tokens.parquet", "--kms", "plain"])
+        let framed = try ExecutableRuns.run([
+            "tokenize", "--in", customers, "--out", dir + "/never.tgs", "--seal", "--seal-aad-prefix", prefix, "--keyring", cfg,
+        ])
+        #expect(framed.status != 0 && framed.stderr.contains("--seal-aad-prefix needs a Parquet Modular Encryption output"), "\(framed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.tgs"))
+
         // pyarrow writes AAD prefixes only under a direct key (no key metadata, so no key tokengate
         // could unwrap): tokengate reads where pyarrow put the prefix, and refuses both files by name.
         let pyStored = dir + "/py-stored.parquet", pyHidden = dir + "/py-hidden.parquet"
