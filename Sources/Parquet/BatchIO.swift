@@ -99,7 +99,6 @@ public final class ParquetBatchReader: BatchReader {
         stats.rows += n
         rowInGroup += n
         if rowInGroup == rowsInGroup {
-            decoders = []
             try windowReader?.finished(rowGroup: group)
             rowBase += rowsInGroup
             group += 1
@@ -232,7 +231,6 @@ public final class ParquetCopyWriter {
     }
 
     private func endGroup() throws {
-        try source.ensure(rowGroup: group)
         let rawGroup = source.footer.structList(4)?[group]
         writer.beginRowGroup(rows: source.rows(inRowGroup: group), source: rawGroup)
         for leaf in source.schema.leaves.indices where !dropLeaves.contains(leaf) {

@@ -69,13 +69,13 @@ public enum ParquetDecryption {
             offset += b.count
         }
         try write(ParquetFooter.magic)
-        let (footer, groups, rows) = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
+        let p = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
             let start = offset
-            try write(try chunk.plaintext())
+            try write(chunk.plaintext)
             return start
         }
-        try write(tail(footer))
-        return (groups, rows)
+        try write(tail(p.footer))
+        return (p.rowGroups, p.rows)
     }
 
     /// Decrypts `file` into `output` (an in-memory file) a row group at a time, when a reader
@@ -89,8 +89,8 @@ public enum ParquetDecryption {
     ) throws -> DecryptedParquetWindow {
         var chunks: [[DecryptedParquetWindow.Chunk]] = []
         var dataEnd = 4
-        let (footer, _, _) = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
-            let plain = try chunk.plaintext()
+        let p = try plaintextFooter(file: file, path: path, aadPrefix: aadPrefix, key: key) { chunk in
+            let plain = chunk.plaintext
             // Each plaintext goes where its chunk is stored: it must fit there.
             guard plain.count <= chunk.stored.count else {
                 throw ParquetError(.corrupt, "\(path): row group \(chunk.rowGroup), column \(chunk.column): the plaintext is longer than the stored chunk")
@@ -108,23 +108,20 @@ public enum ParquetDecryption {
         }
         do {
             try ParquetFooter.magic.withUnsafeBytes { try output.write($0, at: 0) }
-            try tail(footer).withUnsafeBytes { try output.write($0, at: dataEnd) }
+            try tail(p.footer).withUnsafeBytes { try output.write($0, at: dataEnd) }
         } catch { throw ParquetError(.io, "\(error)") }
-        let t = try Tail(file: file, path: path)
-        let info = t.info!
-        return DecryptedParquetWindow(
-            source: file, path: path, output: output, fileAAD: try info.fileAAD(supplied: aadPrefix, path: path), ctr: info.ctr, chunks: chunks)
+        return DecryptedParquetWindow(source: file, path: path, output: output, info: p.info, fileAAD: p.fileAAD, chunks: chunks)
     }
 
     /// A column chunk of the file being decrypted: where it is stored, its key (nil: not
-    /// encrypted) and its plaintext, made on request.
+    /// encrypted) and its plaintext (authenticated).
     struct ChunkToPlace {
         let rowGroup: Int
         let column: Int
         let stored: Range<Int>
         let key: ParquetEncryptionKey?
         let hasDictionary: Bool
-        let plaintext: () throws -> [UInt8]
+        let plaintext: [UInt8]
     }
 
     private static func tail(_ footer: ThriftStruct) -> [UInt8] {
@@ -134,12 +131,13 @@ public enum ParquetDecryption {
         return tail
     }
 
-    /// The plaintext footer of `file`: every chunk's metadata decrypted, each chunk handed to
-    /// `place` (in file order), which puts its plaintext and says at which offset.
+    /// The plaintext footer of `file`: every chunk's metadata and pages decrypted, each chunk
+    /// handed to `place` (in file order), which puts its plaintext and says at which offset.
+    /// Also the file's encryption and its file AAD.
     private static func plaintextFooter(
         file: FileDescriptor, path: String, aadPrefix: [UInt8]?, key: (_ metadata: [UInt8]) throws -> ParquetEncryptionKey,
         place: (ChunkToPlace) throws -> Int
-    ) throws -> (footer: ThriftStruct, rowGroups: Int, rows: Int64) {
+    ) throws -> (footer: ThriftStruct, rowGroups: Int, rows: Int64, info: ParquetEncryptionInfo, fileAAD: [UInt8]) {
         let t = try Tail(file: file, path: path)
         guard let info = t.info else { throw ParquetError(.invalidOptions, "\(path) is not encrypted") }
         // Before any key is unwrapped: a prefix the reader must supply and did not is refused.
@@ -183,24 +181,15 @@ public enum ParquetDecryption {
                 // the chunk has no data page: pyarrow's empty row groups record offset 0 then).
                 let dictionaryAt = md.dictionaryPageOffset ?? 0
                 let hasDictionary = dictionaryAt > 0 && (dictionaryAt < md.dataPageOffset || md.dataPageOffset == 0)
-                var dictionaryLength = 0
-                var plainCount = 0
-                let toPlace = ChunkToPlace(
-                    rowGroup: g, column: c, stored: range, key: chunkKey, hasDictionary: hasDictionary,
-                    plaintext: {
-                        let (plain, d) = try Self.chunkPlaintext(
-                            file: file, range: range, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, ctr: info.ctr, hasDictionary: hasDictionary,
-                            what: what)
-                        if chunkKey == nil && hasDictionary {
-                            dictionaryLength = md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)
-                        } else {
-                            dictionaryLength = d
-                        }
-                        plainCount = plain.count
-                        return plain
-                    })
-                let start = try place(toPlace)
-                meta.set(7, .i64(Int64(plainCount)))
+                let (plain, decryptedDictionary) = try Self.chunkPlaintext(
+                    file: file, range: range, rowGroup: g, column: c, key: chunkKey, fileAAD: fileAAD, ctr: info.ctr, hasDictionary: hasDictionary,
+                    what: what)
+                let dictionaryLength =
+                    chunkKey == nil && hasDictionary
+                    ? (md.dataPageOffset == 0 ? plain.count : Int(md.dataPageOffset - dictionaryAt)) : decryptedDictionary
+                let start = try place(
+                    ChunkToPlace(rowGroup: g, column: c, stored: range, key: chunkKey, hasDictionary: hasDictionary, plaintext: plain))
+                meta.set(7, .i64(Int64(plain.count)))
                 meta.set(9, .i64(Int64(start + dictionaryLength)))
                 meta.set(10, nil)
                 meta.set(11, dictionaryLength > 0 ? .i64(Int64(start)) : nil)
@@ -217,7 +206,7 @@ public enum ParquetDecryption {
         footer.set(4, .list(.structure, groups.map { .structure($0) }))
         footer.set(8, nil)
         footer.set(9, nil)
-        return (footer, groups.count, rows)
+        return (footer, groups.count, rows, info, fileAAD)
     }
 
     /// A chunk's plaintext (pages and headers decrypted and authenticated; a chunk without a key
@@ -439,17 +428,18 @@ public final class DecryptedParquetWindow: Sendable {
     private let path: String
     /// The plaintext Parquet file (in memory).
     public let output: FileDescriptor
+    /// The encrypted file's encryption (footer mode, AAD prefix, algorithm).
+    public let info: ParquetEncryptionInfo
     private let fileAAD: [UInt8]
-    private let ctr: Bool
     private let chunks: [[Chunk]]
     private let state = Mutex(State())
 
-    init(source: FileDescriptor, path: String, output: FileDescriptor, fileAAD: [UInt8], ctr: Bool, chunks: [[Chunk]]) {
+    init(source: FileDescriptor, path: String, output: FileDescriptor, info: ParquetEncryptionInfo, fileAAD: [UInt8], chunks: [[Chunk]]) {
         self.source = source
         self.path = path
         self.output = output
+        self.info = info
         self.fileAAD = fileAAD
-        self.ctr = ctr
         self.chunks = chunks
     }
 
@@ -490,7 +480,7 @@ public final class DecryptedParquetWindow: Sendable {
             guard !s.resident.contains(g) else { return }
             for (c, chunk) in chunks[g].enumerated() {
                 let (plain, _) = try ParquetDecryption.chunkPlaintext(
-                    file: source, range: chunk.stored, rowGroup: g, column: c, key: chunk.key, fileAAD: fileAAD, ctr: ctr,
+                    file: source, range: chunk.stored, rowGroup: g, column: c, key: chunk.key, fileAAD: fileAAD, ctr: info.ctr,
                     hasDictionary: chunk.hasDictionary, what: "\(path): row group \(g), column \(c)")
                 guard plain.count == chunk.plainLength else {
                     throw ParquetError(.corrupt, "\(path): row group \(g), column \(c) decrypts to another length than before")

@@ -212,6 +212,12 @@ extension Sealing {
     public static func parquetMagic(path: String) -> (parquet: Bool, encrypted: Bool) {
         guard let f = try? FileDescriptor.open(path, .readOnly) else { return (false, false) }
         defer { try? f.close() }
+        return parquetMagic(file: f, path: path)
+    }
+
+    /// ``parquetMagic(path:)`` of an open file, by positioned reads only: a pipe (where they
+    /// fail) is neither, and no byte of it is consumed.
+    static func parquetMagic(file f: FileDescriptor, path: String) -> (parquet: Bool, encrypted: Bool) {
         var head = [UInt8](repeating: 0, count: 4)
         guard (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) == 4 else { return (false, false) }
         if head == ParquetFooter.encryptedMagic { return (true, true) }
@@ -226,11 +232,7 @@ extension Sealing {
     /// algorithm in its footer), by positioned reads only: a pipe (where they fail) is not one,
     /// and no byte of it is consumed.
     public static func isEncryptedParquet(file f: FileDescriptor, path: String) -> Bool {
-        var head = [UInt8](repeating: 0, count: 4)
-        guard (try? head.withUnsafeMutableBytes { try f.read(at: 0, into: $0) }) == 4 else { return false }
-        if head == ParquetFooter.encryptedMagic { return true }
-        guard head == ParquetFooter.magic, let info = try? ParquetDecryption.inspect(file: f, path: path) else { return false }
-        return info != nil
+        parquetMagic(file: f, path: path).encrypted
     }
 
     /// A PME file's encryption (no key), nil when it is a plaintext Parquet file.
@@ -425,11 +427,9 @@ extension Sealing {
             window = try ParquetDecryption.decryptLazily(
                 file: f, path: path, output: memory, aadPrefix: aadPrefix, key: ParquetKeyMaterial.resolver(keyring: keyring, used: used))
         } catch let e as ParquetError { throw sealingError(pme: e) }
-        let info: ParquetEncryptionInfo?
-        do { info = try ParquetDecryption.inspect(file: f, path: path) } catch let e as ParquetError { throw sealingError(pme: e) }
         var d = DecryptedInput(
             kind: .pme, file: memory, envelopes: used.keys, input: try digest(of: f, size: try f.size()), metadata: nil,
-            aadPrefix: info?.aadPrefix ?? aadPrefix, aadPrefixStored: info?.aadPrefix != nil)
+            aadPrefix: window.info.aadPrefix ?? aadPrefix, aadPrefixStored: window.info.aadPrefix != nil)
         d.window = window
         return d
     }
