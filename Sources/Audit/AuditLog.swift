@@ -105,6 +105,9 @@ public final class AuditLog: Sendable {
             sequence = last.sequence
             previousMAC = lastMAC
         }
+        guard var prev = Hex.decode(previousMAC), prev.count == 32 else {
+            throw AuditError(.corruptLog, "the last record of audit log \(path) has a malformed mac")
+        }
         var written: [AuditRecord] = []
         written.reserveCapacity(records.count)
         var bytes: [UInt8] = []
@@ -116,9 +119,6 @@ public final class AuditLog: Sendable {
             r.previousMAC = previousMAC
             r.auditKey = AuditKey(key)
             r.mac = nil
-            guard let prev = Hex.decode(r.previousMAC), prev.count == 32 else {
-                throw AuditError(.corruptLog, "the last record of audit log \(path) has a malformed mac")
-            }
             let m: [UInt8]
             do {
                 m = try mac(key: key, previous: prev, canonical: try r.canonicalBytes())
@@ -127,6 +127,7 @@ public final class AuditLog: Sendable {
             }
             r.mac = Hex.encode(m)
             previousMAC = r.mac!
+            prev = m
             let line = try r.line() + [UInt8(ascii: "\n")]
             guard line.count <= AuditLog.maxRecordBytes else {
                 throw AuditError(.io, "audit record of \(line.count) bytes is over the \(AuditLog.maxRecordBytes >> 20) MiB limit; nothing appended")

@@ -543,20 +543,17 @@ extension FPECipher {
                     var m = 0
                     for gi in groups.indices where constBlocks[gi] > step {
                         let g = groups[gi]
-                        let first = Self.tweakBlock(tw, Int(ord[g.slotStart]) * t, t, from: 16 * step, count: 16)
                         if shared[gi] {
-                            for slot in g.slotStart..<(g.slotStart + g.count) {
+                            let first = Self.tweakBlock(tw, Int(ord[g.slotStart]) * t, t, from: 16 * step, count: 16)
+                            shared[gi] = ((g.slotStart + 1)..<(g.slotStart + g.count)).allSatisfy { slot in
                                 let q = Self.tweakBlock(tw, Int(ord[slot]) * t, t, from: 16 * step, count: 16)
-                                if q.w0 != first.w0 || q.w1 != first.w1 {
-                                    shared[gi] = false
-                                    break
-                                }
+                                return q.w0 == first.w0 && q.w1 == first.w1
                             }
-                        }
-                        if shared[gi] {
-                            (Block16(loading: st + 32 * g.slotStart) ^ first).store(to: out + 16 * m)
-                            m += 1
-                            continue
+                            if shared[gi] {
+                                (Block16(loading: st + 32 * g.slotStart) ^ first).store(to: out + 16 * m)
+                                m += 1
+                                continue
+                            }
                         }
                         for slot in g.slotStart..<(g.slotStart + g.count) {
                             let q = Self.tweakBlock(tw, Int(ord[slot]) * t, t, from: 16 * step, count: 16)

@@ -40,8 +40,8 @@ public struct HSMError: CodedError {
 
     /// Maps a failed `CK_RV` to a named error. `context` names the object (token, key) involved.
     static func fromRV(_ rv: CK_RV, function: String, context: String) -> HSMError {
-        HSMCallStats.failed(function, code: ckrName(rv))
         let name = ckrName(rv)
+        HSMCallStats.failed(function, code: name)
         let code: Code
         let what: String
         switch rv {

@@ -187,11 +187,7 @@ extension Gateway {
             let r = try Scan.encryptedParquet(request.path, sampleRows: request.sampleRows, keyring: keyring, aadPrefix: request.aadPrefix)
             record.inputs = [auditFile(request.path, stream: "stdin")]
             record.keys = []
-            for k in r.decrypted.dataKeys where !record.keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
-                record.keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
-            }
-            record.details["inputEncryption"] = r.decrypted.kind
-            record.details["inputDataKeys"] = AuditRecord.describe(r.decrypted.dataKeys)
+            record.add(decryptedInput: r.decrypted)
             record.details["sampleRows"] = "\(request.sampleRows)"
             record.details["columns"] = "\(r.columns.count)"
             return r.columns
@@ -260,6 +256,16 @@ extension AuditRecord {
         }.joined(separator: "; ")
     }
 
+    /// A sealed input's data keys, unwrapped to read it in memory (an open): its at-rest key
+    /// versions among the record's keys (once each), its kind and envelopes in the details.
+    mutating func add(decryptedInput d: DecryptedInputReport) {
+        for k in d.dataKeys where !keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
+            keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
+        }
+        details["inputEncryption"] = d.kind
+        details["inputDataKeys"] = Self.describe(d.dataKeys)
+    }
+
     /// Fills the record from a tokenize/detokenize/retokenize run summary.
     mutating func add(_ s: RunSummary, input: String, output: String, policyPath: String?) {
         // Digests computed during the run; only a sealed output is hashed afterwards.
@@ -284,14 +290,7 @@ extension AuditRecord {
             guard let l = c.keyLabel, let v = c.keyVersion, seen.insert(l).inserted else { return nil }
             return AuditKey(label: l, id: c.keyID ?? "", version: v)
         }
-        if let d = s.decryptedInput {
-            // The sealed input's data keys, unwrapped to read it in memory (an open).
-            for k in d.dataKeys where !keys.contains(where: { $0.label == k.keyLabel && $0.id == k.keyID }) {
-                keys.append(AuditKey(label: k.keyLabel, id: k.keyID, version: k.keyVersion))
-            }
-            details["inputEncryption"] = d.kind
-            details["inputDataKeys"] = Self.describe(d.dataKeys)
-        }
+        if let d = s.decryptedInput { add(decryptedInput: d) }
         if let sealed = s.sealed {
             keys.append(AuditKey(label: sealed.keyLabel, id: sealed.keyID, version: Int(sealed.keyLabel.split(separator: "/").last?.dropFirst() ?? "") ?? 0))
             details["sealedFileID"] = sealed.fileID

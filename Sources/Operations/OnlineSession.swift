@@ -51,7 +51,7 @@ public struct OnlineResult: Sendable {
 /// detokenize grant once when the session may decode; closing it flushes the aggregated records
 /// and writes the closing record, so a server that drained and stopped leaves a closed chain.
 ///
-/// Auditing: every denial the caller reports (``recordDenial(operation:client:role:transformation:code:reason:)``)
+/// Auditing: every denial the caller reports (``recordDenials(_:then:)``)
 /// is appended at once, one record each. Successful requests are aggregated per client, role,
 /// operation and transformation and appended at most once per second per aggregate (counts and
 /// key versions, never values).
@@ -202,11 +202,6 @@ public final class OnlineSession: Sendable {
             if let transformation { d["transformation"] = transformation }
             return AuditRecord(operation: "serve \(operation)", outcome: .failure, error: reason, details: d)
         }
-    }
-
-    /// Appends a denial record at once (one per denial): who, what, and why (no values).
-    public func recordDenial(operation: String, client: String?, role: String?, transformation: String?, code: String, reason: String) {
-        appendOrFail(Denial(operation: operation, client: client, role: role, transformation: transformation, code: code, reason: reason).record)
     }
 
     /// Appends one record per denial and calls `then` once they are durable. Group commit:

@@ -986,14 +986,7 @@ struct OutputRule {
 
     /// The Luhn sum of four digits, the rightmost not doubled: entry `d` for d in 0..<10,000.
     static let luhnTable: [UInt8] = (0..<10_000).map { d in
-        var sum = 0
-        var rest = d
-        for j in 0..<4 {
-            let digit = rest % 10
-            sum += j & 1 == 1 ? (digit < 5 ? 2 * digit : 2 * digit - 9) : digit
-            rest /= 10
-        }
-        return UInt8(sum)
+        UInt8(Validators.luhnSum([d / 1000, d / 100 % 10, d / 10 % 10, d % 10]))
     }
 }
 
