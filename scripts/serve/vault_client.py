@@ -9,7 +9,7 @@ usage: vault_client.py MODE URL [options as JSON]
   mtls       {"ca", "cert", "key", "role", "value", "san_cert"?, ...}   encode over mutual TLS
   records    {"token", "encoder_token", "policy", "values"}              /v1/tokenize and /v1/detokenize
   posts      {"requests": [{"token", "path", "body"}]}                  raw POSTs, their statuses
-  load       {"token", "role", "value", "threads", "seconds"}           encode in a loop until refused
+  load       {"token", "role", "value", "threads", "seconds", "rounds"?} encode in a loop until refused
   pme        {"token", "file"}                                          pyarrow reads a PME file, KmsClient → server
 """
 import json
@@ -149,15 +149,20 @@ def pme(url, o):
 
 
 def load(url, o):
-    """Threads encode until the server stops answering; every response must be whole and right."""
+    """Threads encode until the server stops answering; every response must be whole and right.
+    Each thread runs for "seconds", and at least "rounds" requests when given (a loaded machine
+    answers few in a second)."""
     results = {"ok": 0, "wrong": 0, "http_errors": [], "refused": 0}
     lock = threading.Lock()
     stop = time.time() + o["seconds"]
+    rounds = o.get("rounds", 0)
 
     def run():
         s = requests.Session()
         h = {"X-Vault-Token": o["token"]}
-        while time.time() < stop:
+        made = 0
+        while time.time() < stop or made < rounds:
+            made += 1
             try:
                 r = s.post(url + "/v1/transform/encode/" + o["role"], json={"value": o["value"]}, headers=h, timeout=10)
             except requests.exceptions.RequestException:
